@@ -1,0 +1,57 @@
+"""EASY backfilling (Lifka 1995): FIFO, plus later jobs may jump ahead if they do not delay
+the head job's reservation.
+
+The head job that does not fit gets a reservation at the *shadow time*, the earliest time
+enough nodes are expected to be free (from running jobs' failure-free end estimates). A later
+job is backfilled if it fits now and either ends before the shadow time or uses only the
+*extra* nodes that the head job will not need at the shadow time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from clustersim.scheduler.fifo import order
+from clustersim.views import ClusterView, Decision, JobView, Start
+
+__all__ = ["decide", "shadow"]
+
+
+def shadow(view: ClusterView, free: int, needed: int) -> tuple[float, int]:
+    """Shadow time and extra nodes for a head job needing ``needed`` nodes."""
+    available = free
+    for run in sorted(view.running, key=lambda r: (r.est_end_s, r.id)):
+        available += run.nodes
+        if available >= needed:
+            return run.est_end_s, available - needed
+    return math.inf, max(0, available - needed)
+
+
+def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
+    """FIFO starts, then backfill behind the first job that does not fit."""
+    free = view.free_nodes
+    decisions: list[Decision] = []
+    pending = order(queue)
+    i = 0
+    while i < len(pending) and pending[i].nodes <= free:
+        decisions.append(Start(pending[i].id))
+        free -= pending[i].nodes
+        i += 1
+    if i >= len(pending):
+        return decisions
+    head = pending[i]
+    if head.nodes > view.schedulable_nodes:
+        # The head can never run here; do not let it block the queue forever.
+        shadow_s, extra = math.inf, free
+    else:
+        shadow_s, extra = shadow(view, free, head.nodes)
+    for job in pending[i + 1 :]:
+        if job.nodes > free:
+            continue
+        ends_in_time = view.now_s + job.est_runtime_s <= shadow_s
+        if ends_in_time or job.nodes <= extra:
+            decisions.append(Start(job.id))
+            free -= job.nodes
+            if not ends_in_time:
+                extra -= job.nodes
+    return decisions

@@ -1,0 +1,24 @@
+"""First-come, first-served: start jobs in submission order; the head blocks the rest."""
+
+from __future__ import annotations
+
+from clustersim.views import ClusterView, Decision, JobView, Start
+
+__all__ = ["decide"]
+
+
+def order(queue: tuple[JobView, ...]) -> list[JobView]:
+    """Submission order, ties by job id."""
+    return sorted(queue, key=lambda j: (j.submit_s, j.id))
+
+
+def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
+    """Start queued jobs in order while they fit; stop at the first that does not."""
+    free = view.free_nodes
+    decisions: list[Decision] = []
+    for job in order(queue):
+        if job.nodes > free:
+            break
+        decisions.append(Start(job.id))
+        free -= job.nodes
+    return decisions

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m clustersim``."""
+
+from clustersim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""The ``clustersim`` command line: argparse subcommands over the library.
+
+Results go to stdout (a rich summary, or exactly one JSON object with ``--json``); progress
+and errors go to stderr. Exit codes: 0 success, 2 usage error (bad flag, unknown preset or
+``--set`` key), 65 bad data (scenario file), 70 internal error. No traceback is shown for bad
+input, and output files are written atomically (temp file + rename), so a failed run leaves
+no partial file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from clustersim import __version__
+from clustersim.experiment import IdentityError, RunResult
+from clustersim.experiment import run as run_experiment
+from clustersim.loader import ConfigError, UsageError, dump_yaml, list_presets, load_scenario
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_DATA = 65
+EXIT_SOFTWARE = 70
+PROGRESS_DELAY_S = 1.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="clustersim",
+        description="Discrete-event simulator of large GPU training clusters under failures.",
+    )
+    parser.add_argument("--version", action="version", version=f"clustersim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario (a preset name or a YAML/TOML/JSON file)")
+    run.add_argument("scenario", help="preset name (see `clustersim presets`) or scenario file")
+    run.add_argument("--seed", type=_non_negative_int, help="root seed (default: run.seed)")
+    run.add_argument("--reps", type=_positive_int, help="replications (default: run.replications)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a scenario field, e.g. --set checkpoint.interval=10m")
+    run.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    run.add_argument("--no-jobs", action="store_true", help="omit per-job rows from --json")
+    run.add_argument("--events", type=Path, metavar="FILE",
+                     help="write replication 0's event log as JSON lines")
+    run.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result here")
+    run.add_argument("--check-invariants", action="store_true",
+                     help="assert GPU conservation after every event (slow; for debugging)")
+
+    sub.add_parser("presets", help="list the built-in presets")
+
+    show = sub.add_parser("show", help="print a resolved scenario as YAML")
+    show.add_argument("scenario")
+    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    return parser
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "presets":
+            return _cmd_presets()
+        if args.command == "show":
+            sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
+            return 0
+        return _cmd_run(args)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    except UsageError as exc:
+        sys.stderr.write(f"clustersim: error: {exc}\n")
+        return EXIT_USAGE
+    except ConfigError as exc:
+        for line in exc.messages:
+            sys.stderr.write(f"{line}\n")
+        return EXIT_DATA
+    except IdentityError as exc:
+        sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
+        return EXIT_SOFTWARE
+    except KeyboardInterrupt:
+        sys.stderr.write("clustersim: interrupted\n")
+        return 130
+
+
+def _cmd_presets() -> int:
+    console = Console()
+    for name, description in list_presets():
+        console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.check_invariants:
+        overrides.append("run.check_invariants=true")
+    scenario = load_scenario(args.scenario, overrides)
+    for target in (args.events, args.out):
+        if target is not None and not target.parent.is_dir():
+            raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
+    with _progress_bar() as progress:
+        result = run_experiment(
+            scenario, reps=args.reps, seed=args.seed, keep_events=args.events is not None,
+            progress=progress,
+        )
+    payload = result.to_dict(jobs=not args.no_jobs)
+    if args.events is not None:
+        _write_atomic(args.events, _events_jsonl(result))
+    if args.out is not None:
+        _write_atomic(args.out, orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+    else:
+        Console(highlight=False).print(result)
+    return 0
+
+
+def _events_jsonl(result: RunResult) -> bytes:
+    lines = []
+    for event in result.events or []:
+        record = {"type": type(event).__name__, **dataclasses.asdict(event)}
+        lines.append(orjson.dumps(record))
+    return b"\n".join(lines) + b"\n"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager like a function
+    """A rich progress bar on stderr that appears only if the run lasts over a second."""
+
+    def __init__(self) -> None:
+        self._console = Console(stderr=True)
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._t0 = time.monotonic()
+
+    def __enter__(self) -> Callable[[float, float], None] | None:
+        if not self._console.is_terminal:
+            return None
+        return self._update
+
+    def _update(self, done: float, total: float) -> None:
+        if self._progress is None:
+            if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
+                return
+            self._progress = Progress(
+                TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=self._console, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("run", total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,407 @@
+"""Node state and the gang allocator: which node is free, spare, allocated or down, and to whom.
+
+The :class:`Cluster` owns every node's state and owner, the hot-spare pool, and per-rack and
+per-pod free counters so that placement decisions look at racks and pods, never at individual
+nodes in Python loops. It is time-free: the engine calls it when something happens and
+integrates levels (GPUs allocated, free, down) itself.
+
+Placement rule (documented in ``docs/``): a job of ``n`` nodes goes into a single pod whenever
+some pod has ``n`` free nodes, because cross-pod traffic crosses the oversubscribed aggregation
+layer; among such pods the one needing the fewest racks wins, ties to the pod with the least
+free capacity (best fit), then the lowest id. Otherwise it spans the fewest pods (largest pods
+first) and the last pod is chosen by the same rule for the remainder. Inside a pod, racks with
+the most free nodes are taken first and the last rack is the best fit for what remains; inside
+a rack the lowest node ids go first. Everything is sorted, so placement is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from clustersim.topology import Topology
+
+__all__ = ["Cluster", "NodeState", "Placement"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+class NodeState(IntEnum):
+    """The service state of one node."""
+
+    FREE = 0
+    SPARE = 1
+    ALLOCATED = 2
+    DOWN = 3
+
+
+_FREE = int(NodeState.FREE)
+_SPARE = int(NodeState.SPARE)
+_ALLOCATED = int(NodeState.ALLOCATED)
+_DOWN = int(NodeState.DOWN)
+_EMPTY: IntArray = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a job's nodes are: the sorted node ids and how many racks and pods they span."""
+
+    nodes: tuple[int, ...]
+    racks: int
+    pods: int
+
+
+class Cluster:
+    """Owns every node's state and owner, the hot-spare pool and the free-capacity counters.
+
+    Attributes:
+        topology: The machine's shape.
+        state: ``NodeState`` of every node (int8, length ``n_nodes``).
+        owner: Job id holding every node, ``-1`` when none (int32).
+        free_per_rack: FREE nodes in each rack (int64, length ``n_racks``).
+        free_per_pod: FREE nodes in each pod (int64, length ``pods``).
+        spare_per_pod: SPARE nodes in each pod (int64, length ``pods``).
+
+    The arrays are exposed for cheap read access; only the methods below mutate them.
+    """
+
+    def __init__(self, topology: Topology, *, spare_nodes: int = 0) -> None:
+        n = topology.n_nodes
+        if not 0 <= spare_nodes <= n:
+            raise ValueError(f"spare_nodes must be in [0, {n}], got {spare_nodes}")
+        self.topology = topology
+        self._spare_target = spare_nodes
+        self._node_rack = topology.node_rack()
+        self._node_pod = topology.node_pod()
+        self.state: npt.NDArray[np.int8] = np.full(n, _FREE, dtype=np.int8)
+        self.owner: npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
+        # Spares come from the end of the id range so that jobs pack from the start.
+        self.state[n - spare_nodes :] = _SPARE
+        self.free_per_rack: IntArray = np.zeros(topology.n_racks, dtype=np.int64)
+        self.free_per_pod: IntArray = np.zeros(topology.pods, dtype=np.int64)
+        self.spare_per_pod: IntArray = np.zeros(topology.pods, dtype=np.int64)
+        free = self.state == _FREE
+        np.add.at(self.free_per_rack, self._node_rack[free], 1)
+        np.add.at(self.free_per_pod, self._node_pod[free], 1)
+        np.add.at(self.spare_per_pod, self._node_pod[~free], 1)
+        self._counts: IntArray = np.array([n - spare_nodes, spare_nodes, 0, 0], dtype=np.int64)
+        self._jobs: dict[int, set[int]] = {}
+
+    # ----------------------------------------------------------------- read-only views
+    @property
+    def n_free(self) -> int:
+        """Number of FREE nodes (available to new jobs)."""
+        return int(self._counts[_FREE])
+
+    @property
+    def n_spare(self) -> int:
+        """Number of SPARE nodes (reserved for replacing failed nodes of running jobs)."""
+        return int(self._counts[_SPARE])
+
+    @property
+    def n_allocated(self) -> int:
+        """Number of ALLOCATED nodes."""
+        return int(self._counts[_ALLOCATED])
+
+    @property
+    def n_down(self) -> int:
+        """Number of DOWN nodes (failed, awaiting repair)."""
+        return int(self._counts[_DOWN])
+
+    @property
+    def spare_target(self) -> int:
+        """Size the hot-spare pool is refilled to by :meth:`release` and :meth:`repair`."""
+        return self._spare_target
+
+    @property
+    def job_ids(self) -> tuple[int, ...]:
+        """Ids of the jobs currently holding an allocation (sorted)."""
+        return tuple(sorted(self._jobs))
+
+    def has_job(self, job_id: int) -> bool:
+        """Return whether ``job_id`` holds an allocation (possibly emptied by failures)."""
+        return job_id in self._jobs
+
+    def is_up(self, node: int) -> bool:
+        """Return whether ``node`` is in service (not DOWN)."""
+        _check_node(node, self.topology.n_nodes)
+        return int(self.state[node]) != _DOWN
+
+    def nodes_of(self, job_id: int) -> tuple[int, ...]:
+        """Return the nodes ``job_id`` holds now (sorted); KeyError for an unknown job."""
+        return tuple(sorted(self._jobs[job_id]))
+
+    def placement_of(self, job_id: int) -> Placement:
+        """Return the nodes ``job_id`` holds now and the racks and pods they span."""
+        nodes = self.nodes_of(job_id)
+        index = np.asarray(nodes, dtype=np.int64)
+        racks = np.unique(self._node_rack[index]).size
+        pods = np.unique(self._node_pod[index]).size
+        return Placement(nodes=nodes, racks=racks, pods=pods)
+
+    # ----------------------------------------------------------------- allocation
+    def allocate(self, job_id: int, n_nodes: int) -> Placement | None:
+        """Gang-allocate exactly ``n_nodes`` FREE nodes to a new job, or return None.
+
+        Spares are never used for new jobs. Returns None (and changes nothing) when fewer than
+        ``n_nodes`` nodes are FREE. See the module docstring for the placement rule.
+
+        Raises:
+            ValueError: ``n_nodes`` < 1 or ``job_id`` already holds an allocation.
+        """
+        if n_nodes < 1:
+            raise ValueError(f"n_nodes must be >= 1, got {n_nodes}")
+        if job_id in self._jobs:
+            raise ValueError(f"job {job_id} already holds an allocation")
+        if n_nodes > self.n_free:
+            return None
+        all_pods = np.arange(self.topology.pods, dtype=np.int64)
+        racks, takes = self._choose_racks(all_pods, n_nodes)
+        self._jobs[job_id] = set()
+        self._assign(job_id, self._take_free(racks, takes))
+        return self.placement_of(job_id)
+
+    def release(self, job_id: int) -> tuple[int, ...]:
+        """Return a job's nodes to service and forget the job; returns the released nodes.
+
+        Released nodes refill the spare pool up to :attr:`spare_target` (the highest ids become
+        spares, as at start-up); the rest become FREE. KeyError for an unknown job.
+        """
+        released = tuple(sorted(self._jobs.pop(job_id)))
+        nodes = np.asarray(released, dtype=np.int64)
+        self.owner[nodes] = -1
+        n_to_spare = min(max(0, self._spare_target - self.n_spare), nodes.size)
+        cut = nodes.size - n_to_spare
+        self._set_state(nodes[:cut], _FREE)
+        self._set_state(nodes[cut:], _SPARE)
+        return released
+
+    def take_replacements(self, job_id: int, n: int) -> tuple[int, ...]:
+        """Give ``job_id`` up to ``n`` replacement nodes; returns the nodes added (sorted).
+
+        Spares go first, preferring a pod and then a rack the job already uses. Then FREE nodes:
+        in the job's racks, then elsewhere in its pods (best-fit rack), then in other pods by the
+        allocation rule. Returns fewer than ``n`` (possibly none) when the cluster has no more.
+
+        Raises:
+            KeyError: ``job_id`` holds no allocation.
+            ValueError: ``n`` < 0.
+        """
+        held = np.asarray(sorted(self._jobs[job_id]), dtype=np.int64)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        job_racks = np.unique(self._node_rack[held]).astype(np.int64)
+        job_pods = np.unique(self._node_pod[held]).astype(np.int64)
+        spares = self._pick_spares(job_racks, job_pods, n)
+        need = n - spares.size
+        picked: list[tuple[IntArray, IntArray]] = []
+        if need > 0 and self.n_free > 0:
+            topo = self.topology
+            pod_racks = job_pods[:, None] * topo.racks_per_pod + np.arange(topo.racks_per_pod)
+            stages = (job_racks, np.setdiff1d(pod_racks.ravel(), job_racks))
+            for candidates in stages:
+                racks, takes = self._pick_racks(candidates, need)
+                picked.append((racks, takes))
+                need -= int(takes.sum())
+            other_pods = np.setdiff1d(np.arange(topo.pods, dtype=np.int64), job_pods)
+            if need > 0 and other_pods.size:
+                picked.append(self._choose_racks(other_pods, need))
+        free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
+        new = np.sort(np.concatenate([spares, *free_nodes]))
+        self._assign(job_id, new)
+        return tuple(int(node) for node in new)
+
+    # ----------------------------------------------------------------- failures and repair
+    def fail(self, node: int) -> int:
+        """Take ``node`` DOWN; returns the job it was taken from, or -1.
+
+        The node leaves its job's node set (the job keeps its allocation record).
+
+        Raises:
+            ValueError: the node is already DOWN.
+        """
+        if not self.is_up(node):
+            raise ValueError(f"node {node} is already down")
+        previous_owner = int(self.owner[node])
+        if previous_owner >= 0:
+            self._jobs[previous_owner].discard(node)
+            self.owner[node] = -1
+        self._set_state(np.array([node], dtype=np.int64), _DOWN)
+        return previous_owner
+
+    def fail_rack(self, rack: int) -> list[tuple[int, int]]:
+        """Take every up node of ``rack`` DOWN; returns ``(node, previous owner)`` pairs."""
+        return [
+            (node, self.fail(node))
+            for node in self.topology.nodes_of_rack(rack)
+            if self.is_up(node)
+        ]
+
+    def repair(self, node: int) -> NodeState:
+        """Return a DOWN node to service: SPARE while the pool is below target, else FREE.
+
+        Raises:
+            ValueError: the node is not DOWN.
+        """
+        if self.is_up(node):
+            raise ValueError(f"node {node} is not down")
+        new = _SPARE if self.n_spare < self._spare_target else _FREE
+        self._set_state(np.array([node], dtype=np.int64), new)
+        return NodeState(new)
+
+    # ----------------------------------------------------------------- invariants
+    def check(self) -> None:
+        """Verify INV-1 (GPU conservation and bookkeeping); raise AssertionError if broken."""
+        n = self.topology.n_nodes
+        counts = np.bincount(self.state.astype(np.int64), minlength=4)
+        _require(counts.size == 4, f"unknown node state values: {np.unique(self.state)}")
+        for state in NodeState:
+            _require(
+                int(counts[state]) == int(self._counts[state]),
+                f"{state.name}: counter {int(self._counts[state])} != array {int(counts[state])}",
+            )
+        _require(int(self._counts.sum()) == n, f"state counters sum to {self._counts.sum()} != {n}")
+        allocated = self.state == _ALLOCATED
+        _require(bool(np.all(self.owner[allocated] >= 0)), "an ALLOCATED node has no owner")
+        _require(bool(np.all(self.owner[~allocated] == -1)), "a non-ALLOCATED node has an owner")
+        held = 0
+        for job_id, nodes in self._jobs.items():
+            index = np.asarray(sorted(nodes), dtype=np.int64)
+            _require(
+                bool(np.all(self.owner[index] == job_id)),
+                f"job {job_id} lists nodes owned by another job or none",
+            )
+            held += index.size
+        # Every ALLOCATED node has exactly one owner, so equal totals mean no node is shared.
+        _require(held == self.n_allocated, f"jobs hold {held} nodes, {self.n_allocated} allocated")
+        topo = self.topology
+        free, spare = self.state == _FREE, self.state == _SPARE
+        for name, counter, truth in (
+            (
+                "free_per_rack",
+                self.free_per_rack,
+                np.bincount(self._node_rack[free], minlength=topo.n_racks),
+            ),
+            (
+                "free_per_pod",
+                self.free_per_pod,
+                np.bincount(self._node_pod[free], minlength=topo.pods),
+            ),
+            (
+                "spare_per_pod",
+                self.spare_per_pod,
+                np.bincount(self._node_pod[spare], minlength=topo.pods),
+            ),
+        ):
+            _require(bool(np.array_equal(counter, truth)), f"{name} disagrees with node states")
+        _require(self.n_spare <= self._spare_target, "spare pool exceeds its target")
+
+    # ----------------------------------------------------------------- internals
+    def _choose_racks(self, pods: IntArray, n: int) -> tuple[IntArray, IntArray]:
+        """Choose racks (and how many FREE nodes from each) in ``pods`` to hold up to ``n``."""
+        pod_free = self.free_per_pod[pods]
+        fits = pods[pod_free >= n]
+        if fits.size:
+            return self._pick_racks(self._racks_of_pod(self._best_pod(fits, n)), n)
+        order = np.lexsort((pods, -pod_free))
+        ranked, cum = pods[order], np.cumsum(pod_free[order])
+        k = int(np.searchsorted(cum, n))  # pods fully used; the next one (if any) tops up
+        racks = [self._racks_of_pod(int(pod)) for pod in ranked[:k]]
+        takes = [self.free_per_rack[r] for r in racks]
+        if k < ranked.size:
+            remainder = n - int(cum[k - 1])
+            last = self._best_pod(ranked[k:][pod_free[order][k:] >= remainder], remainder)
+            last_racks, last_takes = self._pick_racks(self._racks_of_pod(last), remainder)
+            racks.append(last_racks)
+            takes.append(last_takes)
+        return np.concatenate(racks), np.concatenate(takes)
+
+    def _best_pod(self, pods: IntArray, n: int) -> int:
+        """Among ``pods`` (each with >= n FREE), the one needing fewest racks, then least free."""
+        per_rack = self.free_per_rack.reshape(self.topology.pods, -1)[pods]
+        cum = np.cumsum(-np.sort(-per_rack, axis=1), axis=1)
+        racks_needed = (cum < n).sum(axis=1)
+        return int(pods[np.lexsort((pods, self.free_per_pod[pods], racks_needed))[0]])
+
+    def _racks_of_pod(self, pod: int) -> IntArray:
+        per_pod = self.topology.racks_per_pod
+        return np.arange(pod * per_pod, (pod + 1) * per_pod, dtype=np.int64)
+
+    def _pick_racks(self, candidates: IntArray, n: int) -> tuple[IntArray, IntArray]:
+        """Take up to ``n`` FREE nodes from the fewest ``candidates``; the last rack is best fit."""
+        free = self.free_per_rack[candidates]
+        racks, free = candidates[free > 0], free[free > 0]
+        if n <= 0 or racks.size == 0:
+            return _EMPTY, _EMPTY
+        order = np.lexsort((racks, -free))
+        racks, free = racks[order], free[order]
+        cum = np.cumsum(free)
+        if cum[-1] <= n:
+            return racks, free
+        k = int(np.searchsorted(cum, n))  # racks taken whole before the last one
+        remainder = n - (int(cum[k - 1]) if k else 0)
+        tail_racks, tail_free = racks[k:], free[k:]
+        fits = tail_free >= remainder
+        best = np.lexsort((tail_racks[fits], tail_free[fits]))[0]
+        last = tail_racks[fits][best]
+        return np.append(racks[:k], last), np.append(free[:k], remainder)
+
+    def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
+        """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
+        per_rack = self.topology.nodes_per_rack
+        index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
+        free = self.state[index] == _FREE
+        chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
+        return np.sort(index[chosen])
+
+    def _pick_spares(self, job_racks: IntArray, job_pods: IntArray, n: int) -> IntArray:
+        """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id."""
+        if n <= 0 or self.n_spare == 0:
+            return _EMPTY
+        per_pod = self.topology.nodes_per_pod
+        pods = np.flatnonzero(self.spare_per_pod > 0)
+        grid = pods[:, None] * per_pod + np.arange(per_pod, dtype=np.int64)
+        candidates: IntArray = grid.ravel().astype(np.int64)
+        candidates = candidates[self.state[candidates] == _SPARE]
+        other_rack = ~np.isin(self._node_rack[candidates], job_racks)
+        other_pod = ~np.isin(self._node_pod[candidates], job_pods)
+        return candidates[np.lexsort((candidates, other_rack, other_pod))[:n]]
+
+    def _assign(self, job_id: int, nodes: IntArray) -> None:
+        """Hand FREE or SPARE ``nodes`` to ``job_id``."""
+        self._set_state(nodes, _ALLOCATED)
+        self.owner[nodes] = job_id
+        self._jobs[job_id].update(int(node) for node in nodes)
+
+    def _set_state(self, nodes: IntArray, new: int) -> None:
+        """Move ``nodes`` to state ``new``, keeping every counter consistent (owners aside)."""
+        if nodes.size == 0:
+            return
+        old = self.state[nodes]
+        self._counts -= np.bincount(old.astype(np.int64), minlength=4)
+        self._counts[new] += nodes.size
+        was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
+        np.subtract.at(self.free_per_rack, self._node_rack[was_free], 1)
+        np.subtract.at(self.free_per_pod, self._node_pod[was_free], 1)
+        np.subtract.at(self.spare_per_pod, self._node_pod[was_spare], 1)
+        if new == _FREE:
+            np.add.at(self.free_per_rack, self._node_rack[nodes], 1)
+            np.add.at(self.free_per_pod, self._node_pod[nodes], 1)
+        elif new == _SPARE:
+            np.add.at(self.spare_per_pod, self._node_pod[nodes], 1)
+        self.state[nodes] = new
+
+
+def _check_node(node: int, n_nodes: int) -> None:
+    """Raise ValueError unless ``node`` is a valid node id (negative ids would wrap around)."""
+    if not 0 <= node < n_nodes:
+        raise ValueError(f"node {node} out of range [0, {n_nodes})")
+
+
+def _require(condition: bool, message: str) -> None:
+    """Raise AssertionError with ``message`` unless ``condition`` (survives ``python -O``)."""
+    if not condition:
+        raise AssertionError(f"INV-1 violated: {message}")

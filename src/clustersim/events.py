@@ -1,0 +1,183 @@
+"""The typed event log: one frozen, slotted record per thing that happened.
+
+Every record has ``t`` (simulated seconds) first. Names are past tense. The log is the source
+of truth for every number the simulator prints: :mod:`clustersim.metrics` derives the job
+GPU-second terms from it, and ``docs/events.md`` documents each field. A running epoch of a job
+(between a start/resume and the next disturbance) is summarised in one :class:`RunEnded`
+record computed in closed form, so there is no event per checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Event",
+    "JobFinished",
+    "JobInterrupted",
+    "JobPreempted",
+    "JobStarted",
+    "JobSubmitted",
+    "NodeFailed",
+    "NodeRepaired",
+    "RecoveryEnded",
+    "ReplacementTaken",
+    "RunEnded",
+    "RunStarted",
+]
+
+RunEndReason = Literal["finished", "interrupted", "preempted", "horizon"]
+RecoveryEndReason = Literal["resumed", "interrupted", "preempted", "horizon"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSubmitted:
+    """A job entered the queue."""
+
+    t: float
+    job: int
+    name: str
+    gpus: int
+    work_s: float
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobStarted:
+    """The scheduler placed a queued job (first start or after preemption)."""
+
+    t: float
+    job: int
+    nodes: int
+    racks: int
+    pods: int
+    interval_s: float
+    stall_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A job began (or resumed) training from ``progress_s`` of committed work."""
+
+    t: float
+    job: int
+    progress_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """A running epoch ended; its closed-form accounting.
+
+    ``work_s + stall_s`` equals the epoch's wall time; ``lost_s`` of the work will be redone;
+    ``checkpoints`` completed during the epoch; ``gpus`` were held throughout. ``cause`` is the
+    failure that ended it (empty when it finished or hit the horizon).
+    """
+
+    t: float
+    job: int
+    reason: RunEndReason
+    gpus: int
+    work_s: float
+    stall_s: float
+    lost_s: float
+    checkpoints: int
+    progress_s: float
+    committed_s: float
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobInterrupted:
+    """A failure hit a job; ``phase`` says whether it was training or already recovering."""
+
+    t: float
+    job: int
+    cause: str
+    node: int
+    phase: Literal["running", "recovering", "draining"]
+    lost_work_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryEnded:
+    """A recovery (or start-up) ended; GPU-seconds held, split by step, and its ``cause``.
+
+    Detection and requeue time are both charged to ``detect_gpu_s``; ``wait_gpu_s`` is time
+    spent waiting for replacement nodes. ``cause`` is the failure that started it
+    (``"startup"`` for a first start, ``"preemption"`` for a restart after preemption).
+    """
+
+    t: float
+    job: int
+    reason: RecoveryEndReason
+    duration_s: float
+    gpu_s: float
+    detect_gpu_s: float
+    wait_gpu_s: float
+    init_gpu_s: float
+    load_gpu_s: float
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementTaken:
+    """A recovering job took replacement nodes (``spares`` of them from the hot-spare pool)."""
+
+    t: float
+    job: int
+    nodes: tuple[int, ...]
+    spares: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobPreempted:
+    """The scheduler preempted a job; ``checkpointed`` if it drained with a checkpoint first."""
+
+    t: float
+    job: int
+    checkpointed: bool
+    drain_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinished:
+    """A job completed all its work."""
+
+    t: float
+    job: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFailed:
+    """A node went down (``job`` = -1 if it was idle or spare)."""
+
+    t: float
+    node: int
+    cause: str
+    job: int
+    repair_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRepaired:
+    """A node came back into service (as a hot spare or a free node)."""
+
+    t: float
+    node: int
+    spare: bool
+
+
+Event = (
+    JobSubmitted
+    | JobStarted
+    | RunStarted
+    | RunEnded
+    | JobInterrupted
+    | RecoveryEnded
+    | ReplacementTaken
+    | JobPreempted
+    | JobFinished
+    | NodeFailed
+    | NodeRepaired
+)

@@ -1,0 +1,201 @@
+"""Running a scenario: replications, aggregation, and the :class:`RunResult` value.
+
+``run(scenario, reps=..., seed=...)`` never prints; it returns a :class:`RunResult` that
+carries the fully resolved scenario, the seed, versions, every replication's metrics and the
+aggregate (mean with a 95 % Student-t interval across replications). Replication ``i`` uses
+the named streams of ``(seed, i)``, so the same replication index sees the same workload and
+failure draws under any other setting (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from clustersim import __version__
+from clustersim.config import Scenario
+from clustersim.engine import Simulation
+from clustersim.events import Event
+from clustersim.metrics import IDENTITY_RTOL, RunMetrics, measure, t_quantile_975
+
+__all__ = ["IdentityError", "RunResult", "run", "run_replication"]
+
+CI_KEYS = ("ettr", "goodput", "interruptions_total", "energy_wasted_mwh", "gpu_hours_wasted")
+
+
+class IdentityError(AssertionError):
+    """The GPU-seconds identity (INV-2) failed: a bug in the simulator, never in the input."""
+
+
+@dataclass(slots=True)
+class RunResult:
+    """The value a run returns: resolved scenario, seed, per-replication and aggregate metrics."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[RunMetrics]
+    events: list[Event] | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Aggregate summary: means over replications, with ``*_ci95`` intervals."""
+        reps = [m.summary for m in self.replications]
+        out: dict[str, Any] = {}
+        for key, value in reps[0].items():
+            if isinstance(value, dict):
+                keys = sorted({k for r in reps for k in r[key]})
+                out[key] = {k: _mean([r[key].get(k, 0) for r in reps]) for k in keys}
+            elif isinstance(value, int | float) or value is None:
+                out[key] = _mean([r[key] for r in reps])
+                if key in CI_KEYS:
+                    out[f"{key}_ci95"] = ci95([r[key] for r in reps])
+            else:
+                out[key] = value
+        out["replications"] = len(reps)
+        return out
+
+    @property
+    def gpu_seconds(self) -> dict[str, float]:
+        """GPU-seconds identity terms, averaged over replications."""
+        keys = self.replications[0].gpu_seconds
+        return {k: float(np.mean([m.gpu_seconds[k] for m in self.replications])) for k in keys}
+
+    @property
+    def recovery_gpu_seconds(self) -> dict[str, float]:
+        """Recovery GPU-seconds by step (detect, wait, init, load), averaged."""
+        keys = self.replications[0].recovery_gpu_seconds
+        return {
+            k: float(np.mean([m.recovery_gpu_seconds[k] for m in self.replications])) for k in keys
+        }
+
+    @property
+    def causes(self) -> dict[str, dict[str, float]]:
+        """Per-cause table averaged over replications."""
+        names = sorted({c for m in self.replications for c in m.causes})
+        empty = dict.fromkeys(next(iter(self.replications[0].causes.values()), {}), 0.0)
+        return {
+            c: {
+                k: _mean([m.causes.get(c, empty).get(k, 0.0) for m in self.replications]) or 0.0
+                for k in empty
+            }
+            for c in names
+        }
+
+    def to_dict(self, *, jobs: bool = True) -> dict[str, Any]:
+        """The JSON contract (``docs/results.md``)."""
+        out: dict[str, Any] = {
+            "clustersim_version": __version__,
+            "versions": versions(),
+            "seed": self.seed,
+            "scenario": self.scenario.model_dump(mode="json"),
+            "summary": self.summary,
+            "gpu_seconds": self.gpu_seconds,
+            "recovery_gpu_seconds": self.recovery_gpu_seconds,
+            "causes": self.causes,
+            "per_replication": [
+                {"replication": i, **{k: m.summary[k] for k in CI_KEYS}}
+                for i, m in enumerate(self.replications)
+            ],
+        }
+        if jobs:
+            out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
+        return out
+
+    def __rich__(self) -> Any:
+        """Rich renderable summary (see :mod:`clustersim.report`)."""
+        from clustersim.report import render_result
+
+        return render_result(self)
+
+
+def versions() -> dict[str, str]:
+    """Versions that affect results (for reproducing a run from its output alone)."""
+    return {
+        "clustersim": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "simpy": getattr(simpy, "__version__", "unknown"),
+    }
+
+
+def _mean(values: list[Any]) -> float | None:
+    xs = [float(v) for v in values if v is not None and not _isnan(v)]
+    return sum(xs) / len(xs) if xs else None
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def ci95(values: list[Any]) -> list[float] | None:
+    """Two-sided 95 % confidence interval of the mean (Student t); None for < 2 values."""
+    xs = [float(v) for v in values if v is not None and not _isnan(v)]
+    if len(xs) < 2:
+        return None
+    arr = np.asarray(xs)
+    half = t_quantile_975(len(xs) - 1) * float(arr.std(ddof=1)) / math.sqrt(len(xs))
+    mean = float(arr.mean())
+    return [mean - half, mean + half]
+
+
+def run_replication(
+    scenario: Scenario,
+    replication: int,
+    seed: int,
+    progress: Callable[[float, float], None] | None = None,
+) -> tuple[RunMetrics, list[Event]]:
+    """Run one replication; check the GPU-seconds identity; return metrics and the log."""
+    sim = Simulation(scenario, replication=replication, seed=seed)
+    sim.run(progress)
+    metrics = measure(sim)
+    check_identity(metrics.gpu_seconds)
+    return metrics, sim.log
+
+
+def check_identity(gs: dict[str, float]) -> None:
+    """INV-2: useful+checkpoint+recovery+lost+idle+down == total, and the log-derived
+    allocated GPU-seconds equal the independently integrated ones."""
+    parts = gs["useful"] + gs["checkpoint"] + gs["recovery"] + gs["lost"] + gs["idle"] + gs["down"]
+    scale = max(1.0, gs["total"])
+    if abs(parts - gs["total"]) > IDENTITY_RTOL * scale:
+        raise IdentityError(f"GPU-seconds identity broken: parts {parts!r} != total {gs['total']!r}")
+    if abs(gs["allocated"] - gs["allocated_measured"]) > IDENTITY_RTOL * scale:
+        raise IdentityError(
+            f"allocated GPU-seconds from the log {gs['allocated']!r} != measured "
+            f"{gs['allocated_measured']!r}"
+        )
+
+
+def run(
+    scenario: Scenario,
+    *,
+    reps: int | None = None,
+    seed: int | None = None,
+    keep_events: bool = False,
+    progress: Callable[[float, float], None] | None = None,
+) -> RunResult:
+    """Run ``reps`` replications of ``scenario`` (defaults from ``scenario.run``)."""
+    n = scenario.run.replications if reps is None else reps
+    root = scenario.run.seed if seed is None else seed
+    resolved = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"seed": root, "replications": n})}
+    )
+    results: list[RunMetrics] = []
+    first_log: list[Event] | None = None
+    for i in range(n):
+
+        def rep_progress(now: float, horizon: float, i: int = i) -> None:
+            if progress is not None:
+                progress(i + min(1.0, now / horizon), float(n))
+
+        metrics, log = run_replication(resolved, i, root, rep_progress if progress else None)
+        results.append(metrics)
+        if keep_events and i == 0:
+            first_log = log
+    return RunResult(resolved, root, results, first_log)

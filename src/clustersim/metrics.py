@@ -1,0 +1,258 @@
+"""Metrics: pure functions over the event log plus the engine's node-state integrals.
+
+Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
+
+* GPU-seconds identity: total = useful + checkpoint + recovery + lost + idle + down, where the
+  first four are *allocated* GPU-seconds derived from the job records of the log
+  (:class:`~clustersim.events.RunEnded`, :class:`~clustersim.events.RecoveryEnded`) and idle/down
+  come from the time-weighted node-state integrals. The allocated integral is also measured
+  independently, and the two must agree (INV-2).
+* Job ETTR = useful compute time / wall time from first start to finish (or to the end of the
+  run); ``ettr_submit`` measures from submission. The scenario's ETTR aggregates jobs weighted
+  by GPUs held: sum of useful GPU-seconds / sum of GPUs x wall time from first start.
+* Goodput = useful GPU-seconds / (all GPUs x simulated time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from clustersim.events import (
+    JobInterrupted,
+    NodeFailed,
+    RecoveryEnded,
+    RunEnded,
+)
+
+if TYPE_CHECKING:
+    from clustersim.engine import Simulation
+
+__all__ = ["JobRow", "RunMetrics", "measure", "t_quantile_975"]
+
+SECONDS_PER_YEAR = 365 * 86400.0
+IDENTITY_RTOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """Per-job results."""
+
+    id: int
+    name: str
+    gpus: int
+    gpus_held: int
+    priority: int
+    submit_s: float
+    first_start_s: float | None
+    finish_s: float | None
+    work_s: float
+    progress_s: float
+    finished: bool
+    ettr: float | None
+    ettr_submit: float | None
+    jct_s: float | None
+    queue_wait_s: float | None
+    interruptions: int
+    restarts: int
+    preemptions: int
+    checkpoints: int
+    interval_s: float | None
+    stall_s: float
+    lost_work_s: float
+    recovery_s: float
+    racks: int
+    pods: int
+
+
+@dataclass(slots=True)
+class RunMetrics:
+    """Everything measured in one replication."""
+
+    summary: dict[str, Any]
+    gpu_seconds: dict[str, float]
+    recovery_gpu_seconds: dict[str, float]
+    causes: dict[str, dict[str, float]]
+    jobs: list[JobRow] = field(default_factory=list)
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def measure(sim: Simulation) -> RunMetrics:
+    """Derive every metric of a finished simulation from its log and integrals."""
+    gpn = sim.gpus_per_node
+    end = sim.end_s
+    total = sim.topology.n_gpus * end
+    useful = ckpt = lost = recovery = 0.0
+    rec_split = dict.fromkeys(("detect", "wait", "init", "load"), 0.0)
+    per_job_work: dict[int, float] = defaultdict(float)
+    per_job_lost: dict[int, float] = defaultdict(float)
+    per_job_ckpts: dict[int, int] = defaultdict(int)
+    per_job_rec: dict[int, float] = defaultdict(float)
+    per_job_useful_gpu: dict[int, float] = defaultdict(float)
+    interrupts: dict[str, int] = defaultdict(int)
+    lost_by_cause: dict[str, float] = defaultdict(float)
+    rec_by_cause: dict[str, float] = defaultdict(float)
+    rec_wall: dict[str, list[float]] = defaultdict(list)
+    node_failures: dict[str, int] = defaultdict(int)
+    for ev in sim.log:
+        if isinstance(ev, RunEnded):
+            good = (ev.work_s - ev.lost_s) * ev.gpus
+            useful += good
+            ckpt += ev.stall_s * ev.gpus
+            lost += ev.lost_s * ev.gpus
+            per_job_work[ev.job] += ev.work_s - ev.lost_s
+            per_job_lost[ev.job] += ev.lost_s
+            per_job_ckpts[ev.job] += ev.checkpoints
+            per_job_useful_gpu[ev.job] += good
+            if ev.lost_s > 0:
+                lost_by_cause[ev.cause] += ev.lost_s * ev.gpus
+        elif isinstance(ev, RecoveryEnded):
+            recovery += ev.gpu_s
+            rec_split["detect"] += ev.detect_gpu_s
+            rec_split["wait"] += ev.wait_gpu_s
+            rec_split["init"] += ev.init_gpu_s
+            rec_split["load"] += ev.load_gpu_s
+            rec_by_cause[ev.cause] += ev.gpu_s
+            per_job_rec[ev.job] += ev.duration_s
+            if ev.reason == "resumed":
+                rec_wall[ev.cause].append(ev.duration_s)
+        elif isinstance(ev, JobInterrupted):
+            interrupts[ev.cause] += 1
+        elif isinstance(ev, NodeFailed):
+            node_failures[ev.cause] += 1
+    idle = sim.node_s["idle"] * gpn
+    down = sim.node_s["down"] * gpn
+    allocated_measured = sim.node_s["allocated"] * gpn
+    gpu_seconds = {
+        "total": total,
+        "useful": useful,
+        "checkpoint": ckpt,
+        "recovery": recovery,
+        "lost": lost,
+        "idle": idle,
+        "down": down,
+        "allocated": useful + ckpt + recovery + lost,
+        "allocated_measured": allocated_measured,
+    }
+    cost = sim.scenario.cost
+    mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
+    wasted = ckpt + recovery + lost
+    rows = [_job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec) for j in sim.jobs]
+    started = [r for r in rows if r.first_start_s is not None]
+    wall_gpu = sum(
+        r.gpus_held * ((r.finish_s if r.finish_s is not None else end) - (r.first_start_s or 0.0))
+        for r in started
+    )
+    ettr = sum(per_job_useful_gpu[r.id] for r in started) / wall_gpu if wall_gpu > 0 else math.nan
+    n_int = sum(interrupts.values())
+    all_causes = sorted(set(interrupts) | set(node_failures) | set(lost_by_cause) | set(rec_by_cause))
+    causes = {
+        c: {
+            "interruptions": interrupts.get(c, 0),
+            "share": interrupts.get(c, 0) / n_int if n_int else 0.0,
+            "node_failures": node_failures.get(c, 0),
+            "lost_work_gpu_h": lost_by_cause.get(c, 0.0) / 3600,
+            "recovery_gpu_h": rec_by_cause.get(c, 0.0) / 3600,
+            "lost_gpu_h": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0)) / 3600,
+            "mean_recovery_s": (sum(rec_wall[c]) / len(rec_wall[c])) if rec_wall.get(c) else 0.0,
+        }
+        for c in all_causes
+    }
+    finished = [r for r in rows if r.finished]
+    summary: dict[str, Any] = {
+        "ettr": ettr,
+        "goodput": useful / total if total > 0 else math.nan,
+        "utilisation": allocated_measured / total if total > 0 else math.nan,
+        "interruptions_total": n_int,
+        "interruptions_by_cause": {c: interrupts[c] for c in sorted(interrupts)},
+        "node_failures_total": sum(node_failures.values()),
+        "lost_gpu_hours_by_cause": {c: causes[c]["lost_gpu_h"] for c in all_causes},
+        "gpu_hours_wasted": wasted / 3600,
+        "energy_wasted_mwh": wasted * mwh_per_gpu_s,
+        "energy_total_mwh": total * mwh_per_gpu_s,
+        "cost_wasted_usd": wasted / 3600 * cost.usd_per_gpu_hour,
+        "mean_gpus_down": down / end if end > 0 else 0.0,
+        "jobs_submitted": len(rows),
+        "jobs_started": len(started),
+        "jobs_finished": len(finished),
+        "mean_jct_s": _mean([r.jct_s for r in finished]),
+        "mean_queue_wait_s": _mean([r.queue_wait_s for r in started]),
+        "sim_time_s": end,
+        "events": len(sim.log),
+    }
+    return RunMetrics(summary, gpu_seconds, rec_split, causes, rows)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    xs = [v for v in values if v is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def _job_row(
+    sim: Simulation,
+    job: Any,
+    work: dict[int, float],
+    lost: dict[int, float],
+    ckpts: dict[int, int],
+    rec: dict[int, float],
+) -> JobRow:
+    end = sim.end_s
+    first = _none_if_nan(job.first_start_s)
+    finish = _none_if_nan(job.finish_s)
+    done = finish is not None
+    ettr = ettr_submit = None
+    if first is not None:
+        stop = finish if done else end
+        wall = stop - first
+        ettr = work[job.id] / wall if wall > 0 else None
+        wall_submit = stop - job.submit_s
+        ettr_submit = work[job.id] / wall_submit if wall_submit > 0 else None
+    return JobRow(
+        id=job.id,
+        name=job.name,
+        gpus=job.gpus,
+        gpus_held=job.gpus_held,
+        priority=job.priority,
+        submit_s=job.submit_s,
+        first_start_s=first,
+        finish_s=finish,
+        work_s=job.work_s,
+        progress_s=work[job.id],
+        finished=done,
+        ettr=ettr,
+        ettr_submit=ettr_submit,
+        jct_s=(finish - job.submit_s) if done else None,
+        queue_wait_s=_none_if_nan(job.first_placed_s - job.submit_s),
+        interruptions=job.interruptions,
+        restarts=job.restarts,
+        preemptions=job.preemptions,
+        checkpoints=ckpts[job.id],
+        interval_s=job.interval_s if math.isfinite(job.interval_s) else None,
+        stall_s=job.stall_s,
+        lost_work_s=lost[job.id],
+        recovery_s=rec[job.id],
+        racks=job.racks,
+        pods=job.pods,
+    )
+
+
+# Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+
+
+def t_quantile_975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (normal past 30)."""
+    if df < 1:
+        return math.inf
+    if df <= len(_T975):
+        return _T975[df - 1]
+    return 1.959964 + 2.4 / df

@@ -1,0 +1,1 @@
+"""Built-in scenario presets (YAML files shipped as package data)."""

@@ -1,0 +1,145 @@
+"""Rendering results for people: rich tables for the terminal (the only module besides the CLI
+that knows about the terminal).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from clustersim.experiment import RunResult
+
+__all__ = ["fmt_duration", "render_result"]
+
+MAX_JOB_ROWS = 12
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Seconds as a compact human duration (``"54.0 d"``, ``"12.3 h"``, ``"5.4 min"``)."""
+    if seconds is None:
+        return "-"
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"
+
+
+def _ci(summary: dict[str, Any], key: str, fmt: str) -> str:
+    value = summary.get(key)
+    if value is None:
+        return "-"
+    text = format(value, fmt)
+    ci = summary.get(f"{key}_ci95")
+    if ci:
+        text += f"  [{format(ci[0], fmt)}, {format(ci[1], fmt)}]"
+    return text
+
+
+def render_result(result: RunResult) -> Group:
+    """The summary, GPU-hours and per-cause tables of a run."""
+    sc = result.scenario
+    s = result.summary
+    reps = s["replications"]
+    title = f"clustersim · {sc.name} · seed {result.seed}" + (
+        f" · {reps} replications (mean, 95 % CI)" if reps > 1 else ""
+    )
+    head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("cluster", f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
+                 f"{sc.cluster.spare_nodes} hot spares)")
+    head.add_row("simulated", fmt_duration(s["sim_time_s"]))
+    head.add_row("jobs", f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
+                 f"submitted ({s['jobs_started']:,.0f} started)")
+    head.add_row("interruptions", _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f"))
+    head.add_row("ETTR", _ci(s, "ettr", ".4f"))
+    head.add_row("goodput", _ci(s, "goodput", ".4f"))
+    head.add_row("utilisation", f"{s['utilisation']:.4f}")
+    head.add_row("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}")
+    head.add_row("energy wasted", _ci(s, "energy_wasted_mwh", ",.1f") + " MWh"
+                 f"  (${s['cost_wasted_usd']:,.0f})")
+    parts: list[Any] = [head, _gpu_hours_table(result), _cause_table(result)]
+    jobs = result.replications[0].jobs
+    if jobs:
+        parts.append(_jobs_table(result))
+    return Group(*parts)
+
+
+def _gpu_hours_table(result: RunResult) -> Table:
+    gs = result.gpu_seconds
+    rec = result.recovery_gpu_seconds
+    total = gs["total"] or 1.0
+    t = Table(title="GPU-hours (identity: the rows sum to total)", title_justify="left")
+    t.add_column("category")
+    t.add_column("GPU-h", justify="right")
+    t.add_column("share", justify="right")
+    rows = [
+        ("useful compute", gs["useful"]),
+        ("checkpoint stalls", gs["checkpoint"]),
+        ("recovery", gs["recovery"]),
+        ("  detection + requeue", rec["detect"]),
+        ("  waiting for nodes", rec["wait"]),
+        ("  init", rec["init"]),
+        ("  checkpoint load", rec["load"]),
+        ("redone work (lost)", gs["lost"]),
+        ("idle", gs["idle"]),
+        ("down (in repair)", gs["down"]),
+        ("total", gs["total"]),
+    ]
+    for name, value in rows:
+        style = "dim" if name.startswith("  ") else ("bold" if name == "total" else "")
+        t.add_row(Text(name, style=style), f"{value / 3600:,.0f}", f"{value / total:.2%}")
+    return t
+
+
+def _cause_table(result: RunResult) -> Table:
+    causes = result.causes
+    t = Table(title="Interruptions by cause", title_justify="left")
+    t.add_column("cause")
+    t.add_column("interruptions", justify="right")
+    t.add_column("%", justify="right")
+    t.add_column("node failures", justify="right")
+    t.add_column("lost GPU-h", justify="right")
+    t.add_column("mean recovery", justify="right")
+    order = sorted(causes.items(), key=lambda kv: (-kv[1]["interruptions"], kv[0]))
+    for name, c in order:
+        t.add_row(
+            name,
+            f"{c['interruptions']:,.1f}".removesuffix(".0"),
+            f"{c['share']:.1%}",
+            f"{c['node_failures']:,.1f}".removesuffix(".0"),
+            f"{c['lost_gpu_h']:,.0f}",
+            fmt_duration(c["mean_recovery_s"]) if c["mean_recovery_s"] else "-",
+        )
+    return t
+
+
+def _jobs_table(result: RunResult) -> Table:
+    jobs = sorted(result.replications[0].jobs, key=lambda j: (-j.gpus, j.id))
+    shown = jobs[:MAX_JOB_ROWS]
+    more = len(jobs) - len(shown)
+    title = "Jobs (replication 0" + (f"; largest {len(shown)} of {len(jobs)})" if more else ")")
+    t = Table(title=title, title_justify="left")
+    for col in ("job", "GPUs", "work", "done", "ETTR", "interrupts", "ckpt every",
+                "lost work", "racks/pods"):
+        t.add_column(col, justify="left" if col == "job" else "right")
+    for j in shown:
+        t.add_row(
+            j.name,
+            f"{j.gpus:,}",
+            fmt_duration(j.work_s),
+            f"{j.progress_s / j.work_s:.1%}",
+            f"{j.ettr:.4f}" if j.ettr is not None else "-",
+            str(j.interruptions),
+            fmt_duration(j.interval_s),
+            fmt_duration(j.lost_work_s),
+            f"{j.racks}/{j.pods}",
+        )
+    return t

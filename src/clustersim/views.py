@@ -1,0 +1,65 @@
+"""Frozen views that scheduling policies see, and the decisions they return.
+
+Policies never touch the simulation: the dispatcher builds a :class:`ClusterView` and a tuple
+of :class:`JobView` for the queue, calls ``decide(view, queue)``, and carries out the returned
+:class:`Start` / :class:`Preempt` decisions. Sizes are in nodes (gang scheduling of whole
+nodes); times are simulated seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["ClusterView", "Decision", "JobView", "Policy", "Preempt", "RunningView", "Start"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A queued job as a policy sees it."""
+
+    id: int
+    nodes: int
+    priority: int
+    submit_s: float
+    est_runtime_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunningView:
+    """A job holding nodes: running, starting or recovering (``est_end_s`` may be inf)."""
+
+    id: int
+    nodes: int
+    priority: int
+    start_s: float
+    est_end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """What the cluster looks like to a policy at one instant."""
+
+    now_s: float
+    free_nodes: int
+    schedulable_nodes: int
+    draining_nodes: int
+    running: tuple[RunningView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start this queued job now (the allocator chooses where)."""
+
+    job: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preempt:
+    """Preempt this job so a higher-priority one can run."""
+
+    job: int
+
+
+Decision = Start | Preempt
+Policy = Callable[[ClusterView, tuple[JobView, ...]], list[Decision]]

@@ -1,0 +1,89 @@
+"""The workload: turns the scenario's job specs and generator into concrete job records.
+
+Explicit specs come first, then generated jobs (Poisson arrivals over the window, class drawn
+by weight, size uniform over the class's list, lognormal work with the given median). Jobs are
+numbered in submission order (ties keep spec order). The generator draws only from the
+``workload.arrivals`` and ``workload.jobs`` streams.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustersim.config import Scenario, WorkloadConfig
+from clustersim.rng import Streams
+
+__all__ = ["JobRecord", "build_workload"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job to submit: what it asks for and what its checkpoint weighs."""
+
+    id: int
+    name: str
+    gpus: int
+    work_s: float
+    submit_s: float
+    priority: int
+    checkpoint_bytes: float
+
+
+def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
+    """All jobs of the scenario, sorted by submission time and numbered from 0."""
+    bytes_per_param = scenario.checkpoint.bytes_per_param
+    raw: list[tuple[float, int, str, int, float, int, float]] = []
+    for spec in scenario.workload.jobs:
+        if spec.checkpoint_bytes is not None:
+            size = spec.checkpoint_bytes
+        elif spec.model_params is not None:
+            size = spec.model_params * bytes_per_param
+        else:
+            size = 0.0
+        for k in range(spec.count):
+            name = spec.name if spec.count == 1 else f"{spec.name}-{k}"
+            raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
+    raw.extend(_generate(scenario.workload, streams, bytes_per_param, offset=len(raw)))
+    raw.sort(key=lambda r: (r[0], r[1]))
+    return [
+        JobRecord(i, name, gpus, work, submit, prio, size)
+        for i, (submit, _, name, gpus, work, prio, size) in enumerate(raw)
+    ]
+
+
+def _generate(
+    workload: WorkloadConfig, streams: Streams, bytes_per_param: float, offset: int
+) -> list[tuple[float, int, str, int, float, int, float]]:
+    gen_cfg = workload.generator
+    if gen_cfg is None:
+        return []
+    arrivals = streams.get("workload.arrivals")
+    draws = streams.get("workload.jobs")
+    n = gen_cfg.jobs
+    submit = np.sort(arrivals.random(n)) * gen_cfg.window
+    weights = np.array([c.weight for c in gen_cfg.classes], dtype=float)
+    cls_idx = draws.choice(len(gen_cfg.classes), size=n, p=weights / weights.sum())
+    size_u = draws.random(n)
+    work_z = draws.standard_normal(n)
+    out: list[tuple[float, int, str, int, float, int, float]] = []
+    for i in range(n):
+        cls = gen_cfg.classes[int(cls_idx[i])]
+        gpus = cls.gpus[min(int(size_u[i] * len(cls.gpus)), len(cls.gpus) - 1)]
+        work = cls.work_median * math.exp(cls.work_sigma * float(work_z[i]))
+        if cls.work_max is not None:
+            work = min(work, cls.work_max)
+        out.append(
+            (
+                float(submit[i]),
+                offset + i,
+                f"{cls.name}-{i}",
+                gpus,
+                work,
+                cls.priority,
+                cls.model_params * bytes_per_param,
+            )
+        )
+    return out

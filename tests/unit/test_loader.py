@@ -1,0 +1,462 @@
+"""Tests for clustersim.loader: files, presets, --set overrides, positions in errors, dumps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clustersim import loader
+from clustersim.config import Scenario
+from clustersim.loader import (
+    ConfigError,
+    UsageError,
+    dump_json_scenario,
+    dump_yaml,
+    list_presets,
+    load_document,
+    load_scenario,
+    load_scenario_text,
+    preset_text,
+)
+
+MINIMAL = {"workload": {"jobs": [{"gpus": 8, "work": "1h"}]}}
+
+YAML_TEXT = """\
+name: small
+description: |
+  A small scenario.
+  Second line.
+cluster:
+  pods: 1
+  racks_per_pod: 4
+storage:
+  write_bandwidth: 2TB/s
+workload:
+  jobs:
+    - name: train
+      gpus: 16
+      work: 2h
+      checkpoint_bytes: 5.67TB
+checkpoint:
+  policy: fixed
+  interval: 10m
+faults:
+  hw:
+    rate: 6.5/1000 node-days
+    repair:
+      mean: 2h
+run:
+  seed: 3
+"""
+
+TOML_TEXT = """\
+name = "small"
+description = \"\"\"
+A small scenario.
+Second line.
+\"\"\"
+
+[cluster]
+pods = 1
+racks_per_pod = 4
+
+[storage]
+write_bandwidth = "2TB/s"
+
+[[workload.jobs]]
+name = "train"
+gpus = 16
+work = "2h"
+checkpoint_bytes = "5.67TB"
+
+[checkpoint]
+policy = "fixed"
+interval = "10m"
+
+[faults.hw]
+rate = "6.5/1000 node-days"
+repair = { mean = "2h" }
+
+[run]
+seed = 3
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(path: Path, overrides: tuple[str, ...] = ()) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path, overrides)
+    return info.value
+
+
+def usage_error(source: str | Path, overrides: tuple[str, ...] = ()) -> str:
+    with pytest.raises(UsageError) as info:
+        load_scenario(source, overrides)
+    return str(info.value)
+
+
+# --- good files ------------------------------------------------------------------------------
+
+
+def test_yaml_json_toml_load_equal_scenarios(tmp_path: Path) -> None:
+    from_yaml = load_scenario(write(tmp_path, "s.yaml", YAML_TEXT))
+    document, _ = load_document(YAML_TEXT, "s.yaml", "yaml")
+    from_json = load_scenario(write(tmp_path, "s.json", json.dumps(document, indent=2)))
+    from_toml = load_scenario(write(tmp_path, "s.toml", TOML_TEXT))
+    assert from_yaml == from_json == from_toml
+    assert from_yaml.description == "A small scenario.\nSecond line.\n"
+    assert from_yaml.workload.jobs[0].work == 7200.0
+    assert from_yaml.run.seed == 3
+
+
+def test_yml_extension_and_string_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.yml", json.dumps(MINIMAL))
+    assert load_scenario(str(path)) == Scenario.model_validate(MINIMAL)
+
+
+def test_units_parse(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, "s.yaml", YAML_TEXT))
+    assert scenario.workload.jobs[0].work == 7200.0
+    assert scenario.workload.jobs[0].checkpoint_bytes == 5.67e12
+    assert scenario.storage.write_bandwidth == 2e12
+    assert scenario.faults["hw"].rate == pytest.approx(6.5 / 1000 / 86400)
+    assert scenario.checkpoint.interval == 600.0
+
+
+def test_plain_data_only(tmp_path: Path) -> None:
+    document, _ = load_document("a: 1\nb: [true, null, 2.5, x]\nc: {d: e}\n", "f.yaml", "yaml")
+    assert document == {"a": 1, "b": [True, None, 2.5, "x"], "c": {"d": "e"}}
+    assert type(document["a"]) is int
+    assert type(document["b"][2]) is float
+    assert type(document["c"]) is dict
+
+
+def test_yaml_1_2_booleans_stay_strings() -> None:
+    document, _ = load_document("name: yes\nother: on\n", "f.yaml", "yaml")
+    assert document == {"name": "yes", "other": "on"}
+
+
+# --- errors with positions -------------------------------------------------------------------
+
+
+def test_negative_duration_has_position_and_path(tmp_path: Path) -> None:
+    text = "workload:\n  jobs:\n    - gpus: 8\n      work: -5h\n"
+    err = config_error(write(tmp_path, "s.yaml", text))
+    assert err.messages == [
+        f"{tmp_path / 's.yaml'}:4:13: workload.jobs.0.work: must not be negative, got '-5h'"
+    ]
+    assert err.exit_code == 65
+
+
+def test_bad_type_and_unknown_key_all_reported(tmp_path: Path) -> None:
+    text = 'workload:\n  jobs:\n    - gpus: "many"\n      work: 1h\n      gpu: 8\n'
+    path = write(tmp_path, "s.yaml", text)
+    err = config_error(path)
+    assert len(err.messages) == 2
+    first, second = err.messages
+    assert first.startswith(f"{path}:3:13: workload.jobs.0.gpus: Input should be a valid integer")
+    assert "'many'" in first
+    assert second == f"{path}:5:7: workload.jobs.0.gpu: Extra inputs are not permitted"
+    assert str(err) == "\n".join(err.messages)
+
+
+def test_several_errors_sorted_by_position(tmp_path: Path) -> None:
+    text = (
+        "cluster:\n  pods: 0\n"
+        "workload:\n  jobs:\n    - gpus: 0\n      work: 1h\n"
+        "checkpoint:\n  policy: sometimes\n"
+    )
+    err = config_error(write(tmp_path, "s.yaml", text))
+    assert [m.split(": ")[1] for m in err.messages] == [
+        "cluster.pods",
+        "workload.jobs.0.gpus",
+        "checkpoint.policy",
+    ]
+    assert ":2:9: cluster.pods: Input should be greater than or equal to 1" in err.messages[0]
+    assert ":5:13: " in err.messages[1]
+    assert ":8:11: " in err.messages[2]
+
+
+def test_missing_field_points_at_parent_mapping(tmp_path: Path) -> None:
+    text = "run:\n  seed: 1\nworkload:\n  jobs:\n    - work: 1h\n"
+    err = config_error(write(tmp_path, "s.yaml", text))
+    assert err.messages[0].endswith(":5:7: workload.jobs.0.gpus: Field required")
+
+
+def test_missing_workload_points_at_document(tmp_path: Path) -> None:
+    err = config_error(write(tmp_path, "s.yaml", "run:\n  seed: 1\n"))
+    assert err.messages[0].endswith("s.yaml:1:1: workload: Field required")
+
+
+def test_json_positions(tmp_path: Path) -> None:
+    text = '{\n  "workload": {\n    "jobs": [{"gpus": -1, "work": "1h"}]\n  }\n}\n'
+    err = config_error(write(tmp_path, "s.json", text))
+    assert err.messages[0].endswith(
+        ":3:23: workload.jobs.0.gpus: Input should be greater than or equal to 1 (got -1)"
+    )
+
+
+def test_toml_positions_best_effort(tmp_path: Path) -> None:
+    text = TOML_TEXT.replace("gpus = 16", "gpus = -16")
+    err = config_error(write(tmp_path, "s.toml", text))
+    line = text.splitlines().index("gpus = -16") + 1
+    assert err.messages[0].startswith(f"{tmp_path / 's.toml'}:{line}:1: workload.jobs.0.gpus: ")
+
+
+def test_long_input_is_shortened(tmp_path: Path) -> None:
+    text = "workload:\n  jobs:\n    - gpus: 8\n      work: " + "x" * 300 + "\n"
+    err = config_error(write(tmp_path, "s.yaml", text))
+    assert len(err.messages) == 1
+    assert "x" * 61 not in err.messages[0]
+    assert "\n" not in err.messages[0]
+    assert "http" not in err.messages[0]
+
+
+def test_model_validator_error(tmp_path: Path) -> None:
+    err = config_error(write(tmp_path, "s.yaml", "workload:\n  jobs: []\n"))
+    assert err.messages[0].endswith(
+        ":2:3: workload: workload needs at least one job or a generator"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("s.yaml", "workload: [1\nrun: 2\n", ":2:4: invalid YAML: "),
+        ("s.yaml", "a: b: c\n", ":1:5: invalid YAML: mapping values are not allowed here"),
+        ("s.yaml", "run: 1\nrun: 2\n", ":2:1: invalid YAML: found duplicate key"),
+        ("s.json", '{"run": {}, "run": {}}', ":1:13: invalid JSON: found duplicate key"),
+        ("s.json", '{"run": 1,\n}', ":2:1: invalid JSON: "),
+        ("s.toml", "[run]\nseed = = 1\n", ":2:8: invalid TOML: "),
+        ("s.toml", "a = 1\na = 2\n", ":2:"),
+        ("s.yaml", "", ":1:1: the file is empty"),
+        ("s.yaml", "  \n\n", ":1:1: the file is empty"),
+        ("s.yaml", "# only a comment\n", ":1:1: the document is empty"),
+        ("s.yaml", "- 1\n- 2\n", ":1:1: expected a mapping, got a list"),
+        ("s.json", "[1, 2]", ":1:1: expected a mapping, got a list"),
+        ("s.yaml", "just text\n", ":1:1: expected a mapping, got a string"),
+        ("s.toml", "", ":1:1: the file is empty"),
+        ("s.yaml", "run: !seed 3\n", ":1:6: run: unsupported YAML tag !seed"),
+        ("s.yaml", "workload: !custom {jobs: []}\n", ":1:11: workload: unsupported YAML tag"),
+        ("s.yaml", "when: 2001-01-01\n", ":1:7: when: unsupported value of type date"),
+        ("s.toml", "when = 2001-01-01\n", ":1:1: when: unsupported value of type date"),
+    ],
+)
+def test_bad_documents(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    path = write(tmp_path, name, text)
+    err = config_error(path)
+    assert len(err.messages) == 1
+    assert err.messages[0].startswith(str(path) + expected), err.messages[0]
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"run:\n  seed: \xff\n")
+    assert config_error(path).messages == [f"{path}:2:9: the file is not valid UTF-8"]
+
+
+def test_standard_str_tag_is_plain(tmp_path: Path) -> None:
+    document, _ = load_document("name: !!str 5\n", "s.yaml", "yaml")
+    assert document == {"name": "5"}
+
+
+# --- sources and presets ---------------------------------------------------------------------
+
+
+def test_missing_file_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as info:
+        load_scenario(tmp_path / "nope.yaml")
+    assert info.value.exit_code == 2
+    assert str(info.value) == f"{tmp_path / 'nope.yaml'}: no such file"
+    assert "no such file" in usage_error("nope.yaml")
+    assert "no such file" in usage_error("dir/nope")
+
+
+def test_unsupported_extension(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.txt", "run: {}\n")
+    assert "unsupported file type '.txt'" in usage_error(str(path))
+
+
+def test_directory_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").mkdir()
+    assert "cannot read" in usage_error(tmp_path / "d.yaml")
+
+
+def test_unknown_preset_lists_known_ones() -> None:
+    message = usage_error("no-such-preset")
+    assert message.startswith("unknown preset 'no-such-preset' (known presets: ")
+    for name, _ in list_presets():
+        assert name in message
+    with pytest.raises(UsageError):
+        preset_text("no-such-preset")
+
+
+def test_list_presets_is_sorted_with_one_line_descriptions() -> None:
+    presets = list_presets()
+    assert presets == sorted(presets)
+    for name, description in presets:
+        assert name and "\n" not in description
+        assert preset_text(name)
+
+
+def test_presets_from_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "fake_presets"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "b-small.yaml").write_text(
+        "name: b\ndescription: |\n  First line.\n  Second.\n"
+        + "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+    )
+    (package / "a-broken.yaml").write_text(
+        "description: Broken\nworkload: {jobs: [{gpus: 0, work: 1h}]}\n"
+    )
+    (package / "notes.txt").write_text("not a preset")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(loader, "PRESET_PACKAGE", "fake_presets")
+    assert list_presets() == [("a-broken", "Broken"), ("b-small", "First line.")]
+    assert load_scenario("b-small").name == "b"
+    # a Path object is always a file path, never a preset name
+    assert usage_error(Path("a-broken")) == "a-broken: no such file"
+    with pytest.raises(ConfigError) as info:
+        load_scenario("a-broken")
+    assert info.value.messages[0].startswith("presets/a-broken.yaml:2:26: workload.jobs.0.gpus: ")
+    assert "known presets: a-broken, b-small)" in usage_error("c")
+
+
+# --- --set overrides -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    return write(tmp_path, "s.yaml", YAML_TEXT)
+
+
+def test_set_good_values(scenario_file: Path) -> None:
+    scenario = load_scenario(
+        scenario_file,
+        [
+            "run.seed=7",
+            "checkpoint.policy=daly",
+            "checkpoint.interval=30m",
+            "workload.jobs.0.gpus=8192",
+            "faults.hw.repair={mean: 4h}",
+            "restart.detection=90s",
+            "name=other",
+        ],
+    )
+    assert scenario.run.seed == 7
+    assert scenario.checkpoint.policy == "daly"
+    assert scenario.checkpoint.interval == 1800.0
+    assert scenario.workload.jobs[0].gpus == 8192
+    assert scenario.faults["hw"].repair.mean == 4 * 3600.0
+    assert scenario.restart.detection == 90.0
+    assert scenario.name == "other"
+
+
+def test_set_applies_in_order(scenario_file: Path) -> None:
+    assert load_scenario(scenario_file, ["run.seed=1", "run.seed=2"]).run.seed == 2
+
+
+def test_set_on_minimal_scenario_creates_sections(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.json", json.dumps(MINIMAL))
+    scenario = load_scenario(path, ["checkpoint.interval=10m", "workload.generator=null"])
+    assert scenario.checkpoint.interval == 600.0
+
+
+def test_set_unknown_key_suggests(scenario_file: Path) -> None:
+    message = usage_error(scenario_file, ("run.sed=7",))
+    assert message == "--set run.sed=7: unknown key 'run.sed' (did you mean 'run.seed'?)"
+    assert "did you mean 'run.seed'" in usage_error(scenario_file, ("seed=7",))
+    assert "'workload.jobs.0.gpus'" in usage_error(scenario_file, ("workload.job.0.gpus=1",))
+    assert "is a value, not a mapping" in usage_error(scenario_file, ("run.seed.x=1",))
+
+
+def test_set_bad_type_is_usage_error(scenario_file: Path) -> None:
+    message = usage_error(scenario_file, ("run.seed=abc",))
+    assert message.startswith("--set run.seed=abc: Input should be a valid integer")
+    assert "\n" not in message
+    nested = usage_error(scenario_file, ("faults.hw.repair={mean: -2h}",))
+    assert nested.startswith("--set faults.hw.repair={mean: -2h}: faults.hw.repair.mean: ")
+    assert "must not be negative" in nested
+
+
+def test_set_model_check_is_attributed_to_override(scenario_file: Path) -> None:
+    message = usage_error(scenario_file, ("cluster.spare_nodes=100",))
+    assert message.startswith("--set cluster.spare_nodes=100: cluster: spare_nodes (100)")
+
+
+def test_set_errors_in_created_sections_are_usage_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.json", json.dumps(MINIMAL))
+    message = usage_error(path, ("workload.generator.jobs=5",))
+    assert message.startswith("--set workload.generator.jobs=5: workload.generator.window: ")
+
+
+def test_set_errors_in_file_stay_config_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.yaml", "workload:\n  jobs:\n    - gpus: 0\n      work: 1h\n")
+    err = config_error(path, ("run.seed=4",))
+    assert err.messages[0].startswith(f"{path}:3:13: workload.jobs.0.gpus: ")
+
+
+def test_set_list_index_out_of_range(scenario_file: Path) -> None:
+    message = usage_error(scenario_file, ("workload.jobs.3.gpus=8",))
+    assert "list index 3 out of range (workload.jobs has 1 items)" in message
+    assert "'x' is not an index" in usage_error(scenario_file, ("workload.jobs.x.gpus=8",))
+
+
+def test_set_dict_key_must_exist(scenario_file: Path) -> None:
+    message = usage_error(scenario_file, ("faults.sw.rate=1",))
+    assert "faults has no key 'sw' (present: hw)" in message
+
+
+@pytest.mark.parametrize("text", ["run.seed", "=3", "run..seed=3", "run.seed={a: [", ""])
+def test_set_malformed(scenario_file: Path, text: str) -> None:
+    assert usage_error(scenario_file, (text,)).startswith(f"--set {text}: ")
+
+
+def test_set_malformed_reported_before_file_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.yaml", "")
+    assert usage_error(path, ("nonsense",)).startswith("--set nonsense: ")
+
+
+# --- dumps -----------------------------------------------------------------------------------
+
+
+def test_dump_yaml_round_trip_inline(scenario_file: Path) -> None:
+    scenario = load_scenario(scenario_file)
+    text = dump_yaml(scenario)
+    assert load_scenario_text(text, "dump.yaml") == scenario
+    assert "write_bandwidth: 2TB/s" in text
+    assert "work: 2h" in text
+    assert "description: |" in text
+    assert "generator: null" in text
+    keys = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
+    assert keys == list(Scenario.model_fields)
+
+
+def test_dump_yaml_round_trip_minimal() -> None:
+    scenario = Scenario.model_validate(MINIMAL)
+    assert load_scenario_text(dump_yaml(scenario), "dump.yaml") == scenario
+
+
+@pytest.mark.parametrize("name", [name for name, _ in list_presets()])
+def test_dump_yaml_round_trip_presets(name: str) -> None:
+    scenario = load_scenario(name)
+    assert load_scenario_text(dump_yaml(scenario), "dump.yaml") == scenario
+    assert load_scenario_text(json.dumps(dump_json_scenario(scenario)), "d.json", "json") == (
+        scenario
+    )
+
+
+def test_dump_json_scenario(scenario_file: Path) -> None:
+    scenario = load_scenario(scenario_file)
+    data = dump_json_scenario(scenario)
+    assert data["storage"]["write_bandwidth"] == "2TB/s"
+    assert data["workload"]["jobs"][0]["work"] == "2h"
+    assert Scenario.model_validate(json.loads(json.dumps(data))) == scenario
