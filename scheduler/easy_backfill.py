@@ -1,5 +1,4 @@
-"""EASY backfilling (Lifka 1995): FIFO, plus later jobs may jump ahead if they do not delay
-the head job's reservation.
+"""EASY backfilling (Lifka 1995): FIFO, but later jobs may jump ahead without delaying the head.
 
 The head job that does not fit gets a reservation at the *shadow time*, the earliest time
 enough nodes are expected to be free (from running jobs' failure-free end estimates). A later
@@ -12,6 +11,7 @@ from __future__ import annotations
 import math
 
 from clustersim.scheduler.fifo import order
+
 from clustersim.views import ClusterView, Decision, JobView, Start
 
 __all__ = ["decide", "shadow"]

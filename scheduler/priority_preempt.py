@@ -1,6 +1,7 @@
-"""Strict priority with preemption: the highest-priority queued job runs first, and if it does
-not fit, lower-priority running jobs are preempted (newest first) to make room.
+"""Strict priority with preemption of lower-priority jobs (newest first) to make room.
 
+The highest-priority queued job runs first; if it does not fit, lower-priority jobs holding
+nodes are preempted until it does.
 Preempted jobs checkpoint before they release their nodes when the scenario allows it
 (``scheduler.preempt_checkpoint``); the dispatcher carries that out. Nodes already draining
 count as on their way, so one waiting job never preempts twice.

@@ -56,15 +56,25 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="preset name (see `clustersim presets`) or scenario file")
     run.add_argument("--seed", type=_non_negative_int, help="root seed (default: run.seed)")
     run.add_argument("--reps", type=_positive_int, help="replications (default: run.replications)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                     help="override a scenario field, e.g. --set checkpoint.interval=10m")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario field, e.g. --set checkpoint.interval=10m",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     run.add_argument("--no-jobs", action="store_true", help="omit per-job rows from --json")
-    run.add_argument("--events", type=Path, metavar="FILE",
-                     help="write replication 0's event log as JSON lines")
+    run.add_argument(
+        "--events", type=Path, metavar="FILE", help="write replication 0's event log as JSON lines"
+    )
     run.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result here")
-    run.add_argument("--check-invariants", action="store_true",
-                     help="assert GPU conservation after every event (slow; for debugging)")
+    run.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="assert GPU conservation after every event (slow; for debugging)",
+    )
 
     sub.add_parser("presets", help="list the built-in presets")
 
@@ -136,7 +146,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
     with _progress_bar() as progress:
         result = run_experiment(
-            scenario, reps=args.reps, seed=args.seed, keep_events=args.events is not None,
+            scenario,
+            reps=args.reps,
+            seed=args.seed,
+            keep_events=args.events is not None,
             progress=progress,
         )
     payload = result.to_dict(jobs=not args.no_jobs)
@@ -172,7 +185,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-class _progress_bar:  # noqa: N801 - used as a context manager like a function
+class _progress_bar:
     """A rich progress bar on stderr that appears only if the run lasts over a second."""
 
     def __init__(self) -> None:
@@ -191,8 +204,13 @@ class _progress_bar:  # noqa: N801 - used as a context manager like a function
             if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
                 return
             self._progress = Progress(
-                TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=self._console, transient=True,
+                TextColumn("simulating"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self._console,
+                transient=True,
             )
             self._progress.start()
             self._task = self._progress.add_task("run", total=total)

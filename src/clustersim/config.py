@@ -169,9 +169,11 @@ class RepairConfig(Frozen):
 
 
 class FaultConfig(Frozen):
-    """A Poisson fault source: each node fails at ``rate``; the failure's blast radius is
-    ``node`` (the node goes to repair), ``rack`` (every node of its rack goes to repair) or
-    ``job`` (the job on the node is killed; no hardware is lost, so no repair).
+    """A Poisson fault source: each node fails at ``rate``, with a blast radius.
+
+    The blast radius is ``node`` (the node goes to repair), ``rack`` (every node of its
+    rack goes to repair) or ``job`` (the job on the node is killed; no hardware is lost,
+    so no repair).
     """
 
     kind: Literal["poisson"] = "poisson"

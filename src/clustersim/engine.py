@@ -55,7 +55,10 @@ class Simulation:
         self.env = simpy.Environment()
         cfg = scenario.cluster
         self.topology = Topology(
-            cfg.gpus_per_node, cfg.nodes_per_rack, cfg.racks_per_pod, cfg.pods,
+            cfg.gpus_per_node,
+            cfg.nodes_per_rack,
+            cfg.racks_per_pod,
+            cfg.pods,
             cfg.oversubscription,
         )
         self.gpus_per_node = cfg.gpus_per_node
@@ -111,8 +114,21 @@ class Simulation:
         )
         init = sc.restart.init + sc.restart.init_per_gpu * nodes * gpn
         return Job(
-            rec.id, rec.name, rec.gpus, nodes, nodes * gpn, rec.work_s, rec.submit_s,
-            rec.priority, rec.checkpoint_bytes, interval, stall, persist, init, load, mtbf,
+            rec.id,
+            rec.name,
+            rec.gpus,
+            nodes,
+            nodes * gpn,
+            rec.work_s,
+            rec.submit_s,
+            rec.priority,
+            rec.checkpoint_bytes,
+            interval,
+            stall,
+            persist,
+            init,
+            load,
+            mtbf,
         )
 
     # ----------------------------------------------------------------- running
@@ -146,9 +162,7 @@ class Simulation:
                 yield env.timeout(job.submit_s - env.now)
             job.phase = JobPhase.QUEUED
             self.queue[job.id] = job
-            self.record(
-                JobSubmitted(env.now, job.id, job.name, job.gpus, job.work_s, job.priority)
-            )
+            self.record(JobSubmitted(env.now, job.id, job.name, job.gpus, job.work_s, job.priority))
             self.wake()
 
     def report_progress(self, env: simpy.Environment, progress: ProgressCallback) -> Any:
@@ -233,7 +247,7 @@ class Simulation:
                 self.cluster.fail(node)
             self.record(NodeFailed(env.now, node, cause, owner, repair_s))
             repaired = env.timeout(repair_s)
-            repaired.callbacks.append(lambda _, n=node: self._repair(n))
+            repaired.callbacks.append(self._repair_callback(node))
         for job_id in sorted(hit):
             job, node = hit[job_id]
             self._hit(job, Failure(cause, node))
@@ -251,6 +265,12 @@ class Simulation:
             return
         job.pending_interrupt = True
         job.proc.interrupt(cause)
+
+    def _repair_callback(self, node: int) -> Callable[[simpy.Event], None]:
+        def repaired(_: simpy.Event) -> None:
+            self._repair(node)
+
+        return repaired
 
     def _repair(self, node: int) -> None:
         if self.closing:
@@ -288,8 +308,10 @@ class Simulation:
         self.awaiting.pop(job.id, None)
 
     def request_replacements(self, job: Job) -> simpy.Event:
-        """A recovering job needs ``job.missing`` nodes; returns the event that fires when
-        it has them all."""
+        """Register a recovering job's need for ``job.missing`` nodes.
+
+        Returns the event that fires once the job has them all.
+        """
         if job.wait_event is None or job.wait_event.triggered:
             job.wait_event = self.env.event()
         self.awaiting[job.id] = job
@@ -354,7 +376,10 @@ class Simulation:
     def _queue_view(self) -> tuple[JobView, ...]:
         return tuple(
             JobView(
-                j.id, j.nodes, j.priority, j.submit_s,
+                j.id,
+                j.nodes,
+                j.priority,
+                j.submit_s,
                 j.init_s + _finish_time(j),
             )
             for j in self.queue.values()
@@ -375,8 +400,13 @@ class Simulation:
         job.racks, job.pods = placement.racks, placement.pods
         self.record(
             JobStarted(
-                now, job.id, len(placement.nodes), placement.racks, placement.pods,
-                job.interval_s, job.stall_s,
+                now,
+                job.id,
+                len(placement.nodes),
+                placement.racks,
+                placement.pods,
+                job.interval_s,
+                job.stall_s,
             )
         )
         job.phase = JobPhase.STARTING

@@ -159,12 +159,17 @@ def run_replication(
 
 
 def check_identity(gs: dict[str, float]) -> None:
-    """INV-2: useful+checkpoint+recovery+lost+idle+down == total, and the log-derived
-    allocated GPU-seconds equal the independently integrated ones."""
-    parts = gs["useful"] + gs["checkpoint"] + gs["recovery"] + gs["lost"] + gs["idle"] + gs["down"]
+    """Check INV-2, the GPU-seconds identity.
+
+    useful + checkpoint + recovery + lost + idle + down == total, and the allocated
+    GPU-seconds derived from the log equal the independently integrated ones.
+    """
+    parts = sum(gs[k] for k in ("useful", "checkpoint", "recovery", "lost", "idle", "down"))
     scale = max(1.0, gs["total"])
     if abs(parts - gs["total"]) > IDENTITY_RTOL * scale:
-        raise IdentityError(f"GPU-seconds identity broken: parts {parts!r} != total {gs['total']!r}")
+        raise IdentityError(
+            f"GPU-seconds identity broken: parts {parts!r} != total {gs['total']!r}"
+        )
     if abs(gs["allocated"] - gs["allocated_measured"]) > IDENTITY_RTOL * scale:
         raise IdentityError(
             f"allocated GPU-seconds from the log {gs['allocated']!r} != measured "

@@ -124,14 +124,14 @@ class Job:
                 self.remaining_s, self.interval_s, self.stall_s
             )
         if self.phase is JobPhase.STARTING:
-            return now + self.init_s + time_to_finish(
-                self.remaining_s, self.interval_s, self.stall_s
+            return (
+                now + self.init_s + time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
             )
         return math.inf
 
 
-_STEPS_START = ("init", "load")
-_STEPS_RECOVER = ("detect", "requeue", "wait", "init", "load")
+_STEPS_START: tuple[str, ...] = ("init", "load")
+_STEPS_RECOVER: tuple[str, ...] = ("detect", "requeue", "wait", "init", "load")
 
 
 def run_job(env: simpy.Environment, sim: Simulation, job: Job) -> Generator[Any, Any, None]:
@@ -155,8 +155,9 @@ def _step_duration(sim: Simulation, job: Job, step: str) -> float:
     return 0.0
 
 
-def _note_failure(env: simpy.Environment, sim: Simulation, job: Job, cause: Failure,
-                  phase: Any, lost_s: float) -> None:
+def _note_failure(
+    env: simpy.Environment, sim: Simulation, job: Job, cause: Failure, phase: Any, lost_s: float
+) -> None:
     job.interruptions += 1
     job.last_cause = cause.cause
     sim.record(JobInterrupted(env.now, job.id, cause.cause, cause.node, phase, lost_s))
@@ -196,13 +197,15 @@ def recover(
             _accrue(env, sim, job, step)
             cause = irq.cause
             if isinstance(cause, Preemption | Horizon):
-                close_recovery(env, sim, job, "preempted" if isinstance(cause, Preemption)
-                               else "horizon")
+                close_recovery(
+                    env, sim, job, "preempted" if isinstance(cause, Preemption) else "horizon"
+                )
                 if isinstance(cause, Preemption):
                     job.preemptions += 1
                     job.last_cause = "preemption"
                     sim.requeue(job)
                 return False
+            assert isinstance(cause, Failure)
             _note_failure(env, sim, job, cause, "recovering", 0.0)
             if sim.restart.failure_during_recovery == "restart" or steps is _STEPS_START:
                 steps = _STEPS_RECOVER

@@ -142,7 +142,9 @@ def measure(sim: Simulation) -> RunMetrics:
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost
-    rows = [_job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec) for j in sim.jobs]
+    rows = [
+        _job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec) for j in sim.jobs
+    ]
     started = [r for r in rows if r.first_start_s is not None]
     wall_gpu = sum(
         r.gpus_held * ((r.finish_s if r.finish_s is not None else end) - (r.first_start_s or 0.0))
@@ -150,7 +152,9 @@ def measure(sim: Simulation) -> RunMetrics:
     )
     ettr = sum(per_job_useful_gpu[r.id] for r in started) / wall_gpu if wall_gpu > 0 else math.nan
     n_int = sum(interrupts.values())
-    all_causes = sorted(set(interrupts) | set(node_failures) | set(lost_by_cause) | set(rec_by_cause))
+    all_causes = sorted(
+        set(interrupts) | set(node_failures) | set(lost_by_cause) | set(rec_by_cause)
+    )
     causes = {
         c: {
             "interruptions": interrupts.get(c, 0),
@@ -207,7 +211,7 @@ def _job_row(
     done = finish is not None
     ettr = ettr_submit = None
     if first is not None:
-        stop = finish if done else end
+        stop = finish if finish is not None else end
         wall = stop - first
         ettr = work[job.id] / wall if wall > 0 else None
         wall_submit = stop - job.submit_s
@@ -243,9 +247,36 @@ def _job_row(
 
 # Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
 _T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
 )
 
 

@@ -1,5 +1,6 @@
-"""Rendering results for people: rich tables for the terminal (the only module besides the CLI
-that knows about the terminal).
+"""Rendering results for people: rich tables for the terminal.
+
+This and the CLI are the only modules that know about the terminal.
 """
 
 from __future__ import annotations
@@ -53,18 +54,26 @@ def render_result(result: RunResult) -> Group:
     head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("cluster", f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
-                 f"{sc.cluster.spare_nodes} hot spares)")
+    head.add_row(
+        "cluster",
+        f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
+        f"{sc.cluster.spare_nodes} hot spares)",
+    )
     head.add_row("simulated", fmt_duration(s["sim_time_s"]))
-    head.add_row("jobs", f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
-                 f"submitted ({s['jobs_started']:,.0f} started)")
+    head.add_row(
+        "jobs",
+        f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
+        f"submitted ({s['jobs_started']:,.0f} started)",
+    )
     head.add_row("interruptions", _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f"))
     head.add_row("ETTR", _ci(s, "ettr", ".4f"))
     head.add_row("goodput", _ci(s, "goodput", ".4f"))
     head.add_row("utilisation", f"{s['utilisation']:.4f}")
     head.add_row("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}")
-    head.add_row("energy wasted", _ci(s, "energy_wasted_mwh", ",.1f") + " MWh"
-                 f"  (${s['cost_wasted_usd']:,.0f})")
+    head.add_row(
+        "energy wasted",
+        _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
+    )
     parts: list[Any] = [head, _gpu_hours_table(result), _cause_table(result)]
     jobs = result.replications[0].jobs
     if jobs:
@@ -127,8 +136,17 @@ def _jobs_table(result: RunResult) -> Table:
     more = len(jobs) - len(shown)
     title = "Jobs (replication 0" + (f"; largest {len(shown)} of {len(jobs)})" if more else ")")
     t = Table(title=title, title_justify="left")
-    for col in ("job", "GPUs", "work", "done", "ETTR", "interrupts", "ckpt every",
-                "lost work", "racks/pods"):
+    for col in (
+        "job",
+        "GPUs",
+        "work",
+        "done",
+        "ETTR",
+        "interrupts",
+        "ckpt every",
+        "lost work",
+        "racks/pods",
+    ):
         t.add_column(col, justify="left" if col == "job" else "right")
     for j in shown:
         t.add_row(

@@ -77,9 +77,7 @@ _BIN_PREFIX = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi":
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _DURATION_PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
 _SIZE = re.compile(rf"^\s*({_NUM})\s*(Ki|Mi|Gi|Ti|Pi|[kKMGTPE]?)([Bb])\s*$")
-_RATE = re.compile(
-    rf"^\s*({_NUM})\s*(?:/|per)\s*(?:({_NUM})\s*)?([a-zA-Z]+)[-\s]([a-zA-Z]+)\s*$"
-)
+_RATE = re.compile(rf"^\s*({_NUM})\s*(?:/|per)\s*(?:({_NUM})\s*)?([a-zA-Z]+)[-\s]([a-zA-Z]+)\s*$")
 
 
 def _number(value: Any, what: str) -> float | None:
@@ -100,7 +98,8 @@ def _number(value: Any, what: str) -> float | None:
         if not math.isfinite(result):
             raise ValueError(f"{what} must be finite, got {value!r}")
         return result
-    raise ValueError(f"expected a {what} (number or string with a unit), got {type(value).__name__}")
+    kind = type(value).__name__
+    raise ValueError(f"expected a {what} (number or string with a unit), got {kind}")
 
 
 def parse_duration(value: Any) -> float:
@@ -174,9 +173,7 @@ def parse_rate(value: Any, component: str) -> float:
         return plain
     m = _RATE.match(str(value))
     if m is None:
-        raise ValueError(
-            f"cannot parse rate {value!r} (try '3.79/1000 {component}-days')"
-        )
+        raise ValueError(f"cannot parse rate {value!r} (try '3.79/1000 {component}-days')")
     count, per_count, comp, unit = m.groups()
     if comp.lower().rstrip("s") != component:
         raise ValueError(f"rate {value!r} is per {comp!r}, but this field expects per {component}")
@@ -219,9 +216,7 @@ def format_bytes(n_bytes: float) -> str | float:
 
 def format_bandwidth(bytes_per_s: float) -> str | float:
     """Shortest exact human string for a bandwidth in bytes/s (or the float itself)."""
-    return _shortest(
-        bytes_per_s, [(f"{u}/s", s) for u, s in _BYTE_UNITS], parse_bandwidth
-    )
+    return _shortest(bytes_per_s, [(f"{u}/s", s) for u, s in _BYTE_UNITS], parse_bandwidth)
 
 
 def _format_node_rate(per_node_s: float) -> str | float:
