@@ -13,10 +13,16 @@ def order(queue: tuple[JobView, ...]) -> list[JobView]:
 
 
 def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
-    """Start queued jobs in order while they fit; stop at the first that does not."""
+    """Start queued jobs in order while they fit; stop at the first that does not.
+
+    A job larger than every schedulable node is skipped: it can never run, and letting it
+    block the queue would starve everyone behind it.
+    """
     free = view.free_nodes
     decisions: list[Decision] = []
     for job in order(queue):
+        if job.nodes > view.schedulable_nodes:
+            continue
         if job.nodes > free:
             break
         decisions.append(Start(job.id))

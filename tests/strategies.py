@@ -6,11 +6,25 @@ defined once. Seeds are drawn as plain integers so that a failing example replay
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
+from clustersim.config import Scenario
 from clustersim.topology import Topology
 
-__all__ = ["topologies"]
+__all__ = [
+    "checkpoint_configs",
+    "cluster_configs",
+    "durations",
+    "fault_configs",
+    "job_specs",
+    "node_rates",
+    "repair_configs",
+    "restart_configs",
+    "scenarios",
+    "topologies",
+]
 
 
 @st.composite
@@ -23,3 +37,174 @@ def topologies(draw: st.DrawFn) -> Topology:
         pods=draw(st.integers(1, 4)),
         oversubscription=draw(st.sampled_from((1.0, 2.0, 7.0))),
     )
+
+
+# --------------------------------------------------------------------------- scenarios
+# Small, failure-heavy scenarios for the engine's property tests: 1-24 nodes, horizons of a
+# few days, jobs of hours, per-node MTBFs of hours to days (so failures do happen).
+
+HOUR_S = 3600.0
+DAY_S = 86400.0
+FAULT_NAMES = ("f0", "f1", "f2")
+"""Fault-source names (the ``cause`` of their failures); distinct from the engine's own
+``startup`` and ``preemption`` causes."""
+
+
+def _seconds(value: float) -> st.SearchStrategy[float | str]:
+    """``value`` seconds, either as a plain number or as the equivalent ``"<n>s"`` string."""
+    return st.sampled_from((value, f"{value!r}s"))
+
+
+def durations(lo_s: float, hi_s: float) -> st.SearchStrategy[float | str]:
+    """A duration in ``[lo_s, hi_s]`` seconds, as a number or a unit string (``"12.5s"``)."""
+    return st.floats(lo_s, hi_s, allow_nan=False, allow_infinity=False).flatmap(_seconds)
+
+
+@st.composite
+def node_rates(draw: st.DrawFn, *, mtbf_lo_h: float = 2.0, mtbf_hi_h: float = 96.0) -> Any:
+    """A per-node failure rate with a per-node MTBF of ``mtbf_lo_h``-``mtbf_hi_h`` hours.
+
+    Drawn either as a plain float (failures per node-second) or as ``"<n>/1 node-days"``.
+    """
+    mtbf_h = draw(st.floats(mtbf_lo_h, mtbf_hi_h))
+    per_day = 24.0 / mtbf_h
+    if draw(st.booleans()):
+        return per_day / DAY_S
+    return f"{per_day!r}/1 node-days"
+
+
+@st.composite
+def cluster_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """1-4 GPUs/node, 1-4 nodes/rack, 1-3 racks/pod, 1-2 pods (1-24 nodes), 0-2 spares."""
+    cfg: dict[str, Any] = {
+        "gpus_per_node": draw(st.integers(1, 4)),
+        "nodes_per_rack": draw(st.integers(1, 4)),
+        "racks_per_pod": draw(st.integers(1, 3)),
+        "pods": draw(st.integers(1, 2)),
+        "oversubscription": draw(st.sampled_from((1.0, 7.0))),
+    }
+    n_nodes = cfg["nodes_per_rack"] * cfg["racks_per_pod"] * cfg["pods"]
+    cfg["spare_nodes"] = draw(st.integers(0, min(2, n_nodes - 1)))
+    return cfg
+
+
+@st.composite
+def job_specs(draw: st.DrawFn, *, n_gpus: int, index: int) -> dict[str, Any]:
+    """One job: mostly sizes that fit the cluster, sometimes larger than the whole cluster."""
+    gpus = draw(
+        st.one_of(
+            st.integers(1, n_gpus),
+            st.integers(1, max(1, n_gpus // 4)),
+            st.integers(n_gpus + 1, 2 * n_gpus + 1),
+        )
+    )
+    spec: dict[str, Any] = {
+        "name": f"j{index}",
+        "gpus": gpus,
+        "work": draw(durations(600.0, 12 * HOUR_S)),
+        "submit": draw(st.one_of(st.just(0.0), durations(0.0, DAY_S))),
+        "priority": draw(st.integers(0, 3)),
+    }
+    size = draw(st.sampled_from(("none", "params", "bytes")))
+    if size == "params":
+        spec["model_params"] = draw(st.floats(1e6, 1e10))
+    elif size == "bytes":
+        spec["checkpoint_bytes"] = draw(st.floats(1e6, 1e11))
+    return spec
+
+
+@st.composite
+def checkpoint_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """A checkpoint policy, sync or async, with an explicit stall or one derived from bytes."""
+    cfg: dict[str, Any] = {
+        "policy": draw(st.sampled_from(("fixed", "young", "daly", "exact", "none"))),
+        "interval": draw(durations(300.0, 4 * HOUR_S)),
+        "mode": draw(st.sampled_from(("sync", "async"))),
+        "bytes_per_param": draw(st.sampled_from((2.0, 14.0))),
+        "copy_bandwidth_per_gpu": draw(st.sampled_from((1e9, 25e9))),
+    }
+    if draw(st.booleans()):
+        cfg["stall"] = draw(st.one_of(st.just(0.0), durations(0.0, 600.0)))
+    return cfg
+
+
+@st.composite
+def restart_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Restart costs (detection, requeue, init, load) and the failure-during-recovery rule."""
+    cfg: dict[str, Any] = {
+        "detection": draw(durations(0.0, 600.0)),
+        "requeue": draw(st.one_of(st.just(0.0), durations(0.0, 300.0))),
+        "init": draw(durations(0.0, 900.0)),
+        "init_per_gpu": draw(st.sampled_from((0.0, 0.0086, 0.5))),
+        "failure_during_recovery": draw(st.sampled_from(("restart", "ignore"))),
+    }
+    if draw(st.booleans()):
+        cfg["load"] = draw(durations(0.0, 300.0))
+    return cfg
+
+
+@st.composite
+def repair_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """A repair-time distribution with a mean of ten minutes to a day."""
+    return {
+        "distribution": draw(st.sampled_from(("exponential", "lognormal", "fixed"))),
+        "mean": draw(durations(600.0, DAY_S)),
+        "cv": draw(st.floats(0.0, 2.0)),
+    }
+
+
+@st.composite
+def fault_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """A Poisson fault source with a node, rack or job blast radius."""
+    return {
+        "kind": "poisson",
+        "rate": draw(node_rates()),
+        "blast_radius": draw(st.sampled_from(("node", "rack", "job"))),
+        "repair": draw(repair_configs()),
+        "planned": draw(st.booleans()),
+    }
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+    *,
+    max_jobs: int = 12,
+    max_faults: int = 3,
+    check_invariants: bool = True,
+) -> Scenario:
+    """Whole small scenarios, built with ``Scenario.model_validate`` of a plain dict.
+
+    Clusters of 1-24 nodes with 0-2 spares; 1-``max_jobs`` jobs of mixed sizes (some larger
+    than the cluster) submitted over the first day; every checkpoint policy and mode; 0-
+    ``max_faults`` fault sources with per-node MTBFs of hours to days; every scheduling
+    policy; a horizon of 1-3 days; ``run.seed`` drawn as an integer so a failure replays.
+    """
+    cluster = draw(cluster_configs())
+    n_gpus = cluster["gpus_per_node"] * cluster["nodes_per_rack"] * cluster["racks_per_pod"]
+    n_gpus *= cluster["pods"]
+    n_jobs = draw(st.integers(1, max_jobs))
+    n_faults = draw(st.integers(0, max_faults))
+    data = {
+        "name": "hypothesis",
+        "cluster": cluster,
+        "storage": {
+            "write_bandwidth": draw(st.sampled_from((1e8, 1e9, 1e10))),
+            "read_bandwidth": draw(st.sampled_from((1e8, 1e9, 1e10))),
+        },
+        "workload": {"jobs": [draw(job_specs(n_gpus=n_gpus, index=i)) for i in range(n_jobs)]},
+        "checkpoint": draw(checkpoint_configs()),
+        "restart": draw(restart_configs()),
+        "faults": {FAULT_NAMES[i]: draw(fault_configs()) for i in range(n_faults)},
+        "scheduler": {
+            "policy": draw(st.sampled_from(("fifo", "easy-backfill", "priority-preempt"))),
+            "preempt_checkpoint": draw(st.booleans()),
+        },
+        "run": {
+            "seed": draw(st.integers(0, 2**32 - 1)),
+            "horizon": draw(durations(DAY_S, 3 * DAY_S)),
+            "stop_when_done": draw(st.booleans()),
+            "check_invariants": check_invariants,
+        },
+    }
+    return Scenario.model_validate(data)

@@ -218,7 +218,7 @@ class Simulation:
         for job in self.jobs:
             if job.phase in (JobPhase.QUEUED, JobPhase.PENDING, JobPhase.FINISHED):
                 assert job.held_nodes == 0, f"job {job.id} holds nodes while {job.phase}"
-            held = len(self.cluster.nodes_of(job.id))
+            held = len(self.cluster.nodes_of(job.id)) if self.cluster.has_job(job.id) else 0
             assert held == job.held_nodes, f"job {job.id}: {held} nodes != {job.held_nodes}"
             assert job.committed_s <= job.work_s * (1 + 1e-12), f"job {job.id} over-progressed"
 

@@ -105,6 +105,7 @@ class Job:
     last_cause: str = "startup"
     rec_began_s: float = 0.0
     rec_mark_gpu_s: float = 0.0
+    rec_step_mark_gpu_s: float = 0.0
     rec_split: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -175,6 +176,7 @@ def recover(
     job.sync_held(env.now, sim.gpus_per_node)
     job.rec_began_s = env.now
     job.rec_mark_gpu_s = job.held_gpu_s
+    job.rec_step_mark_gpu_s = job.held_gpu_s
     job.rec_split = dict.fromkeys(("detect", "wait", "init", "load"), 0.0)
     i = 0
     left = math.nan
@@ -218,11 +220,15 @@ def recover(
 
 
 def _accrue(env: simpy.Environment, sim: Simulation, job: Job, step: str) -> None:
-    """Charge the GPU-seconds held since the last charge to ``step``."""
-    before = job.held_gpu_s
+    """Charge the GPU-seconds held since the last charge to ``step``.
+
+    Others may accrue held time in between (the dispatcher does when it hands over
+    replacement nodes), so the charge is measured from a mark, not from the last sync.
+    """
     job.sync_held(env.now, sim.gpus_per_node)
     key = "detect" if step == "requeue" else step
-    job.rec_split[key] += job.held_gpu_s - before
+    job.rec_split[key] += job.held_gpu_s - job.rec_step_mark_gpu_s
+    job.rec_step_mark_gpu_s = job.held_gpu_s
 
 
 def close_recovery(env: simpy.Environment, sim: Simulation, job: Job, reason: Any) -> None:

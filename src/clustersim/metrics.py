@@ -206,7 +206,7 @@ def _job_row(
     rec: dict[int, float],
 ) -> JobRow:
     end = sim.end_s
-    first = _none_if_nan(job.first_start_s)
+    first = _none_if_nan(job.first_placed_s)
     finish = _none_if_nan(job.finish_s)
     done = finish is not None
     ettr = ettr_submit = None
