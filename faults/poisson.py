@@ -14,9 +14,9 @@ from collections.abc import Generator
 from typing import Any
 
 import simpy
-from clustersim.faults.base import RepairSampler, World
 
 from clustersim.config import FaultConfig
+from clustersim.faults.base import RepairSampler, World
 from clustersim.rng import BlockSampler, Streams
 from clustersim.topology import Topology
 

@@ -8,7 +8,6 @@ A policy is a pure function ``decide(view, queue) -> list[Decision]`` of frozen 
 from __future__ import annotations
 
 from clustersim.scheduler import easy_backfill, fifo, priority_preempt
-
 from clustersim.views import Policy
 
 __all__ = ["REGISTRY", "get_policy"]

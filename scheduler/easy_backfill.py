@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from clustersim.scheduler.fifo import order
-
 from clustersim.views import ClusterView, Decision, JobView, Start
 
 __all__ = ["decide", "shadow"]

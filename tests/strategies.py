@@ -89,20 +89,20 @@ def cluster_configs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def job_specs(draw: st.DrawFn, *, n_gpus: int, index: int) -> dict[str, Any]:
-    """One job: mostly sizes that fit the cluster, sometimes larger than the whole cluster."""
-    gpus = draw(
-        st.one_of(
-            st.integers(1, n_gpus),
-            st.integers(1, max(1, n_gpus // 4)),
-            st.integers(n_gpus + 1, 2 * n_gpus + 1),
-        )
-    )
+def job_specs(draw: st.DrawFn, *, n_gpus: int, index: int, oversize: bool = True) -> dict[str, Any]:
+    """One job ``j<index>`` of at most ``n_gpus`` GPUs, or (``oversize``) sometimes more.
+
+    Submission times run up to two days, so a short horizon may end before some submissions.
+    """
+    sizes = [st.integers(1, n_gpus), st.integers(1, max(1, n_gpus // 4))]
+    if oversize:
+        sizes.append(st.integers(n_gpus + 1, 2 * n_gpus + 1))
+    gpus = draw(st.one_of(sizes))
     spec: dict[str, Any] = {
         "name": f"j{index}",
         "gpus": gpus,
         "work": draw(durations(600.0, 12 * HOUR_S)),
-        "submit": draw(st.one_of(st.just(0.0), durations(0.0, DAY_S))),
+        "submit": draw(st.one_of(st.just(0.0), durations(0.0, 2 * DAY_S))),
         "priority": draw(st.integers(0, 3)),
     }
     size = draw(st.sampled_from(("none", "params", "bytes")))
@@ -171,18 +171,23 @@ def scenarios(
     *,
     max_jobs: int = 12,
     max_faults: int = 3,
+    oversize: bool = True,
     check_invariants: bool = True,
 ) -> Scenario:
     """Whole small scenarios, built with ``Scenario.model_validate`` of a plain dict.
 
-    Clusters of 1-24 nodes with 0-2 spares; 1-``max_jobs`` jobs of mixed sizes (some larger
-    than the cluster) submitted over the first day; every checkpoint policy and mode; 0-
-    ``max_faults`` fault sources with per-node MTBFs of hours to days; every scheduling
+    Clusters of 1-24 nodes with 0-2 spares; 1-``max_jobs`` jobs of mixed sizes (with
+    ``oversize``, some larger than the cluster; without it, all fit beside the spares)
+    submitted over the first two days; every checkpoint policy and mode; 0-``max_faults``
+    fault sources with per-node MTBFs of hours to days; every scheduling
     policy; a horizon of 1-3 days; ``run.seed`` drawn as an integer so a failure replays.
     """
     cluster = draw(cluster_configs())
-    n_gpus = cluster["gpus_per_node"] * cluster["nodes_per_rack"] * cluster["racks_per_pod"]
-    n_gpus *= cluster["pods"]
+    n_nodes = cluster["nodes_per_rack"] * cluster["racks_per_pod"] * cluster["pods"]
+    # Oversized jobs exceed the whole cluster; others may still exceed the nodes left
+    # schedulable beside the spare pool. Without ``oversize`` every job fits beside the spares.
+    usable = n_nodes if oversize else n_nodes - cluster["spare_nodes"]
+    n_gpus = usable * cluster["gpus_per_node"]
     n_jobs = draw(st.integers(1, max_jobs))
     n_faults = draw(st.integers(0, max_faults))
     data = {
@@ -192,7 +197,11 @@ def scenarios(
             "write_bandwidth": draw(st.sampled_from((1e8, 1e9, 1e10))),
             "read_bandwidth": draw(st.sampled_from((1e8, 1e9, 1e10))),
         },
-        "workload": {"jobs": [draw(job_specs(n_gpus=n_gpus, index=i)) for i in range(n_jobs)]},
+        "workload": {
+            "jobs": [
+                draw(job_specs(n_gpus=n_gpus, index=i, oversize=oversize)) for i in range(n_jobs)
+            ]
+        },
         "checkpoint": draw(checkpoint_configs()),
         "restart": draw(restart_configs()),
         "faults": {FAULT_NAMES[i]: draw(fault_configs()) for i in range(n_faults)},

@@ -142,8 +142,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
     for target in (args.events, args.out):
-        if target is not None and not target.parent.is_dir():
+        if target is None:
+            continue
+        if not target.parent.is_dir():
             raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
+        if target.is_dir():
+            raise UsageError(f"cannot write {target}: it is a directory")
     with _progress_bar() as progress:
         result = run_experiment(
             scenario,
@@ -153,12 +157,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     payload = result.to_dict(jobs=not args.no_jobs)
+    text = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
+    files: list[tuple[Path, bytes]] = []
     if args.events is not None:
-        _write_atomic(args.events, _events_jsonl(result))
+        files.append((args.events, _events_jsonl(result)))
     if args.out is not None:
-        _write_atomic(args.out, orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        files.append((args.out, text))
+    _write_atomic(files)
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
         Console(highlight=False).print(result)
@@ -173,16 +180,26 @@ def _events_jsonl(result: RunResult) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write every file or none: all go to temporary files first, then are renamed.
+
+    An OS error (no permission, a directory in the way, a full disk) becomes a one-line
+    usage error, and no temporary file outlives the call.
+    """
+    temps: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        for path, data in files:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
 
 
 class _progress_bar:

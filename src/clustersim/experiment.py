@@ -48,7 +48,11 @@ class RunResult:
         reps = [m.summary for m in self.replications]
         out: dict[str, Any] = {}
         for key, value in reps[0].items():
-            if isinstance(value, dict):
+            if len(reps) == 1:  # keep counts as integers; no interval from one sample
+                out[key] = value
+                if key in CI_KEYS:
+                    out[f"{key}_ci95"] = None
+            elif isinstance(value, dict):
                 keys = sorted({k for r in reps for k in r[key]})
                 out[key] = {k: _mean([r[key].get(k, 0) for r in reps]) for k in keys}
             elif isinstance(value, int | float) or value is None:

@@ -163,6 +163,8 @@ def measure(sim: Simulation) -> RunMetrics:
             "lost_work_gpu_h": lost_by_cause.get(c, 0.0) / 3600,
             "recovery_gpu_h": rec_by_cause.get(c, 0.0) / 3600,
             "lost_gpu_h": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0)) / 3600,
+            "energy_wasted_mwh": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0))
+            * mwh_per_gpu_s,
             "mean_recovery_s": (sum(rec_wall[c]) / len(rec_wall[c])) if rec_wall.get(c) else 0.0,
         }
         for c in all_causes

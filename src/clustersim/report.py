@@ -110,13 +110,15 @@ def _gpu_hours_table(result: RunResult) -> Table:
 
 def _cause_table(result: RunResult) -> Table:
     causes = result.causes
-    t = Table(title="Interruptions by cause", title_justify="left")
-    t.add_column("cause")
-    t.add_column("interruptions", justify="right")
+    t = Table(
+        title="Interruptions by cause (lost GPU-h = redone work + recovery)", title_justify="left"
+    )
+    t.add_column("cause", no_wrap=True, min_width=20)
+    t.add_column("jobs hit", justify="right")
     t.add_column("%", justify="right")
-    t.add_column("node failures", justify="right")
+    t.add_column("nodes down", justify="right")
     t.add_column("lost GPU-h", justify="right")
-    t.add_column("mean recovery", justify="right")
+    t.add_column("recovery", justify="right")
     order = sorted(causes.items(), key=lambda kv: (-kv[1]["interruptions"], kv[0]))
     for name, c in order:
         t.add_row(
@@ -136,18 +138,8 @@ def _jobs_table(result: RunResult) -> Table:
     more = len(jobs) - len(shown)
     title = "Jobs (replication 0" + (f"; largest {len(shown)} of {len(jobs)})" if more else ")")
     t = Table(title=title, title_justify="left")
-    for col in (
-        "job",
-        "GPUs",
-        "work",
-        "done",
-        "ETTR",
-        "interrupts",
-        "ckpt every",
-        "lost work",
-        "racks/pods",
-    ):
-        t.add_column(col, justify="left" if col == "job" else "right")
+    for col in ("job", "GPUs", "work", "done", "ETTR", "hits", "ckpt every", "lost"):
+        t.add_column(col, justify="left" if col == "job" else "right", no_wrap=True)
     for j in shown:
         t.add_row(
             j.name,
@@ -158,6 +150,5 @@ def _jobs_table(result: RunResult) -> Table:
             str(j.interruptions),
             fmt_duration(j.interval_s),
             fmt_duration(j.lost_work_s),
-            f"{j.racks}/{j.pods}",
         )
     return t

@@ -21,7 +21,11 @@ HOUR = 3600.0
 
 
 def single_job(
-    mtbf_s: float, stall_s: float, restart_s: float, policy: str, interval_s: float = 3600.0,
+    mtbf_s: float,
+    stall_s: float,
+    restart_s: float,
+    policy: str,
+    interval_s: float = 3600.0,
     work_s: float = 30 * 86400.0,
 ) -> Scenario:
     """The single-job preset with the job MTBF, stall, restart and interval set."""
@@ -42,10 +46,14 @@ def single_job(
     )
 
 
-def simulate(scenario: Scenario, min_failures: int = 1000, seed: int = 11) -> tuple[float, list[float], float]:
+def simulate(
+    scenario: Scenario, min_failures: int = 1000, seed: int = 11
+) -> tuple[float, list[float], float]:
     """Mean job ETTR, its 95 % CI and the total number of failures over replications."""
     job = scenario.workload.jobs[0]
-    per_rep = job.work / (1.0 / (scenario.faults["node"].rate * job.gpus / scenario.cluster.gpus_per_node))
+    per_rep = job.work / (
+        1.0 / (scenario.faults["node"].rate * job.gpus / scenario.cluster.gpus_per_node)
+    )
     reps = max(4, math.ceil(min_failures / per_rep))
     result = run(scenario, reps=reps, seed=seed)
     s = result.summary
@@ -75,7 +83,9 @@ def test_design_case_m2h_c60_r10min_daly() -> None:
         (0.5, 120.0, 300.0, 900.0),  # failures every 30 min
     ],
 )
-def test_fixed_interval_grid(mtbf_h: float, stall_s: float, restart_s: float, interval_s: float) -> None:
+def test_fixed_interval_grid(
+    mtbf_h: float, stall_s: float, restart_s: float, interval_s: float
+) -> None:
     M = mtbf_h * HOUR
     exact = analytic.exact_ettr(interval_s, stall_s, restart_s, M)
     scenario = single_job(M, stall_s, restart_s, "fixed", interval_s, work_s=10 * 86400.0)

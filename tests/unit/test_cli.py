@@ -239,11 +239,6 @@ def test_out_into_missing_directory_is_usage_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: cli._write_atomic lets OSError escape (os.replace onto a directory) "
-    "-> traceback and exit 1 instead of one line and exit 2",
-)
 def test_out_onto_a_directory_is_one_line_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -256,6 +251,31 @@ def test_out_onto_a_directory_is_one_line_error(
     assert code == EXIT_USAGE
     assert_one_error_line(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_events_not_left_behind_when_out_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "taken"
+    target.mkdir()
+    events = tmp_path / "ev.jsonl"
+    code, _, err = cli(capsys, "run", *SMALL, "--events", str(events), "--out", str(target))
+    assert code == EXIT_USAGE
+    assert_one_error_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_json_to_a_text_stream(tmp_path: Path) -> None:
+    import contextlib
+    import io
+    import json
+
+    from clustersim.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["run", *SMALL, "--json"]) == 0
+    assert json.loads(buf.getvalue())["summary"]["jobs_submitted"] == 1
 
 
 # --- presets and show -------------------------------------------------------------------

@@ -87,8 +87,15 @@ def test_node_failure_loses_work_since_last_checkpoint_and_uses_a_free_node() ->
 
 
 def test_hot_spare_is_used_before_free_nodes() -> None:
-    sc = scenario(cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 2,
-                           "pods": 2, "spare_nodes": 2})
+    sc = scenario(
+        cluster={
+            "gpus_per_node": 8,
+            "nodes_per_rack": 2,
+            "racks_per_pod": 2,
+            "pods": 2,
+            "spare_nodes": 2,
+        }
+    )
     sim = Simulation(sc, seed=0)
 
     def inject(env_: Any) -> Any:
@@ -113,7 +120,7 @@ def test_job_waits_for_repair_when_no_node_is_free() -> None:
 
     sim.env.process(inject(sim.env))
     sim.run()
-    rec = [e for e in sim.log if isinstance(e, RecoveryEnded) and e.cause == "test"][0]
+    rec = next(e for e in sim.log if isinstance(e, RecoveryEnded) and e.cause == "test")
     # Detected after 60 s, then waits for the repair at 1000 + 7200, then init (nothing to
     # load: the failure came before the first checkpoint).
     assert rec.t == pytest.approx(1000 + 7200 + 120)
@@ -155,10 +162,12 @@ def test_failure_during_recovery_restarts_it() -> None:
 def test_preempted_job_checkpoints_and_resumes_without_loss() -> None:
     sc = scenario(
         cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 1, "pods": 1},
-        workload={"jobs": [
-            {"name": "low", "gpus": 16, "work": "4h", "priority": 0},
-            {"name": "high", "gpus": 16, "work": "1h", "priority": 5, "submit": "30m"},
-        ]},
+        workload={
+            "jobs": [
+                {"name": "low", "gpus": 16, "work": "4h", "priority": 0},
+                {"name": "high", "gpus": 16, "work": "1h", "priority": 5, "submit": "30m"},
+            ]
+        },
         scheduler={"policy": "priority-preempt", "preempt_checkpoint": True},
     )
     sim = simulate(sc)
@@ -174,19 +183,22 @@ def test_preempted_job_checkpoints_and_resumes_without_loss() -> None:
 def test_easy_backfill_lets_a_small_job_jump_ahead() -> None:
     sc = scenario(
         cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 1, "pods": 1},
-        workload={"jobs": [
-            {"name": "a", "gpus": 8, "work": "4h"},
-            {"name": "big", "gpus": 16, "work": "1h", "submit": "1s"},
-            {"name": "small", "gpus": 8, "work": "1h", "submit": "2s"},
-        ]},
+        workload={
+            "jobs": [
+                {"name": "a", "gpus": 8, "work": "4h"},
+                {"name": "big", "gpus": 16, "work": "1h", "submit": "1s"},
+                {"name": "small", "gpus": 8, "work": "1h", "submit": "2s"},
+            ]
+        },
         scheduler={"policy": "easy-backfill"},
     )
     sim = simulate(sc)
     starts = {e.job: e.t for e in sim.log if isinstance(e, JobStarted)}
     assert starts[2] == pytest.approx(2.0)
     assert starts[1] > starts[2]
-    fifo = simulate(sc.model_copy(update={"scheduler": sc.scheduler.model_copy(
-        update={"policy": "fifo"})}))
+    fifo = simulate(
+        sc.model_copy(update={"scheduler": sc.scheduler.model_copy(update={"policy": "fifo"})})
+    )
     fifo_starts = {e.job: e.t for e in fifo.log if isinstance(e, JobStarted)}
     assert fifo_starts[2] > fifo_starts[1]
 
@@ -206,8 +218,9 @@ def test_async_checkpoint_stalls_less() -> None:
         # 16 GPUs cannot write at the whole store's speed; 10 GB/s makes the sync write slow.
         storage={"write_bandwidth": "10GB/s", "read_bandwidth": "10GB/s"},
     )
-    asyn = sync.model_copy(update={"checkpoint": sync.checkpoint.model_copy(
-        update={"mode": "async"})})
+    asyn = sync.model_copy(
+        update={"checkpoint": sync.checkpoint.model_copy(update={"mode": "async"})}
+    )
     s_sync = measure(simulate(sync)).gpu_seconds["checkpoint"]
     s_async = measure(simulate(asyn)).gpu_seconds["checkpoint"]
     assert 0 < s_async < s_sync
@@ -219,8 +232,11 @@ def test_recovery_split_adds_up(seed: int) -> None:
         cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 2, "pods": 1},
         workload={"jobs": [{"gpus": 16, "work": "3d", "count": 2}]},
         faults={
-            "hw": {"rate": "2/1 node-days", "blast_radius": "node",
-                   "repair": {"distribution": "exponential", "mean": "6h"}},
+            "hw": {
+                "rate": "2/1 node-days",
+                "blast_radius": "node",
+                "repair": {"distribution": "exponential", "mean": "6h"},
+            },
             "tor": {"rate": "0.5/1 node-days", "blast_radius": "rack"},
             "sw": {"rate": "1/1 node-days", "blast_radius": "job"},
         },

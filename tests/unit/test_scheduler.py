@@ -8,7 +8,9 @@ from clustersim.scheduler import REGISTRY, get_policy
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 
 
-def view(free: int, running: tuple[RunningView, ...] = (), total: int = 16, draining: int = 0) -> ClusterView:
+def view(
+    free: int, running: tuple[RunningView, ...] = (), total: int = 16, draining: int = 0
+) -> ClusterView:
     return ClusterView(0.0, free, total, draining, running)
 
 
@@ -48,8 +50,11 @@ def test_easy_does_not_delay_the_head() -> None:
 
 
 def test_priority_preempts_lowest_priority_newest_first() -> None:
-    running = (RunningView(5, 4, 0, 10.0, math.inf), RunningView(6, 4, 0, 20.0, math.inf),
-               RunningView(7, 8, 5, 0.0, math.inf))
+    running = (
+        RunningView(5, 4, 0, 10.0, math.inf),
+        RunningView(6, 4, 0, 20.0, math.inf),
+        RunningView(7, 8, 5, 0.0, math.inf),
+    )
     queue = (job(0, 4, 0, prio=9),)
     assert get_policy("priority-preempt")(view(0, running), queue) == [Preempt(6)]
 
