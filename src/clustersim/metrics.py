@@ -26,6 +26,7 @@ from clustersim.events import (
     RecoveryEnded,
     RunEnded,
 )
+from clustersim.job import JobPhase
 
 if TYPE_CHECKING:
     from clustersim.engine import Simulation
@@ -142,8 +143,11 @@ def measure(sim: Simulation) -> RunMetrics:
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost
+    # Jobs whose submission time lies beyond the end of the run were never submitted.
     rows = [
-        _job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec) for j in sim.jobs
+        _job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec)
+        for j in sim.jobs
+        if j.phase is not JobPhase.PENDING
     ]
     started = [r for r in rows if r.first_start_s is not None]
     wall_gpu = sum(

@@ -364,8 +364,17 @@ def test_inv9_same_seed_same_results(scenario: Scenario, noise: int) -> None:
 def test_no_faults_no_interruptions_no_lost_work(scenario: Scenario) -> None:
     metrics, log = simulate(scenario)
     assert not any(isinstance(ev, JobInterrupted | NodeFailed) for ev in log)
-    assert all(ev.lost_s == 0.0 for ev in log if isinstance(ev, RunEnded))
-    assert metrics.gpu_seconds["lost"] == 0.0
+    # Without faults, work is lost only by a preemption that may not checkpoint first.
+    uncheckpointed = {
+        (ev.t, ev.job) for ev in log if isinstance(ev, JobPreempted) and not ev.checkpointed
+    }
+    lost_gpu_s = 0.0
+    for ev in log:
+        if isinstance(ev, RunEnded) and ev.lost_s != 0.0:
+            assert ev.reason == "preempted", ev
+            assert any(job == ev.job and t <= ev.t for t, job in uncheckpointed), ev
+            lost_gpu_s += ev.lost_s * ev.gpus
+    assert close(metrics.gpu_seconds["lost"], lost_gpu_s, lost_gpu_s)
     assert metrics.gpu_seconds["down"] == 0.0
     assert metrics.summary["interruptions_total"] == 0
     assert all(row.interruptions == 0 and row.restarts == 0 for row in metrics.jobs)
@@ -394,7 +403,12 @@ def test_no_faults_lone_job_runs_undisturbed(scenario: Scenario) -> None:
     row = metrics.jobs[0]
     assert row.finished and row.interruptions == 0 and row.lost_work_s == 0.0
     _, n_ckpt, wall = lone_job_expectation(scenario, metrics)
-    assert row.checkpoints == n_ckpt
+    # Every checkpoint stalls training; an asynchronous one still persisting when the job
+    # finishes never completes, so it is not counted.
+    if persist_s(scenario, row.name) == 0.0:
+        assert row.checkpoints == n_ckpt
+    else:
+        assert row.checkpoints <= n_ckpt
     started = next(ev for ev in log if isinstance(ev, JobStarted))
     finished = next(ev for ev in log if isinstance(ev, JobFinished))
     assert started.t == row.submit_s

@@ -1,0 +1,288 @@
+"""Named benchmark sizes: each is a function returning a validated :class:`Scenario`.
+
+Every configuration runs to a fixed horizon (``run.stop_when_done: false``), so the simulated
+time is exactly what the name says, and every generated workload is sized so that the offered
+load stays below ~85 % of the cluster (see :func:`offered_load`), so queues stay bounded and
+the cost measured is the simulator's, not an ever-growing backlog's.
+
+Topology: the Meta-24k preset has racks of 2 nodes and pods of 192 racks (3,072 GPUs). Power-of-
+two clusters (2k ... 131k GPUs) cannot be cut into 192-rack pods, so the synthetic sizes keep
+racks of 2 nodes of 8 GPUs and use pods of 128 racks (2,048 GPUs): 1 pod at 2k GPUs, 8 pods at
+16k, 16 at 32k and 64 at 131k.
+
+Fault rates are the Llama 3 paper's (``../shared/data/llama3_interruptions.csv``), grouped by
+blast radius as in the ``meta-24k-shared`` preset: node-scope hardware (321 of 419), job-scope
+software (63 of 419) and rack-scope network (35 of 419) per 110,592 node-days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from clustersim.config import Scenario
+from clustersim.loader import load_scenario
+
+__all__ = [
+    "CONFIGS",
+    "QUICK",
+    "SCALE_GPUS",
+    "SCALE_JOBS",
+    "BenchConfig",
+    "describe",
+    "offered_load",
+]
+
+DAY_S = 86400.0
+GPUS_PER_NODE = 8
+NODES_PER_RACK = 2
+RACKS_PER_POD = 128
+GPUS_PER_POD = GPUS_PER_NODE * NODES_PER_RACK * RACKS_PER_POD
+
+LLAMA3_FAULTS: dict[str, Any] = {
+    "gpu-host-hardware": {
+        "rate": "321/110592 node-days",
+        "blast_radius": "node",
+        "repair": {"distribution": "lognormal", "mean": "12h", "cv": 1.0},
+    },
+    "software": {"rate": "63/110592 node-days", "blast_radius": "job"},
+    "network-switch-cable": {
+        "rate": "35/110592 node-days",
+        "blast_radius": "rack",
+        "repair": {"distribution": "lognormal", "mean": "4h", "cv": 1.0},
+    },
+}
+
+RESTART: dict[str, Any] = {"detection": "120s", "init": "60s", "init_per_gpu": "8.6ms"}
+
+# hpcsim-like day: mostly single-node, short jobs (the shape of the Philly/Helios traces).
+MIX_DAY: list[dict[str, Any]] = [
+    {"name": "single", "weight": 0.80, "gpus": [8], "work_median": "20m", "work_sigma": 1.5,
+     "work_max": "1d", "model_params": 1e9},
+    {"name": "multi", "weight": 0.18, "gpus": [16, 32, 64, 128], "work_median": "40m",
+     "work_sigma": 1.2, "work_max": "1d", "model_params": 8e9},
+    {"name": "large", "weight": 0.02, "gpus": [256, 512, 1024], "work_median": "90m",
+     "work_sigma": 1.0, "work_max": "1d", "model_params": 70e9},
+]  # fmt: skip
+
+# Shared research cluster (the meta-24k-shared shape, largest job 1,024 GPUs so that the same
+# mix fits every size from 2k GPUs up); ~1 job per GPU per 30 days is ~70 % load.
+MIX_SHARED: list[dict[str, Any]] = [
+    {"name": "small", "weight": 0.75, "gpus": [8], "work_median": "2h", "work_sigma": 1.2,
+     "work_max": "7d", "model_params": 1e9},
+    {"name": "medium", "weight": 0.22, "gpus": [16, 32, 64, 128], "work_median": "6h",
+     "work_sigma": 1.0, "work_max": "7d", "model_params": 8e9},
+    {"name": "large", "weight": 0.03, "gpus": [256, 512, 1024], "work_median": "12h",
+     "work_sigma": 1.0, "work_max": "7d", "model_params": 70e9},
+]  # fmt: skip
+
+# A year of a 131k-GPU fleet: the meta-24k-shared classes, large runs up to 8,192 GPUs.
+MIX_YEAR: list[dict[str, Any]] = [
+    {"name": "small", "weight": 0.70, "gpus": [8], "work_median": "2h", "work_sigma": 1.2,
+     "work_max": "7d", "model_params": 1e9},
+    {"name": "medium", "weight": 0.25, "gpus": [16, 32, 64, 128], "work_median": "8h",
+     "work_sigma": 1.0, "work_max": "7d", "model_params": 8e9},
+    {"name": "large", "weight": 0.05, "gpus": [256, 512, 1024, 2048, 4096, 8192],
+     "work_median": "24h", "work_sigma": 1.0, "work_max": "14d", "model_params": 70e9},
+]  # fmt: skip
+
+JOBS_PER_GPU_PER_30D = 1.0
+SCALE_JOBS_PER_DAY = 1000
+SCALE_JOBS_GPUS = 32768
+
+
+def synthetic(
+    name: str,
+    *,
+    gpus: int,
+    days: float,
+    jobs: int,
+    classes: list[dict[str, Any]],
+    explicit: list[dict[str, Any]] | None = None,
+    description: str = "",
+) -> Scenario:
+    """A Meta-24k-like cluster of ``gpus`` GPUs with a generated workload over ``days``."""
+    if gpus % GPUS_PER_POD:
+        raise ValueError(f"{gpus} GPUs is not a whole number of {GPUS_PER_POD}-GPU pods")
+    nodes = gpus // GPUS_PER_NODE
+    return Scenario.model_validate(
+        {
+            "name": name,
+            "description": description,
+            "cluster": {
+                "gpus_per_node": GPUS_PER_NODE,
+                "nodes_per_rack": NODES_PER_RACK,
+                "racks_per_pod": RACKS_PER_POD,
+                "pods": gpus // GPUS_PER_POD,
+                "oversubscription": 7,
+                "spare_nodes": max(1, nodes // 128),
+            },
+            "storage": {"write_bandwidth": "2TB/s", "read_bandwidth": "2TB/s"},
+            "workload": {
+                "jobs": explicit or [],
+                "generator": {"jobs": jobs, "window": days * DAY_S, "classes": classes},
+            },
+            "checkpoint": {"policy": "daly"},
+            "restart": RESTART,
+            "faults": LLAMA3_FAULTS,
+            "scheduler": {"policy": "easy-backfill"},
+            "run": {"seed": 0, "horizon": days * DAY_S, "stop_when_done": False},
+        }
+    )
+
+
+def llama3() -> Scenario:
+    """The ``llama3-405b`` preset: one 16,384-GPU job for 54 days, every Table 5 cause."""
+    return load_scenario("llama3-405b", ["run.stop_when_done=false"])
+
+
+def meta24k_month() -> Scenario:
+    """The ``meta-24k-shared`` preset: 24,576 GPUs, 30 days, ~3,000 jobs, EASY backfill."""
+    return load_scenario("meta-24k-shared", ["run.stop_when_done=false"])
+
+
+def hpcsim_day() -> Scenario:
+    """16,384 GPUs, one simulated day, 5,800 mostly small jobs (the hpcsim comparison)."""
+    return synthetic(
+        "hpcsim-day",
+        gpus=16384,
+        days=1,
+        jobs=5800,
+        classes=MIX_DAY,
+        description="hpcsim's day: 2,048 nodes of 8 GPUs, 5,800 jobs, EASY backfill.",
+    )
+
+
+def year_131k() -> Scenario:
+    """131,072 GPUs for 365 days: 240,000 generated jobs plus two long pre-training runs."""
+    pretrain = [
+        {"name": "pretrain-32k", "gpus": 32768, "work": "90d", "model_params": 405e9,
+         "priority": 10},
+        {"name": "pretrain-16k", "gpus": 16384, "work": "60d", "submit": "120d",
+         "model_params": 70e9, "priority": 10},
+    ]  # fmt: skip
+    return synthetic(
+        "year-131k",
+        gpus=131072,
+        days=365,
+        jobs=240_000,
+        classes=MIX_YEAR,
+        explicit=pretrain,
+        description="A year of a 131k-GPU fleet: node, rack and job-scope faults on.",
+    )
+
+
+def scale_gpus(gpus: int) -> Callable[[], Scenario]:
+    """Scaling in cluster size: 30 days, one job per GPU per 30 days (constant load)."""
+
+    def build() -> Scenario:
+        return synthetic(
+            f"scale-gpus-{gpus // 1024}k",
+            gpus=gpus,
+            days=30,
+            jobs=round(gpus * JOBS_PER_GPU_PER_30D),
+            classes=MIX_SHARED,
+            description=f"{gpus:,} GPUs, 30 days, {gpus:,} jobs.",
+        )
+
+    return build
+
+
+def scale_jobs(jobs: int) -> Callable[[], Scenario]:
+    """Scaling in job count: 32k GPUs, 1,000 jobs a day, so the horizon grows with the jobs."""
+
+    def build() -> Scenario:
+        return synthetic(
+            f"scale-jobs-{jobs // 1000}k",
+            gpus=SCALE_JOBS_GPUS,
+            days=jobs / SCALE_JOBS_PER_DAY,
+            jobs=jobs,
+            classes=MIX_SHARED,
+            description=f"{SCALE_JOBS_GPUS:,} GPUs, {jobs:,} jobs at 1,000 a day.",
+        )
+
+    return build
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """A named benchmark size: how to build it and which series it belongs to."""
+
+    name: str
+    build: Callable[[], Scenario]
+    series: str = ""
+
+
+SCALE_GPUS = ("scale-gpus-2k", "scale-gpus-8k", "scale-gpus-32k", "scale-gpus-131k")
+SCALE_JOBS = ("scale-jobs-10k", "scale-jobs-50k", "scale-jobs-100k", "scale-jobs-400k")
+
+CONFIGS: dict[str, BenchConfig] = {
+    c.name: c
+    for c in (
+        BenchConfig("llama3", llama3),
+        BenchConfig("meta24k-month", meta24k_month),
+        BenchConfig("hpcsim-day", hpcsim_day),
+        BenchConfig("year-131k", year_131k),
+        *(BenchConfig(n, scale_gpus(g), "gpus") for n, g in zip(
+            SCALE_GPUS, (2048, 8192, 32768, 131072), strict=True)),
+        *(BenchConfig(n, scale_jobs(j), "jobs") for n, j in zip(
+            SCALE_JOBS, (10_000, 50_000, 100_000, 400_000), strict=True)),
+    )
+}  # fmt: skip
+
+QUICK = ("llama3", "meta24k-month", "hpcsim-day")
+
+
+def _mean_work_s(cls: Any) -> float:
+    """Mean of min(lognormal(ln median, sigma), work_max): the class's expected work."""
+    median, sigma, cap = cls.work_median, cls.work_sigma, cls.work_max
+    mean = median * math.exp(sigma**2 / 2)
+    if cap is None:
+        return mean
+    if sigma == 0:
+        return min(median, cap)
+    z = (math.log(cap) - math.log(median)) / sigma
+    below = 0.5 * math.erfc(-(z - sigma) / math.sqrt(2))  # Phi(z - sigma)
+    above = 0.5 * math.erfc(z / math.sqrt(2))  # 1 - Phi(z)
+    return mean * below + cap * above
+
+
+def offered_load(scenario: Scenario) -> float:
+    """Expected GPU-seconds of work offered over the horizon ÷ the cluster's GPU-seconds.
+
+    Jobs hold whole nodes, so GPUs are rounded up to nodes; explicit jobs count only the work
+    that fits before the horizon. Failures add recovery and redone work on top of this.
+    """
+    gpn = scenario.cluster.gpus_per_node
+    horizon = scenario.run.horizon
+    held = lambda gpus: math.ceil(gpus / gpn) * gpn  # noqa: E731
+    offered = sum(
+        held(j.gpus) * min(j.work, max(0.0, horizon - j.submit)) * j.count
+        for j in scenario.workload.jobs
+    )
+    gen = scenario.workload.generator
+    if gen is not None:
+        total_w = sum(c.weight for c in gen.classes)
+        per_job = sum(
+            c.weight / total_w * sum(held(g) for g in c.gpus) / len(c.gpus) * _mean_work_s(c)
+            for c in gen.classes
+        )
+        offered += gen.jobs * per_job * min(1.0, horizon / gen.window)
+    return offered / (scenario.cluster.n_gpus * horizon)
+
+
+def describe(scenario: Scenario) -> dict[str, Any]:
+    """The size of a scenario in the units the report plots against."""
+    gen = scenario.workload.generator
+    jobs = sum(j.count for j in scenario.workload.jobs) + (gen.jobs if gen else 0)
+    return {
+        "gpus": scenario.cluster.n_gpus,
+        "nodes": scenario.cluster.n_nodes,
+        "jobs": jobs,
+        "days": scenario.run.horizon / DAY_S,
+        "fault_sources": len(scenario.faults),
+        "scheduler": scenario.scheduler.policy,
+        "offered_load": round(offered_load(scenario), 4),
+    }
