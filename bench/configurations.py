@@ -78,13 +78,13 @@ MIX_SHARED: list[dict[str, Any]] = [
      "work_sigma": 1.0, "work_max": "7d", "model_params": 70e9},
 ]  # fmt: skip
 
-# A year of a 131k-GPU fleet: the meta-24k-shared classes, large runs up to 8,192 GPUs.
+# A year of a 131k-GPU fleet: the meta-24k-shared preset's classes.
 MIX_YEAR: list[dict[str, Any]] = [
     {"name": "small", "weight": 0.70, "gpus": [8], "work_median": "2h", "work_sigma": 1.2,
      "work_max": "7d", "model_params": 1e9},
     {"name": "medium", "weight": 0.25, "gpus": [16, 32, 64, 128], "work_median": "8h",
      "work_sigma": 1.0, "work_max": "7d", "model_params": 8e9},
-    {"name": "large", "weight": 0.05, "gpus": [256, 512, 1024, 2048, 4096, 8192],
+    {"name": "large", "weight": 0.05, "gpus": [256, 512, 1024, 2048, 4096],
      "work_median": "24h", "work_sigma": 1.0, "work_max": "14d", "model_params": 70e9},
 ]  # fmt: skip
 
@@ -257,7 +257,10 @@ def offered_load(scenario: Scenario) -> float:
     """
     gpn = scenario.cluster.gpus_per_node
     horizon = scenario.run.horizon
-    held = lambda gpus: math.ceil(gpus / gpn) * gpn  # noqa: E731
+
+    def held(gpus: int) -> int:
+        return math.ceil(gpus / gpn) * gpn
+
     offered = sum(
         held(j.gpus) * min(j.work, max(0.0, horizon - j.submit)) * j.count
         for j in scenario.workload.jobs

@@ -6,6 +6,7 @@ defined once. Seeds are drawn as plain integers so that a failing example replay
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -45,6 +46,8 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
+SCHEDULER_POLICIES = ("fifo", "easy-backfill", "priority-preempt", "priority-preempt")
+"""Policies to draw from; preemption twice as often, as it exercises the most job paths."""
 FAULT_NAMES = ("f0", "f1", "f2")
 """Fault-source names (the ``cause`` of their failures); distinct from the engine's own
 ``startup`` and ``preemption`` causes."""
@@ -61,12 +64,15 @@ def durations(lo_s: float, hi_s: float) -> st.SearchStrategy[float | str]:
 
 
 @st.composite
-def node_rates(draw: st.DrawFn, *, mtbf_lo_h: float = 2.0, mtbf_hi_h: float = 96.0) -> Any:
+def node_rates(draw: st.DrawFn, *, mtbf_lo_h: float = 1.0, mtbf_hi_h: float = 72.0) -> Any:
     """A per-node failure rate with a per-node MTBF of ``mtbf_lo_h``-``mtbf_hi_h`` hours.
 
-    Drawn either as a plain float (failures per node-second) or as ``"<n>/1 node-days"``.
+    The MTBF is log-uniform, so short ones (many failures) are as likely as long ones. The
+    rate is drawn either as a plain float (failures per node-second) or as
+    ``"<n>/1 node-days"``.
     """
-    mtbf_h = draw(st.floats(mtbf_lo_h, mtbf_hi_h))
+    log_lo, log_hi = math.log(mtbf_lo_h), math.log(mtbf_hi_h)
+    mtbf_h = math.exp(draw(st.floats(log_lo, log_hi)))
     per_day = 24.0 / mtbf_h
     if draw(st.booleans()):
         return per_day / DAY_S
@@ -102,7 +108,9 @@ def job_specs(draw: st.DrawFn, *, n_gpus: int, index: int, oversize: bool = True
         "name": f"j{index}",
         "gpus": gpus,
         "work": draw(durations(600.0, 12 * HOUR_S)),
-        "submit": draw(st.one_of(st.just(0.0), durations(0.0, 2 * DAY_S))),
+        "submit": draw(
+            st.one_of(st.just(0.0), durations(0.0, 6 * HOUR_S), durations(0.0, 2 * DAY_S))
+        ),
         "priority": draw(st.integers(0, 3)),
     }
     size = draw(st.sampled_from(("none", "params", "bytes")))
@@ -206,7 +214,7 @@ def scenarios(
         "restart": draw(restart_configs()),
         "faults": {FAULT_NAMES[i]: draw(fault_configs()) for i in range(n_faults)},
         "scheduler": {
-            "policy": draw(st.sampled_from(("fifo", "easy-backfill", "priority-preempt"))),
+            "policy": draw(st.sampled_from(SCHEDULER_POLICIES)),
             "preempt_checkpoint": draw(st.booleans()),
         },
         "run": {

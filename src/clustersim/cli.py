@@ -78,6 +78,20 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the built-in presets")
 
+    val = sub.add_parser("validate", help="simulation vs formula vs published numbers")
+    val.add_argument("--quick", action="store_true", help="fewer replications (under a minute)")
+    val.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this case (repeatable); see --list",
+    )
+    val.add_argument("--list", action="store_true", help="list the cases and exit")
+    fmt = val.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt.add_argument("--markdown", action="store_true", help="print the markdown report")
+
     show = sub.add_parser("show", help="print a resolved scenario as YAML")
     show.add_argument("scenario")
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -108,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "presets":
             return _cmd_presets()
+        if args.command == "validate":
+            return _cmd_validate(args)
         if args.command == "show":
             sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
             return 0
@@ -134,6 +150,35 @@ def _cmd_presets() -> int:
     for name, description in list_presets():
         console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
     return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from clustersim import validate
+    from clustersim.report import render_validation
+
+    if args.list:
+        for name, case in validate.CASES.items():
+            doc = (case.__doc__ or "").strip().splitlines()[0]
+            sys.stdout.write(f"{name}  {doc}\n")
+        return 0
+    unknown = [c for c in args.case if c not in validate.CASES]
+    if unknown:
+        known = ", ".join(validate.CASES)
+        raise UsageError(f"unknown validation case {unknown[0]!r} (known: {known})")
+    with _progress_bar() as progress:
+        results = validate.run_cases(
+            args.case or None,
+            quick=args.quick,
+            progress=(lambda i, n, _name: progress(float(i), float(n))) if progress else None,
+        )
+    if args.json:
+        payload = orjson.dumps(validate.to_dict(results), option=orjson.OPT_INDENT_2)
+        sys.stdout.write(payload.decode("utf-8") + "\n")
+    elif args.markdown:
+        sys.stdout.write(validate.to_markdown(results, args.quick))
+    else:
+        Console(highlight=False).print(render_validation(results))
+    return 0 if all(c.passed for c in results) else 1
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

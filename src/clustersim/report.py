@@ -13,8 +13,9 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from clustersim.experiment import RunResult
+    from clustersim.validate import CaseResult
 
-__all__ = ["fmt_duration", "render_result"]
+__all__ = ["fmt_duration", "render_result", "render_validation"]
 
 MAX_JOB_ROWS = 12
 
@@ -152,3 +153,31 @@ def _jobs_table(result: RunResult) -> Table:
             fmt_duration(j.lost_work_s),
         )
     return t
+
+
+def render_validation(results: list[CaseResult]) -> Group:
+    """One table per validation case, then the verdict."""
+    from clustersim.validate import fmt_estimate
+
+    parts: list[Any] = []
+    for case in results:
+        inputs = ", ".join(f"{k}: {v}" for k, v in case.inputs.items())
+        t = Table(title=f"{case.title}\n[dim]{case.name} · {inputs}[/dim]", title_justify="left")
+        for col in ("quantity", "formula", "DES (95 % CI)", "MC (95 % CI)", "published", "status"):
+            t.add_column(col, justify="left" if col in ("quantity", "status") else "right")
+        for r in case.rows:
+            style = {"PASS": "green", "FAIL": "bold red", "INFO": "cyan"}[r.status]
+            quantity = r.quantity + (f"\n[dim]{r.note}[/dim]" if r.note else "")
+            t.add_row(
+                quantity,
+                "" if r.formula is None else f"{r.formula:.4g}",
+                fmt_estimate(r.des),
+                fmt_estimate(r.mc),
+                "" if r.published is None else f"{r.published:g}",
+                Text(r.status, style=style),
+            )
+        parts.append(t)
+    passed = sum(c.passed for c in results)
+    verdict = "green" if passed == len(results) else "bold red"
+    parts.append(Text(f"{passed} of {len(results)} cases passed", style=verdict))
+    return Group(*parts)

@@ -1,0 +1,480 @@
+"""Write ``bench/REPORT.md`` and its PNG plots (``bench/plots/``) from a ``run.py`` result file.
+
+Plots (matplotlib, Agg backend): wall time against GPUs and against jobs (the two scaling
+series), wall time against simulated days (the interval samples of every run, so runs cut off
+at the time limit show how far they got), memory per configuration, and model SimPy events/s
+against the raw-SimPy rate measured in the same run. Log-log plots carry a dashed line of
+slope 1 through the smallest point: a series that bends above it grows faster than linearly.
+
+If ``bench/NOTES.md`` exists it is appended verbatim (hand-written analysis of the profile).
+
+Usage::
+
+    uv run --extra bench python bench/report.py bench/results/latest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+BENCH_DIR = Path(__file__).resolve().parent
+DAY_S = 86400.0
+
+
+# ----------------------------------------------------------------------------- numbers
+def ok(c: dict[str, Any]) -> bool:
+    """The configuration ran to its horizon."""
+    return c.get("status") == "ok"
+
+
+def wall_of(c: dict[str, Any]) -> float | None:
+    """Best wall time, or the time limit (a lower bound) for a run that was cut off."""
+    if ok(c):
+        return float(c["wall_s"])
+    if c.get("status") == "timeout":
+        return float(c.get("reached_wall_s") or c.get("timeout_s") or math.nan)
+    return None
+
+
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Least-squares slope of log y on log x (None with fewer than two points)."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    if sxx == 0:
+        return None
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
+
+
+def extrapolate(c: dict[str, Any]) -> dict[str, float] | None:
+    """For a cut-off run: power-law fit of wall vs simulated time over the later half of the
+    samples, extended to the horizon. A rough guide, not a measurement."""
+    trace = [t for t in c.get("trace", []) if t[0] > 0 and t[1] > 0]
+    if len(trace) < 6:
+        return None
+    half = trace[len(trace) // 2 :]
+    p = loglog_slope([t[1] for t in half], [t[0] for t in half])
+    if p is None:
+        return None
+    wall, now = half[-1][0], half[-1][1]
+    horizon = c["size"]["days"] * DAY_S
+    return {"exponent": p, "estimated_wall_s": wall * (horizon / now) ** p}
+
+
+def fmt(x: Any, spec: str = ",.3f") -> str:
+    """Format a number, or a dash."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return format(x, spec)
+
+
+# ----------------------------------------------------------------------------- plots
+def _series(configs: dict[str, Any], series: str) -> list[dict[str, Any]]:
+    return [c for c in configs.values() if c.get("series") == series and wall_of(c)]
+
+
+def _linear_reference(ax: Any, xs: list[float], ys: list[float]) -> None:
+    if not xs:
+        return
+    x0, y0 = xs[0], ys[0]
+    x1 = max(xs)
+    ax.plot([x0, x1], [y0, y0 * x1 / x0], "k--", lw=1, label="linear (slope 1)")
+
+
+def plot_scaling(configs: dict[str, Any], series: str, key: str, label: str, path: Path) -> None:
+    """Wall time against a size (GPUs or jobs), log-log; cut-off runs drawn as lower bounds."""
+    rows = sorted(_series(configs, series), key=lambda c: c["size"][key])
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    done = [c for c in rows if ok(c)]
+    cut = [c for c in rows if not ok(c)]
+    xs = [c["size"][key] for c in done]
+    ax.plot(xs, [c["wall_s"] for c in done], "o-", label="wall (best of k)")
+    ax.plot(xs, [c["run_s"] for c in done], "s:", ms=4, label="run only")
+    if cut:
+        ax.plot(
+            [c["size"][key] for c in cut],
+            [wall_of(c) for c in cut],
+            "^",
+            color="C3",
+            ms=9,
+            label="cut off at time limit (lower bound)",
+        )
+    _linear_reference(ax, xs, [c["wall_s"] for c in done])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("wall time (s)")
+    ax.set_title(f"Wall time vs {label.split(' (')[0]}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_days(configs: dict[str, Any], path: Path) -> None:
+    """Wall time against simulated days, from each run's once-a-second samples."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ref_drawn = False
+    for i, c in enumerate(configs.values()):
+        trace = [t for t in c.get("trace", []) if t[0] > 0 and t[1] > 0]
+        if len(trace) < 3:
+            continue
+        days = [t[1] / DAY_S for t in trace]
+        walls = [t[0] for t in trace]
+        style = "-" if ok(c) else "--"
+        ax.plot(
+            days, walls, style, color=f"C{i % 10}", label=c["name"] + ("" if ok(c) else " (cut)")
+        )
+        if not ref_drawn:
+            ref_drawn = True
+            ax.plot([], [], "k:", lw=1, label="slope 1 references")
+        ax.plot([days[0], days[-1]], [walls[0], walls[0] * days[-1] / days[0]], "k:", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated days")
+    ax.set_ylabel("wall time so far (s)")
+    ax.set_title("Wall time vs simulated days (runs longer than 3 s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_memory(configs: dict[str, Any], path: Path, target_mb: float) -> None:
+    """Peak RSS per configuration, with the interpreter's baseline and the target."""
+    rows = [c for c in configs.values() if c.get("peak_rss_mb")]
+    fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(rows) + 1.5))
+    names = [c["name"] + ("" if ok(c) else " (cut)") for c in rows]
+    ax.barh(names, [c["peak_rss_mb"] for c in rows], color="C0", label="peak RSS")
+    ax.barh(names, [c.get("rss_before_mb", 0) for c in rows], color="C7", label="after imports")
+    ax.axvline(target_mb, color="C3", ls="--", label=f"target {target_mb:.0f} MiB")
+    ax.invert_yaxis()
+    ax.set_xlabel("MiB")
+    ax.set_title("Peak resident memory per configuration (fresh process each)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_rates(configs: dict[str, Any], path: Path, target_ratio: float) -> None:
+    """Model SimPy events/s against the raw-SimPy rate from the same process."""
+    rows = [c for c in configs.values() if c.get("simpy_events_per_s")]
+    fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(rows) + 1.5))
+    names = [c["name"] + ("" if ok(c) else " (cut)") for c in rows]
+    ax.barh(names, [c["simpy_events_per_s"] for c in rows], color="C0", label="model")
+    raw = [c["raw_simpy_events_per_s"] for c in rows]
+    ax.scatter(raw, names, marker="|", s=200, color="k", label="raw SimPy (same process)")
+    ax.scatter(
+        [r * target_ratio for r in raw],
+        names,
+        marker="|",
+        s=200,
+        color="C3",
+        label=f"target ({target_ratio} x raw)",
+    )
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("SimPy events processed per second of run time")
+    ax.set_title("Engine throughput vs raw SimPy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- markdown
+def machine_text(m: dict[str, Any]) -> str:
+    """One paragraph on the machine."""
+    load = m.get("load_average_at_start")
+    load_text = f"; load average at start {load[0]:.2f}" if load else ""
+    return (
+        f"{m.get('cpu_model') or m.get('machine')} — {m.get('cpu_usable')} usable of "
+        f"{m.get('cpu_count')} CPUs, {fmt(m.get('memory_gb'), '.1f')} GB RAM, "
+        f"{m.get('platform')}; {m.get('python_implementation')} {m.get('python')}, "
+        f"numpy {m.get('numpy')}, SimPy {m.get('simpy')}, clustersim {m.get('clustersim')}"
+        f"{load_text}."
+    )
+
+
+def targets_table(data: dict[str, Any]) -> list[str]:
+    """Targets of the benchmark issue, met or not, with the measured figure."""
+    cfg, tg = data["configs"], data["targets"]
+    lines = ["| target | measured | met? |", "|---|---|---|"]
+
+    def row(what: str, measured: str, met: bool | None) -> None:
+        mark = "–" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {what} | {measured} | {mark} |")
+
+    llama = cfg.get("llama3")
+    if llama and ok(llama):
+        row(
+            f"`llama3` wall < {tg['llama3_wall_s']} s",
+            f"{llama['wall_s']:.3f} s best of {llama['repeat']} "
+            f"(first run {llama['wall_first_s']:.3f} s)",
+            llama["wall_s"] < tg["llama3_wall_s"],
+        )
+    year = cfg.get("year-131k")
+    if year:
+        if ok(year):
+            row(
+                f"`year-131k` wall < {tg['year_131k_wall_s']:.0f} s",
+                f"{year['wall_s']:.1f} s",
+                year["wall_s"] < tg["year_131k_wall_s"],
+            )
+        elif year.get("status") == "timeout":
+            est = extrapolate(year)
+            est_text = f"; extrapolated full run ≈ {est['estimated_wall_s']:,.0f} s" if est else ""
+            row(
+                f"`year-131k` wall < {tg['year_131k_wall_s']:.0f} s",
+                f"did not finish: day {year.get('reached_sim_days', 0):.1f} of 365 after "
+                f"{year.get('reached_wall_s', 0):.0f} s{est_text}",
+                False,
+            )
+        rss = year.get("peak_rss_mb")
+        if rss:
+            partial = "" if ok(year) else " (at the cut-off)"
+            row(
+                f"`year-131k` peak RSS < {tg['year_131k_rss_mb']:.0f} MiB",
+                f"{rss:,.0f} MiB{partial}",
+                rss < tg["year_131k_rss_mb"] if ok(year) else None,
+            )
+    ratios = [(c["name"], c["engine_ratio"]) for c in cfg.values() if c.get("engine_ratio")]
+    if ratios:
+        best = max(ratios, key=lambda r: r[1])
+        worst = min(ratios, key=lambda r: r[1])
+        row(
+            f"engine ratio ≥ {tg['engine_ratio']} (model SimPy events/s ÷ raw)",
+            f"{worst[1]:.4f} (`{worst[0]}`) … {best[1]:.4f} (`{best[0]}`)",
+            worst[1] >= tg["engine_ratio"],
+        )
+    return lines
+
+
+def results_table(configs: dict[str, Any]) -> list[str]:
+    """Every configuration's size and measurements."""
+    head = (
+        "| config | GPUs | jobs | days | load | wall s (best) | run s | first s | model events "
+        "| SimPy events | SimPy ev/s | raw ev/s | ratio | peak RSS MiB | finished | queued at end |"
+    )
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    for c in configs.values():
+        s = c.get("size", {})
+        if ok(c):
+            cells = [
+                fmt(c["wall_s"]),
+                fmt(c["run_s"]),
+                fmt(c["wall_first_s"]),
+                fmt(c["model_events"], ",d"),
+                fmt(c["simpy_events"], ",d"),
+                fmt(c["simpy_events_per_s"], ",.0f"),
+                fmt(c["raw_simpy_events_per_s"], ",.0f"),
+                fmt(c["engine_ratio"], ".4f"),
+                fmt(c["peak_rss_mb"], ",.0f"),
+                fmt(c.get("jobs_finished"), ",d"),
+                fmt(c.get("jobs_queued_at_end"), ",d"),
+            ]
+        elif c.get("status") == "timeout":
+            cells = [
+                f"> {fmt(c.get('reached_wall_s'), ',.0f')} (cut at day "
+                f"{fmt(c.get('reached_sim_days'), '.1f')})",
+                "–",
+                "–",
+                fmt(c.get("reached_model_events"), ",d") + " so far",
+                fmt(c.get("reached_simpy_events"), ",d") + " so far",
+                fmt(c.get("simpy_events_per_s"), ",.0f"),
+                fmt(c.get("raw_simpy_events_per_s"), ",.0f"),
+                fmt(c.get("engine_ratio"), ".4f"),
+                fmt(c.get("peak_rss_mb"), ",.0f"),
+                "–",
+                "–",
+            ]
+        else:
+            cells = ["error: " + str(c.get("error"))[:60]] + ["–"] * 10
+        lines.append(
+            f"| `{c['name']}` | {fmt(s.get('gpus'), ',d')} | {fmt(s.get('jobs'), ',d')} | "
+            f"{fmt(s.get('days'), 'g')} | {fmt(s.get('offered_load'), '.2f')} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
+
+
+def scaling_text(configs: dict[str, Any]) -> list[str]:
+    """Fitted log-log slopes of the scaling series and cost per event."""
+    out = []
+    for series, key, label in (("gpus", "gpus", "GPUs"), ("jobs", "jobs", "jobs")):
+        done = sorted((c for c in _series(configs, series) if ok(c)), key=lambda c: c["size"][key])
+        if not done:
+            continue
+        slope = loglog_slope([c["size"][key] for c in done], [c["run_s"] for c in done])
+        ev_slope = loglog_slope([c["simpy_events"] for c in done], [c["run_s"] for c in done])
+        per_event = ", ".join(
+            f"{c['name']} {1e6 * c['run_s'] / c['simpy_events']:,.0f} µs" for c in done
+        )
+        cut = [c["name"] for c in _series(configs, series) if not ok(c)]
+        out.append(
+            f"- **vs {label}** ({len(done)} finished points): run time ∝ {label}^"
+            f"{fmt(slope, '.2f')}, ∝ SimPy events^{fmt(ev_slope, '.2f')} (1.00 would be linear). "
+            f"Run time per SimPy event: {per_event}."
+            + (f" Cut off at the time limit: {', '.join(cut)}." if cut else "")
+        )
+    for c in configs.values():
+        if c.get("status") == "timeout":
+            est = extrapolate(c)
+            if est:
+                out.append(
+                    f"- `{c['name']}` was cut off at {c.get('reached_wall_s', 0):,.0f} s on "
+                    f"simulated day {c.get('reached_sim_days', 0):.1f} of "
+                    f"{c['size']['days']:g}; over the later half of its samples wall time grew "
+                    f"as (simulated time)^{est['exponent']:.2f}, which extrapolates to ≈ "
+                    f"{est['estimated_wall_s']:,.0f} s for the full horizon (rough)."
+                )
+    return out
+
+
+def profile_tables(profiles: dict[str, Any]) -> list[str]:
+    """Top functions by cumulative and by self time, per profiled configuration."""
+    out: list[str] = []
+    for name, prof in profiles.items():
+        if "by_cumulative" not in prof:
+            out.append(f"Profile of `{name}` failed: {prof.get('error')}")
+            continue
+        out += [
+            f"### `{name}` under cProfile ({prof['profiled_wall_s']:.2f} s with profiling; "
+            f"{prof['model_events']:,} model / {prof['simpy_events']:,} SimPy events)",
+            "",
+        ]
+        for key, title in (("by_cumulative", "cumulative"), ("by_self", "self")):
+            out += [
+                f"Top {len(prof[key])} by {title} time:",
+                "",
+                "| function | calls | self s | cumulative s |",
+                "|---|---:|---:|---:|",
+            ]
+            out += [
+                f"| `{r['function']}` | {r['calls']} | "
+                f"{r['tottime_s']:.3f} | {r['cumtime_s']:.3f} |"
+                for r in prof[key]
+            ]
+            out.append("")
+        out.append(
+            "SimPy's `step` cumulative time counts nested calls more than once (recursion), "
+            "so it can exceed the run's wall time."
+        )
+        out.append("")
+    return out
+
+
+def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | None) -> None:
+    """Render plots and the markdown report."""
+    plots.mkdir(parents=True, exist_ok=True)
+    cfg = data["configs"]
+    rel = plots.relative_to(out.parent) if plots.is_relative_to(out.parent) else plots
+    figures: list[tuple[str, str]] = []
+    if _series(cfg, "gpus"):
+        plot_scaling(
+            cfg, "gpus", "gpus", "GPUs (30 days, 1 job per GPU)", plots / "wall_vs_gpus.png"
+        )
+        figures.append(("Wall time vs GPUs", "wall_vs_gpus.png"))
+    if _series(cfg, "jobs"):
+        plot_scaling(
+            cfg, "jobs", "jobs", "jobs (32k GPUs, 1,000 jobs/day)", plots / "wall_vs_jobs.png"
+        )
+        figures.append(("Wall time vs jobs", "wall_vs_jobs.png"))
+    if any(len(c.get("trace", [])) >= 3 for c in cfg.values()):
+        plot_days(cfg, plots / "wall_vs_days.png")
+        figures.append(("Wall time vs simulated days", "wall_vs_days.png"))
+    plot_memory(cfg, plots / "memory.png", data["targets"]["year_131k_rss_mb"])
+    figures.append(("Peak memory", "memory.png"))
+    plot_rates(cfg, plots / "events_per_s.png", data["targets"]["engine_ratio"])
+    figures.append(("Events/s vs raw SimPy", "events_per_s.png"))
+
+    st = data["settings"]
+    lines = [
+        "# clustersim benchmark report",
+        "",
+        f"Generated by `bench/report.py` from a `bench/run.py` result file ({data.get('date')}).",
+        "",
+        f"**Machine:** {machine_text(data['machine'])}",
+        "",
+        f"**Method:** every configuration runs in a fresh Python process; wall = "
+        f"`Simulation(...)` + `.run()`, best of {st['repeat']} (runs longer than "
+        f"{st.get('max_repeat_s', 60):.0f} s are not repeated); *run* = `.run()` alone; "
+        f"*first* = the first repetition (cold caches). Raw SimPy = one process yielding "
+        f"{st['raw_events']:,} bare `env.timeout` events, best of {st['repeat']}, timed in the "
+        f"same process just before the model; ratio = model SimPy events/s ÷ raw SimPy "
+        f"events/s. Model events = records in the event log; SimPy events = events SimPy "
+        f"processed. Peak RSS = `getrusage` max RSS of the configuration's process. Runs are "
+        f"cut off after {st['timeout_s']:.0f} s; a cut-off run reports how far it got.",
+        "",
+        "## Targets",
+        "",
+        *targets_table(data),
+        "",
+        "## Results",
+        "",
+        *results_table(cfg),
+        "",
+        "*load* = offered work ÷ cluster GPU-time over the horizon (before failure overheads).",
+        "",
+        "## Scaling",
+        "",
+        *scaling_text(cfg),
+        "",
+    ]
+    for title, name in figures:
+        lines += [f"![{title}]({rel.as_posix()}/{name})", ""]
+    profiles = data.get("profiles") or {}
+    if profiles:
+        lines += ["## Profiles", "", *profile_tables(profiles)]
+    if notes is not None and notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
+    lines += [
+        "## Reproduce",
+        "",
+        "```",
+        "uv sync --extra bench",
+        f"uv run python bench/run.py --all --repeat {st['repeat']} --timeout "
+        f"{st['timeout_s']:.0f} --profile hpcsim-day --profile meta24k-month",
+        "uv run python bench/report.py bench/results/latest.json",
+        "```",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", default=str(BENCH_DIR / "results" / "latest.json"))
+    parser.add_argument("--out", default=str(BENCH_DIR / "REPORT.md"))
+    parser.add_argument("--plots", default=str(BENCH_DIR / "plots"))
+    parser.add_argument(
+        "--notes", default=str(BENCH_DIR / "NOTES.md"), help="appended if it exists"
+    )
+    args = parser.parse_args(argv)
+    data = json.loads(Path(args.results).read_text())
+    out = Path(args.out).resolve()
+    write_report(data, out, Path(args.plots).resolve(), Path(args.notes))
+    sys.stderr.write(f"wrote {out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

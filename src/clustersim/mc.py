@@ -1,0 +1,197 @@
+"""A vectorised Monte Carlo of one checkpointed job: numpy over replications, no SimPy.
+
+It answers single-job questions fast (10,000 replications of a 54-day, 16,384-GPU job in
+seconds) and cross-checks the DES. The semantics are the DES's (DESIGN §3) for one job whose
+replacements are always at hand: exponential failures hitting the job at rate 1/M whatever
+it is doing; a failure while training loses the work since the last completed checkpoint
+(the whole segment if it hits a checkpoint write); recovery = detection + requeue + init +
+checkpoint load (no load before the first checkpoint) and restarts when a failure hits it; the
+first start costs init only. Exponential gaps are memoryless, so every replication simply
+draws a fresh gap at each step; all replications step in lockstep.
+
+Not modelled here (use the DES): waiting for repairs, rack-scope faults that grow with the
+racks a job spans, many jobs, preemption, and ``failure_during_recovery: ignore``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustersim.config import Scenario
+from clustersim.rng import Streams
+
+__all__ = ["MCResult", "SingleJobModel", "simulate"]
+
+_RECOVERING = 0
+_RUNNING = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SingleJobModel:
+    """The parameters of one job as the DES would derive them (seconds)."""
+
+    work_s: float
+    interval_s: float
+    stall_s: float
+    mtbf_s: float
+    detection_s: float
+    requeue_s: float
+    init_s: float
+    load_s: float
+    persist_s: float = 0.0
+    horizon_s: float = math.inf
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> SingleJobModel:
+        """The model of a single-job scenario, with the DES's own derived job parameters."""
+        from clustersim.engine import Simulation
+
+        if scenario.restart.failure_during_recovery != "restart":
+            raise ValueError("the Monte Carlo path models failure_during_recovery: restart only")
+        sim = Simulation(scenario)
+        if len(sim.jobs) != 1:
+            raise ValueError(f"the Monte Carlo path needs exactly one job, got {len(sim.jobs)}")
+        job = sim.jobs[0]
+        horizon = scenario.run.horizon - job.submit_s
+        return cls(
+            work_s=job.work_s,
+            interval_s=job.interval_s,
+            stall_s=job.stall_s,
+            mtbf_s=job.mtbf_s,
+            detection_s=scenario.restart.detection,
+            requeue_s=scenario.restart.requeue,
+            init_s=job.init_s,
+            load_s=job.load_s,
+            persist_s=job.persist_s,
+            horizon_s=horizon,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MCResult:
+    """Per-replication outcomes (arrays of length ``reps``)."""
+
+    wall_s: np.ndarray
+    progress_s: np.ndarray
+    interruptions: np.ndarray
+    lost_s: np.ndarray
+    finished: np.ndarray
+
+    @property
+    def ettr(self) -> np.ndarray:
+        """Useful compute / wall time, per replication."""
+        out: np.ndarray = self.progress_s / self.wall_s
+        return out
+
+    def mean_ci(self, values: np.ndarray) -> tuple[float, float, float]:
+        """Mean and a normal-approximation 95 % confidence interval."""
+        mean = float(values.mean())
+        half = 1.959964 * float(values.std(ddof=1)) / math.sqrt(len(values))
+        return mean, mean - half, mean + half
+
+
+def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
+    """Simulate ``reps`` independent replications of the job (stream ``mc.single_job``)."""
+    if reps < 2:
+        raise ValueError("reps must be at least 2")
+    rng = Streams(seed).get("mc.single_job")
+    tau, stall, persist = model.interval_s, model.stall_s, model.persist_s
+    period = tau + stall
+    t = np.zeros(reps)
+    committed = np.zeros(reps)
+    lost = np.zeros(reps)
+    progress_at_end = np.zeros(reps)
+    hits = np.zeros(reps, dtype=np.int64)
+    phase = np.full(reps, _RECOVERING)
+    startup = np.ones(reps, dtype=bool)
+    active = np.ones(reps, dtype=bool)
+    finished = np.zeros(reps, dtype=bool)
+    horizon = model.horizon_s
+    while active.any():
+        idx = np.flatnonzero(active)
+        gap = (
+            rng.exponential(model.mtbf_s, size=len(idx))
+            if math.isfinite(model.mtbf_s)
+            else (np.full(len(idx), np.inf))
+        )
+        rec = phase[idx] == _RECOVERING
+        # --- recovering (or starting): needs the whole restart without a failure
+        r_idx, r_gap = idx[rec], gap[rec]
+        load = np.where(committed[r_idx] > 0, model.load_s, 0.0)
+        full = model.detection_s + model.requeue_s + model.init_s
+        need = np.where(startup[r_idx], model.init_s, full) + load
+        step = np.minimum(r_gap, need)
+        over = t[r_idx] + step >= horizon
+        failed = (r_gap < need) & ~over
+        t[r_idx] = np.where(over, horizon, t[r_idx] + step)
+        progress_at_end[r_idx[over]] = committed[r_idx[over]]
+        active[r_idx[over]] = False
+        hits[r_idx[failed]] += 1
+        startup[r_idx[failed]] = False
+        resumed = r_idx[~failed & ~over]
+        phase[resumed] = _RUNNING
+        # --- running: finish, fail, or reach the horizon
+        u_idx, u_gap = idx[~rec], gap[~rec]
+        rem = model.work_s - committed[u_idx]
+        n_ckpt = _checkpoints(rem, tau)
+        finish = rem + n_ckpt * stall
+        horizon_left = horizon - t[u_idx]
+        end = np.minimum(np.minimum(u_gap, finish), horizon_left)
+        done = (finish <= u_gap) & (finish <= horizon_left)
+        cut = ~done & (horizon_left <= u_gap)
+        fail = ~done & ~cut
+        work_done, completed = _epoch(end, rem, n_ckpt, tau, stall, period, persist)
+        t[u_idx] += end
+        # finished
+        fin = u_idx[done]
+        progress_at_end[fin] = model.work_s
+        finished[fin] = True
+        active[fin] = False
+        # horizon: work so far counts, nothing is lost
+        cut_idx = u_idx[cut]
+        progress_at_end[cut_idx] = committed[cut_idx] + work_done[cut]
+        active[cut_idx] = False
+        # failed: roll back to the last completed checkpoint
+        f_idx = u_idx[fail]
+        kept = completed[fail] * tau
+        lost[f_idx] += work_done[fail] - kept
+        committed[f_idx] += kept
+        hits[f_idx] += 1
+        startup[f_idx] = False
+        phase[f_idx] = _RECOVERING
+    return MCResult(t, progress_at_end, hits, lost, finished)
+
+
+def _checkpoints(remaining: np.ndarray, tau: float) -> np.ndarray:
+    if not math.isfinite(tau):
+        return np.zeros_like(remaining)
+    out: np.ndarray = np.maximum(0.0, np.ceil(remaining / tau) - 1)
+    return out
+
+
+def _epoch(
+    elapsed: np.ndarray,
+    remaining: np.ndarray,
+    n_ckpt: np.ndarray,
+    tau: float,
+    stall: float,
+    period: float,
+    persist: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Work done and checkpoints completed ``elapsed`` into an epoch.
+
+    This is :func:`clustersim.checkpoint.epoch_state`, vectorised.
+    """
+    if not math.isfinite(tau):
+        return np.minimum(elapsed, remaining), np.zeros_like(elapsed)
+    k = np.minimum(np.floor(elapsed / period), n_ckpt)
+    within = elapsed - k * period
+    work = np.minimum(k * tau + np.minimum(within, tau), remaining)
+    if persist > 0:
+        done = np.where(elapsed >= persist, np.floor((elapsed - persist) / period), 0.0)
+    else:
+        done = k
+    return work, np.minimum(done, n_ckpt)
