@@ -270,8 +270,9 @@ def targets_table(data: dict[str, Any]) -> list[str]:
 def results_table(configs: dict[str, Any]) -> list[str]:
     """Every configuration's size and measurements."""
     head = (
-        "| config | GPUs | jobs | days | load | wall s (best) | run s | first s | model events "
-        "| SimPy events | SimPy ev/s | raw ev/s | ratio | peak RSS MiB | finished | queued at end |"
+        "| config | GPUs | jobs | days | load | wall s (best) | run s | run CPU s | first s "
+        "| model events | SimPy events | SimPy ev/s | raw ev/s | ratio | ratio (CPU) "
+        "| peak RSS MiB | finished | queued at end |"
     )
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for c in configs.values():
@@ -280,12 +281,14 @@ def results_table(configs: dict[str, Any]) -> list[str]:
             cells = [
                 fmt(c["wall_s"]),
                 fmt(c["run_s"]),
+                fmt(c.get("run_cpu_s")),
                 fmt(c["wall_first_s"]),
                 fmt(c["model_events"], ",d"),
                 fmt(c["simpy_events"], ",d"),
                 fmt(c["simpy_events_per_s"], ",.0f"),
                 fmt(c["raw_simpy_events_per_s"], ",.0f"),
                 fmt(c["engine_ratio"], ".4f"),
+                fmt(c.get("engine_ratio_cpu"), ".4f"),
                 fmt(c["peak_rss_mb"], ",.0f"),
                 fmt(c.get("jobs_finished"), ",d"),
                 fmt(c.get("jobs_queued_at_end"), ",d"),
@@ -295,18 +298,20 @@ def results_table(configs: dict[str, Any]) -> list[str]:
                 f"> {fmt(c.get('reached_wall_s'), ',.0f')} (cut at day "
                 f"{fmt(c.get('reached_sim_days'), '.1f')})",
                 "–",
+                fmt(c.get("reached_cpu_s"), ",.0f"),
                 "–",
                 fmt(c.get("reached_model_events"), ",d") + " so far",
                 fmt(c.get("reached_simpy_events"), ",d") + " so far",
                 fmt(c.get("simpy_events_per_s"), ",.0f"),
                 fmt(c.get("raw_simpy_events_per_s"), ",.0f"),
                 fmt(c.get("engine_ratio"), ".4f"),
+                "–",
                 fmt(c.get("peak_rss_mb"), ",.0f"),
                 "–",
                 "–",
             ]
         else:
-            cells = ["error: " + str(c.get("error"))[:60]] + ["–"] * 10
+            cells = ["error: " + str(c.get("error"))[:60]] + ["–"] * 12
         lines.append(
             f"| `{c['name']}` | {fmt(s.get('gpus'), ',d')} | {fmt(s.get('jobs'), ',d')} | "
             f"{fmt(s.get('days'), 'g')} | {fmt(s.get('offered_load'), '.2f')} | "

@@ -13,7 +13,9 @@ What is counted:
   every scheduled event takes the next id of ``env._eid``; those still in ``env._queue`` at the
   end were never processed. No subclass or patch is needed, so the run measured is the product.
 * **wall**: ``time.perf_counter`` around ``Simulation(...)`` plus ``.run()``; **run**: ``.run()``
-  alone. Building the ``Scenario`` (pydantic, YAML) and ``metrics.measure`` are timed apart.
+  alone; **run CPU**: ``time.process_time`` of ``.run()``, which other processes on a shared
+  machine disturb less than wall time. Building the ``Scenario`` (pydantic, YAML) and
+  ``metrics.measure`` are timed apart.
 
 While a configuration runs, an interval timer samples (wall, simulated time, log length) once a
 second, so a run killed at ``--timeout`` still reports how far it got, and the report can plot
@@ -83,8 +85,11 @@ def simpy_events_processed(env: simpy.Environment) -> int:
     return issued - len(env._queue)
 
 
-def raw_simpy_rate(n_events: int) -> tuple[float, int]:
-    """Events/s of SimPy alone: one process yielding ``n_events`` bare timeouts."""
+def raw_simpy_rate(n_events: int) -> tuple[float, int, float]:
+    """SimPy alone: one process yielding ``n_events`` bare timeouts.
+
+    Returns events per wall second, events processed, and events per CPU second.
+    """
     env = simpy.Environment()
 
     def loop(env: simpy.Environment, n: int) -> Any:
@@ -94,11 +99,11 @@ def raw_simpy_rate(n_events: int) -> tuple[float, int]:
 
     env.process(loop(env, n_events))
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     env.run()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     events = simpy_events_processed(env)
-    return events / elapsed, events
+    return events / elapsed, events, events / max(cpu, 1e-9)
 
 
 def raw_simpy_heap_rate(n_events: int, n_procs: int = 1000) -> float:
@@ -146,11 +151,12 @@ class Sampler:
         self.every_s = every_s
         self.sim: Simulation | None = None
         self.t0 = 0.0
+        self.c0 = 0.0
         self.trace: list[list[float]] = []
         self.partial: dict[str, Any] = {}
 
-    def start(self, sim: Simulation, t0: float) -> None:
-        self.sim, self.t0, self.trace = sim, t0, []
+    def start(self, sim: Simulation, t0: float, c0: float) -> None:
+        self.sim, self.t0, self.c0, self.trace = sim, t0, c0, []
         signal.setitimer(signal.ITIMER_REAL, self.every_s, self.every_s)
 
     def stop(self) -> list[list[float]]:
@@ -168,6 +174,7 @@ class Sampler:
                     float(sim.env.now),
                     len(sim.log),
                     simpy_events_processed(sim.env),
+                    round(time.process_time() - self.c0, 4),
                 ]
             )
 
@@ -175,13 +182,14 @@ class Sampler:
         self.sample()
         out = {**self.partial, "status": "timeout", "trace": self.trace, "peak_rss_mb": rss_mb()}
         if self.trace:
-            wall, now, log_len, simpy_n = self.trace[-1]
+            wall, now, log_len, simpy_n, cpu = self.trace[-1]
             out.update(
                 {
                     "reached_sim_days": now / 86400,
                     "reached_wall_s": wall,
                     "reached_model_events": log_len,
                     "reached_simpy_events": simpy_n,
+                    "reached_cpu_s": cpu,
                 }
             )
             raw = self.partial.get("raw_simpy_events_per_s")
@@ -204,7 +212,8 @@ def measure_config(
     """
     base_rss = current_rss_mb()
     raw = [raw_simpy_rate(raw_events) for _ in range(repeat)]
-    raw_rate = max(r for r, _ in raw)
+    raw_rate = max(r[0] for r in raw)
+    raw_cpu_rate = max(r[2] for r in raw)
     heap_rate = max(raw_simpy_heap_rate(raw_events) for _ in range(repeat))
     t0 = time.perf_counter()
     scenario = CONFIGS[name].build()
@@ -215,6 +224,7 @@ def measure_config(
         "size": describe(scenario),
         "build_scenario_s": build_scenario_s,
         "raw_simpy_events_per_s": raw_rate,
+        "raw_simpy_events_per_cpu_s": raw_cpu_rate,
         "raw_simpy_heap1k_events_per_s": heap_rate,
         "raw_simpy_events": raw[0][1],
         "rss_before_mb": base_rss,
@@ -225,6 +235,7 @@ def measure_config(
     signal.signal(signal.SIGTERM, sampler.terminate)
     walls: list[float] = []
     runs: list[float] = []
+    cpus: list[float] = []
     model_events: list[int] = []
     simpy_events: list[int] = []
     trace: list[list[float]] = []
@@ -235,15 +246,16 @@ def measure_config(
             gc.collect()
         t0 = time.perf_counter()
         sim = Simulation(scenario, seed=0)
-        t1 = time.perf_counter()
-        sampler.start(sim, t1)
+        t1, c1 = time.perf_counter(), time.process_time()
+        sampler.start(sim, t1, c1)
         sim.run()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         rep_trace = sampler.stop()
         if rep == 0:
             trace = rep_trace
         walls.append(t2 - t0)
         runs.append(t2 - t1)
+        cpus.append(c2 - c1)
         model_events.append(len(sim.log))
         simpy_events.append(simpy_events_processed(sim.env))
         out["completed_wall_s"] = walls
@@ -271,6 +283,8 @@ def measure_config(
             "wall_first_s": walls[0],
             "wall_s_all": walls,
             "run_s_all": runs,
+            "run_cpu_s": min(cpus),
+            "run_cpu_s_all": cpus,
             "metrics_s": metrics_s,
             "metrics_error": metrics_error,
             "model_events": model_events[0],
@@ -279,6 +293,7 @@ def measure_config(
             "model_events_per_s": model_events[0] / best_run,
             "simpy_events_per_s": simpy_events[0] / best_run,
             "engine_ratio": simpy_events[0] / best_run / raw_rate,
+            "engine_ratio_cpu": simpy_events[0] / min(cpus) / raw_cpu_rate,
             "sim_days": sim.end_s / 86400,
             "jobs_finished": sim.finished,
             "jobs_queued_at_end": len(sim.queue),

@@ -57,9 +57,10 @@ class RepairSampler:
 
     def draw(self) -> float:
         """One repair time; always consumes the same number of variates per call."""
-        if self._cfg.distribution == "exponential":
-            return self._cfg.mean * self._sampler.exponential()
+        e = self._sampler.exponential()
         z = self._sampler.normal()
+        if self._cfg.distribution == "exponential":
+            return self._cfg.mean * e
         if self._cfg.distribution == "lognormal":
             return math.exp(self._mu + self._sigma * z)
         return self._cfg.mean

@@ -1,11 +1,17 @@
 """Poisson faults on nodes: one superposed stream for the whole cluster.
 
 Every node fails independently at ``rate``; the superposition is one Poisson stream of rate
-``rate x n_nodes`` with the node drawn uniformly. A draw on a node that is already down is
-discarded (thinning), so each node that is up sees exactly ``rate``. Each event draws the same
-variates (gap, node, repair time) whatever its effect, which keeps streams aligned across
-scenarios (common random numbers). The blast radius decides the effect: ``node`` and
-``rack`` take hardware down for repair; ``job`` only kills the job on the node.
+``rate x n_nodes`` with the node drawn uniformly. The blast radius decides the effect:
+
+* ``node``: the node goes down for repair. A draw on a node that is already down is
+  discarded (thinning), so each node that is up sees exactly ``rate``.
+* ``rack``: the rack's switch fails (``rate x nodes_per_rack`` per rack) and takes down
+  whatever is up in the rack, all repaired together.
+* ``job``: the job on the node is killed; no hardware is lost. A draw on an idle node does
+  nothing.
+
+Each event draws the same variates (gap, node, repair time) whatever its effect, which keeps
+streams aligned across scenarios (common random numbers).
 """
 
 from __future__ import annotations

@@ -143,6 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("clustersim: interrupted\n")
         return 130
+    except Exception as exc:  # a bug, never bad input: one line unless debugging
+        if os.environ.get("CLUSTERSIM_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"clustersim: internal error (please report; CLUSTERSIM_DEBUG=1 shows the "
+            f"traceback): {type(exc).__name__}: {exc}\n"
+        )
+        return EXIT_SOFTWARE
 
 
 def _cmd_presets() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clustersim.units import Bandwidth, Bytes, Duration, NodeRate
 
@@ -152,7 +152,7 @@ class CheckpointConfig(Frozen):
 class RestartConfig(Frozen):
     """What a restart costs: detection + requeue + init (grows with GPUs) + checkpoint load."""
 
-    detection: Duration = 60.0
+    detection: Duration = 600.0
     requeue: Duration = 0.0
     init: Duration = 60.0
     init_per_gpu: Duration = 0.0086
@@ -191,6 +191,15 @@ class SchedulerConfig(Frozen):
 
     policy: str = "fifo"
     preempt_checkpoint: bool = True
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        from clustersim.scheduler import REGISTRY
+
+        if value not in REGISTRY:
+            raise ValueError(f"unknown policy {value!r} (known: {', '.join(sorted(REGISTRY))})")
+        return value
 
 
 class RunConfig(Frozen):

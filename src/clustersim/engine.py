@@ -52,7 +52,7 @@ class Simulation:
         self.seed = scenario.run.seed if seed is None else seed
         self.replication = replication
         self.streams = Streams(self.seed, replication)
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0)
         cfg = scenario.cluster
         self.topology = Topology(
             cfg.gpus_per_node,
@@ -415,12 +415,13 @@ class Simulation:
     def _preempt(self, job: Job) -> None:
         if job.phase not in (JobPhase.RUNNING, JobPhase.STARTING, JobPhase.RECOVERING):
             return
+        if job.pending_interrupt:
+            return  # a failure reached it this instant; the next dispatch decides again
         checkpoint = self.scenario.scheduler.preempt_checkpoint and job.phase is JobPhase.RUNNING
         drain = job.stall_s + job.persist_s if checkpoint else 0.0
         self.record(JobPreempted(self.env.now, job.id, checkpoint, drain))
         if job.phase is JobPhase.RUNNING:
             job.phase = JobPhase.DRAINING
-        job.pending_interrupt = False
         self._hit(job, Preemption(checkpoint))
 
 

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 RunEndReason = Literal["finished", "interrupted", "preempted", "horizon"]
-RecoveryEndReason = Literal["resumed", "interrupted", "preempted", "horizon"]
+RecoveryEndReason = Literal["resumed", "preempted", "horizon"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +132,12 @@ class ReplacementTaken:
 
 @dataclass(frozen=True, slots=True)
 class JobPreempted:
-    """The scheduler preempted a job; ``checkpointed`` if it drained with a checkpoint first."""
+    """The scheduler preempted a job.
+
+    ``checkpointed``: the job was asked to write a checkpoint before releasing its nodes
+    (``drain_s`` long); whether it managed is in the following :class:`RunEnded`
+    (``lost_s == 0``).
+    """
 
     t: float
     job: int

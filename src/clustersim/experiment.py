@@ -81,15 +81,24 @@ class RunResult:
     @property
     def causes(self) -> dict[str, dict[str, float]]:
         """Per-cause table averaged over replications."""
-        names = sorted({c for m in self.replications for c in m.causes})
-        empty = dict.fromkeys(next(iter(self.replications[0].causes.values()), {}), 0.0)
-        return {
-            c: {
-                k: _mean([m.causes.get(c, empty).get(k, 0.0) for m in self.replications]) or 0.0
-                for k in empty
-            }
-            for c in names
-        }
+        if len(self.replications) == 1:
+            return self.replications[0].causes
+        reps = self.replications
+        names = sorted({c for m in reps for c in m.causes})
+        keys = next((list(t) for m in reps for t in m.causes.values()), [])
+        out: dict[str, dict[str, float]] = {}
+        for c in names:
+            rows = [m.causes.get(c, {}) for m in reps]
+            # Tallies average over all replications (absent = 0); the mean recovery time
+            # averages only where that cause caused recoveries.
+            out[c] = {k: _mean([r.get(k, 0.0) for r in rows]) or 0.0 for k in keys}
+            out[c]["mean_recovery_s"] = (
+                _mean([r["mean_recovery_s"] for r in rows if r.get("mean_recovery_s")]) or 0.0
+            )
+        total = sum(v["interruptions"] for v in out.values())
+        for v in out.values():
+            v["share"] = v["interruptions"] / total if total else 0.0
+        return out
 
     def to_dict(self, *, jobs: bool = True) -> dict[str, Any]:
         """The JSON contract (``docs/results.md``)."""

@@ -215,6 +215,10 @@ def recover(
                 i = 0
             elif step != "wait":
                 left = max(0.0, _step_duration(sim, job, step) - (env.now - t0))
+        if i == len(steps) and job.missing > 0:
+            # A node lost after the wait step (failure_during_recovery: ignore) must still be
+            # replaced before the job can train on its full gang.
+            steps, i = (*steps, "wait"), len(steps)
     close_recovery(env, sim, job, "resumed")
     return True
 

@@ -7,9 +7,10 @@ Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
   (:class:`~clustersim.events.RunEnded`, :class:`~clustersim.events.RecoveryEnded`) and idle/down
   come from the time-weighted node-state integrals. The allocated integral is also measured
   independently, and the two must agree (INV-2).
-* Job ETTR = useful compute time / wall time from first start to finish (or to the end of the
-  run); ``ettr_submit`` measures from submission. The scenario's ETTR aggregates jobs weighted
-  by GPUs held: sum of useful GPU-seconds / sum of GPUs x wall time from first start.
+* Job ETTR = useful compute time / wall time from its first placement (start-up included) to
+  finish (or to the end of the run); ``ettr_submit`` measures from submission. The
+  scenario's ETTR aggregates jobs weighted by GPUs held: sum of useful GPU-seconds / sum of
+  GPUs x wall time from first placement.
 * Goodput = useful GPU-seconds / (all GPUs x simulated time).
 """
 
