@@ -327,9 +327,10 @@ def case_llama3_interruptions(quick: bool) -> CaseResult:
         ("host-maintenance", 32),
         ("network-switch-cable", 35),
     ):
-        # The total over n seeds is Poisson(paper x n): invert its exact 95 % interval.
+        # The total over n seeds is Poisson(paper x n): invert its exact interval, at 99.9 %
+        # because five causes are tested at once (a 95 % test would fail one in four runs).
         total = sum(c[cause] for c in counts)
-        lo, hi = analytic.poisson_interval(total, 0.95) if total > 0 else (0, 3)
+        lo, hi = analytic.poisson_interval(total, 0.999) if total > 0 else (0, 7)
         est = Estimate(total / n, lo / n, hi / n, n)
         rack = cause == "network-switch-cable"
         case.rows.append(
@@ -340,8 +341,8 @@ def case_llama3_interruptions(quick: bool) -> CaseResult:
                 published=float(paper),
                 source=TABLE5,
                 status="INFO" if rack else _verdict(est.contains(paper)),
-                note="rack scope: a job scattered over more racks by replacements is hit more "
-                "often than the paper's per-node rate implies"
+                note="rack scope: replacements scatter the job over a few more racks "
+                "(about 1,024 -> 1,050), so it is exposed to slightly more ToR failures"
                 if rack
                 else "",
             )
