@@ -10,13 +10,16 @@ from __future__ import annotations
 from clustersim.scheduler import easy_backfill, fifo, priority_preempt
 from clustersim.views import Policy
 
-__all__ = ["REGISTRY", "get_policy"]
+__all__ = ["PREEMPTIVE", "REGISTRY", "get_policy"]
 
 REGISTRY: dict[str, Policy] = {
     "fifo": fifo.decide,
     "easy-backfill": easy_backfill.decide,
     "priority-preempt": priority_preempt.decide,
 }
+
+PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt"})
+"""Policies that may act with no free node (by preempting); others are skipped then."""
 
 
 def get_policy(name: str) -> Policy:

@@ -17,7 +17,7 @@ from typing import Any
 import simpy
 
 from clustersim import analytic
-from clustersim.checkpoint import interval_for, time_to_finish
+from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster
 from clustersim.config import RestartConfig, Scenario
 from clustersim.events import (
@@ -34,7 +34,7 @@ from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Failure, Horizon, Job, JobPhase, Preemption, run_job
 from clustersim.rng import Streams
-from clustersim.scheduler import get_policy
+from clustersim.scheduler import PREEMPTIVE, get_policy
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 from clustersim.workload import JobRecord, build_workload
@@ -65,6 +65,7 @@ class Simulation:
         self.cluster = Cluster(self.topology, spare_nodes=cfg.spare_nodes)
         self.restart: RestartConfig = scenario.restart
         self.policy = get_policy(scenario.scheduler.policy)
+        self.preemptive = scenario.scheduler.policy in PREEMPTIVE
         self.log: list[Event] = []
         self.closing = False
         self.horizon_s = scenario.run.horizon
@@ -75,6 +76,11 @@ class Simulation:
         self.job_rate_per_node = sum(f.rate for f in scenario.faults.values() if not f.planned)
         self.jobs: list[Job] = [self._make_job(r) for r in build_workload(scenario, self.streams)]
         self.queue: dict[int, Job] = {}
+        self.active: dict[int, Job] = {}
+        self.running_views: dict[int, RunningView] = {}
+        self.draining: dict[int, Job] = {}
+        for job in self.jobs:
+            job.on_phase = self._on_phase
         self.awaiting: dict[int, Job] = {}
         self.finished = 0
         self.unrunnable = sum(1 for j in self.jobs if j.nodes > self.schedulable_nodes)
@@ -303,6 +309,7 @@ class Simulation:
         self._tick()
         job.sync_held(self.env.now, self.gpus_per_node)
         self.cluster.release(job.id)
+        self.active.pop(job.id, None)
         job.held_nodes = 0
         job.missing = 0
         self.awaiting.pop(job.id, None)
@@ -349,41 +356,42 @@ class Simulation:
                 del self.awaiting[job.id]
                 if job.wait_event is not None and not job.wait_event.triggered:
                     job.wait_event.succeed()
-        if not self.queue:
-            return
+        if not self.queue or (cluster.n_free == 0 and not self.preemptive):
+            return  # nothing can start (and this policy never preempts)
         for decision in self.policy(self._view(now), self._queue_view()):
             if isinstance(decision, Start):
                 self._start(self.queue[decision.job])
             elif isinstance(decision, Preempt):
                 self._preempt(self.jobs[decision.job])
 
+    def _on_phase(self, job: Job) -> None:
+        """Keep the policy's view of jobs holding nodes up to date.
+
+        Called on every phase change, so that building a view per dispatch needs no Python
+        loop over the jobs holding nodes.
+        """
+        if job.id in self.active and job.phase is not JobPhase.DRAINING:
+            self.running_views[job.id] = job.as_running()
+            self.draining.pop(job.id, None)
+        elif job.id in self.active:
+            self.running_views.pop(job.id, None)
+            self.draining[job.id] = job
+        else:
+            self.running_views.pop(job.id, None)
+            self.draining.pop(job.id, None)
+
     def _view(self, now: float) -> ClusterView:
-        draining = 0
-        running: list[RunningView] = []
-        for job in self.jobs:
-            if job.held_nodes == 0 and job.missing == 0:
-                continue
-            if job.phase is JobPhase.DRAINING:
-                draining += job.held_nodes
-                continue
-            running.append(
-                RunningView(job.id, job.nodes, job.priority, job.placed_s, job.est_end_s(now))
-            )
+        draining = sum(j.held_nodes for j in self.draining.values())
         return ClusterView(
-            now, self.cluster.n_free, self.schedulable_nodes, draining, tuple(running)
+            now,
+            self.cluster.n_free,
+            self.schedulable_nodes,
+            draining,
+            tuple(self.running_views.values()),
         )
 
     def _queue_view(self) -> tuple[JobView, ...]:
-        return tuple(
-            JobView(
-                j.id,
-                j.nodes,
-                j.priority,
-                j.submit_s,
-                j.init_s + _finish_time(j),
-            )
-            for j in self.queue.values()
-        )
+        return tuple(j.as_queued() for j in self.queue.values())
 
     def _start(self, job: Job) -> None:
         self._tick()
@@ -392,6 +400,7 @@ class Simulation:
             return
         now = self.env.now
         del self.queue[job.id]
+        self.active[job.id] = job
         job.held_nodes = len(placement.nodes)
         job.held_since_s = now
         job.placed_s = now
@@ -423,7 +432,3 @@ class Simulation:
         if job.phase is JobPhase.RUNNING:
             job.phase = JobPhase.DRAINING
         self._hit(job, Preemption(checkpoint))
-
-
-def _finish_time(job: Job) -> float:
-    return time_to_finish(job.remaining_s, job.interval_s, job.stall_s)

@@ -15,7 +15,7 @@ queued again and gets a new process when placed again). Failures arrive as
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ import simpy
 
 from clustersim.checkpoint import EpochState, epoch_state, time_to_finish
 from clustersim.events import JobInterrupted, RecoveryEnded, RunEnded, RunStarted
+from clustersim.views import JobView, RunningView
 
 if TYPE_CHECKING:
     from clustersim.engine import Simulation
@@ -82,7 +83,7 @@ class Job:
     init_s: float
     load_s: float
     mtbf_s: float
-    phase: JobPhase = JobPhase.PENDING
+    _phase: JobPhase = JobPhase.PENDING
     committed_s: float = 0.0
     first_start_s: float = math.nan
     finish_s: float = math.nan
@@ -107,6 +108,37 @@ class Job:
     rec_mark_gpu_s: float = 0.0
     rec_step_mark_gpu_s: float = 0.0
     rec_split: dict[str, float] = field(default_factory=dict)
+    running_view: RunningView | None = None
+    queue_view: JobView | None = None
+    on_phase: Callable[[Job], None] | None = None
+
+    @property
+    def phase(self) -> JobPhase:
+        """Where the job is in its life (setting it invalidates the cached views)."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: JobPhase) -> None:
+        self._phase = value
+        self.running_view = None
+        self.queue_view = None
+        if self.on_phase is not None:
+            self.on_phase(self)
+
+    def as_running(self) -> RunningView:
+        """The job as a policy sees it while it holds nodes (cached until its phase changes)."""
+        if self.running_view is None:
+            self.running_view = RunningView(
+                self.id, self.nodes, self.priority, self.placed_s, self.est_end_s()
+            )
+        return self.running_view
+
+    def as_queued(self) -> JobView:
+        """The job as a policy sees it in the queue (cached until its phase changes)."""
+        if self.queue_view is None:
+            runtime = self.init_s + time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
+            self.queue_view = JobView(self.id, self.nodes, self.priority, self.submit_s, runtime)
+        return self.queue_view
 
     @property
     def remaining_s(self) -> float:
@@ -118,16 +150,15 @@ class Job:
         self.held_gpu_s += self.held_nodes * gpus_per_node * (now - self.held_since_s)
         self.held_since_s = now
 
-    def est_end_s(self, now: float) -> float:
-        """Failure-free estimate of when the job ends (inf while it waits to recover)."""
+    def est_end_s(self) -> float:
+        """Failure-free estimate of when the job ends (inf while it recovers)."""
         if self.phase is JobPhase.RUNNING:
             return self.epoch_start_s + time_to_finish(
                 self.remaining_s, self.interval_s, self.stall_s
             )
         if self.phase is JobPhase.STARTING:
-            return (
-                now + self.init_s + time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
-            )
+            remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
+            return self.placed_s + self.init_s + remaining
         return math.inf
 
 
