@@ -22,7 +22,7 @@ from clustersim import analytic, mc
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
-from clustersim.experiment import RunResult, run
+from clustersim.experiment import RunResult, ci95, run
 from clustersim.loader import load_scenario
 from clustersim.metrics import t_quantile_975
 
@@ -275,11 +275,10 @@ def _llama3_counts(seeds: int) -> list[Counter[str]]:
 
 
 def _estimate(values: list[float]) -> Estimate:
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.inf
-    half = t_quantile_975(n - 1) * sd / math.sqrt(n)
-    return Estimate(mean, mean - half, mean + half, n)
+    """Mean of ``values`` with its Student-t 95 % interval (infinite for one value)."""
+    mean = sum(values) / len(values)
+    low, high = ci95(values) or [-math.inf, math.inf]
+    return Estimate(mean, low, high, len(values))
 
 
 def case_llama3_interruptions(quick: bool) -> CaseResult:
