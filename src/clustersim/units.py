@@ -102,6 +102,12 @@ def _number(value: Any, what: str) -> float | None:
     raise ValueError(f"expected a {what} (number or string with a unit), got {kind}")
 
 
+def _finite(result: float, value: Any, what: str) -> float:
+    if not math.isfinite(result):
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return result
+
+
 def parse_duration(value: Any) -> float:
     """Parse ``"90s"``, ``"2h"``, ``"1h30m"``, ``"54d"`` or a number of seconds into seconds."""
     plain = _number(value, "duration")
@@ -124,7 +130,7 @@ def parse_duration(value: Any) -> float:
         pos = m.end()
     if not matched:
         raise ValueError(f"cannot parse duration {value!r}")
-    return total
+    return _finite(total, value, "duration")
 
 
 def parse_bytes(value: Any) -> float:
@@ -139,7 +145,7 @@ def parse_bytes(value: Any) -> float:
     scale = _BIN_PREFIX[prefix] if prefix in _BIN_PREFIX else _PREFIX[prefix]
     if unit == "b":
         scale /= 8.0
-    return float(number) * scale
+    return _finite(float(number) * scale, value, "size")
 
 
 def parse_bandwidth(value: Any) -> float:
@@ -158,7 +164,7 @@ def parse_bandwidth(value: Any) -> float:
         per = parse_duration(time_text)
     if per <= 0:
         raise ValueError(f"bandwidth {value!r} has a non-positive time unit")
-    return size / per
+    return _finite(size / per, value, "bandwidth")
 
 
 def parse_rate(value: Any, component: str) -> float:
@@ -183,7 +189,7 @@ def parse_rate(value: Any, component: str) -> float:
     denominator = (float(per_count) if per_count else 1.0) * scale
     if denominator <= 0:
         raise ValueError(f"rate {value!r} has a non-positive denominator")
-    return float(count) / denominator
+    return _finite(float(count) / denominator, value, "rate")
 
 
 def _shortest(value: float, units: list[tuple[str, float]], parse: Any) -> str | float:
