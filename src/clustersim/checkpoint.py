@@ -134,7 +134,7 @@ def epoch_state(
         return EpochState(elapsed_s, 0.0, 0, 0.0)
     period = interval_s + stall_s
     k = min(int(elapsed_s // period), n_total)
-    within = elapsed_s - k * period
+    within = max(0.0, elapsed_s - k * period)  # rounding can make it slightly negative
     work = k * interval_s + min(within, interval_s)
     stall = k * stall_s + max(0.0, within - interval_s)
     done = k if persist_s <= 0 else _completed(elapsed_s, interval_s, stall_s, persist_s)

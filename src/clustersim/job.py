@@ -339,10 +339,11 @@ def drain(
     job.last_cause = "preemption"
     lost = state.lost_s
     t0 = env.now
+    drained = 0
     if checkpoint and lost > 0:
         try:
             yield env.timeout(job.stall_s + job.persist_s)
-            lost = 0.0
+            lost, drained = 0.0, 1
         except simpy.Interrupt as irq:
             job.pending_interrupt = False
             cause = irq.cause
@@ -350,9 +351,9 @@ def drain(
                 _note_failure(env, sim, job, cause, "draining", lost)
                 job.last_cause = cause.cause
             elif isinstance(cause, Horizon):
-                lost = 0.0
+                lost = 0.0  # the run ends: nothing is redone, but the write did not complete
     reason: Any = "horizon" if sim.closing else "preempted"
-    _end_epoch(env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause)
+    _end_epoch(env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained)
     if not sim.closing:
         sim.requeue(job)
     return True
@@ -368,6 +369,7 @@ def _end_epoch(
     extra_stall_s: float,
     lost_s: float,
     cause: str,
+    extra_checkpoints: int = 0,
 ) -> None:
     """Record the epoch's closed-form accounting and move the committed progress forward."""
     progress = job.committed_s + state.work_s
@@ -381,7 +383,7 @@ def _end_epoch(
             state.work_s,
             state.stall_s + extra_stall_s,
             lost_s,
-            state.checkpoints + (1 if extra_stall_s > 0 and lost_s == 0 else 0),
+            state.checkpoints + extra_checkpoints,
             progress,
             committed,
             cause,
