@@ -91,6 +91,8 @@ def compare(
             notes.append(
                 f"different work: {ca.get('model_events')} vs {cb.get('model_events')} events"
             )
+        if ca.get("code") and cb.get("code") and ca["code"] != cb["code"]:
+            notes.append(f"code {ca['code']} -> {cb['code']}")
         rss_a, rss_b = ca.get("peak_rss_mb"), cb.get("peak_rss_mb")
         row.update(
             {

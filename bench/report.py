@@ -148,7 +148,7 @@ def plot_days(configs: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("simulated days")
     ax.set_ylabel("wall time so far (s)")
-    ax.set_title("Wall time vs simulated days (runs longer than 3 s)")
+    ax.set_title("Wall time vs simulated days (first repetition, runs > 3 s)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -190,6 +190,7 @@ def plot_rates(configs: dict[str, Any], path: Path, target_ratio: float) -> None
         label=f"target ({target_ratio} x raw)",
     )
     ax.set_xscale("log")
+    ax.set_xlim(left=1e3)
     ax.invert_yaxis()
     ax.set_xlabel("SimPy events processed per second of run time")
     ax.set_title("Engine throughput vs raw SimPy")
@@ -211,6 +212,21 @@ def machine_text(m: dict[str, Any]) -> str:
         f"numpy {m.get('numpy')}, SimPy {m.get('simpy')}, clustersim {m.get('clustersim')}"
         f"{load_text}."
     )
+
+
+def code_text(data: dict[str, Any]) -> list[str]:
+    """Which product code was measured; a warning if the run mixed versions."""
+    codes = sorted({c["code"] for c in data["configs"].values() if c.get("code")})
+    start, end = data.get("code_at_start"), data.get("code_at_end")
+    if not codes and not start:
+        return []
+    text = f"**Code:** product sources fingerprint `{start or codes[0]}`"
+    if len(codes) > 1 or (end and end != start):
+        text += (
+            f" — **warning: the product changed during the run** (fingerprints "
+            f"{', '.join(f'`{c}`' for c in codes)}; end `{end}`); rows are not all comparable."
+        )
+    return [text + ".", ""]
 
 
 def targets_table(data: dict[str, Any]) -> list[str]:
@@ -235,7 +251,7 @@ def targets_table(data: dict[str, Any]) -> list[str]:
         if ok(year):
             row(
                 f"`year-131k` wall < {tg['year_131k_wall_s']:.0f} s",
-                f"{year['wall_s']:.1f} s",
+                f"{year['wall_s']:.1f} s wall ({fmt(year.get('run_cpu_s'), '.1f')} s CPU in run)",
                 year["wall_s"] < tg["year_131k_wall_s"],
             )
         elif year.get("status") == "timeout":
@@ -419,6 +435,7 @@ def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | Non
         "",
         f"**Machine:** {machine_text(data['machine'])}",
         "",
+        *code_text(data),
         f"**Method:** every configuration runs in a fresh Python process; wall = "
         f"`Simulation(...)` + `.run()`, best of {st['repeat']} (runs longer than "
         f"{st.get('max_repeat_s', 60):.0f} s are not repeated); *run* = `.run()` alone; "
@@ -457,8 +474,8 @@ def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | Non
         "```",
         "uv sync --extra bench",
         f"uv run python bench/run.py --all --repeat {st['repeat']} --timeout "
-        f"{st['timeout_s']:.0f} --profile hpcsim-day --profile meta24k-month",
-        "uv run python bench/report.py bench/results/latest.json",
+        f"{st['timeout_s']:.0f}" + "".join(f" --profile {name}" for name in profiles),
+        "uv run --extra bench python bench/report.py bench/results/latest.json",
         "```",
         "",
     ]

@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import cProfile
 import gc
+import hashlib
 import io
 import json
 import os
@@ -74,6 +75,24 @@ TARGETS = {
 
 
 # ----------------------------------------------------------------------------- measuring
+PRODUCT_DIRS = ("src/clustersim", "scheduler", "faults")
+
+
+def code_fingerprint() -> str:
+    """Short hash of the product's Python sources, so results from different code show up.
+
+    Other people edit the product while benchmarks run; each configuration's process records
+    the fingerprint of the code it imported, and the report flags a run that mixes versions.
+    """
+    digest = hashlib.sha256()
+    root = BENCH_DIR.parent
+    for directory in PRODUCT_DIRS:
+        for path in sorted((root / directory).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def simpy_events_processed(env: simpy.Environment) -> int:
     """Events ``env`` has processed: ids handed out minus events still queued.
 
@@ -211,6 +230,7 @@ def measure_config(
     little precision for a lot of time.
     """
     base_rss = current_rss_mb()
+    fingerprint = code_fingerprint()
     raw = [raw_simpy_rate(raw_events) for _ in range(repeat)]
     raw_rate = max(r[0] for r in raw)
     raw_cpu_rate = max(r[2] for r in raw)
@@ -221,6 +241,7 @@ def measure_config(
     out: dict[str, Any] = {
         "name": name,
         "series": CONFIGS[name].series,
+        "code": fingerprint,
         "size": describe(scenario),
         "build_scenario_s": build_scenario_s,
         "raw_simpy_events_per_s": raw_rate,
@@ -342,6 +363,7 @@ def profile_config(name: str, top: int = PROFILE_TOP) -> dict[str, Any]:
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
     return {
         "config": name,
+        "code": code_fingerprint(),
         "profiled_wall_s": wall,
         "model_events": len(sim.log),
         "simpy_events": simpy_events_processed(sim.env),
@@ -512,6 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": SCHEMA,
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_info(),
+        "code_at_start": code_fingerprint(),
         "settings": {
             "repeat": args.repeat,
             "raw_events": args.raw_events,
@@ -543,6 +566,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if raws:
         report["raw_simpy_events_per_s_median"] = float(np.median(raws))
     report["elapsed_s"] = (datetime.now(UTC) - started).total_seconds()
+    report["code_at_end"] = code_fingerprint()
+    codes = {c.get("code") for c in report["configs"].values() if c.get("code")}
+    if len(codes) > 1 or report["code_at_end"] != report["code_at_start"]:
+        log("[bench] WARNING: the product code changed during this run; results mix versions")
     _write(out_path, report)
     log(f"[bench] wrote {out_path}")
     return 0

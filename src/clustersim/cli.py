@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from clustersim import __version__
+from clustersim.budget import BudgetExceeded
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
 from clustersim.loader import ConfigError, UsageError, dump_yaml, list_presets, load_scenario
@@ -118,6 +120,8 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _build_parser()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parser.parse_args(argv)
         if args.command == "presets":
@@ -137,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             sys.stderr.write(f"{line}\n")
         return EXIT_DATA
+    except BudgetExceeded as exc:
+        sys.stderr.write(f"clustersim: error: {exc}\n")
+        return EXIT_DATA
     except IdentityError as exc:
         sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
         return EXIT_SOFTWARE
@@ -151,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"traceback): {type(exc).__name__}: {exc}\n"
         )
         return EXIT_SOFTWARE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a run like Ctrl-C: no partial file, one line, exit 130."""
+    raise KeyboardInterrupt
 
 
 def _cmd_presets() -> int:

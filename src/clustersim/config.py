@@ -210,6 +210,8 @@ class RunConfig(Frozen):
     replications: PositiveInt = 1
     stop_when_done: bool = True
     check_invariants: bool = False
+    max_events: Annotated[float, Field(gt=0)] = 1e9
+    max_memory: Bytes = Field(default=8e9, gt=0)
 
 
 class Scenario(Frozen):

@@ -150,9 +150,7 @@ class Simulation:
         if progress is not None:
             env.process(self.report_progress(env, progress))
         if self.scenario.run.check_invariants:
-            while not self.end_event.triggered or env.peek() <= env.now:
-                if self.end_event.processed:
-                    break
+            while not self.end_event.processed:
                 env.step()
                 self.check()
         else:

@@ -19,6 +19,7 @@ import numpy as np
 import simpy
 
 from clustersim import __version__
+from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
 from clustersim.events import Event
@@ -199,6 +200,7 @@ def run(
     progress: Callable[[float, float], None] | None = None,
 ) -> RunResult:
     """Run ``reps`` replications of ``scenario`` (defaults from ``scenario.run``)."""
+    check_budget(scenario)
     n = scenario.run.replications if reps is None else reps
     root = scenario.run.seed if seed is None else seed
     resolved = scenario.model_copy(

@@ -45,3 +45,49 @@ def test_unknown_case_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
 def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--list"]) == 0
     assert "kokolis-mttf" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def quick_results() -> list:
+    return run_cases(quick=True)
+
+
+def test_every_quick_case_passes(quick_results: list) -> None:
+    failed = [(c.name, r.quantity) for c in quick_results for r in c.rows if r.status == "FAIL"]
+    assert not failed
+    assert [c.name for c in quick_results] == list(CASES)
+
+
+def test_reports_render(quick_results: list) -> None:
+    import io
+
+    from rich.console import Console
+
+    from clustersim.report import render_validation
+    from clustersim.validate import to_dict
+
+    buf = io.StringIO()
+    Console(file=buf, width=120).print(render_validation(quick_results))
+    text = buf.getvalue()
+    assert f"{len(quick_results)} of {len(quick_results)} cases passed" in text
+    md = to_markdown(quick_results, quick=True)
+    assert md.count("\n## ") == len(quick_results)
+    assert to_dict(quick_results)["passed"]
+
+
+def test_progress_bar_appears_only_on_a_terminal_after_a_delay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import clustersim.cli as cli
+
+    quiet = cli._progress_bar()
+    with quiet as update:
+        assert update is None  # not a terminal (pytest captures stderr)
+    bar = cli._progress_bar()
+    monkeypatch.setattr(type(bar._console), "is_terminal", property(lambda self: True))
+    monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
+    with bar as update:
+        assert update is not None
+        update(1.0, 4.0)
+        update(4.0, 4.0)
+        assert bar._progress is not None

@@ -1,0 +1,84 @@
+"""Resource guard: refuse, before building anything, a scenario too big to simulate.
+
+The estimate is an upper bound from the configuration alone: events from job lifecycles and
+from every fault source's expected failures over the horizon (when the run stops once the
+work is done, over the time the jobs would take one after another at an ETTR of 0.1),
+memory from per-node arrays, per-job state and the event log. A scenario over ``run.max_events`` or
+``run.max_memory`` is refused with the estimate in a one-line message (raise the limits
+with ``--set run.max_events=...`` when the machine can take it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from clustersim.config import Scenario
+
+__all__ = ["BudgetExceeded", "Estimate", "check_budget", "estimate"]
+
+EVENTS_PER_JOB = 8
+EVENTS_PER_FAULT = 3
+BYTES_PER_NODE = 64
+BYTES_PER_JOB = 2_000
+BYTES_PER_EVENT = 160
+MIN_ETTR = 0.1
+
+
+class BudgetExceeded(Exception):
+    """The scenario would exceed the run's event or memory budget (bad data: exit 65)."""
+
+    exit_code = 65
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Upper-bound cost of one replication."""
+
+    events: float
+    memory_bytes: float
+    jobs: int
+    fault_events: float
+
+
+def estimate(scenario: Scenario) -> Estimate:
+    """Estimate events and memory of one replication from the configuration alone."""
+    nodes = scenario.cluster.n_nodes
+    workload = scenario.workload
+    jobs = sum(spec.count for spec in workload.jobs)
+    work = sum(spec.count * spec.work for spec in workload.jobs)
+    last_submit = max((spec.submit for spec in workload.jobs), default=0.0)
+    gen = workload.generator
+    if gen is not None:
+        jobs += gen.jobs
+        total_weight = sum(c.weight for c in gen.classes)
+        work += gen.jobs * sum(
+            c.weight
+            / total_weight
+            * min(c.work_median * math.exp(c.work_sigma**2 / 2), c.work_max or math.inf)
+            for c in gen.classes
+        )
+        last_submit = max(last_submit, gen.window)
+    horizon = scenario.run.horizon
+    if scenario.run.stop_when_done:
+        # Even run one after another at an ETTR of 0.1, the jobs are done by then.
+        horizon = min(horizon, last_submit + work / MIN_ETTR)
+    faults = sum(f.rate for f in scenario.faults.values()) * nodes * horizon
+    events = EVENTS_PER_JOB * jobs + EVENTS_PER_FAULT * faults + 100
+    memory = BYTES_PER_NODE * nodes + BYTES_PER_JOB * jobs + BYTES_PER_EVENT * events
+    return Estimate(events, memory, jobs, faults)
+
+
+def check_budget(scenario: Scenario) -> Estimate:
+    """Raise :class:`BudgetExceeded` if one replication would exceed the run's budget."""
+    est = estimate(scenario)
+    run = scenario.run
+    if est.events > run.max_events or est.memory_bytes > run.max_memory:
+        raise BudgetExceeded(
+            f"{scenario.name}: too big to simulate: about {est.events:.3g} events and "
+            f"{est.memory_bytes / 1e9:.3g} GB per replication ({est.jobs:,} jobs, "
+            f"{est.fault_events:.3g} failures over the horizon) exceed run.max_events="
+            f"{run.max_events:.3g} / run.max_memory={run.max_memory / 1e9:.3g} GB; "
+            "shrink the scenario or raise the limits with --set"
+        )
+    return est
