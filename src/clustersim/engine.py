@@ -76,6 +76,7 @@ class Simulation:
         self.job_rate_per_node = sum(f.rate for f in scenario.faults.values() if not f.planned)
         self.jobs: list[Job] = [self._make_job(r) for r in build_workload(scenario, self.streams)]
         self.queue: dict[int, Job] = {}
+        self.queue_sizes: dict[int, int] = {}  # nodes -> queued jobs of that size
         self.active: dict[int, Job] = {}
         self.running_views: dict[int, RunningView] = {}
         self.draining: dict[int, Job] = {}
@@ -165,7 +166,7 @@ class Simulation:
             if job.submit_s > env.now:
                 yield env.timeout(job.submit_s - env.now)
             job.phase = JobPhase.QUEUED
-            self.queue[job.id] = job
+            self._enqueue(job)
             self.record(JobSubmitted(env.now, job.id, job.name, job.gpus, job.work_s, job.priority))
             self.wake()
 
@@ -285,9 +286,22 @@ class Simulation:
         self.wake()
 
     # ----------------------------------------------------------------- job callbacks
+    def _enqueue(self, job: Job) -> None:
+        self.queue[job.id] = job
+        self.queue_sizes[job.nodes] = self.queue_sizes.get(job.nodes, 0) + 1
+
+    def _dequeue(self, job: Job) -> None:
+        del self.queue[job.id]
+        left = self.queue_sizes[job.nodes] - 1
+        if left:
+            self.queue_sizes[job.nodes] = left
+        else:
+            del self.queue_sizes[job.nodes]
+
     def finish(self, job: Job) -> None:
         """A job completed: release its nodes and wake the dispatcher."""
         self._release(job)
+        job.proc = None  # the finished process is not needed; its frames hold memory
         job.phase = JobPhase.FINISHED
         job.finish_s = self.env.now
         self.finished += 1
@@ -300,7 +314,7 @@ class Simulation:
         self._release(job)
         job.phase = JobPhase.QUEUED
         job.proc = None
-        self.queue[job.id] = job
+        self._enqueue(job)
         self.wake()
 
     def _release(self, job: Job) -> None:
@@ -354,8 +368,8 @@ class Simulation:
                 del self.awaiting[job.id]
                 if job.wait_event is not None and not job.wait_event.triggered:
                     job.wait_event.succeed()
-        if not self.queue or (cluster.n_free == 0 and not self.preemptive):
-            return  # nothing can start (and this policy never preempts)
+        if not self.queue or (cluster.n_free < min(self.queue_sizes) and not self.preemptive):
+            return  # no queued job fits in the free nodes (and this policy never preempts)
         for decision in self.policy(self._view(now), self._queue_view()):
             if isinstance(decision, Start):
                 self._start(self.queue[decision.job])
@@ -397,7 +411,7 @@ class Simulation:
         if placement is None:
             return
         now = self.env.now
-        del self.queue[job.id]
+        self._dequeue(job)
         self.active[job.id] = job
         job.held_nodes = len(placement.nodes)
         job.held_since_s = now
