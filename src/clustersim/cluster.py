@@ -16,6 +16,7 @@ a rack the lowest node ids go first. Everything is sorted, so placement is deter
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -43,6 +44,9 @@ _SPARE = int(NodeState.SPARE)
 _ALLOCATED = int(NodeState.ALLOCATED)
 _DOWN = int(NodeState.DOWN)
 _EMPTY: IntArray = np.zeros(0, dtype=np.int64)
+_BIG = np.iinfo(np.int64).max
+# Node sets up to this size change state through a scalar loop (cheaper than numpy set-up).
+_SCALAR_MAX = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,16 @@ class Cluster:
         np.add.at(self.spare_per_pod, self._node_pod[~free], 1)
         self._counts: IntArray = np.array([n - spare_nodes, spare_nodes, 0, 0], dtype=np.int64)
         self._jobs: dict[int, set[int]] = {}
+        # Cached shape and Python-list lookups for the scalar hot paths.
+        self._npr = topology.nodes_per_rack
+        self._rpp = topology.racks_per_pod
+        self._all_pods: IntArray = np.arange(topology.pods, dtype=np.int64)
+        self._rack_list: list[int] = self._node_rack.tolist()
+        self._pod_list: list[int] = self._node_pod.tolist()
+        self._hist_key: IntArray = topology.rack_pod().astype(np.int64) * (self._npr + 1)
+        # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state).
+        self._rack_hist: IntArray = np.zeros((topology.pods, self._npr + 1), dtype=np.int64)
+        self._rebuild_rack_hist()
 
     # ----------------------------------------------------------------- read-only views
     @property
@@ -137,6 +151,11 @@ class Cluster:
     def placement_of(self, job_id: int) -> Placement:
         """Return the nodes ``job_id`` holds now and the racks and pods they span."""
         nodes = self.nodes_of(job_id)
+        if len(nodes) <= 64:
+            rack_of, pod_of = self._rack_list, self._pod_list
+            racks = len({rack_of[node] for node in nodes})
+            pods = len({pod_of[node] for node in nodes})
+            return Placement(nodes=nodes, racks=racks, pods=pods)
         index = np.asarray(nodes, dtype=np.int64)
         racks = np.unique(self._node_rack[index]).size
         pods = np.unique(self._node_pod[index]).size
@@ -158,11 +177,40 @@ class Cluster:
             raise ValueError(f"job {job_id} already holds an allocation")
         if n_nodes > self.n_free:
             return None
-        all_pods = np.arange(self.topology.pods, dtype=np.int64)
-        racks, takes = self._choose_racks(all_pods, n_nodes)
+        if n_nodes <= self._npr:
+            placed = self._allocate_in_one_rack(job_id, n_nodes)
+            if placed is not None:
+                return placed
+        racks, takes = self._choose_racks(self._all_pods, n_nodes)
+        nodes = self._take_free(racks, takes)
         self._jobs[job_id] = set()
-        self._assign(job_id, self._take_free(racks, takes))
-        return self.placement_of(job_id)
+        self._assign(job_id, nodes)
+        # Racks are distinct (whole pods, then picked racks of another pod); drop empty takes.
+        used = racks[takes > 0]
+        pods = np.unique(used // self._rpp).size
+        return Placement(nodes=tuple(nodes.tolist()), racks=int(used.size), pods=int(pods))
+
+    def _allocate_in_one_rack(self, job_id: int, n: int) -> Placement | None:
+        """Fast path of the placement rule when some rack has ``n`` FREE nodes (``n`` <= rack).
+
+        Pods holding such a rack need one rack, which beats any other pod; among them the least
+        free pod wins, then the lowest id. Inside it the best-fit rack (fewest FREE >= ``n``,
+        then lowest id) gives its lowest-id FREE nodes. Returns None (changing nothing) when
+        no rack has ``n`` FREE nodes, leaving the general rule to span racks.
+        """
+        eligible: npt.NDArray[np.bool_] = np.any(self._rack_hist[:, n:], axis=1)
+        pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
+        if not bool(eligible[pod]):
+            return None
+        rpp, npr = self._rpp, self._npr
+        first = pod * rpp
+        per_rack = self.free_per_rack[first : first + rpp]
+        rack = first + int(np.where(per_rack >= n, per_rack, _BIG).argmin())
+        base = rack * npr
+        nodes: IntArray = np.flatnonzero(self.state[base : base + npr] == _FREE)[:n] + base
+        self._jobs[job_id] = set()
+        self._assign(job_id, nodes)
+        return Placement(nodes=tuple(nodes.tolist()), racks=1, pods=1)
 
     def release(self, job_id: int) -> tuple[int, ...]:
         """Return a job's nodes to service and forget the job; returns the released nodes.
@@ -229,7 +277,7 @@ class Cluster:
         if previous_owner >= 0:
             self._jobs[previous_owner].discard(node)
             self.owner[node] = -1
-        self._set_state(np.array([node], dtype=np.int64), _DOWN)
+        self._set_state_few((node,), _DOWN)
         return previous_owner
 
     def fail_rack(self, rack: int) -> list[tuple[int, int]]:
@@ -249,7 +297,7 @@ class Cluster:
         if self.is_up(node):
             raise ValueError(f"node {node} is not down")
         new = _SPARE if self.n_spare < self._spare_target else _FREE
-        self._set_state(np.array([node], dtype=np.int64), new)
+        self._set_state_few((node,), new)
         return NodeState(new)
 
     # ----------------------------------------------------------------- invariants
@@ -297,6 +345,10 @@ class Cluster:
             ),
         ):
             _require(bool(np.array_equal(counter, truth)), f"{name} disagrees with node states")
+        hist = np.bincount(
+            self._hist_key + self.free_per_rack, minlength=topo.pods * (self._npr + 1)
+        ).reshape(topo.pods, -1)
+        _require(bool(np.array_equal(self._rack_hist, hist)), "rack histogram disagrees")
         _require(self.n_spare <= self._spare_target, "spare pool exceeds its target")
 
     # ----------------------------------------------------------------- internals
@@ -305,7 +357,7 @@ class Cluster:
         pod_free = self.free_per_pod[pods]
         fits = pods[pod_free >= n]
         if fits.size:
-            return self._pick_racks(self._racks_of_pod(self._best_pod(fits, n)), n)
+            return self._pick_in_pod(self._best_pod(fits, n), n)
         order = np.lexsort((pods, -pod_free))
         ranked, cum = pods[order], np.cumsum(pod_free[order])
         k = int(np.searchsorted(cum, n))  # pods fully used; the next one (if any) tops up
@@ -314,17 +366,81 @@ class Cluster:
         if k < ranked.size:
             remainder = n - int(cum[k - 1])
             last = self._best_pod(ranked[k:][pod_free[order][k:] >= remainder], remainder)
-            last_racks, last_takes = self._pick_racks(self._racks_of_pod(last), remainder)
+            last_racks, last_takes = self._pick_in_pod(last, remainder)
             racks.append(last_racks)
             takes.append(last_takes)
         return np.concatenate(racks), np.concatenate(takes)
 
     def _best_pod(self, pods: IntArray, n: int) -> int:
         """Among ``pods`` (each with >= n FREE), the one needing fewest racks, then least free."""
-        per_rack = self.free_per_rack.reshape(self.topology.pods, -1)[pods]
-        cum = np.cumsum(-np.sort(-per_rack, axis=1), axis=1)
-        racks_needed = (cum < n).sum(axis=1)
+        npr = self._npr
+        if pods.size * npr <= _SCALAR_MAX * 16:
+            return self._best_pod_few(pods, n)
+        # Racks taken most-free first: walk each pod's histogram from full racks down. Level j
+        # holds the racks with ``sizes[j]`` FREE; the first level where the running total of
+        # nodes reaches n is topped up with ceil(rest / size) of its racks.
+        counts = self._rack_hist[pods][:, :0:-1]
+        sizes = np.arange(self._npr, 0, -1, dtype=np.int64)
+        nodes_cum = np.cumsum(counts * sizes, axis=1)
+        racks_cum = np.cumsum(counts, axis=1)
+        level = (nodes_cum < n).sum(axis=1)  # < npr: every pod here has >= n FREE
+        rows = np.arange(pods.size)
+        before = level > 0
+        nodes_before = np.where(before, nodes_cum[rows, level - 1], 0)
+        racks_before = np.where(before, racks_cum[rows, level - 1], 0)
+        racks_needed = racks_before - (nodes_before - n) // sizes[level]
         return int(pods[np.lexsort((pods, self.free_per_pod[pods], racks_needed))[0]])
+
+    def _best_pod_few(self, pods: IntArray, n: int) -> int:
+        """:meth:`_best_pod` as a scalar walk over each pod's rack histogram (few pods/levels)."""
+        npr = self._npr
+        best: tuple[int, int, int] | None = None
+        rows = self._rack_hist[pods].tolist()
+        frees = self.free_per_pod[pods].tolist()
+        for pod, row, free in zip(pods.tolist(), rows, frees, strict=True):
+            need, racks = n, 0
+            for size in range(npr, 0, -1):
+                count = row[size]
+                if count * size >= need:
+                    racks += -(-need // size)
+                    break
+                need -= count * size
+                racks += count
+            key = (racks, free, pod)
+            if best is None or key < best:
+                best = key
+        assert best is not None
+        return best[2]
+
+    def _pick_in_pod(self, pod: int, n: int) -> tuple[IntArray, IntArray]:
+        """``_pick_racks(racks of pod, n)`` (same racks and takes, not ordered) for n <= pod FREE.
+
+        In most-free-then-lowest-id order, every rack with more FREE than the level ``size``
+        where the running total reaches ``n`` is taken whole, then the first ``whole`` racks of
+        that level; the rest (``remainder``) goes to the tail rack with the fewest FREE >=
+        ``remainder``, lowest id first: a lower level if one qualifies, else the next rack of
+        this level.
+        """
+        npr, rpp = self._npr, self._rpp
+        row = self._rack_hist[pod].tolist()
+        need, size = n, npr
+        while row[size] * size < need:
+            need -= row[size] * size
+            size -= 1
+        first = pod * rpp
+        per_rack = self.free_per_rack[first : first + rpp]
+        above = np.flatnonzero(per_rack > size)
+        whole = (need - 1) // size
+        remainder = need - whole * size
+        level = np.flatnonzero(per_rack == size)
+        last = int(level[whole])
+        for free in range(remainder, size):
+            if row[free]:
+                last = int(np.argmax(per_rack == free))
+                break
+        racks = np.concatenate((above, level[:whole], [last])) + first
+        takes = np.concatenate((per_rack[above], np.full(whole, size), [remainder]))
+        return racks.astype(np.int64), takes.astype(np.int64)
 
     def _racks_of_pod(self, pod: int) -> IntArray:
         per_pod = self.topology.racks_per_pod
@@ -374,25 +490,77 @@ class Cluster:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
         self._set_state(nodes, _ALLOCATED)
         self.owner[nodes] = job_id
-        self._jobs[job_id].update(int(node) for node in nodes)
+        self._jobs[job_id].update(nodes.tolist())
 
     def _set_state(self, nodes: IntArray, new: int) -> None:
         """Move ``nodes`` to state ``new``, keeping every counter consistent (owners aside)."""
         if nodes.size == 0:
             return
+        if nodes.size <= _SCALAR_MAX:
+            self._set_state_few(nodes.tolist(), new)
+            return
+        topo = self.topology
         old = self.state[nodes]
+        moving = old != new  # nodes already in state ``new`` change nothing
+        nodes, old = nodes[moving], old[moving]
         self._counts -= np.bincount(old.astype(np.int64), minlength=4)
         self._counts[new] += nodes.size
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
-        np.subtract.at(self.free_per_rack, self._node_rack[was_free], 1)
-        np.subtract.at(self.free_per_pod, self._node_pod[was_free], 1)
-        np.subtract.at(self.spare_per_pod, self._node_pod[was_spare], 1)
-        if new == _FREE:
-            np.add.at(self.free_per_rack, self._node_rack[nodes], 1)
-            np.add.at(self.free_per_pod, self._node_pod[nodes], 1)
-        elif new == _SPARE:
-            np.add.at(self.spare_per_pod, self._node_pod[nodes], 1)
+        if was_spare.size:
+            self.spare_per_pod -= np.bincount(self._node_pod[was_spare], minlength=topo.pods)
+        if new == _SPARE:
+            self.spare_per_pod += np.bincount(self._node_pod[nodes], minlength=topo.pods)
+        # Either nodes become FREE or some FREE nodes leave, never both.
+        changed, sign = (nodes, 1) if new == _FREE else (was_free, -1)
+        if changed.size:
+            self.free_per_pod += sign * np.bincount(self._node_pod[changed], minlength=topo.pods)
+            touched, counts = np.unique(self._node_rack[changed], return_counts=True)
+            before = self.free_per_rack[touched]
+            after = before + sign * counts
+            self.free_per_rack[touched] = after
+            keys, hist = self._hist_key[touched], self._rack_hist.reshape(-1)
+            hist -= np.bincount(keys + before, minlength=hist.size)
+            hist += np.bincount(keys + after, minlength=hist.size)
         self.state[nodes] = new
+
+    def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
+        """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""
+        state, counts, hist = self.state, self._counts, self._rack_hist
+        free_rack, free_pod, spare_pod = self.free_per_rack, self.free_per_pod, self.spare_per_pod
+        rack_of, pod_of = self._rack_list, self._pod_list
+        for node in nodes:
+            old = int(state[node])
+            if old == new:
+                continue
+            counts[old] -= 1
+            counts[new] += 1
+            if old == _FREE:
+                rack, pod = rack_of[node], pod_of[node]
+                free = int(free_rack[rack])
+                free_rack[rack] = free - 1
+                free_pod[pod] -= 1
+                hist[pod, free] -= 1
+                hist[pod, free - 1] += 1
+            elif old == _SPARE:
+                spare_pod[pod_of[node]] -= 1
+            if new == _FREE:
+                rack, pod = rack_of[node], pod_of[node]
+                free = int(free_rack[rack])
+                free_rack[rack] = free + 1
+                free_pod[pod] += 1
+                hist[pod, free] -= 1
+                hist[pod, free + 1] += 1
+            elif new == _SPARE:
+                spare_pod[pod_of[node]] += 1
+            state[node] = new
+
+    def _rebuild_rack_hist(self) -> None:
+        """Recount :attr:`_rack_hist` from ``free_per_rack`` (after bulk updates)."""
+        topo = self.topology
+        flat = np.bincount(
+            self._hist_key + self.free_per_rack, minlength=topo.pods * (self._npr + 1)
+        )
+        self._rack_hist[...] = flat.reshape(topo.pods, -1)
 
 
 def _check_node(node: int, n_nodes: int) -> None:

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import random
+
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from clustersim.cluster import Cluster, NodeState, Placement
@@ -251,3 +256,305 @@ def test_placement_is_deterministic() -> None:
         return out
 
     assert run() == run()
+
+
+# ---------------------------------------------------------------------------------------------
+# Differential test: the allocator before the fast paths, copied verbatim, must agree with the
+# optimised one on every decision and every counter.
+_FREE = int(NodeState.FREE)
+_SPARE = int(NodeState.SPARE)
+_ALLOCATED = int(NodeState.ALLOCATED)
+_DOWN = int(NodeState.DOWN)
+IntArray = npt.NDArray[np.int64]
+_EMPTY: IntArray = np.zeros(0, dtype=np.int64)
+
+
+class ReferenceCluster(Cluster):
+    """The original (pre-optimisation) allocator: every mutating method and its helpers."""
+
+    def placement_of(self, job_id: int) -> Placement:
+        """Return the nodes ``job_id`` holds now and the racks and pods they span."""
+        nodes = self.nodes_of(job_id)
+        index = np.asarray(nodes, dtype=np.int64)
+        racks = np.unique(self._node_rack[index]).size
+        pods = np.unique(self._node_pod[index]).size
+        return Placement(nodes=nodes, racks=racks, pods=pods)
+
+    # ----------------------------------------------------------------- allocation
+    def allocate(self, job_id: int, n_nodes: int) -> Placement | None:
+        """Gang-allocate exactly ``n_nodes`` FREE nodes to a new job, or return None.
+
+        Spares are never used for new jobs. Returns None (and changes nothing) when fewer than
+        ``n_nodes`` nodes are FREE. See the module docstring for the placement rule.
+
+        Raises:
+            ValueError: ``n_nodes`` < 1 or ``job_id`` already holds an allocation.
+        """
+        if n_nodes < 1:
+            raise ValueError(f"n_nodes must be >= 1, got {n_nodes}")
+        if job_id in self._jobs:
+            raise ValueError(f"job {job_id} already holds an allocation")
+        if n_nodes > self.n_free:
+            return None
+        all_pods = np.arange(self.topology.pods, dtype=np.int64)
+        racks, takes = self._choose_racks(all_pods, n_nodes)
+        self._jobs[job_id] = set()
+        self._assign(job_id, self._take_free(racks, takes))
+        return self.placement_of(job_id)
+
+    def release(self, job_id: int) -> tuple[int, ...]:
+        """Return a job's nodes to service and forget the job; returns the released nodes.
+
+        Released nodes refill the spare pool up to :attr:`spare_target` (the highest ids become
+        spares, as at start-up); the rest become FREE. KeyError for an unknown job.
+        """
+        released = tuple(sorted(self._jobs.pop(job_id)))
+        nodes = np.asarray(released, dtype=np.int64)
+        self.owner[nodes] = -1
+        n_to_spare = min(max(0, self._spare_target - self.n_spare), nodes.size)
+        cut = nodes.size - n_to_spare
+        self._set_state(nodes[:cut], _FREE)
+        self._set_state(nodes[cut:], _SPARE)
+        return released
+
+    def take_replacements(self, job_id: int, n: int) -> tuple[int, ...]:
+        """Give ``job_id`` up to ``n`` replacement nodes; returns the nodes added (sorted).
+
+        Spares go first, preferring a pod and then a rack the job already uses. Then FREE nodes:
+        in the job's racks, then elsewhere in its pods (best-fit rack), then in other pods by the
+        allocation rule. Returns fewer than ``n`` (possibly none) when the cluster has no more.
+
+        Raises:
+            KeyError: ``job_id`` holds no allocation.
+            ValueError: ``n`` < 0.
+        """
+        held = np.asarray(sorted(self._jobs[job_id]), dtype=np.int64)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        job_racks = np.unique(self._node_rack[held]).astype(np.int64)
+        job_pods = np.unique(self._node_pod[held]).astype(np.int64)
+        spares = self._pick_spares(job_racks, job_pods, n)
+        need = n - spares.size
+        picked: list[tuple[IntArray, IntArray]] = []
+        if need > 0 and self.n_free > 0:
+            topo = self.topology
+            pod_racks = job_pods[:, None] * topo.racks_per_pod + np.arange(topo.racks_per_pod)
+            stages = (job_racks, np.setdiff1d(pod_racks.ravel(), job_racks))
+            for candidates in stages:
+                racks, takes = self._pick_racks(candidates, need)
+                picked.append((racks, takes))
+                need -= int(takes.sum())
+            other_pods = np.setdiff1d(np.arange(topo.pods, dtype=np.int64), job_pods)
+            if need > 0 and other_pods.size:
+                picked.append(self._choose_racks(other_pods, need))
+        free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
+        new = np.sort(np.concatenate([spares, *free_nodes]))
+        self._assign(job_id, new)
+        return tuple(int(node) for node in new)
+
+    # ----------------------------------------------------------------- failures and repair
+    def fail(self, node: int) -> int:
+        """Take ``node`` DOWN; returns the job it was taken from, or -1.
+
+        The node leaves its job's node set (the job keeps its allocation record).
+
+        Raises:
+            ValueError: the node is already DOWN.
+        """
+        if not self.is_up(node):
+            raise ValueError(f"node {node} is already down")
+        previous_owner = int(self.owner[node])
+        if previous_owner >= 0:
+            self._jobs[previous_owner].discard(node)
+            self.owner[node] = -1
+        self._set_state(np.array([node], dtype=np.int64), _DOWN)
+        return previous_owner
+
+    def repair(self, node: int) -> NodeState:
+        """Return a DOWN node to service: SPARE while the pool is below target, else FREE.
+
+        Raises:
+            ValueError: the node is not DOWN.
+        """
+        if self.is_up(node):
+            raise ValueError(f"node {node} is not down")
+        new = _SPARE if self.n_spare < self._spare_target else _FREE
+        self._set_state(np.array([node], dtype=np.int64), new)
+        return NodeState(new)
+
+
+    def _choose_racks(self, pods: IntArray, n: int) -> tuple[IntArray, IntArray]:
+        """Choose racks (and how many FREE nodes from each) in ``pods`` to hold up to ``n``."""
+        pod_free = self.free_per_pod[pods]
+        fits = pods[pod_free >= n]
+        if fits.size:
+            return self._pick_racks(self._racks_of_pod(self._best_pod(fits, n)), n)
+        order = np.lexsort((pods, -pod_free))
+        ranked, cum = pods[order], np.cumsum(pod_free[order])
+        k = int(np.searchsorted(cum, n))  # pods fully used; the next one (if any) tops up
+        racks = [self._racks_of_pod(int(pod)) for pod in ranked[:k]]
+        takes = [self.free_per_rack[r] for r in racks]
+        if k < ranked.size:
+            remainder = n - int(cum[k - 1])
+            last = self._best_pod(ranked[k:][pod_free[order][k:] >= remainder], remainder)
+            last_racks, last_takes = self._pick_racks(self._racks_of_pod(last), remainder)
+            racks.append(last_racks)
+            takes.append(last_takes)
+        return np.concatenate(racks), np.concatenate(takes)
+
+    def _best_pod(self, pods: IntArray, n: int) -> int:
+        """Among ``pods`` (each with >= n FREE), the one needing fewest racks, then least free."""
+        per_rack = self.free_per_rack.reshape(self.topology.pods, -1)[pods]
+        cum = np.cumsum(-np.sort(-per_rack, axis=1), axis=1)
+        racks_needed = (cum < n).sum(axis=1)
+        return int(pods[np.lexsort((pods, self.free_per_pod[pods], racks_needed))[0]])
+
+    def _racks_of_pod(self, pod: int) -> IntArray:
+        per_pod = self.topology.racks_per_pod
+        return np.arange(pod * per_pod, (pod + 1) * per_pod, dtype=np.int64)
+
+    def _pick_racks(self, candidates: IntArray, n: int) -> tuple[IntArray, IntArray]:
+        """Take up to ``n`` FREE nodes from the fewest ``candidates``; the last rack is best fit."""
+        free = self.free_per_rack[candidates]
+        racks, free = candidates[free > 0], free[free > 0]
+        if n <= 0 or racks.size == 0:
+            return _EMPTY, _EMPTY
+        order = np.lexsort((racks, -free))
+        racks, free = racks[order], free[order]
+        cum = np.cumsum(free)
+        if cum[-1] <= n:
+            return racks, free
+        k = int(np.searchsorted(cum, n))  # racks taken whole before the last one
+        remainder = n - (int(cum[k - 1]) if k else 0)
+        tail_racks, tail_free = racks[k:], free[k:]
+        fits = tail_free >= remainder
+        best = np.lexsort((tail_racks[fits], tail_free[fits]))[0]
+        last = tail_racks[fits][best]
+        return np.append(racks[:k], last), np.append(free[:k], remainder)
+
+    def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
+        """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
+        per_rack = self.topology.nodes_per_rack
+        index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
+        free = self.state[index] == _FREE
+        chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
+        return np.sort(index[chosen])
+
+    def _pick_spares(self, job_racks: IntArray, job_pods: IntArray, n: int) -> IntArray:
+        """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id."""
+        if n <= 0 or self.n_spare == 0:
+            return _EMPTY
+        per_pod = self.topology.nodes_per_pod
+        pods = np.flatnonzero(self.spare_per_pod > 0)
+        grid = pods[:, None] * per_pod + np.arange(per_pod, dtype=np.int64)
+        candidates: IntArray = grid.ravel().astype(np.int64)
+        candidates = candidates[self.state[candidates] == _SPARE]
+        other_rack = ~np.isin(self._node_rack[candidates], job_racks)
+        other_pod = ~np.isin(self._node_pod[candidates], job_pods)
+        return candidates[np.lexsort((candidates, other_rack, other_pod))[:n]]
+
+    def _assign(self, job_id: int, nodes: IntArray) -> None:
+        """Hand FREE or SPARE ``nodes`` to ``job_id``."""
+        self._set_state(nodes, _ALLOCATED)
+        self.owner[nodes] = job_id
+        self._jobs[job_id].update(int(node) for node in nodes)
+
+    def _set_state(self, nodes: IntArray, new: int) -> None:
+        """Move ``nodes`` to state ``new``, keeping every counter consistent (owners aside)."""
+        if nodes.size == 0:
+            return
+        old = self.state[nodes]
+        self._counts -= np.bincount(old.astype(np.int64), minlength=4)
+        self._counts[new] += nodes.size
+        was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
+        np.subtract.at(self.free_per_rack, self._node_rack[was_free], 1)
+        np.subtract.at(self.free_per_pod, self._node_pod[was_free], 1)
+        np.subtract.at(self.spare_per_pod, self._node_pod[was_spare], 1)
+        if new == _FREE:
+            np.add.at(self.free_per_rack, self._node_rack[nodes], 1)
+            np.add.at(self.free_per_pod, self._node_pod[nodes], 1)
+        elif new == _SPARE:
+            np.add.at(self.spare_per_pod, self._node_pod[nodes], 1)
+        self.state[nodes] = new
+
+
+
+def _assert_same_state(new: Cluster, ref: Cluster) -> None:
+    assert np.array_equal(new.state, ref.state)
+    assert np.array_equal(new.owner, ref.owner)
+    assert np.array_equal(new.free_per_rack, ref.free_per_rack)
+    assert np.array_equal(new.free_per_pod, ref.free_per_pod)
+    assert np.array_equal(new.spare_per_pod, ref.spare_per_pod)
+    assert (new.n_free, new.n_spare, new.n_allocated, new.n_down) == (
+        ref.n_free,
+        ref.n_spare,
+        ref.n_allocated,
+        ref.n_down,
+    )
+    assert new.job_ids == ref.job_ids
+    for job in new.job_ids:
+        assert new.placement_of(job) == ref.placement_of(job)
+
+
+def _differential_run(topology: Topology, seed: int, steps: int) -> None:
+    """Drive the optimised and the reference allocator through one random operation sequence."""
+    rng = random.Random(seed)
+    n_nodes = topology.n_nodes
+    spares = rng.choice([0, 0, rng.randint(0, max(1, n_nodes // 8)), rng.randint(0, n_nodes)])
+    new, ref = Cluster(topology, spare_nodes=spares), ReferenceCluster(topology, spare_nodes=spares)
+    next_job = 0
+    for step in range(steps):
+        op = rng.random()
+        if op < 0.45:
+            size = rng.randint(1, 40) if rng.random() < 0.9 else rng.randint(1, n_nodes)
+            assert new.allocate(next_job, size) == ref.allocate(next_job, size)
+            next_job += 1
+        elif op < 0.70:
+            if new.job_ids:
+                job = rng.choice(new.job_ids)
+                assert new.release(job) == ref.release(job)
+        elif op < 0.80:
+            node = rng.randrange(n_nodes)
+            if new.is_up(node):
+                assert new.fail(node) == ref.fail(node)
+        elif op < 0.83:
+            rack = rng.randrange(topology.n_racks)
+            assert new.fail_rack(rack) == ref.fail_rack(rack)
+        elif op < 0.93:
+            down = np.flatnonzero(new.state == _DOWN)
+            if down.size:
+                node = int(down[rng.randrange(down.size)])
+                assert new.repair(node) == ref.repair(node)
+        elif new.job_ids:
+            job = rng.choice(new.job_ids)
+            want = rng.randint(0, 6)
+            assert new.take_replacements(job, want) == ref.take_replacements(job, want)
+        if step % 10 == 0 or step == steps - 1:
+            _assert_same_state(new, ref)
+            new.check()
+
+
+DIFFERENTIAL_TOPOLOGIES = [
+    SMALL,
+    Topology(gpus_per_node=8, nodes_per_rack=1, racks_per_pod=5, pods=3),
+    Topology(gpus_per_node=8, nodes_per_rack=8, racks_per_pod=3, pods=5),
+    Topology(gpus_per_node=8, nodes_per_rack=16, racks_per_pod=6, pods=2),
+    Topology(gpus_per_node=8, nodes_per_rack=3, racks_per_pod=7, pods=1),
+    Topology(gpus_per_node=8, nodes_per_rack=2, racks_per_pod=16, pods=6),
+    # Many pods x rack sizes: the vectorised (not the scalar) best-pod search.
+    Topology(gpus_per_node=8, nodes_per_rack=12, racks_per_pod=2, pods=40),
+]
+# Set CLUSTER_DIFF_SCALE=10 (say) for a longer local soak.
+_SCALE = int(os.environ.get("CLUSTER_DIFF_SCALE", "1"))
+
+
+@pytest.mark.parametrize("topology", DIFFERENTIAL_TOPOLOGIES)
+def test_optimised_allocator_matches_reference_on_small_topologies(topology: Topology) -> None:
+    for seed in range(300 * _SCALE):
+        _differential_run(topology, seed, steps=60)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_optimised_allocator_matches_reference_on_meta_24k(seed: int) -> None:
+    # Long sequences so that the 3,072-node machine fills up and fragments.
+    _differential_run(META_24K, seed, steps=1500 * _SCALE)
