@@ -227,3 +227,92 @@ def scenarios(
         },
     }
     return Scenario.model_validate(data)
+
+
+# --------------------------------------------------------------------------- hostile input
+# Building blocks for hostile-input fuzzing (tests/property/test_fuzz_loader.py, and any
+# trace-reader fuzzing): wrong types, non-finite and extreme numbers, unit strings that
+# overflow or divide by zero, odd unicode. Plain Python values; a test serialises them into
+# YAML, TOML or JSON text. Integers stay within +-10**300 unless asked otherwise.
+
+HOSTILE_NUMBERS: tuple[Any, ...] = (
+    math.nan,
+    math.inf,
+    -math.inf,
+    -0.0,
+    5e-324,
+    1.7976931348623157e308,
+    -1e300,
+    0,
+    -1,
+    2**31,
+    2**63 - 1,
+    2**63,
+    2**64,
+    10**30,
+    -(10**30),
+)
+"""Numbers every numeric field must survive: NaN, infinities, denormals, int64 edges, 10**30."""
+
+HOSTILE_STRINGS: tuple[str, ...] = (
+    "",
+    " ",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e400",
+    "1e400s",
+    "-1h",
+    "0s",
+    "1h30",
+    "1h 30m",
+    "5.67TB",
+    "1e400TB",
+    "2TB/s",
+    "2TB/0s",
+    "1/0 node-days",
+    "0/0 node-days",
+    "6.5/1000 gpu-days",
+    "1e-400/1 node-days",
+    "null",
+    "~",
+    "yes",
+    "0x10",
+    "1_000",
+    "\u00a0",
+    "\ufeff",
+    "\u202e",
+    "\x00",
+    "\U0001f4a5",
+    "x" * 200,
+)
+"""Strings that look like numbers, units, booleans or nulls, or are simply awkward."""
+
+
+def hostile_scalars(*, max_int: int = 10**300) -> st.SearchStrategy[Any]:
+    """A plain scalar of any type: extreme numbers, unit-like strings, random text, null."""
+    return st.one_of(
+        st.sampled_from(HOSTILE_NUMBERS),
+        st.sampled_from(HOSTILE_STRINGS),
+        st.none(),
+        st.booleans(),
+        st.integers(-max_int, max_int),
+        st.floats(),
+        st.text(max_size=30),
+    )
+
+
+def hostile_values(*, max_leaves: int = 8, max_int: int = 10**300) -> st.SearchStrategy[Any]:
+    """A hostile scalar, or a small list/mapping of them (a value of the wrong shape)."""
+    return st.recursive(
+        hostile_scalars(max_int=max_int),
+        lambda children: st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(st.text(max_size=8), children, max_size=4),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+__all__ += ["HOSTILE_NUMBERS", "HOSTILE_STRINGS", "hostile_scalars", "hostile_values"]

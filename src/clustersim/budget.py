@@ -69,14 +69,18 @@ def estimate(scenario: Scenario) -> Estimate:
     return Estimate(events, memory, jobs, faults)
 
 
-def check_budget(scenario: Scenario) -> Estimate:
-    """Raise :class:`BudgetExceeded` if one replication would exceed the run's budget."""
+def check_budget(scenario: Scenario, replications: int = 1) -> Estimate:
+    """Raise :class:`BudgetExceeded` if the run would exceed its budget.
+
+    Memory is checked per replication, events over all ``replications`` together.
+    """
     est = estimate(scenario)
     run = scenario.run
-    if est.events > run.max_events or est.memory_bytes > run.max_memory:
+    if est.events * replications > run.max_events or est.memory_bytes > run.max_memory:
         raise BudgetExceeded(
-            f"{scenario.name}: too big to simulate: about {est.events:.3g} events and "
-            f"{est.memory_bytes / 1e9:.3g} GB per replication ({est.jobs:,} jobs, "
+            f"{scenario.name}: too big to simulate: about {est.events:.3g} events "
+            f"per replication x {replications:,} and {est.memory_bytes / 1e9:.3g} GB "
+            f"({est.jobs:,} jobs, "
             f"{est.fault_events:.3g} failures over the horizon) exceed run.max_events="
             f"{run.max_events:.3g} / run.max_memory={run.max_memory / 1e9:.3g} GB; "
             "shrink the scenario or raise the limits with --set"

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from clustersim import __version__
 from clustersim.budget import BudgetExceeded
+from clustersim.config import MAX_INT
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
 from clustersim.loader import ConfigError, UsageError, dump_yaml, list_presets, load_scenario
@@ -107,6 +108,8 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if value > MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be <= 2**62, got {value}")
     return value
 
 

@@ -38,8 +38,10 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+MAX_INT = 2**62  # keeps every integer exact in JSON and inside numpy int64
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_INT)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_INT)]
+Priority = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 class ClusterConfig(Frozen):
@@ -92,7 +94,7 @@ class JobSpec(Frozen):
     gpus: PositiveInt
     work: Duration = Field(gt=0)
     submit: Duration = 0.0
-    priority: int = 0
+    priority: Priority = 0
     count: PositiveInt = 1
     model_params: Annotated[float, Field(ge=0)] | None = None
     checkpoint_bytes: Bytes | None = None
@@ -108,7 +110,7 @@ class JobClass(Frozen):
     work_sigma: Annotated[float, Field(ge=0)] = 1.0
     work_max: Duration | None = None
     model_params: Annotated[float, Field(ge=0)] = 0.0
-    priority: int = 0
+    priority: Priority = 0
 
 
 class GeneratorConfig(Frozen):

@@ -200,8 +200,8 @@ def run(
     progress: Callable[[float, float], None] | None = None,
 ) -> RunResult:
     """Run ``reps`` replications of ``scenario`` (defaults from ``scenario.run``)."""
-    check_budget(scenario)
     n = scenario.run.replications if reps is None else reps
+    check_budget(scenario, n)
     root = scenario.run.seed if seed is None else seed
     resolved = scenario.model_copy(
         update={"run": scenario.run.model_copy(update={"seed": root, "replications": n})}
