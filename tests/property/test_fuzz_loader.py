@@ -25,12 +25,12 @@ Example counts: the Hypothesis profile's (``dev`` 20, ``ci`` 100, ``thorough`` 1
 Known bugs: each has a minimal ``xfail(strict=True)`` test at the bottom (``test_bug_*``).
 The generators keep away from their triggers (nesting <= 60 levels, integers < 10**300,
 alias expansions <= 10**4, typed tags only on matching literals, no ``!!str``-like tags on
-sequences, seeds < 2**64), except for one: a key, a ``--set`` string or an unrecognised
-argument holding a line break is echoed into the message unescaped (BUG-6), which random
-text can reach; such a message is tolerated (and counted as a Hypothesis event) when it is
-still a single message; ``CLUSTERSIM_FUZZ_STRICT=1`` turns the tolerance off. When a bug is
-fixed its xfail test XPASSes (strict, so it fails): drop the marker and the matching
-restriction here.
+sequences), except for two that random input reaches: a key, a ``--set`` string or an
+unrecognised argument holding a line break is echoed into the message unescaped (BUG-6),
+tolerated (and counted as a Hypothesis event) when it is still a single message; and
+ruamel's multi-line Python warnings on stderr (BUG-11), tolerated and counted likewise.
+``CLUSTERSIM_FUZZ_STRICT=1`` turns both tolerances off. When a bug is fixed its xfail test
+XPASSes (strict, so it fails): drop the marker and the matching restriction here.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import signal
 import subprocess
 import sys
 import tracemalloc
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,27 @@ def run_isolated(argv: Sequence[str]) -> tuple[int | None, str]:
     return proc.returncode, proc.stderr
 
 
+KNOWN_WARNINGS = ("ReusedAnchorWarning", "MantissaNoDotYAML1_1Warning")
+"""ruamel warnings that reach stderr as multi-line Python warnings (BUG-11)."""
+
+
+@contextlib.contextmanager
+def no_stray_warnings() -> Iterator[None]:
+    """Fail if the body emits a Python warning: it would print several lines on stderr.
+
+    The known ruamel ones (BUG-11) are tolerated and counted unless ``STRICT``.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        kind = warning.category.__name__
+        if kind in KNOWN_WARNINGS and not STRICT:
+            event(f"KNOWN BUG-11: {kind} printed on stderr")
+            continue
+        raise AssertionError(f"a warning would reach stderr: {kind}: {warning.message}")
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -202,7 +224,7 @@ def check_load(path: Path, data: bytes) -> str:
     max_line = len(data.decode("utf-8", "replace").splitlines()) + 1
     rss_before = _peak_rss_mb()
     try:
-        with hard_limit(HARD_LIMIT_S):
+        with hard_limit(HARD_LIMIT_S), no_stray_warnings():
             result = load_scenario(name)
     except ConfigError as err:
         assert err.exit_code == 65
@@ -240,7 +262,12 @@ def write_case(directory: Path, fmt: str, data: bytes, ext_index: int = 0) -> Pa
 def run_cli(argv: Sequence[str]) -> tuple[int, str, str]:
     """``main(argv)`` with stdout/stderr captured, under the hard time limit."""
     out, err = io.StringIO(), io.StringIO()
-    with hard_limit(HARD_LIMIT_S), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        hard_limit(HARD_LIMIT_S),
+        no_stray_warnings(),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         code = main(list(argv))
     return code, out.getvalue(), err.getvalue()
 
@@ -940,7 +967,7 @@ random_tokens = st.one_of(
 REPS = st.sampled_from(["1", "1", "2", "3", "5", "0", "-1", "x", ""])
 integer_tokens = st.one_of(
     st.integers(0, 99).map(str),
-    st.integers(-3, 2**64 - 1).map(str),  # seeds of 2**64 and up are BUG-8
+    st.integers(-3, 2**70).map(str),  # over 2**62: refused (was BUG-8, fixed)
     st.sampled_from(["", "x", "1e3", "0x10", " 7", "7 ", "+3", "\u0663", "1_000", "-0"]),
 )
 RUN_OVERRIDES = st.one_of(
@@ -1256,6 +1283,28 @@ def test_bug_tagged_sequence_error_has_a_position(tmp_path: Path, text: str) -> 
     _expect_config_error(path)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG-11: ruamel warnings (ReusedAnchorWarning for a repeated anchor, "
+    "MantissaNoDotYAML1_1Warning for 1e3 under %YAML 1.1) print ~9 lines of Python warning "
+    "text on stderr, even when the file loads",
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: &a x\ndescription: &a y\n" + WORKLOAD_YAML,
+        "%YAML 1.1\n---\nrun: {horizon: 1e3}\n" + WORKLOAD_YAML,
+    ],
+)
+def test_bug_yaml_warnings_stay_off_stderr(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "warn.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, err = run_isolated(["show", str(path)])
+    assert (code, err) == (0, "")
+
+
+# Regressions for BUG-8 and BUG-9, both fixed while this suite was written (integers
+# capped at 2**62 in config.py; the budget counts every replication).
 @pytest.mark.parametrize(
     "extra",
     [
