@@ -612,7 +612,7 @@ def mutated_trees(draw: st.DrawFn) -> Any:
         elif kind == "tag":
             _set(container, index, _tag(draw(st.sampled_from((*SAFE_TAGS, *TYPED_TAGS))), old))
         elif kind == "alias":
-            name = f"x{anchors}"
+            name = f"x{draw(st.integers(0, anchors))}"  # sometimes a repeated anchor name
             anchors += 1
             _set(container, index, Anchored(name, old))
             target, where = slots[draw(st.integers(0, len(slots) - 1))]
