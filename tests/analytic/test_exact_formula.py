@@ -8,22 +8,16 @@ see :func:`clustersim.validate.ratio_estimate`). Nothing here pins a number from
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clustersim import analytic
 from clustersim.experiment import run
-from clustersim.validate import Estimate, _des_ettr, _mc_ettr, single_job
+from clustersim.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
 
 HOUR = 3600.0
 DAY = 86400.0
-
-
-def des_reps(mtbf_s: float, work_s: float, failures: int) -> int:
-    return max(3, math.ceil(failures * mtbf_s / work_s))
 
 
 def test_design_case_m2h_c60_r10min_daly() -> None:
@@ -34,7 +28,7 @@ def test_design_case_m2h_c60_r10min_daly() -> None:
     exact = analytic.exact_ettr(tau, C, R, M)
     assert exact == pytest.approx(0.806, abs=0.001)
     sc = single_job(M, C, R, policy="daly")
-    reps = des_reps(M, sc.workload.jobs[0].work, 1200)
+    reps = _reps_for(1200, M, sc.workload.jobs[0].work)
     result = run(sc, reps=reps, seed=11)
     assert result.summary["interruptions_total"] * reps >= 1000
     des = _des_ettr(result)
@@ -60,7 +54,7 @@ def test_fixed_interval_grid(
     M = mtbf_h * HOUR
     exact = analytic.exact_ettr(interval_s, stall_s, restart_s, M)
     sc = single_job(M, stall_s, restart_s, interval_s=interval_s, work_s=10 * DAY)
-    des = _des_ettr(run(sc, reps=des_reps(M, 10 * DAY, 600), seed=5))
+    des = _des_ettr(run(sc, reps=_reps_for(600, M, 10 * DAY), seed=5))
     assert des.contains(exact), (des, exact)
 
 
@@ -120,7 +114,7 @@ def test_des_contains_the_exact_value(
     sc = single_job(M, stall_s, restart_s, interval_s=tau, work_s=work)
     sc = sc.model_copy(update={"run": sc.run.model_copy(update={"horizon": 1e15})})
     # At least 8 replications: a variance estimated from 2-3 runs makes the interval a lottery.
-    reps = max(8, des_reps(M, work, 1000))
+    reps = _reps_for(1000, M, work, minimum=8)
     des = _des_ettr(run(sc, reps=reps, seed=seed))
     assert agrees(des, exact, work, tau), f"DES {des} disagrees with the exact ETTR {exact}"
 
