@@ -57,6 +57,7 @@ INTERVAL_POLICIES: dict[str, Callable[[float, float, float], float]] = {
     "young": _young,
     "daly": _daly,
     "exact": _exact,
+    "adaptive": _daly,  # Daly on the job's running estimate of its MTBF (engine re-estimates)
     "none": _none,
 }
 """Interval policies by name: ``f(configured_interval_s, stall_s, job_mtbf_s) -> interval_s``.

@@ -7,22 +7,36 @@ units (seconds, bytes, bytes/s, failures per node-second). Field names say the h
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
-from clustersim.units import Bandwidth, Bytes, Duration, NodeRate
+from clustersim.units import Bandwidth, Bytes, Duration, format_rate, parse_rate
 
 __all__ = [
     "CheckpointConfig",
     "ClusterConfig",
+    "CorrelatedConfig",
     "CostConfig",
     "FaultConfig",
     "FaultSpec",
     "GeneratorConfig",
     "JobClass",
     "JobSpec",
+    "LemonConfig",
+    "QuarantineConfig",
     "RepairConfig",
+    "RepairShopConfig",
     "RestartConfig",
     "RunConfig",
     "Scenario",
@@ -74,10 +88,16 @@ class ClusterConfig(Frozen):
 
 
 class StorageConfig(Frozen):
-    """The shared checkpoint store: aggregate write and read bandwidth."""
+    """The shared checkpoint store: aggregate write and read bandwidth.
+
+    With ``contention`` on (implied by any ``storage`` fault source), synchronous checkpoint
+    writes are simulated one by one and share the write bandwidth fairly (processor sharing),
+    so a job's stall depends on who else is writing.
+    """
 
     write_bandwidth: Bandwidth = Field(default=2e12, gt=0)
     read_bandwidth: Bandwidth = Field(default=2e12, gt=0)
+    contention: bool = False
 
 
 class CostConfig(Frozen):
@@ -143,7 +163,7 @@ class CheckpointConfig(Frozen):
     after the persist time bytes / write bandwidth.
     """
 
-    policy: Literal["fixed", "young", "daly", "exact", "none"] = "daly"
+    policy: Literal["fixed", "young", "daly", "exact", "adaptive", "none"] = "daly"
     interval: Duration = Field(default=3600.0, gt=0)
     bytes_per_param: Annotated[float, Field(gt=0)] = 14.0
     stall: Duration | None = None
@@ -163,29 +183,182 @@ class RestartConfig(Frozen):
 
 
 class RepairConfig(Frozen):
-    """Time to repair a failed component (from failure until it is back in service)."""
+    """A duration distribution: a repair time, a flap's length, a maintenance or outage window.
+
+    ``lognormal`` and ``exponential`` have mean ``mean``; ``lognormal`` has coefficient of
+    variation ``cv``; ``fixed`` is always ``mean``.
+    """
 
     distribution: Literal["exponential", "lognormal", "fixed"] = "lognormal"
     mean: Duration = Field(default=8 * 3600.0, gt=0)
     cv: Annotated[float, Field(ge=0)] = 1.0
 
 
-class FaultConfig(Frozen):
-    """A Poisson fault source: each node fails at ``rate``, with a blast radius.
+DurationConfig = RepairConfig
 
-    The blast radius is ``node`` (the node goes to repair), ``rack`` (every node of its
-    rack goes to repair) or ``job`` (the job on the node is killed; no hardware is lost,
-    so no repair).
+
+class CorrelatedConfig(Frozen):
+    """A share of a source's failures that take several nodes of one rack/PSU domain at once."""
+
+    share: Annotated[float, Field(ge=0, le=1)]
+    nodes: Annotated[int, Field(ge=2, le=MAX_INT)] = 2
+
+
+FaultKind = Literal["poisson", "maintenance", "flap", "switch", "straggler", "sdc", "storage", "trace"]
+Component = Literal["node", "gpu", "switch", "pod"]
+
+# Fields a kind may set besides kind/category/planned/detection (validated in FaultConfig).
+_KIND_FIELDS: dict[str, frozenset[str]] = {
+    "poisson": frozenset(
+        {"per", "rate", "distribution", "shape", "blast_radius", "correlated", "repair", "lemons"}
+    ),
+    "maintenance": frozenset({"every", "arrivals", "duration", "batch_nodes"}),
+    "flap": frozenset({"per", "rate", "duration", "timeout", "speed"}),
+    "switch": frozenset({"per", "rate", "level", "homing", "repair", "speed"}),
+    "straggler": frozenset({"per", "rate", "duration", "speed", "evict_after", "repair", "lemons"}),
+    "sdc": frozenset({"per", "rate", "detection_delay", "repair", "lemons"}),
+    "storage": frozenset({"every", "arrivals", "duration", "bandwidth_factor"}),
+    "trace": frozenset({"path", "blast_radius", "repair"}),
+}
+_COMMON_FIELDS = frozenset({"kind", "category", "planned", "detection"})
+_RATED = frozenset({"poisson", "flap", "switch", "straggler", "sdc"})
+
+
+class FaultConfig(Frozen):
+    """One fault source (one cause): what fails, how often, and what it costs.
+
+    ``kind`` picks the source (``docs/config.md`` §faults has a table of which fields each kind
+    takes); rates are per component (``per``): ``"148/110592 node-days"``,
+    ``"0.5/1000 gpu-days"``, ``"0.051/100 switch-months"``. Windows (maintenance, storage) are
+    given by their mean gap ``every``. ``detection`` overrides ``restart.detection`` for this
+    cause; planned causes are detected at once (they drain gracefully).
     """
 
-    kind: Literal["poisson"] = "poisson"
-    rate: NodeRate
-    blast_radius: Literal["node", "rack", "job"] = "node"
-    repair: RepairConfig = Field(default_factory=RepairConfig)
+    kind: FaultKind = "poisson"
+    category: str = ""
     planned: bool = False
+    detection: Duration | None = None
+    per: Component | None = None
+    rate: float | None = None
+    distribution: Literal["exponential", "weibull"] = "exponential"
+    shape: Annotated[float, Field(gt=0, le=100)] = 1.0
+    blast_radius: Literal["gpu", "node", "rack", "pod", "job"] = "node"
+    correlated: CorrelatedConfig | None = None
+    lemons: bool = True
+    repair: RepairConfig = Field(default_factory=RepairConfig)
+    every: Duration | None = Field(default=None, gt=0)
+    arrivals: Literal["poisson", "periodic"] = "poisson"
+    duration: DurationConfig | None = None
+    batch_nodes: PositiveInt | None = None
+    timeout: Duration = 30.0
+    speed: Annotated[float, Field(ge=0, le=1)] | None = None
+    level: Literal["rack", "pod"] = "rack"
+    homing: Literal["single", "dual"] = "single"
+    evict_after: Duration | None = None
+    detection_delay: Duration = 3600.0
+    bandwidth_factor: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    path: str | None = None
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _parse_rate(cls, value: Any, info: ValidationInfo) -> float:
+        component = info.data.get("per") or (
+            "switch" if info.data.get("kind") == "switch" else "node"
+        )
+        rate = float(parse_rate(value, component))
+        if rate < 0:
+            raise ValueError(f"must not be negative, got {value!r}")
+        return rate
+
+    @field_serializer("rate")
+    def _format_rate(self, rate: float | None) -> str | float | None:
+        return None if rate is None else format_rate(rate, self.component)
+
+    @model_serializer(mode="wrap")
+    def _only_own_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Serialise only the fields this kind takes, so a dump re-loads equal."""
+        allowed = _KIND_FIELDS[self.kind] | _COMMON_FIELDS
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in allowed}
+
+    @property
+    def component(self) -> str:
+        """What ``rate`` counts failures per: node, gpu, switch or pod."""
+        return self.per or ("switch" if self.kind == "switch" else "node")
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> FaultConfig:
+        allowed = _KIND_FIELDS[self.kind] | _COMMON_FIELDS
+        stray = sorted(f for f in self.model_fields_set if f not in allowed)
+        if stray:
+            raise ValueError(
+                f"{', '.join(stray)} do{'es' if len(stray) == 1 else ''} not apply to kind "
+                f"{self.kind!r} (it takes: {', '.join(sorted(_KIND_FIELDS[self.kind]))})"
+            )
+        if self.kind in _RATED and self.rate is None:
+            raise ValueError(f"kind {self.kind!r} needs a rate")
+        if self.kind in ("maintenance", "storage") and self.every is None:
+            raise ValueError(f"kind {self.kind!r} needs 'every' (the mean gap between windows)")
+        if self.kind == "trace" and not self.path:
+            raise ValueError("kind 'trace' needs a path")
+        if self.kind == "switch" and self.per not in (None, "switch", "pod"):
+            raise ValueError("a switch rate is per switch (or per pod for level: pod)")
+        if self.kind in ("poisson", "sdc", "straggler", "flap") and self.per in ("switch", "pod"):
+            raise ValueError(f"a {self.kind} rate is per node or per gpu")
+        return self
+
+    def node_rate(self, gpus_per_node: int) -> float:
+        """The rate per node-second (``rate`` converted from its component), or 0."""
+        if self.rate is None:
+            return 0.0
+        return self.rate * gpus_per_node if self.component == "gpu" else self.rate
+
+    @property
+    def is_planned(self) -> bool:
+        """Whether this cause drains gracefully (maintenance is always planned)."""
+        return self.planned or self.kind == "maintenance"
+
+    @property
+    def kills_jobs(self) -> bool:
+        """Whether this source's events interrupt jobs in the way a job-MTBF estimate counts."""
+        return self.kind in ("poisson", "sdc", "trace") and not self.is_planned
 
 
 FaultSpec = FaultConfig
+
+
+class LemonConfig(Frozen):
+    """Lemon nodes: a fraction of nodes that fail ``multiplier`` times as often as the rest.
+
+    The cluster-average rate of each lemon-prone source is preserved (the other nodes fail a
+    little less often), so a calibrated preset keeps its total. ``quarantine`` takes a node out
+    of service for good after ``failures`` failures within ``window``.
+    """
+
+    fraction: Annotated[float, Field(ge=0, le=1)] = 0.012
+    multiplier: Annotated[float, Field(ge=1, le=1e6)] = 10.0
+    quarantine: QuarantineConfig | None = None
+
+
+class QuarantineConfig(Frozen):
+    """Quarantine a node after ``failures`` hardware failures within ``window``."""
+
+    failures: Annotated[int, Field(ge=1, le=MAX_INT)] = 3
+    window: Duration = Field(default=7 * 86400.0, gt=0)
+
+
+LemonConfig.model_rebuild()
+
+
+class RepairShopConfig(Frozen):
+    """Who repairs failed nodes: ``crews`` in parallel (unlimited if null), then a burn-in test.
+
+    A node that fails its test (probability ``test_failure``) is repaired again.
+    """
+
+    crews: PositiveInt | None = None
+    test: Duration = 0.0
+    test_failure: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
 class SchedulerConfig(Frozen):
@@ -229,5 +402,7 @@ class Scenario(Frozen):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     restart: RestartConfig = Field(default_factory=RestartConfig)
     faults: dict[str, FaultSpec] = Field(default_factory=dict)
+    lemons: LemonConfig | None = None
+    repairs: RepairShopConfig = Field(default_factory=RepairShopConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     run: RunConfig = Field(default_factory=RunConfig)

@@ -11,9 +11,11 @@ then asks the scheduling policy what to start or preempt.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
+import numpy as np
 import simpy
 
 from clustersim import analytic
@@ -27,13 +29,27 @@ from clustersim.events import (
     JobStarted,
     JobSubmitted,
     NodeFailed,
+    NodeQuarantined,
     NodeRepaired,
     ReplacementTaken,
+    SlowdownBegan,
+    SlowdownEnded,
+    StorageChanged,
 )
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
-from clustersim.faults.base import FaultSource
-from clustersim.job import Failure, Horizon, Job, JobPhase, Preemption, run_job
-from clustersim.rng import Streams
+from clustersim.faults.base import FaultSource, NodePicker
+from clustersim.job import (
+    Drain,
+    Failure,
+    Horizon,
+    Job,
+    JobPhase,
+    Preemption,
+    SpeedChange,
+    run_job,
+)
+from clustersim.rng import BlockSampler, Streams
+from clustersim.storage import SharedStore
 from clustersim.scheduler import PREEMPTIVE, get_policy
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
@@ -69,11 +85,11 @@ class Simulation:
         self.log: list[Event] = []
         self.closing = False
         self.horizon_s = scenario.run.horizon
+        self._setup_faults(scenario)
         self.fault_sources: list[FaultSource] = [
             FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
             for name, f in scenario.faults.items()
         ]
-        self.job_rate_per_node = sum(f.rate for f in scenario.faults.values() if not f.planned)
         self.jobs: list[Job] = [self._make_job(r) for r in build_workload(scenario, self.streams)]
         self.queue: dict[int, Job] = {}
         self.queue_sizes: dict[int, int] = {}  # nodes -> queued jobs of that size
@@ -92,6 +108,66 @@ class Simulation:
         self.end_s = 0.0
 
     # ----------------------------------------------------------------- building
+    def _setup_faults(self, scenario: Scenario) -> None:
+        """Per-cause facts, lemon nodes, the repair shop, slowdowns and the shared store."""
+        gpn = scenario.cluster.gpus_per_node
+        nodes_per_rack = scenario.cluster.nodes_per_rack
+        faults = scenario.faults
+        # Per-node rate of the faults that kill jobs (the interval policies' job-MTBF model).
+        self.job_rate_per_node = sum(f.node_rate(gpn) for f in faults.values() if f.kills_jobs)
+        self.job_rate_per_node += sum(
+            (f.rate or 0.0) / nodes_per_rack
+            for f in faults.values()
+            if f.kind == "switch" and f.level == "rack" and f.homing == "single"
+        )
+        self.planned_causes = {name for name, f in faults.items() if f.is_planned}
+        default_detection = scenario.restart.detection
+        self.detection: dict[str, float] = {}
+        for name, f in faults.items():
+            if f.detection is not None:
+                self.detection[name] = f.detection
+            elif f.is_planned:
+                self.detection[name] = 0.0
+            elif f.kind == "flap":
+                self.detection[name] = f.timeout  # the collective times out first
+            else:
+                self.detection[name] = default_detection
+        self.categories = {name: f.category for name, f in faults.items()}
+        n_nodes = self.topology.n_nodes
+        lemons = scenario.lemons
+        if lemons is not None and lemons.fraction > 0:
+            rng = self.streams.get("lemons")
+            k = round(lemons.fraction * n_nodes)
+            self.lemon_nodes = np.sort(rng.choice(n_nodes, size=k, replace=False))
+        else:
+            self.lemon_nodes = np.empty(0, dtype=np.int64)
+        self._pickers: dict[bool, NodePicker] = {}
+        shop = scenario.repairs
+        self.repair_crews = shop.crews
+        self.repair_busy = 0
+        self.repair_queue: deque[tuple[int, float]] = deque()
+        self._repair_sampler = BlockSampler(self.streams.get("repairs"))
+        quarantine = lemons.quarantine if lemons is not None else None
+        self.quarantine = quarantine
+        self.failure_times: dict[int, deque[float]] = {}
+        self.quarantined: set[int] = set()
+        # Slowdowns: token -> (scope, ids, factor); per-scope index of active factors.
+        self._slow_token = 0
+        self.slowdowns: dict[int, tuple[str, tuple[int, ...], float]] = {}
+        self.slow_index: dict[str, dict[int, dict[int, float]]] = {
+            "node": {},
+            "rack": {},
+            "pod": {},
+        }
+        # Maintenance: job id -> nodes it must hand over after its drain, with the window.
+        self.maintenance_due: dict[int, tuple[list[int], str, float]] = {}
+        storage_faults = any(f.kind == "storage" for f in faults.values())
+        self.store: SharedStore | None = None
+        if scenario.storage.contention or storage_faults:
+            self.store = SharedStore(self.env, scenario.storage.write_bandwidth)
+        self._storage_windows: dict[int, float] = {}
+        self.adaptive = scenario.checkpoint.policy == "adaptive"
+
     @property
     def schedulable_nodes(self) -> int:
         """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
@@ -232,10 +308,40 @@ class Simulation:
         """Whether ``node`` is in service."""
         return self.cluster.is_up(node)
 
-    def fail_nodes(self, nodes: Sequence[int], cause: str, repair_s: float) -> None:
+    def node_picker(self, lemon_prone: bool) -> NodePicker:
+        """How a source draws the node a failure lands on (lemon-weighted if configured)."""
+        key = lemon_prone and self.lemon_nodes.size > 0
+        if key not in self._pickers:
+            mult = self.scenario.lemons.multiplier if key and self.scenario.lemons else 1.0
+            lemons = self.lemon_nodes if key else np.empty(0, dtype=np.int64)
+            self._pickers[key] = NodePicker(self.topology.n_nodes, lemons, mult)
+        return self._pickers[key]
+
+    def owner_of(self, node: int) -> int:
+        """The id of the job holding ``node``, or -1."""
+        return int(self.cluster.owner[node])
+
+    def fail_nodes(
+        self,
+        nodes: Sequence[int],
+        cause: str,
+        repair_s: float,
+        *,
+        corrupt_since: float = math.nan,
+    ) -> None:
         """Take the up nodes among ``nodes`` down; interrupt each affected job once."""
+        hit = self._take_down(nodes, cause, repair_s)
+        for job_id in sorted(hit):
+            job, node = hit[job_id]
+            self._hit(job, Failure(cause, node, corrupt_since))
+
+    def _take_down(
+        self, nodes: Iterable[int], cause: str, repair_s: float
+    ) -> dict[int, tuple[Job, int]]:
+        """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted)."""
         env = self.env
         hit: dict[int, tuple[Job, int]] = {}
+        planned = cause in self.planned_causes
         for node in nodes:
             if not self.cluster.is_up(node):
                 continue
@@ -251,11 +357,265 @@ class Simulation:
             else:
                 self.cluster.fail(node)
             self.record(NodeFailed(env.now, node, cause, owner, repair_s))
-            repaired = env.timeout(repair_s)
-            repaired.callbacks.append(self._repair_callback(node))
-        for job_id in sorted(hit):
-            job, node = hit[job_id]
-            self._hit(job, Failure(cause, node))
+            if not planned:
+                self._count_failure(node)
+            self._send_to_repair(node, repair_s, planned)
+        return hit
+
+    def _count_failure(self, node: int) -> None:
+        """Quarantine bookkeeping: k unplanned failures within the window retire a node."""
+        q = self.quarantine
+        if q is None or node in self.quarantined:
+            return
+        now = self.env.now
+        times = self.failure_times.setdefault(node, deque())
+        times.append(now)
+        while times and times[0] < now - q.window:
+            times.popleft()
+        if len(times) >= q.failures:
+            self.quarantined.add(node)
+            self.record(NodeQuarantined(now, node, len(times)))
+
+    def _send_to_repair(self, node: int, repair_s: float, planned: bool) -> None:
+        """Repair ``node``: at once (planned work, unlimited crews) or when a crew is free."""
+        if planned or self.repair_crews is None:
+            self._start_repair(node, repair_s, crew=False)
+        elif self.repair_busy < self.repair_crews:
+            self.repair_busy += 1
+            self._start_repair(node, repair_s, crew=True)
+        else:
+            self.repair_queue.append((node, repair_s))
+
+    def _start_repair(self, node: int, repair_s: float, *, crew: bool) -> None:
+        shop = self.scenario.repairs
+        total = repair_s
+        if shop.test > 0 or shop.test_failure > 0:
+            # Burn-in test; a node that fails it is repaired (same time) and tested again.
+            total += shop.test
+            while self._repair_sampler.uniform() < shop.test_failure:
+                total += repair_s + shop.test
+        done = self.env.timeout(total)
+        done.callbacks.append(self._repair_callback(node, crew))
+
+    def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
+        def repaired(_: simpy.Event) -> None:
+            if crew:
+                self.repair_busy -= 1
+                if self.repair_queue:
+                    self.repair_busy += 1
+                    self._start_repair(*self.repair_queue.popleft(), crew=True)
+            self._repair(node)
+
+        return repaired
+
+    # ----------------------------------------------------------------- slowdowns
+    def slow(
+        self,
+        scope: Literal["node", "rack", "pod"],
+        ids: Sequence[int],
+        factor: float,
+        cause: str,
+        duration_s: float,
+    ) -> int:
+        """Run ``scope`` ``ids`` at ``factor`` of full speed for ``duration_s``; returns a token."""
+        self._slow_token += 1
+        token = self._slow_token
+        ids = tuple(int(i) for i in ids)
+        self.slowdowns[token] = (scope, ids, factor)
+        index = self.slow_index[scope]
+        for i in ids:
+            index.setdefault(i, {})[token] = factor
+        self.record(SlowdownBegan(self.env.now, token, scope, ids, factor, cause))
+        self._respeed(scope, ids)
+        end = self.env.timeout(duration_s)
+        end.callbacks.append(lambda _: self.unslow(token))
+        return token
+
+    def unslow(self, token: int) -> None:
+        """End slowdown ``token`` (no-op if it already ended)."""
+        entry = self.slowdowns.pop(token, None)
+        if entry is None or self.closing:
+            return
+        scope, ids, _ = entry
+        index = self.slow_index[scope]
+        for i in ids:
+            factors = index[i]
+            del factors[token]
+            if not factors:
+                del index[i]
+        self.record(SlowdownEnded(self.env.now, token))
+        self._respeed(scope, ids)
+
+    def is_slowed(self, token: int) -> bool:
+        """Whether slowdown ``token`` is still in effect."""
+        return token in self.slowdowns
+
+    def _nodes_in(self, scope: str, ids: Sequence[int]) -> list[int]:
+        topo = self.topology
+        if scope == "node":
+            return list(ids)
+        if scope == "rack":
+            return [n for r in ids for n in topo.nodes_of_rack(r)]
+        return [n for p in ids for n in topo.nodes_of_pod(p)]
+
+    def _respeed(self, scope: str, ids: Sequence[int]) -> None:
+        """Recompute the speed of every job with a node in ``scope`` ``ids``."""
+        owner = self.cluster.owner
+        jobs = {int(owner[n]) for n in self._nodes_in(scope, ids)} - {-1}
+        for job_id in sorted(jobs):
+            job = self.jobs[job_id]
+            speed = self.job_speed(job)
+            if speed == job.speed:
+                continue
+            job.speed = speed
+            if (
+                job.phase is JobPhase.RUNNING
+                and job.proc is not None
+                and not job.pending_interrupt
+                and not job.pending_speed
+            ):
+                job.pending_speed = True
+                job.proc.interrupt(SpeedChange())
+
+    def job_speed(self, job: Job) -> float:
+        """The job's speed factor: the slowest of its nodes, racks and (multi-pod) pods."""
+        if not self.slowdowns:
+            return 1.0
+        owner = self.cluster.owner
+        topo = self.topology
+        speed = 1.0
+        for node, factors in self.slow_index["node"].items():
+            if owner[node] == job.id:
+                speed = min(speed, *factors.values())
+        for rack, factors in self.slow_index["rack"].items():
+            r = topo.nodes_of_rack(rack)
+            if (owner[r.start : r.stop] == job.id).any():
+                speed = min(speed, *factors.values())
+        if job.pods > 1:
+            for pod, factors in self.slow_index["pod"].items():
+                r = topo.nodes_of_pod(pod)
+                if (owner[r.start : r.stop] == job.id).any():
+                    speed = min(speed, *factors.values())
+        return speed
+
+    # ----------------------------------------------------------------- planned maintenance
+    def maintain(self, nodes: Sequence[int], cause: str, duration_s: float) -> None:
+        """Planned maintenance of ``nodes`` for ``duration_s``.
+
+        Idle and spare nodes go at once. A running job first writes a checkpoint (drains),
+        then hands its nodes over; a job that is starting or recovering loses them at once.
+        """
+        owner = self.cluster.owner
+        by_job: dict[int, list[int]] = {}
+        idle: list[int] = []
+        for node in nodes:
+            if not self.cluster.is_up(node):
+                continue
+            o = int(owner[node])
+            if o < 0:
+                idle.append(node)
+            else:
+                by_job.setdefault(o, []).append(node)
+        self._take_down(idle, cause, duration_s)
+        for job_id in sorted(by_job):
+            job = self.jobs[job_id]
+            if job.phase is JobPhase.RUNNING and not job.pending_interrupt:
+                self.maintenance_due[job_id] = (by_job[job_id], cause, self.env.now + duration_s)
+                job.pending_interrupt = True
+                assert job.proc is not None
+                job.proc.interrupt(Drain(cause))
+            else:
+                self.fail_nodes(by_job[job_id], cause, duration_s)
+
+    def hand_over_for_maintenance(self, job: Job) -> None:
+        """A drained job gives up the nodes due for maintenance (it then recovers)."""
+        due = self.maintenance_due.pop(job.id, None)
+        if due is None:
+            return
+        nodes, cause, until = due
+        mine = [n for n in nodes if int(self.cluster.owner[n]) == job.id]
+        self._take_down(mine, cause, max(0.0, until - self.env.now))
+
+    # ----------------------------------------------------------------- silent data corruption
+    def corrupt(self, node: int, cause: str, delay_s: float, repair_s: float) -> None:
+        """Silent data corruption on ``node`` now, found ``delay_s`` later.
+
+        If a job holds the node, its state is corrupt from now on: at detection it rolls back
+        to its last checkpoint completed before now, and the node goes to repair.
+        """
+        now = self.env.now
+        owner = int(self.cluster.owner[node])
+        job = self.jobs[owner] if owner >= 0 and self.jobs[owner].phase is JobPhase.RUNNING else None
+
+        def detect(_: simpy.Event) -> None:
+            if self.closing:
+                return
+            if job is not None and job.phase is not JobPhase.FINISHED and job.proc is not None:
+                if int(self.cluster.owner[node]) == job.id:
+                    self.fail_nodes((node,), cause, repair_s, corrupt_since=now)
+                else:
+                    self._hit(job, Failure(cause, -1, now))
+                    self._take_down((node,), cause, repair_s)
+            else:
+                self.fail_nodes((node,), cause, repair_s)
+
+        timer = self.env.timeout(delay_s)
+        timer.callbacks.append(detect)
+
+    # ----------------------------------------------------------------- shared storage
+    def storage_window(self, factor: float, cause: str, duration_s: float) -> None:
+        """Scale the shared store's bandwidth to ``factor`` for ``duration_s`` (outage: 0)."""
+        if self.store is None:
+            return
+        self._slow_token += 1
+        token = self._slow_token
+        self._storage_windows[token] = factor
+        self._apply_storage(cause)
+
+        def end(_: simpy.Event) -> None:
+            del self._storage_windows[token]
+            if not self.closing:
+                self._apply_storage(cause)
+
+        timer = self.env.timeout(duration_s)
+        timer.callbacks.append(end)
+
+    def _apply_storage(self, cause: str) -> None:
+        assert self.store is not None
+        factor = min(self._storage_windows.values(), default=1.0)
+        if factor != self.store.factor:
+            self.store.set_factor(factor)
+            self.record(StorageChanged(self.env.now, factor, cause))
+
+    # ----------------------------------------------------------------- per-cause facts
+    def detection_s(self, cause: str) -> float:
+        """How long ``cause`` takes to detect (planned causes: none)."""
+        return self.detection.get(cause, self.restart.detection)
+
+    def is_planned(self, cause: str) -> bool:
+        """Whether ``cause`` is planned maintenance (drained gracefully)."""
+        return cause in self.planned_causes
+
+    def segmented(self, job: Job) -> bool:
+        """Whether ``job``'s checkpoints are simulated one by one on the shared store."""
+        ck = self.scenario.checkpoint
+        return (
+            self.store is not None
+            and ck.mode == "sync"
+            and ck.stall is None
+            and job.checkpoint_bytes > 0
+            and math.isfinite(job.interval_s)
+        )
+
+    def adaptive_interval(self, job: Job) -> float:
+        """Daly's interval on the job's own MTBF estimate (one pseudo-failure of prior)."""
+        if math.isfinite(job.mtbf_s):
+            mtbf = (job.mtbf_s + job.exposure_s) / (1 + job.failures_seen)
+        elif job.failures_seen:
+            mtbf = job.exposure_s / job.failures_seen
+        else:
+            mtbf = math.inf
+        return interval_for("daly", self.scenario.checkpoint.interval, job.stall_s, mtbf)
 
     def fail_job_on(self, node: int, cause: str) -> None:
         """Kill the job on ``node`` (software/job-scope fault); no hardware goes down."""
@@ -271,15 +631,9 @@ class Simulation:
         job.pending_interrupt = True
         job.proc.interrupt(cause)
 
-    def _repair_callback(self, node: int) -> Callable[[simpy.Event], None]:
-        def repaired(_: simpy.Event) -> None:
-            self._repair(node)
-
-        return repaired
-
     def _repair(self, node: int) -> None:
-        if self.closing:
-            return
+        if self.closing or node in self.quarantined:
+            return  # a quarantined node stays out of service
         self._tick()
         state = self.cluster.repair(node)
         self.record(NodeRepaired(self.env.now, node, state == 1))

@@ -20,14 +20,18 @@ __all__ = [
     "JobStarted",
     "JobSubmitted",
     "NodeFailed",
+    "NodeQuarantined",
     "NodeRepaired",
     "RecoveryEnded",
     "ReplacementTaken",
     "RunEnded",
     "RunStarted",
+    "SlowdownBegan",
+    "SlowdownEnded",
+    "StorageChanged",
 ]
 
-RunEndReason = Literal["finished", "interrupted", "preempted", "horizon"]
+RunEndReason = Literal["finished", "interrupted", "preempted", "drained", "horizon"]
 RecoveryEndReason = Literal["resumed", "preempted", "horizon"]
 
 
@@ -71,7 +75,10 @@ class RunEnded:
 
     ``work_s + stall_s`` equals the epoch's wall time; ``lost_s`` of the work will be redone;
     ``checkpoints`` completed during the epoch; ``gpus`` were held throughout. ``cause`` is the
-    failure that ended it (empty when it finished or hit the horizon).
+    failure that ended it (empty when it finished or hit the horizon). ``slow_s`` is wall time
+    lost to slowdowns (stragglers, degraded links): ``work_s + stall_s + slow_s`` equals the
+    epoch's wall time. ``drained`` epochs ended with a graceful checkpoint for planned
+    maintenance.
     """
 
     t: float
@@ -85,6 +92,7 @@ class RunEnded:
     progress_s: float
     committed_s: float
     cause: str
+    slow_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,7 @@ class JobInterrupted:
     node: int
     phase: Literal["running", "recovering", "draining"]
     lost_work_s: float
+    planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +182,48 @@ class NodeRepaired:
     spare: bool
 
 
+@dataclass(frozen=True, slots=True)
+class NodeQuarantined:
+    """A node failed ``failures`` times within the quarantine window and is retired for good."""
+
+    t: float
+    node: int
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlowdownBegan:
+    """A slowdown began: ``scope`` (node, rack or pod) ``ids`` run at ``factor`` of full speed.
+
+    Jobs on them run at the slowest factor among their nodes (gang synchronisation); pod
+    slowdowns only affect jobs spanning more than one pod. ``token`` pairs it with its end.
+    """
+
+    t: float
+    token: int
+    scope: Literal["node", "rack", "pod"]
+    ids: tuple[int, ...]
+    factor: float
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlowdownEnded:
+    """The slowdown ``token`` ended."""
+
+    t: float
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorageChanged:
+    """The shared store's bandwidth changed to ``factor`` of nominal (outage: 0)."""
+
+    t: float
+    factor: float
+    cause: str
+
+
 Event = (
     JobSubmitted
     | JobStarted
@@ -185,4 +236,8 @@ Event = (
     | JobFinished
     | NodeFailed
     | NodeRepaired
+    | NodeQuarantined
+    | SlowdownBegan
+    | SlowdownEnded
+    | StorageChanged
 )

@@ -15,6 +15,7 @@ queued again and gets a new process when placed again). Failures arrive as
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,7 +30,17 @@ from clustersim.views import JobView, RunningView
 if TYPE_CHECKING:
     from clustersim.engine import Simulation
 
-__all__ = ["Failure", "Horizon", "Job", "JobPhase", "Preemption", "run_job"]
+__all__ = [
+    "Drain",
+    "EpochRecord",
+    "Failure",
+    "Horizon",
+    "Job",
+    "JobPhase",
+    "Preemption",
+    "SpeedChange",
+    "run_job",
+]
 
 
 class JobPhase(StrEnum):
@@ -46,10 +57,27 @@ class JobPhase(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """Interrupt cause: a fault hit the job (``node`` = -1 for job-scope faults)."""
+    """Interrupt cause: a fault hit the job (``node`` = -1 for job-scope faults).
+
+    ``corrupt_since`` (silent data corruption) is when the job's state went bad: the job rolls
+    back to the last checkpoint completed before it.
+    """
 
     cause: str
     node: int
+    corrupt_since: float = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """Interrupt cause: planned maintenance; checkpoint first, then hand the nodes over."""
+
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedChange:
+    """Interrupt cause: the job's speed factor changed; re-plan without ending the epoch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +90,56 @@ class Preemption:
 @dataclass(frozen=True, slots=True)
 class Horizon:
     """Interrupt cause: the simulation ends; close the books without losing work."""
+
+
+EPOCH_HISTORY = 64
+"""Running epochs remembered per job, for rolling back after silent data corruption."""
+
+
+@dataclass(slots=True, eq=False)
+class EpochRecord:
+    """What is needed to know a past epoch's committed progress at any time within it.
+
+    Closed-form epochs keep their speed marks ``(wall, virtual, speed)``; segmented epochs
+    (storage contention) keep their completed checkpoints ``(time, committed)``.
+    """
+
+    start: float
+    committed0: float
+    remaining: float
+    job: Job
+    marks: list[tuple[float, float, float]]
+    end: float = math.inf
+    checkpoints: list[tuple[float, float]] | None = None
+    interval: float = math.nan
+    stall: float = math.nan
+    persist: float = math.nan
+
+    def __post_init__(self) -> None:
+        self.interval, self.stall, self.persist = (
+            self.job.interval_s,
+            self.job.stall_s,
+            self.job.persist_s,
+        )
+
+    def committed_at(self, t: float) -> float:
+        """Progress protected by checkpoints completed by time ``t``."""
+        t = min(t, self.end)
+        if self.checkpoints is not None:
+            best = self.committed0
+            for when, committed in self.checkpoints:
+                if when > t:
+                    break
+                best = committed
+            return best
+        wall, virtual, speed = self.marks[0]
+        for mark in self.marks:
+            if mark[0] > t:
+                break
+            wall, virtual, speed = mark
+        v = virtual + (t - wall) * speed
+        state = epoch_state(v, self.remaining, self.interval, self.stall, self.persist)
+        return self.committed0 + state.committed_s
 
 
 @dataclass(slots=True, eq=False)
@@ -111,6 +189,11 @@ class Job:
     running_view: RunningView | None = None
     queue_view: JobView | None = None
     on_phase: Callable[[Job], None] | None = None
+    speed: float = 1.0
+    pending_speed: bool = False
+    epochs: deque[EpochRecord] = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
+    exposure_s: float = 0.0
+    failures_seen: int = 0
 
     @property
     def phase(self) -> JobPhase:
@@ -145,6 +228,13 @@ class Job:
         """Work not yet protected by a checkpoint (what a restart must still do)."""
         return self.work_s - self.committed_s
 
+    def committed_at(self, t: float) -> float:
+        """Committed progress as of time ``t`` (from the last :data:`EPOCH_HISTORY` epochs)."""
+        for record in reversed(self.epochs):
+            if record.start <= t:
+                return record.committed_at(t)
+        return self.epochs[0].committed0 if self.epochs else 0.0
+
     def sync_held(self, now: float, gpus_per_node: int) -> None:
         """Accrue held GPU-seconds up to ``now`` (call before the held node count changes)."""
         self.held_gpu_s += self.held_nodes * gpus_per_node * (now - self.held_since_s)
@@ -177,7 +267,7 @@ def run_job(env: simpy.Environment, sim: Simulation, job: Job) -> Generator[Any,
 
 def _step_duration(sim: Simulation, job: Job, step: str) -> float:
     if step == "detect":
-        return sim.restart.detection
+        return sim.detection_s(job.last_cause)
     if step == "requeue":
         return sim.restart.requeue
     if step == "init":
@@ -188,11 +278,21 @@ def _step_duration(sim: Simulation, job: Job, step: str) -> float:
 
 
 def _note_failure(
-    env: simpy.Environment, sim: Simulation, job: Job, cause: Failure, phase: Any, lost_s: float
+    env: simpy.Environment,
+    sim: Simulation,
+    job: Job,
+    cause: Failure,
+    phase: Any,
+    lost_s: float,
+    *,
+    planned: bool = False,
 ) -> None:
     job.interruptions += 1
     job.last_cause = cause.cause
-    sim.record(JobInterrupted(env.now, job.id, cause.cause, cause.node, phase, lost_s))
+    planned = planned or sim.is_planned(cause.cause)
+    if not planned:
+        job.failures_seen += 1
+    sim.record(JobInterrupted(env.now, job.id, cause.cause, cause.node, phase, lost_s, planned))
 
 
 def recover(
@@ -220,15 +320,23 @@ def recover(
                     yield sim.request_replacements(job)
             else:
                 duration = _step_duration(sim, job, step) if math.isnan(left) else left
-                left = math.nan
+                left = duration  # what is left of this step if an interrupt is absorbed
                 if duration > 0:
                     yield env.timeout(duration)
+                left = math.nan
             _accrue(env, sim, job, step)
             i += 1
         except simpy.Interrupt as irq:
+            cause = irq.cause
+            if isinstance(cause, SpeedChange):  # only matters while training
+                job.pending_speed = False
+                if step != "wait":
+                    left = max(0.0, left - (env.now - t0))
+                continue
             job.pending_interrupt = False
             _accrue(env, sim, job, step)
-            cause = irq.cause
+            if isinstance(cause, Drain):
+                cause = Failure(cause.cause, -1)
             if isinstance(cause, Preemption | Horizon):
                 close_recovery(
                     env, sim, job, "preempted" if isinstance(cause, Preemption) else "horizon"
@@ -239,13 +347,21 @@ def recover(
                     sim.requeue(job)
                 return False
             assert isinstance(cause, Failure)
-            _note_failure(env, sim, job, cause, "recovering", 0.0)
+            lost = 0.0
+            if not math.isnan(cause.corrupt_since):
+                lost = job.committed_s - job.committed_at(cause.corrupt_since)
+            _note_failure(env, sim, job, cause, "recovering", lost)
+            if lost > 0:
+                gpus = job.nodes * sim.gpus_per_node
+                empty = EpochState(0.0, 0.0, 0, 0.0)
+                _end_epoch(env, sim, job, "interrupted", gpus, empty, 0.0, lost, cause.cause)
             if sim.restart.failure_during_recovery == "restart" or steps is _STEPS_START:
                 steps = _STEPS_RECOVER
                 job.phase = JobPhase.RECOVERING
                 i = 0
+                left = math.nan
             elif step != "wait":
-                left = max(0.0, _step_duration(sim, job, step) - (env.now - t0))
+                left = max(0.0, left - (env.now - t0))
         if i == len(steps) and job.missing > 0:
             # A node lost after the wait step (failure_during_recovery: ignore) must still be
             # replaced before the job can train on its full gang.
@@ -289,37 +405,239 @@ def close_recovery(env: simpy.Environment, sim: Simulation, job: Job, reason: An
 def train(env: simpy.Environment, sim: Simulation, job: Job) -> Generator[Any, Any, bool]:
     """Train from the last checkpoint until finished or disturbed.
 
+    Progress is closed-form in the epoch's *virtual* time: the job's speed factor (1 unless a
+    straggler or degraded link slows its gang) scales how fast virtual time passes, and a
+    :class:`SpeedChange` interrupt re-plans the finish without ending the epoch. With storage
+    contention on, checkpoints are simulated one by one instead (:func:`train_segments`).
+
     Returns True if the job's process should end (finished, preempted, horizon), False to
-    recover from a failure.
+    recover from a failure or a maintenance drain.
     """
+    if sim.segmented(job):
+        return (yield from train_segments(env, sim, job))
+    start, remaining, gpus = _begin_epoch(env, sim, job)
+    total = time_to_finish(remaining, job.interval_s, job.stall_s)
+    record = EpochRecord(start, job.committed_s, remaining, job, [(start, 0.0, job.speed)])
+    job.epochs.append(record)
+    virtual = 0.0
+    seg_start = start
+    speed = job.speed
+    while True:
+        try:
+            if speed > 0:
+                yield env.timeout((total - virtual) / speed)
+            else:
+                yield env.event()  # stalled until the speed changes
+            break
+        except simpy.Interrupt as irq:
+            virtual = min(total, virtual + (env.now - seg_start) * speed)
+            seg_start = env.now
+            cause = irq.cause
+            if isinstance(cause, SpeedChange):
+                job.pending_speed = False
+                speed = job.speed
+                record.marks.append((env.now, virtual, speed))
+                continue
+            job.pending_interrupt = False
+            record.end = env.now
+            slow = _slow(env.now - start, virtual, record)
+            state = epoch_state(
+                virtual, remaining, job.interval_s, job.stall_s, job.persist_s
+            )
+            return (yield from _disturbed(env, sim, job, gpus, state, slow, cause))
+    record.end = env.now
+    state = epoch_state(math.inf, remaining, job.interval_s, job.stall_s, job.persist_s)
+    slow = _slow(env.now - start, total, record)
+    _end_epoch(env, sim, job, "finished", gpus, state, 0.0, 0.0, "", slow_s=slow)
+    sim.finish(job)
+    return True
+
+
+def _slow(wall_s: float, virtual_s: float, record: EpochRecord) -> float:
+    """Wall time lost to slowdowns in an epoch (exactly 0 if it ran at full speed)."""
+    if len(record.marks) == 1 and record.marks[0][2] == 1.0:
+        return 0.0
+    return max(0.0, wall_s - virtual_s)
+
+
+def _begin_epoch(env: simpy.Environment, sim: Simulation, job: Job) -> tuple[float, float, int]:
     job.phase = JobPhase.RUNNING
     start = env.now
     job.epoch_start_s = start
     if math.isnan(job.first_start_s):
         job.first_start_s = start
+    if sim.adaptive:
+        job.interval_s = sim.adaptive_interval(job)
+    job.speed = sim.job_speed(job)
+    job.pending_speed = False
     sim.record(RunStarted(start, job.id, job.committed_s))
-    remaining = job.remaining_s
-    gpus = job.held_nodes * sim.gpus_per_node
-    try:
-        yield env.timeout(time_to_finish(remaining, job.interval_s, job.stall_s))
-    except simpy.Interrupt as irq:
-        job.pending_interrupt = False
-        state = epoch_state(env.now - start, remaining, job.interval_s, job.stall_s, job.persist_s)
-        cause = irq.cause
-        if isinstance(cause, Failure):
-            _note_failure(env, sim, job, cause, "running", state.lost_s)
-            _end_epoch(env, sim, job, "interrupted", gpus, state, 0.0, state.lost_s, cause.cause)
-            job.restarts += 1
-            return False
-        if isinstance(cause, Horizon):
-            _end_epoch(env, sim, job, "horizon", gpus, state, 0.0, 0.0, "")
-            return True
-        assert isinstance(cause, Preemption)
-        return (yield from drain(env, sim, job, gpus, state, cause.checkpoint))
-    state = epoch_state(math.inf, remaining, job.interval_s, job.stall_s, job.persist_s)
-    _end_epoch(env, sim, job, "finished", gpus, state, 0.0, 0.0, "")
+    return start, job.remaining_s, job.held_nodes * sim.gpus_per_node
+
+
+def _disturbed(
+    env: simpy.Environment,
+    sim: Simulation,
+    job: Job,
+    gpus: int,
+    state: EpochState,
+    slow: float,
+    cause: Any,
+) -> Generator[Any, Any, bool]:
+    """Close an epoch that a failure, the horizon, a preemption or maintenance ended."""
+    if isinstance(cause, Failure):
+        lost = state.lost_s
+        if not math.isnan(cause.corrupt_since):
+            # Silent data corruption: every checkpoint since the corruption is bad too.
+            lost = job.committed_s + state.work_s - job.committed_at(cause.corrupt_since)
+        _note_failure(env, sim, job, cause, "running", lost)
+        _end_epoch(env, sim, job, "interrupted", gpus, state, 0.0, lost, cause.cause, slow_s=slow)
+        job.restarts += 1
+        return False
+    if isinstance(cause, Horizon):
+        _end_epoch(env, sim, job, "horizon", gpus, state, 0.0, 0.0, "", slow_s=slow)
+        return True
+    if isinstance(cause, Drain):
+        return (yield from drain_for_maintenance(env, sim, job, gpus, state, slow, cause))
+    assert isinstance(cause, Preemption)
+    return (yield from drain(env, sim, job, gpus, state, cause.checkpoint, slow))
+
+
+def train_segments(env: simpy.Environment, sim: Simulation, job: Job) -> Generator[Any, Any, bool]:
+    """Train with checkpoints simulated one by one on the shared store (storage contention).
+
+    Compute segments follow the job's speed as in :func:`train`; each checkpoint's stall is
+    however long its write takes at the job's fair share of the store's bandwidth.
+    """
+    start, remaining, gpus = _begin_epoch(env, sim, job)
+    record = EpochRecord(start, job.committed_s, remaining, job, [], checkpoints=[])
+    job.epochs.append(record)
+    store = sim.store
+    assert store is not None
+    work = committed = stall = slow = 0.0
+    ckpts = 0
+    writing = False
+    seg_start = t0 = start
+    while True:
+        try:
+            if work >= remaining:
+                break
+            if not writing:
+                piece = min(job.interval_s, remaining - work)
+                target = work + piece
+                speed = job.speed
+                seg_start = env.now
+                while True:
+                    try:
+                        if speed > 0:
+                            yield env.timeout((target - work) / speed)
+                        else:
+                            yield env.event()
+                        slow += (env.now - seg_start) - (target - work)
+                        work = target
+                        break
+                    except simpy.Interrupt as irq:
+                        done = min(target - work, (env.now - seg_start) * speed)
+                        slow += (env.now - seg_start) - done
+                        work += done
+                        seg_start = env.now
+                        if not isinstance(irq.cause, SpeedChange):
+                            raise
+                        job.pending_speed = False
+                        speed = job.speed
+                if work >= remaining:
+                    break
+                writing = True
+                t0 = env.now
+                while True:
+                    try:
+                        yield store.write(job.id, job.checkpoint_bytes)
+                        break
+                    except simpy.Interrupt as irq:
+                        if not isinstance(irq.cause, SpeedChange):
+                            raise
+                        job.pending_speed = False
+                stall += env.now - t0
+                writing = False
+                committed = work
+                ckpts += 1
+                record.checkpoints.append((env.now, job.committed_s + committed))  # type: ignore[union-attr]
+        except simpy.Interrupt as irq:
+            job.pending_interrupt = False
+            if writing:
+                store.cancel(job.id)
+                stall += env.now - t0
+            record.end = env.now
+            state = EpochState(work, stall, ckpts, committed)
+            return (yield from _disturbed(env, sim, job, gpus, state, slow, irq.cause))
+    record.end = env.now
+    state = EpochState(work, stall, ckpts, work)
+    _end_epoch(env, sim, job, "finished", gpus, state, 0.0, 0.0, "", slow_s=max(0.0, slow))
     sim.finish(job)
     return True
+
+
+def drain_for_maintenance(
+    env: simpy.Environment,
+    sim: Simulation,
+    job: Job,
+    gpus: int,
+    state: EpochState,
+    slow: float,
+    cause: Drain,
+) -> Generator[Any, Any, bool]:
+    """Planned maintenance: checkpoint, hand the nodes over, then recover like after a failure.
+
+    A failure while writing the checkpoint loses the work since the last completed one.
+    """
+    job.phase = JobPhase.DRAINING
+    lost = state.lost_s
+    t0 = env.now
+    drained = 0
+    reason: Any = "drained"
+    failed: Failure | None = None
+    if lost > 0:
+        outcome = yield from _write_final_checkpoint(env, sim, job)
+        if outcome == "done":
+            lost, drained = 0.0, 1
+        elif isinstance(outcome, Failure):
+            failed = outcome
+        else:  # the run ended while writing: nothing is redone
+            lost, reason = 0.0, "horizon"
+    planned = Failure(cause.cause, -1)
+    _note_failure(env, sim, job, failed or planned, "running", lost, planned=failed is None)
+    _end_epoch(env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained, slow)
+    if reason == "horizon":
+        return True
+    sim.hand_over_for_maintenance(job)
+    job.restarts += 1
+    return False
+
+
+def _write_final_checkpoint(
+    env: simpy.Environment, sim: Simulation, job: Job
+) -> Generator[Any, Any, Any]:
+    """Write one checkpoint now; returns "done", the :class:`Failure`, or "horizon"."""
+    duration = job.stall_s + job.persist_s
+    t_end = env.now + duration
+    while True:
+        try:
+            if sim.segmented(job):
+                assert sim.store is not None
+                yield sim.store.write(job.id, job.checkpoint_bytes)
+            else:
+                yield env.timeout(max(0.0, t_end - env.now))
+            return "done"
+        except simpy.Interrupt as irq:
+            cause = irq.cause
+            if isinstance(cause, SpeedChange):
+                job.pending_speed = False
+                continue
+            job.pending_interrupt = False
+            if isinstance(cause, Drain | Preemption):
+                continue  # already draining
+            if sim.store is not None:
+                sim.store.cancel(job.id)
+            return cause if isinstance(cause, Failure) else "horizon"
 
 
 def drain(
@@ -329,6 +647,7 @@ def drain(
     gpus: int,
     state: EpochState,
     checkpoint: bool,
+    slow: float = 0.0,
 ) -> Generator[Any, Any, bool]:
     """A preempted job writes a final checkpoint (if allowed and useful), then is requeued.
 
@@ -341,19 +660,17 @@ def drain(
     t0 = env.now
     drained = 0
     if checkpoint and lost > 0:
-        try:
-            yield env.timeout(job.stall_s + job.persist_s)
+        outcome = yield from _write_final_checkpoint(env, sim, job)
+        if outcome == "done":
             lost, drained = 0.0, 1
-        except simpy.Interrupt as irq:
-            job.pending_interrupt = False
-            cause = irq.cause
-            if isinstance(cause, Failure):
-                _note_failure(env, sim, job, cause, "draining", lost)
-                job.last_cause = cause.cause
-            elif isinstance(cause, Horizon):
-                lost = 0.0  # the run ends: nothing is redone, but the write did not complete
+        elif isinstance(outcome, Failure):
+            _note_failure(env, sim, job, outcome, "draining", lost)
+        else:
+            lost = 0.0  # the run ends: nothing is redone, but the write did not complete
     reason: Any = "horizon" if sim.closing else "preempted"
-    _end_epoch(env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained)
+    _end_epoch(
+        env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained, slow
+    )
     if not sim.closing:
         sim.requeue(job)
     return True
@@ -370,10 +687,12 @@ def _end_epoch(
     lost_s: float,
     cause: str,
     extra_checkpoints: int = 0,
+    slow_s: float = 0.0,
 ) -> None:
     """Record the epoch's closed-form accounting and move the committed progress forward."""
     progress = job.committed_s + state.work_s
     committed = progress - lost_s
+    job.exposure_s += env.now - job.epoch_start_s
     sim.record(
         RunEnded(
             env.now,
@@ -387,6 +706,7 @@ def _end_epoch(
             progress,
             committed,
             cause,
+            slow_s,
         )
     )
     job.committed_s = committed
