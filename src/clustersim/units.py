@@ -33,6 +33,7 @@ __all__ = [
     "format_bandwidth",
     "format_bytes",
     "format_duration",
+    "format_rate",
     "parse_bandwidth",
     "parse_bytes",
     "parse_duration",
@@ -225,10 +226,15 @@ def format_bandwidth(bytes_per_s: float) -> str | float:
     return _shortest(bytes_per_s, [(f"{u}/s", s) for u, s in _BYTE_UNITS], parse_bandwidth)
 
 
+def format_rate(per_component_s: float, component: str = "node") -> str | float:
+    """``"x/1000 {component}-days"`` if it parses back exactly, else the float itself."""
+    per_1000_days = per_component_s * 1000 * 86400.0
+    text = f"{per_1000_days:.12g}/1000 {component}-days"
+    return text if parse_rate(text, component) == per_component_s else per_component_s
+
+
 def _format_node_rate(per_node_s: float) -> str | float:
-    per_1000_node_days = per_node_s * 1000 * 86400.0
-    text = f"{per_1000_node_days:.12g}/1000 node-days"
-    return text if parse_rate(text, "node") == per_node_s else per_node_s
+    return format_rate(per_node_s, "node")
 
 
 def _non_negative(parse: Any) -> Any:
