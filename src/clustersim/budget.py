@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from clustersim.config import Scenario
+from clustersim.config import FaultConfig, Scenario
 
 __all__ = ["BudgetExceeded", "Estimate", "check_budget", "estimate"]
 
@@ -63,10 +63,26 @@ def estimate(scenario: Scenario) -> Estimate:
     if scenario.run.stop_when_done:
         # Even run one after another at an ETTR of 0.1, the jobs are done by then.
         horizon = min(horizon, last_submit + work / MIN_ETTR)
-    faults = sum(f.rate for f in scenario.faults.values()) * nodes * horizon
+    faults = sum(_fault_events(scenario, f, horizon) for f in scenario.faults.values())
     events = EVENTS_PER_JOB * jobs + EVENTS_PER_FAULT * faults + 100
     memory = BYTES_PER_NODE * nodes + BYTES_PER_JOB * jobs + BYTES_PER_EVENT * events
     return Estimate(events, memory, jobs, faults)
+
+
+def _fault_events(scenario: Scenario, f: FaultConfig, horizon: float) -> float:
+    """Expected number of events a fault source generates over ``horizon``."""
+    cluster = scenario.cluster
+    if f.kind == "switch":
+        switches = cluster.pods if f.level == "pod" else cluster.racks_per_pod * cluster.pods
+        return (f.rate or 0.0) * switches * horizon
+    if f.every is not None:
+        batches = (
+            1
+            if f.kind == "storage"
+            else math.ceil(cluster.n_nodes / (f.batch_nodes or cluster.n_nodes))
+        )
+        return horizon / f.every * batches
+    return f.node_rate(cluster.gpus_per_node) * cluster.n_nodes * horizon
 
 
 def check_budget(scenario: Scenario, replications: int = 1) -> Estimate:

@@ -13,8 +13,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_serializer,
@@ -204,7 +204,9 @@ class CorrelatedConfig(Frozen):
     nodes: Annotated[int, Field(ge=2, le=MAX_INT)] = 2
 
 
-FaultKind = Literal["poisson", "maintenance", "flap", "switch", "straggler", "sdc", "storage", "trace"]
+FaultKind = Literal[
+    "poisson", "maintenance", "flap", "switch", "straggler", "sdc", "storage", "trace"
+]
 Component = Literal["node", "gpu", "switch", "pod"]
 
 # Fields a kind may set besides kind/category/planned/detection (validated in FaultConfig).
@@ -261,7 +263,9 @@ class FaultConfig(Frozen):
 
     @field_validator("rate", mode="before")
     @classmethod
-    def _parse_rate(cls, value: Any, info: ValidationInfo) -> float:
+    def _parse_rate(cls, value: Any, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
         component = info.data.get("per") or (
             "switch" if info.data.get("kind") == "switch" else "node"
         )

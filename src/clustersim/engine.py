@@ -49,8 +49,8 @@ from clustersim.job import (
     run_job,
 )
 from clustersim.rng import BlockSampler, Streams
-from clustersim.storage import SharedStore
 from clustersim.scheduler import PREEMPTIVE, get_policy
+from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 from clustersim.workload import JobRecord, build_workload
@@ -545,7 +545,9 @@ class Simulation:
         """
         now = self.env.now
         owner = int(self.cluster.owner[node])
-        job = self.jobs[owner] if owner >= 0 and self.jobs[owner].phase is JobPhase.RUNNING else None
+        job = (
+            self.jobs[owner] if owner >= 0 and self.jobs[owner].phase is JobPhase.RUNNING else None
+        )
 
         def detect(_: simpy.Event) -> None:
             if self.closing:

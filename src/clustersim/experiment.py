@@ -23,7 +23,13 @@ from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
 from clustersim.events import Event
-from clustersim.metrics import IDENTITY_RTOL, RunMetrics, measure, t_quantile_975
+from clustersim.metrics import (
+    GPU_SECONDS_TERMS,
+    IDENTITY_RTOL,
+    RunMetrics,
+    measure,
+    t_quantile_975,
+)
 
 __all__ = ["IdentityError", "RunResult", "run", "run_replication"]
 
@@ -80,19 +86,26 @@ class RunResult:
         }
 
     @property
-    def causes(self) -> dict[str, dict[str, float]]:
+    def causes(self) -> dict[str, dict[str, Any]]:
         """Per-cause table averaged over replications."""
         if len(self.replications) == 1:
             return self.replications[0].causes
         reps = self.replications
         names = sorted({c for m in reps for c in m.causes})
         keys = next((list(t) for m in reps for t in m.causes.values()), [])
-        out: dict[str, dict[str, float]] = {}
+        labels = ("category", "planned")
+        out: dict[str, dict[str, Any]] = {}
         for c in names:
             rows = [m.causes.get(c, {}) for m in reps]
             # Tallies average over all replications (absent = 0); the mean recovery time
-            # averages only where that cause caused recoveries.
-            out[c] = {k: _mean([r.get(k, 0.0) for r in rows]) or 0.0 for k in keys}
+            # averages only where that cause caused recoveries. Labels are copied.
+            out[c] = {
+                k: _mean([r.get(k, 0.0) for r in rows]) or 0.0 for k in keys if k not in labels
+            }
+            present = next(r for r in rows if r)
+            for k in labels:
+                if k in present:
+                    out[c][k] = present[k]
             out[c]["mean_recovery_s"] = (
                 _mean([r["mean_recovery_s"] for r in rows if r.get("mean_recovery_s")]) or 0.0
             )
@@ -175,10 +188,10 @@ def run_replication(
 def check_identity(gs: dict[str, float]) -> None:
     """Check INV-2, the GPU-seconds identity.
 
-    useful + checkpoint + recovery + lost + idle + down == total, and the allocated
+    useful + checkpoint + recovery + lost + slowdown + idle + down == total, and the allocated
     GPU-seconds derived from the log equal the independently integrated ones.
     """
-    parts = sum(gs[k] for k in ("useful", "checkpoint", "recovery", "lost", "idle", "down"))
+    parts = sum(gs[k] for k in GPU_SECONDS_TERMS)
     scale = max(1.0, gs["total"])
     if abs(parts - gs["total"]) > IDENTITY_RTOL * scale:
         raise IdentityError(

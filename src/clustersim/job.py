@@ -441,9 +441,7 @@ def train(env: simpy.Environment, sim: Simulation, job: Job) -> Generator[Any, A
             job.pending_interrupt = False
             record.end = env.now
             slow = _slow(env.now - start, virtual, record)
-            state = epoch_state(
-                virtual, remaining, job.interval_s, job.stall_s, job.persist_s
-            )
+            state = epoch_state(virtual, remaining, job.interval_s, job.stall_s, job.persist_s)
             return (yield from _disturbed(env, sim, job, gpus, state, slow, cause))
     record.end = env.now
     state = epoch_state(math.inf, remaining, job.interval_s, job.stall_s, job.persist_s)
@@ -605,7 +603,9 @@ def drain_for_maintenance(
             lost, reason = 0.0, "horizon"
     planned = Failure(cause.cause, -1)
     _note_failure(env, sim, job, failed or planned, "running", lost, planned=failed is None)
-    _end_epoch(env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained, slow)
+    _end_epoch(
+        env, sim, job, reason, gpus, state, env.now - t0, lost, job.last_cause, drained, slow
+    )
     if reason == "horizon":
         return True
     sim.hand_over_for_maintenance(job)

@@ -2,8 +2,8 @@
 
 Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
 
-* GPU-seconds identity: total = useful + checkpoint + recovery + lost + idle + down, where the
-  first four are *allocated* GPU-seconds derived from the job records of the log
+* GPU-seconds identity: total = useful + checkpoint + recovery + lost + slowdown + idle + down,
+  where the first five are *allocated* GPU-seconds derived from the job records of the log
   (:class:`~clustersim.events.RunEnded`, :class:`~clustersim.events.RecoveryEnded`) and idle/down
   come from the time-weighted node-state integrals. The allocated integral is also measured
   independently, and the two must agree (INV-2).
@@ -32,7 +32,10 @@ from clustersim.job import JobPhase
 if TYPE_CHECKING:
     from clustersim.engine import Simulation
 
-__all__ = ["JobRow", "RunMetrics", "measure", "t_quantile_975"]
+__all__ = ["GPU_SECONDS_TERMS", "JobRow", "RunMetrics", "measure", "t_quantile_975"]
+
+GPU_SECONDS_TERMS = ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")
+"""The parts of the GPU-seconds identity; they sum to ``total``."""
 
 SECONDS_PER_YEAR = 365 * 86400.0
 IDENTITY_RTOL = 1e-9
@@ -76,7 +79,7 @@ class RunMetrics:
     summary: dict[str, Any]
     gpu_seconds: dict[str, float]
     recovery_gpu_seconds: dict[str, float]
-    causes: dict[str, dict[str, float]]
+    causes: dict[str, dict[str, Any]]
     jobs: list[JobRow] = field(default_factory=list)
 
 
@@ -89,7 +92,7 @@ def measure(sim: Simulation) -> RunMetrics:
     gpn = sim.gpus_per_node
     end = sim.end_s
     total = sim.topology.n_gpus * end
-    useful = ckpt = lost = recovery = 0.0
+    useful = ckpt = lost = recovery = slow = 0.0
     rec_split = dict.fromkeys(("detect", "wait", "init", "load"), 0.0)
     per_job_work: dict[int, float] = defaultdict(float)
     per_job_lost: dict[int, float] = defaultdict(float)
@@ -97,6 +100,7 @@ def measure(sim: Simulation) -> RunMetrics:
     per_job_rec: dict[int, float] = defaultdict(float)
     per_job_useful_gpu: dict[int, float] = defaultdict(float)
     interrupts: dict[str, int] = defaultdict(int)
+    planned_interrupts = 0
     lost_by_cause: dict[str, float] = defaultdict(float)
     rec_by_cause: dict[str, float] = defaultdict(float)
     rec_wall: dict[str, list[float]] = defaultdict(list)
@@ -107,6 +111,7 @@ def measure(sim: Simulation) -> RunMetrics:
             useful += good
             ckpt += ev.stall_s * ev.gpus
             lost += ev.lost_s * ev.gpus
+            slow += ev.slow_s * ev.gpus
             per_job_work[ev.job] += ev.work_s - ev.lost_s
             per_job_lost[ev.job] += ev.lost_s
             per_job_ckpts[ev.job] += ev.checkpoints
@@ -125,6 +130,7 @@ def measure(sim: Simulation) -> RunMetrics:
                 rec_wall[ev.cause].append(ev.duration_s)
         elif isinstance(ev, JobInterrupted):
             interrupts[ev.cause] += 1
+            planned_interrupts += ev.planned
         elif isinstance(ev, NodeFailed):
             node_failures[ev.cause] += 1
     idle = sim.node_s["idle"] * gpn
@@ -136,14 +142,15 @@ def measure(sim: Simulation) -> RunMetrics:
         "checkpoint": ckpt,
         "recovery": recovery,
         "lost": lost,
+        "slowdown": slow,
         "idle": idle,
         "down": down,
-        "allocated": useful + ckpt + recovery + lost,
+        "allocated": useful + ckpt + recovery + lost + slow,
         "allocated_measured": allocated_measured,
     }
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
-    wasted = ckpt + recovery + lost
+    wasted = ckpt + recovery + lost + slow
     # Jobs whose submission time lies beyond the end of the run were never submitted.
     rows = [
         _job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec)
@@ -160,8 +167,12 @@ def measure(sim: Simulation) -> RunMetrics:
     all_causes = sorted(
         set(interrupts) | set(node_failures) | set(lost_by_cause) | set(rec_by_cause)
     )
+    categories = sim.categories
+    planned = sim.planned_causes
     causes = {
         c: {
+            "category": categories.get(c, "") or ("Planned" if c in planned else ""),
+            "planned": c in planned,
             "interruptions": interrupts.get(c, 0),
             "share": interrupts.get(c, 0) / n_int if n_int else 0.0,
             "node_failures": node_failures.get(c, 0),
@@ -170,6 +181,9 @@ def measure(sim: Simulation) -> RunMetrics:
             "lost_gpu_h": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0)) / 3600,
             "energy_wasted_mwh": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0))
             * mwh_per_gpu_s,
+            "cost_wasted_usd": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0))
+            / 3600
+            * cost.usd_per_gpu_hour,
             "mean_recovery_s": (sum(rec_wall[c]) / len(rec_wall[c])) if rec_wall.get(c) else 0.0,
         }
         for c in all_causes
@@ -180,6 +194,8 @@ def measure(sim: Simulation) -> RunMetrics:
         "goodput": useful / total if total > 0 else math.nan,
         "utilisation": allocated_measured / total if total > 0 else math.nan,
         "interruptions_total": n_int,
+        "interruptions_unexpected": n_int - planned_interrupts,
+        "interruptions_planned": planned_interrupts,
         "interruptions_by_cause": {c: interrupts[c] for c in sorted(interrupts)},
         "node_failures_total": sum(node_failures.values()),
         "lost_gpu_hours_by_cause": {c: causes[c]["lost_gpu_h"] for c in all_causes},
@@ -188,6 +204,8 @@ def measure(sim: Simulation) -> RunMetrics:
         "energy_total_mwh": total * mwh_per_gpu_s,
         "cost_wasted_usd": wasted / 3600 * cost.usd_per_gpu_hour,
         "mean_gpus_down": down / end if end > 0 else 0.0,
+        "gpu_hours_slowdown": slow / 3600,
+        "nodes_quarantined": len(sim.quarantined),
         "jobs_submitted": len(rows),
         "jobs_started": len(started),
         "jobs_finished": len(finished),

@@ -155,7 +155,7 @@ def test_inv1_gpu_conservation(scenario: Scenario) -> None:
 def test_inv2_gpu_seconds_identity(scenario: Scenario) -> None:
     metrics, _ = simulate(scenario)  # raises IdentityError if the engine's own check fails
     gs = metrics.gpu_seconds
-    parts = ("useful", "checkpoint", "recovery", "lost", "idle", "down")
+    parts = ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")
     scale = max(1.0, gs["total"])
     assert close(sum(gs[k] for k in parts), gs["total"], scale), gs
     assert close(gs["allocated"], gs["allocated_measured"], scale), gs

@@ -40,7 +40,7 @@ SUMMARY_KEYS = {
     "sim_time_s",
     "events",
 }
-GPU_SECONDS_TERMS = ("useful", "checkpoint", "recovery", "lost", "idle", "down")
+GPU_SECONDS_TERMS = ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

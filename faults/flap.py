@@ -1,0 +1,59 @@
+"""Network link flaps: a node's link goes away for a short while.
+
+Each node's link flaps at ``rate`` (per node); a flap lasts a draw from ``duration``. If the
+flap outlasts the collective ``timeout`` (NCCL over InfiniBand retries for about 30 s,
+``../shared/data/recovery_times.csv``) the job on the node is killed (detected after the
+timeout); otherwise the job only stalls: its gang runs at ``speed`` (default 0, a full stall
+while the collective retries) for the flap's length. Alibaba HPN reports 5k-60k link flaps
+per day cluster-wide (``../shared/data/published_rates.csv``), almost all of them short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from clustersim.config import DurationConfig, FaultConfig
+from clustersim.faults.base import DurationSampler, World
+from clustersim.rng import BlockSampler, Streams
+from clustersim.topology import Topology
+
+__all__ = ["LinkFlaps"]
+
+DEFAULT_DURATION = DurationConfig(distribution="lognormal", mean=5.0, cv=3.0)
+"""Flap lengths: lognormal, mean 5 s, heavy tail (our assumption; most flaps are short)."""
+
+
+class LinkFlaps:
+    """Short link outages: a stall if shorter than the collective timeout, else a job kill."""
+
+    def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.topology = topology
+        self.total_rate = cfg.node_rate(topology.gpus_per_node) * topology.n_nodes
+        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        self._duration = DurationSampler(cfg.duration or DEFAULT_DURATION, self._sampler)
+        self.speed = 0.0 if cfg.speed is None else cfg.speed
+
+    def start(self, env: simpy.Environment, world: World) -> None:
+        """Start the flaps (nothing at a zero rate)."""
+        if self.total_rate > 0:
+            env.process(self.flaps(env, world))
+
+    def flaps(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+        """Process: the superposed stream of flaps over all nodes."""
+        sampler = self._sampler
+        n = self.topology.n_nodes
+        while True:
+            yield env.timeout(sampler.exponential() / self.total_rate)
+            node = sampler.integer(n)
+            length = self._duration.draw()
+            if world.closing:
+                return
+            if length > self.cfg.timeout:
+                world.fail_job_on(node, self.name)
+            elif world.owner_of(node) >= 0 and world.is_up(node):
+                world.slow("node", (node,), self.speed, self.name, length)

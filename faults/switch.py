@@ -1,0 +1,62 @@
+"""Switch failures: a ToR (``level: rack``) or an aggregation/pod switch (``level: pod``).
+
+A ToR fails at ``rate`` per switch (Alibaba HPN: 0.051 % of ToRs per month,
+``../shared/data/published_rates.csv``). Single-homed racks lose the network: every node of
+the rack is out until the switch is repaired, and every job with a node there is
+interrupted. Dual-homed racks keep running on the other ToR at reduced bandwidth: jobs with a
+node in the rack run at ``speed`` (default 0.5) until the repair. A pod-level failure degrades
+the pod's uplinks: jobs spanning more than one pod with a node in it run at ``speed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from clustersim.config import FaultConfig
+from clustersim.faults.base import DurationSampler, World
+from clustersim.rng import BlockSampler, Streams
+from clustersim.topology import Topology
+
+__all__ = ["SwitchFaults"]
+
+
+class SwitchFaults:
+    """ToR or pod-switch failures with single- or dual-homed racks."""
+
+    def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.topology = topology
+        self.n_switches = topology.n_racks if cfg.level == "rack" else topology.pods
+        self.total_rate = (cfg.rate or 0.0) * self.n_switches
+        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        self._repair = DurationSampler(cfg.repair, self._sampler)
+        self.speed = 0.5 if cfg.speed is None else cfg.speed
+
+    def start(self, env: simpy.Environment, world: World) -> None:
+        """Start the failures (nothing at a zero rate)."""
+        if self.total_rate > 0:
+            env.process(self.failures(env, world))
+
+    def failures(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+        """Process: the superposed stream over all switches of the level."""
+        sampler = self._sampler
+        while True:
+            yield env.timeout(sampler.exponential() / self.total_rate)
+            switch = sampler.integer(self.n_switches)
+            repair_s = self._repair.draw()
+            if world.closing:
+                return
+            self.apply(world, switch, repair_s)
+
+    def apply(self, world: World, switch: int, repair_s: float) -> None:
+        """One switch failure and its effect."""
+        if self.cfg.level == "pod":
+            world.slow("pod", (switch,), self.speed, self.name, repair_s)
+        elif self.cfg.homing == "dual":
+            world.slow("rack", (switch,), self.speed, self.name, repair_s)
+        else:
+            world.fail_nodes(self.topology.nodes_of_rack(switch), self.name, repair_s)
