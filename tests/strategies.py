@@ -316,3 +316,81 @@ def hostile_values(*, max_leaves: int = 8, max_int: int = 10**300) -> st.SearchS
 
 
 __all__ += ["HOSTILE_NUMBERS", "HOSTILE_STRINGS", "hostile_scalars", "hostile_values"]
+
+
+# --------------------------------------------------------------------------- fault taxonomy
+TAXONOMY_KINDS = ("poisson", "maintenance", "flap", "switch", "straggler", "sdc", "storage")
+
+
+@st.composite
+def taxonomy_fault_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Any fault kind with the fields it takes, at rates that make things happen in days."""
+    kind = draw(st.sampled_from(TAXONOMY_KINDS))
+    window = {
+        "distribution": draw(st.sampled_from(("exponential", "lognormal", "fixed"))),
+        "mean": draw(durations(1.0, 6 * HOUR_S)),
+        "cv": draw(st.floats(0.0, 2.0)),
+    }
+    if kind == "poisson":
+        cfg = draw(fault_configs())
+        cfg["blast_radius"] = draw(st.sampled_from(("gpu", "node", "rack", "pod", "job")))
+        if draw(st.booleans()):
+            cfg["distribution"] = "weibull"
+            cfg["shape"] = draw(st.sampled_from((0.7, 1.0, 1.5)))
+        if draw(st.booleans()):
+            cfg["correlated"] = {"share": draw(st.floats(0, 1)), "nodes": draw(st.integers(2, 4))}
+        return cfg
+    if kind in ("maintenance", "storage"):
+        cfg = {
+            "kind": kind,
+            "every": draw(durations(2 * HOUR_S, 2 * DAY_S)),
+            "arrivals": draw(st.sampled_from(("poisson", "periodic"))),
+            "duration": window,
+        }
+        if kind == "maintenance" and draw(st.booleans()):
+            cfg["batch_nodes"] = draw(st.integers(1, 8))
+        if kind == "storage":
+            cfg["bandwidth_factor"] = draw(st.sampled_from((0.0, 0.1, 0.5)))
+        return cfg
+    cfg = {"kind": kind, "rate": draw(node_rates(mtbf_lo_h=2.0, mtbf_hi_h=200.0))}
+    if kind == "switch":
+        cfg["rate"] = f"{draw(st.floats(0.05, 5.0))!r}/1 switch-days"
+        cfg["level"] = draw(st.sampled_from(("rack", "pod")))
+        cfg["homing"] = draw(st.sampled_from(("single", "dual")))
+        cfg["repair"] = draw(repair_configs())
+    if kind in ("flap", "switch", "straggler"):
+        cfg["speed"] = draw(st.sampled_from((0.0, 0.25, 0.5, 0.9)))
+    if kind in ("flap", "straggler"):
+        cfg["duration"] = window
+    if kind == "flap":
+        cfg["timeout"] = draw(durations(1.0, 120.0))
+    if kind == "straggler" and draw(st.booleans()):
+        cfg["evict_after"] = draw(durations(60.0, 4 * HOUR_S))
+    if kind == "sdc":
+        cfg["detection_delay"] = draw(durations(0.0, 6 * HOUR_S))
+    return cfg
+
+
+@st.composite
+def taxonomy_scenarios(draw: st.DrawFn, *, check_invariants: bool = False) -> Scenario:
+    """:func:`scenarios` with any fault kinds, lemons, repair crews and storage contention."""
+    base = draw(scenarios(check_invariants=check_invariants, max_faults=0))
+    data = base.model_dump(mode="json")
+    n = draw(st.integers(1, 4))
+    data["faults"] = {f"t{i}": draw(taxonomy_fault_configs()) for i in range(n)}
+    if draw(st.booleans()):
+        data["lemons"] = {
+            "fraction": draw(st.sampled_from((0.1, 0.3))),
+            "multiplier": draw(st.sampled_from((1.0, 5.0, 20.0))),
+            "quarantine": draw(st.one_of(st.none(), st.just({"failures": 2, "window": "1d"}))),
+        }
+    if draw(st.booleans()):
+        data["repairs"] = {
+            "crews": draw(st.integers(1, 3)),
+            "test": draw(durations(0.0, 600.0)),
+            "test_failure": draw(st.sampled_from((0.0, 0.3))),
+        }
+    data["storage"]["contention"] = draw(st.booleans())
+    if draw(st.booleans()):
+        data["checkpoint"]["policy"] = "adaptive"
+    return Scenario.model_validate(data)

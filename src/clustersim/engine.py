@@ -556,8 +556,10 @@ class Simulation:
                 if int(self.cluster.owner[node]) == job.id:
                     self.fail_nodes((node,), cause, repair_s, corrupt_since=now)
                 else:
+                    # The job moved on but carries the corrupt state; the faulty node (now
+                    # idle or someone else's) goes to repair and fails whoever holds it.
                     self._hit(job, Failure(cause, -1, now))
-                    self._take_down((node,), cause, repair_s)
+                    self.fail_nodes((node,), cause, repair_s)
             else:
                 self.fail_nodes((node,), cause, repair_s)
 

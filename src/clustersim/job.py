@@ -349,7 +349,7 @@ def recover(
             assert isinstance(cause, Failure)
             lost = 0.0
             if not math.isnan(cause.corrupt_since):
-                lost = job.committed_s - job.committed_at(cause.corrupt_since)
+                lost = job.committed_s - min(job.committed_at(cause.corrupt_since), job.committed_s)
             _note_failure(env, sim, job, cause, "recovering", lost)
             if lost > 0:
                 gpus = job.nodes * sim.gpus_per_node
@@ -486,7 +486,8 @@ def _disturbed(
         lost = state.lost_s
         if not math.isnan(cause.corrupt_since):
             # Silent data corruption: every checkpoint since the corruption is bad too.
-            lost = job.committed_s + state.work_s - job.committed_at(cause.corrupt_since)
+            progress = job.committed_s + state.work_s
+            lost = progress - min(job.committed_at(cause.corrupt_since), progress)
         _note_failure(env, sim, job, cause, "running", lost)
         _end_epoch(env, sim, job, "interrupted", gpus, state, 0.0, lost, cause.cause, slow_s=slow)
         job.restarts += 1
@@ -706,7 +707,7 @@ def _end_epoch(
             progress,
             committed,
             cause,
-            slow_s,
+            max(0.0, slow_s),  # float residue of summed segments can dip below zero
         )
     )
     job.committed_s = committed
