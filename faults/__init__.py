@@ -9,9 +9,27 @@ and a registry entry; the engine does not change.
 
 from __future__ import annotations
 
+from typing import Any
+
 from clustersim.faults.base import FaultSource, World
+from clustersim.faults.flap import LinkFlaps
+from clustersim.faults.maintenance import MaintenanceWindows
 from clustersim.faults.poisson import PoissonFaults
+from clustersim.faults.sdc import SilentCorruption
+from clustersim.faults.storage import StorageWindows
+from clustersim.faults.straggler import Stragglers
+from clustersim.faults.switch import SwitchFaults
+from clustersim.faults.trace import TraceFaults
 
 __all__ = ["REGISTRY", "FaultSource", "World"]
 
-REGISTRY: dict[str, type[PoissonFaults]] = {"poisson": PoissonFaults}
+REGISTRY: dict[str, Any] = {
+    "poisson": PoissonFaults,
+    "maintenance": MaintenanceWindows,
+    "flap": LinkFlaps,
+    "switch": SwitchFaults,
+    "straggler": Stragglers,
+    "sdc": SilentCorruption,
+    "storage": StorageWindows,
+    "trace": TraceFaults,
+}

@@ -9,8 +9,17 @@ checkpoint load (no load before the first checkpoint) and restarts when a failur
 first start costs init only. Exponential gaps are memoryless, so every replication simply
 draws a fresh gap at each step; all replications step in lockstep.
 
+Detection time is drawn per failure from the causes' mix (each cause with its own detection,
+weighted by its rate). Planned maintenance (``kind: maintenance``, whole-cluster rollouts)
+is a second Poisson stream: a running job writes a checkpoint (stall + persist) and loses
+nothing; then it waits out the window and restarts with no detection delay.
+
 Not modelled here (use the DES): waiting for repairs, rack-scope faults that grow with the
-racks a job spans, many jobs, preemption, and ``failure_during_recovery: ignore``.
+racks a job spans, many jobs, preemption, ``failure_during_recovery: ignore``, slowdowns,
+SDC, storage contention and rolling maintenance batches. Two simplifications against the DES,
+both far below its Monte Carlo error at Llama 3 scale: a failure during a maintenance
+checkpoint write is ignored, and failures still reach the job while it waits for the window
+to end (in the DES it holds no nodes then).
 """
 
 from __future__ import annotations
@@ -43,6 +52,10 @@ class SingleJobModel:
     load_s: float
     persist_s: float = 0.0
     horizon_s: float = math.inf
+    detection_mix: tuple[tuple[float, float], ...] = ()
+    """``(probability, detection_s)`` per cause; empty means ``detection_s`` for all."""
+    maintenance_every_s: float = math.inf
+    maintenance_s: float = 0.0
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> SingleJobModel:
@@ -51,11 +64,45 @@ class SingleJobModel:
 
         if scenario.restart.failure_during_recovery != "restart":
             raise ValueError("the Monte Carlo path models failure_during_recovery: restart only")
+        other = sorted(
+            name
+            for name, f in scenario.faults.items()
+            if f.kind not in ("poisson", "maintenance")
+            or (f.kind == "maintenance" and f.batch_nodes not in (None, scenario.cluster.n_nodes))
+            or (
+                f.kind == "maintenance"
+                and f.duration is not None
+                and f.duration.distribution != "fixed"
+            )
+            or (f.kind == "poisson" and f.distribution == "weibull" and f.shape != 1.0)
+        )
+        if other:
+            raise ValueError(
+                "the Monte Carlo path models exponential poisson faults and whole-cluster "
+                f"fixed-length maintenance only; not: {', '.join(other)}"
+            )
+        maintenance = [f for f in scenario.faults.values() if f.kind == "maintenance"]
+        if len(maintenance) > 1:
+            raise ValueError("the Monte Carlo path models at most one maintenance source")
         sim = Simulation(scenario)
         if len(sim.jobs) != 1:
             raise ValueError(f"the Monte Carlo path needs exactly one job, got {len(sim.jobs)}")
         job = sim.jobs[0]
         horizon = scenario.run.horizon - job.submit_s
+        gpn = scenario.cluster.gpus_per_node
+        weights = {name: f.node_rate(gpn) for name, f in scenario.faults.items() if f.kills_jobs}
+        total = sum(weights.values())
+        mix = tuple(
+            (w / total, sim.detection_s(name)) for name, w in sorted(weights.items()) if w > 0
+        )
+        every, window = math.inf, 0.0
+        if maintenance:
+            m = maintenance[0]
+            assert m.every is not None
+            every = m.every
+            from clustersim.faults.maintenance import DEFAULT_DURATION
+
+            window = (m.duration or DEFAULT_DURATION).mean
         return cls(
             work_s=job.work_s,
             interval_s=job.interval_s,
@@ -67,6 +114,9 @@ class SingleJobModel:
             load_s=job.load_s,
             persist_s=job.persist_s,
             horizon_s=horizon,
+            detection_mix=mix,
+            maintenance_every_s=every,
+            maintenance_s=window,
         )
 
 
@@ -110,6 +160,11 @@ def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
     active = np.ones(reps, dtype=bool)
     finished = np.zeros(reps, dtype=bool)
     horizon = model.horizon_s
+    detect = np.full(reps, model.detection_s)  # detection of the recovery under way
+    window = np.zeros(reps)  # maintenance window the recovery waits out
+    mix_p = np.array([p for p, _ in model.detection_mix]) if model.detection_mix else None
+    mix_d = np.array([d for _, d in model.detection_mix]) if model.detection_mix else None
+    maint = math.isfinite(model.maintenance_every_s)
     while active.any():
         idx = np.flatnonzero(active)
         gap = (
@@ -117,11 +172,23 @@ def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
             if math.isfinite(model.mtbf_s)
             else (np.full(len(idx), np.inf))
         )
+        planned = np.zeros(len(idx), dtype=bool)
+        if maint:
+            m_gap = rng.exponential(model.maintenance_every_s, size=len(idx))
+            planned = m_gap < gap
+            gap = np.minimum(gap, m_gap)
+        det_draw = (
+            mix_d[
+                np.minimum(np.searchsorted(np.cumsum(mix_p), rng.random(len(idx))), len(mix_d) - 1)
+            ]
+            if mix_p is not None and mix_d is not None
+            else np.full(len(idx), model.detection_s)
+        )
         rec = phase[idx] == _RECOVERING
-        # --- recovering (or starting): needs the whole restart without a failure
-        r_idx, r_gap = idx[rec], gap[rec]
+        # --- recovering (or starting): needs the whole restart without a disturbance
+        r_idx, r_gap, r_planned = idx[rec], gap[rec], planned[rec]
         load = np.where(committed[r_idx] > 0, model.load_s, 0.0)
-        full = model.detection_s + model.requeue_s + model.init_s
+        full = detect[r_idx] + model.requeue_s + window[r_idx] + model.init_s
         need = np.where(startup[r_idx], model.init_s, full) + load
         step = np.minimum(r_gap, need)
         over = t[r_idx] + step >= horizon
@@ -131,6 +198,9 @@ def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
         active[r_idx[over]] = False
         hits[r_idx[failed]] += 1
         startup[r_idx[failed]] = False
+        f_rec = r_idx[failed]
+        detect[f_rec] = np.where(r_planned[failed], 0.0, det_draw[rec][failed])
+        window[f_rec] = np.where(r_planned[failed], model.maintenance_s, 0.0)
         resumed = r_idx[~failed & ~over]
         phase[resumed] = _RUNNING
         # --- running: finish, fail, or reach the horizon
@@ -154,14 +224,22 @@ def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
         cut_idx = u_idx[cut]
         progress_at_end[cut_idx] = committed[cut_idx] + work_done[cut]
         active[cut_idx] = False
-        # failed: roll back to the last completed checkpoint
+        # failed: roll back to the last completed checkpoint; planned maintenance first
+        # writes a checkpoint (stall + persist) and keeps everything
+        u_planned = planned[~rec][fail]
         f_idx = u_idx[fail]
-        kept = completed[fail] * tau
+        kept = np.where(u_planned, work_done[fail], completed[fail] * tau)
+        drain = np.where(
+            u_planned & (work_done[fail] > completed[fail] * tau), stall + persist, 0.0
+        )
+        t[f_idx] += drain
         lost[f_idx] += work_done[fail] - kept
         committed[f_idx] += kept
         hits[f_idx] += 1
         startup[f_idx] = False
         phase[f_idx] = _RECOVERING
+        detect[f_idx] = np.where(u_planned, 0.0, det_draw[~rec][fail])
+        window[f_idx] = np.where(u_planned, model.maintenance_s, 0.0)
     return MCResult(t, progress_at_end, hits, lost, finished)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -66,7 +67,12 @@ def render_result(result: RunResult) -> Group:
         f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
         f"submitted ({s['jobs_started']:,.0f} started)",
     )
-    head.add_row("interruptions", _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f"))
+    head.add_row(
+        "interruptions",
+        _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f")
+        + f"  ({s['interruptions_unexpected']:,.1f} unexpected, "
+        f"{s['interruptions_planned']:,.1f} planned)".replace(".0 ", " ").replace(".0,", ","),
+    )
     head.add_row("ETTR", _ci(s, "ettr", ".4f"))
     head.add_row("goodput", _ci(s, "goodput", ".4f"))
     head.add_row("utilisation", f"{s['utilisation']:.4f}")
@@ -99,6 +105,7 @@ def _gpu_hours_table(result: RunResult) -> Table:
         ("  init", rec["init"]),
         ("  checkpoint load", rec["load"]),
         ("redone work (lost)", gs["lost"]),
+        ("slowdowns", gs["slowdown"]),
         ("idle", gs["idle"]),
         ("down (in repair)", gs["down"]),
         ("total", gs["total"]),
@@ -110,27 +117,76 @@ def _gpu_hours_table(result: RunResult) -> Table:
 
 
 def _cause_table(result: RunResult) -> Table:
+    """Table 5 of the Llama 3 paper, extended: hits, share, category and what each cost.
+
+    Lost GPU-h per cause is redone work plus recovery; the total row equals the summary's
+    interruptions and its redone + recovery GPU-hours (checkpoint stalls and slowdowns are
+    not charged to a cause).
+    """
     causes = result.causes
+    cost = result.scenario.cost
+    usd_per_gpu_h = cost.usd_per_gpu_hour
     t = Table(
-        title="Interruptions by cause (lost GPU-h = redone work + recovery)", title_justify="left"
+        title="Interruptions by cause (GPU-h lost = redone work + recovery; mean recovery)",
+        title_justify="left",
+        show_footer=True,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
-    t.add_column("cause", no_wrap=True, min_width=20)
-    t.add_column("jobs hit", justify="right")
-    t.add_column("%", justify="right")
-    t.add_column("nodes down", justify="right")
-    t.add_column("lost GPU-h", justify="right")
-    t.add_column("recovery", justify="right")
-    order = sorted(causes.items(), key=lambda kv: (-kv[1]["interruptions"], kv[0]))
-    for name, c in order:
-        t.add_row(
+    total_hits = sum(c["interruptions"] for c in causes.values())
+    total_lost = sum(c["lost_gpu_h"] for c in causes.values())
+    total_mwh = sum(c["energy_wasted_mwh"] for c in causes.values())
+    rows = sorted(causes.items(), key=lambda kv: (-kv[1]["interruptions"], kv[0]))
+    cells = [
+        (
             name,
+            str(c.get("category", "")),
             f"{c['interruptions']:,.1f}".removesuffix(".0"),
             f"{c['share']:.1%}",
-            f"{c['node_failures']:,.1f}".removesuffix(".0"),
             f"{c['lost_gpu_h']:,.0f}",
-            fmt_duration(c["mean_recovery_s"]) if c["mean_recovery_s"] else "-",
+            _short_duration(c["mean_recovery_s"]) if c["mean_recovery_s"] else "-",
+            f"{c['energy_wasted_mwh']:,.1f}",
+            f"{c['lost_gpu_h'] * usd_per_gpu_h:,.0f}",
         )
+        for name, c in rows
+    ]
+    footer = (
+        "total",
+        "",
+        f"{total_hits:,.1f}".removesuffix(".0"),
+        "100%" if total_hits else "-",
+        f"{total_lost:,.0f}",
+        "",
+        f"{total_mwh:,.1f}",
+        f"{total_lost * usd_per_gpu_h:,.0f}",
+    )
+    headers = ("cause", "category", "hits", "%", "GPU-h", "recov", "MWh", "$")
+    for i, header in enumerate(headers):
+        width = max([len(header) if i > 1 else 0, len(footer[i])] + [len(r[i]) for r in cells])
+        if i == 0:
+            t.add_column(
+                header, footer[i], no_wrap=True, min_width=10, max_width=19, overflow="ellipsis"
+            )
+        elif i == 1:
+            t.add_column(header, no_wrap=True, max_width=8, overflow="ellipsis", style="dim")
+        else:
+            t.add_column(header, footer[i], justify="right", no_wrap=True, min_width=width)
+    for row in cells:
+        t.add_row(*row)
     return t
+
+
+def _short_duration(seconds: float) -> str:
+    """``"45s"``, ``"5.5m"``, ``"2.1h"``, ``"3.0d"``: durations in at most five characters."""
+    for unit, scale in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= scale:
+            return (
+                f"{seconds / scale:.1f}{unit}"
+                if seconds < 10 * scale
+                else f"{seconds / scale:.0f}{unit}"
+            )
+    return f"{seconds:.0f}s"
 
 
 def _jobs_table(result: RunResult) -> Table:
