@@ -9,8 +9,8 @@ only from below.
 
 from __future__ import annotations
 
-import math
 import csv
+import math
 from collections import Counter
 from pathlib import Path
 

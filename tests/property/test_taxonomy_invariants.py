@@ -13,11 +13,11 @@ import itertools
 import math
 
 from hypothesis import given, settings
+from strategies import taxonomy_scenarios
 
 from clustersim.config import Scenario
 from clustersim.events import JobFinished, JobSubmitted, RunEnded, SlowdownBegan
 from clustersim.experiment import run_replication
-from strategies import taxonomy_scenarios
 
 SIM = settings(deadline=None)
 REL = 1e-9
