@@ -55,7 +55,20 @@ from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 from clustersim.workload import JobRecord, build_workload
 
-__all__ = ["Simulation"]
+__all__ = ["SERIES_KEYS", "SERIES_POINTS", "Simulation"]
+
+SERIES_POINTS = 500
+"""Bins of the node-level time series over the horizon (each value is a time average)."""
+SERIES_KEYS = (
+    "t_s",
+    "gpus_allocated",
+    "gpus_free",
+    "gpus_spare",
+    "gpus_in_repair",
+    "gpus_maintenance",
+    "gpus_quarantined",
+)
+"""The time series' columns: bin start time and the mean GPUs in each state over the bin."""
 
 ProgressCallback = Callable[[float, float], None]
 
@@ -105,6 +118,12 @@ class Simulation:
         self._dispatch_pending = False
         self._last_tick = 0.0
         self.node_s = {"idle": 0.0, "down": 0.0, "allocated": 0.0}
+        # Node levels sampled on a fixed grid (the time series of docs/results.md).
+        self.series_step_s = self.horizon_s / SERIES_POINTS
+        self._series_next = 0.0
+        self._series_acc = [0.0] * (len(SERIES_KEYS) - 1)
+        self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
+        self.down_planned: set[int] = set()
         self.end_s = 0.0
 
     # ----------------------------------------------------------------- building
@@ -280,11 +299,13 @@ class Simulation:
         while env.peek() <= env.now:
             env.step()
         self._tick()
+        self._bin_levels(env.now, final=True)
 
     # ----------------------------------------------------------------- accounting
     def _tick(self) -> None:
         """Integrate node-state levels up to now (call before any node changes state)."""
         now = self.env.now
+        self._bin_levels(now)
         dt = now - self._last_tick
         if dt > 0:
             c = self.cluster
@@ -292,6 +313,50 @@ class Simulation:
             self.node_s["down"] += c.n_down * dt
             self.node_s["allocated"] += c.n_allocated * dt
             self._last_tick = now
+
+    def _levels(self) -> tuple[float, ...]:
+        """GPUs allocated, free, spare, in repair, in maintenance and quarantined now."""
+        c = self.cluster
+        gpn = self.gpus_per_node
+        down_quarantined = sum(1 for n in self.quarantined if not c.is_up(n))
+        planned = len(self.down_planned)
+        return (
+            float(c.n_allocated * gpn),
+            float(c.n_free * gpn),
+            float(c.n_spare * gpn),
+            float((c.n_down - planned - down_quarantined) * gpn),
+            float(planned * gpn),
+            float(down_quarantined * gpn),
+        )
+
+    def _bin_levels(self, now: float, final: bool = False) -> None:
+        """Integrate the node levels into fixed time bins up to ``now`` (time averages).
+
+        Called before any node changes state, so the current levels held since the last
+        call. With ``final`` the last, partial bin is closed too.
+        """
+        levels = self._levels()
+        step = self.series_step_s
+        t = self._last_tick
+        acc = self._series_acc
+        while True:
+            bin_end = self._series_next + step
+            upto = min(now, bin_end)
+            if upto > t:
+                for i, value in enumerate(levels):
+                    acc[i] += value * (upto - t)
+                t = upto
+            if now >= bin_end or (final and t > self._series_next):
+                width = t - self._series_next
+                self.series["t_s"].append(self._series_next)
+                for key, total in zip(SERIES_KEYS[1:], acc, strict=True):
+                    self.series[key].append(total / width if width > 0 else 0.0)
+                acc[:] = [0.0] * len(acc)
+                self._series_next = bin_end
+                if now < bin_end or len(self.series["t_s"]) >= SERIES_POINTS:
+                    break
+            else:
+                break
 
     def check(self) -> None:
         """Assert INV-1 (GPU conservation) and per-job held-node bookkeeping."""
@@ -357,7 +422,10 @@ class Simulation:
             else:
                 self.cluster.fail(node)
             self.record(NodeFailed(env.now, node, cause, owner, repair_s))
-            if not planned:
+            if planned:
+                self.down_planned.add(node)
+            else:
+                self.down_planned.discard(node)
                 self._count_failure(node)
             self._send_to_repair(node, repair_s, planned)
         return hit
@@ -615,7 +683,7 @@ class Simulation:
         """Daly's interval on the job's own MTBF estimate (one pseudo-failure of prior)."""
         if math.isfinite(job.mtbf_s):
             mtbf = (job.mtbf_s + job.exposure_s) / (1 + job.failures_seen)
-        elif job.failures_seen:
+        elif job.failures_seen and job.exposure_s > 0:
             mtbf = job.exposure_s / job.failures_seen
         else:
             mtbf = math.inf
@@ -639,6 +707,7 @@ class Simulation:
         if self.closing or node in self.quarantined:
             return  # a quarantined node stays out of service
         self._tick()
+        self.down_planned.discard(node)
         state = self.cluster.repair(node)
         self.record(NodeRepaired(self.env.now, node, state == 1))
         self.wake()

@@ -132,6 +132,7 @@ class RunResult:
         }
         if jobs:
             out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
+        out["timeseries"] = self.replications[0].timeseries
         return out
 
     def __rich__(self) -> Any:

@@ -81,6 +81,7 @@ class RunMetrics:
     recovery_gpu_seconds: dict[str, float]
     causes: dict[str, dict[str, Any]]
     jobs: list[JobRow] = field(default_factory=list)
+    timeseries: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -214,7 +215,7 @@ def measure(sim: Simulation) -> RunMetrics:
         "sim_time_s": end,
         "events": len(sim.log),
     }
-    return RunMetrics(summary, gpu_seconds, rec_split, causes, rows)
+    return RunMetrics(summary, gpu_seconds, rec_split, causes, rows, sim.series)
 
 
 def _mean(values: list[float | None]) -> float | None:

@@ -380,3 +380,46 @@ def test_kind_specific_fields_are_rejected_elsewhere() -> None:
 def test_gpu_rates_scale_by_gpus_per_node() -> None:
     f = FaultConfig(per="gpu", rate="1/1000 gpu-days")
     assert f.node_rate(8) == pytest.approx(8 / 1000 / 86400)
+
+
+def test_time_series_integrates_to_the_gpu_seconds() -> None:
+    sim = Simulation(lemon_scenario(True), seed=4)
+    sim.run()
+    m = measure(sim)
+    ts = m.timeseries
+    starts = ts["t_s"]
+    ends = [*starts[1:], sim.end_s]
+    widths = [b - a for a, b in zip(starts, ends, strict=True)]
+
+    def integral(*keys: str) -> float:
+        return sum(w * sum(ts[k][i] for k in keys) for i, w in enumerate(widths))
+
+    gs = m.gpu_seconds
+    assert integral("gpus_allocated") == pytest.approx(gs["allocated_measured"], rel=1e-9)
+    assert integral("gpus_free", "gpus_spare") == pytest.approx(gs["idle"], rel=1e-9)
+    down = integral("gpus_in_repair", "gpus_maintenance", "gpus_quarantined")
+    assert down == pytest.approx(gs["down"], rel=1e-9)
+    assert max(ts["gpus_quarantined"]) > 0
+    total = sim.topology.n_gpus
+    for i in range(len(starts)):
+        assert sum(ts[k][i] for k in ts if k != "t_s") == pytest.approx(total)
+
+
+def test_default_lemons_take_about_ten_times_their_share() -> None:
+    # Defaults: 1.2 % of nodes at 10x the rate -> 10.8 % of failures (9x their share).
+    sc = scenario(
+        cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 192, "pods": 8},
+        workload={"jobs": [{"gpus": 8, "work": "1h"}]},
+        faults={"hw": {"rate": "20/1000 node-days", "repair": {"mean": "1h"}}},
+        lemons={},
+        run={"horizon": "60d", "stop_when_done": False},
+    )
+    sim = Simulation(sc, seed=5)
+    sim.run()
+    lemons = set(sim.lemon_nodes.tolist())
+    assert len(lemons) == round(0.012 * 3072)
+    failures = [e.node for e in sim.log if isinstance(e, NodeFailed)]
+    share = sum(n in lemons for n in failures) / len(failures)
+    expected = 10 * 0.012 / (10 * 0.012 + 0.988)
+    assert abs(share - expected) < 4 * (expected * (1 - expected) / len(failures)) ** 0.5
+    assert share / 0.012 > 8

@@ -1,0 +1,69 @@
+"""PNG figures of a run (matplotlib, an optional extra: ``pip install 'clustersim[plot]'``).
+
+Owns the drawing only; the data come from :class:`~clustersim.experiment.RunResult` and the
+caller writes the bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clustersim.experiment import RunResult
+
+__all__ = ["PlotUnavailable", "timeseries_png"]
+
+_LAYERS = (
+    ("gpus_allocated", "allocated", "#4C72B0"),
+    ("gpus_free", "free", "#DDDDDD"),
+    ("gpus_spare", "hot spare", "#55A868"),
+    ("gpus_in_repair", "in repair", "#C44E52"),
+    ("gpus_maintenance", "maintenance", "#DD8452"),
+    ("gpus_quarantined", "quarantined", "#8172B3"),
+)
+
+
+class PlotUnavailable(RuntimeError):
+    """matplotlib is not installed."""
+
+
+def timeseries_png(result: RunResult) -> bytes:
+    """A stacked area chart of GPUs by state over time (replication 0) as PNG bytes.
+
+    Each point is the mean over one of the run's 500 time bins, so short windows (a 10-minute
+    maintenance) show as their share of the bin.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise PlotUnavailable("plots need matplotlib: pip install 'clustersim[plot]'") from None
+    series = result.replications[0].timeseries
+    days = [t / 86400 for t in series["t_s"]]
+    fig, (ax, ax_down) = plt.subplots(
+        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
+    ax.stackplot(
+        days,
+        *[series[key] for key, _, _ in _LAYERS],
+        labels=[label for _, label, _ in _LAYERS],
+        colors=[color for _, _, color in _LAYERS],
+        step="post",
+    )
+    ax.set_ylabel("GPUs")
+    ax.set_title(f"{result.scenario.name}: GPUs by state (seed {result.seed}, replication 0)")
+    ax.legend(loc="lower left", fontsize="small", ncols=3)
+    for key, label, color in _LAYERS[2:]:
+        ax_down.step(days, series[key], where="post", label=label, color=color)
+    ax_down.set_yscale("symlog", linthresh=max(8.0, result.scenario.cluster.gpus_per_node))
+    ax_down.set_ylabel("GPUs (symlog)")
+    ax_down.set_xlabel("simulated days")
+    ax_down.legend(loc="upper left", fontsize="small", ncols=4)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
