@@ -393,4 +393,5 @@ def taxonomy_scenarios(draw: st.DrawFn, *, check_invariants: bool = False) -> Sc
     data["storage"]["contention"] = draw(st.booleans())
     if draw(st.booleans()):
         data["checkpoint"]["policy"] = "adaptive"
+    data["checkpoint"]["in_memory"] = draw(st.booleans())
     return Scenario.model_validate(data)

@@ -160,7 +160,10 @@ class CheckpointConfig(Frozen):
     ``interval`` is compute time between checkpoints (used by the ``fixed`` policy). The stall
     is ``stall`` if given, else checkpoint bytes / storage write bandwidth (``sync``), or
     bytes / (GPUs x ``copy_bandwidth_per_gpu``) for ``async``, whose checkpoint completes only
-    after the persist time bytes / write bandwidth.
+    after the persist time bytes / write bandwidth. With ``in_memory`` each checkpoint is also
+    kept in a peer node's host memory: a restart loads it at the copy bandwidth instead of from
+    storage, unless one failure took two or more of the job's nodes (the copy's peer may be
+    among them), which falls back to storage.
     """
 
     policy: Literal["fixed", "young", "daly", "exact", "adaptive", "none"] = "daly"
@@ -169,6 +172,7 @@ class CheckpointConfig(Frozen):
     stall: Duration | None = None
     mode: Literal["sync", "async"] = "sync"
     copy_bandwidth_per_gpu: Bandwidth = Field(default=25e9, gt=0)
+    in_memory: bool = False
 
 
 class RestartConfig(Frozen):

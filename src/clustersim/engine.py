@@ -215,7 +215,7 @@ class Simulation:
             else analytic.checkpoint_time(rec.checkpoint_bytes, sc.storage.read_bandwidth)
         )
         init = sc.restart.init + sc.restart.init_per_gpu * nodes * gpn
-        return Job(
+        job = Job(
             rec.id,
             rec.name,
             rec.gpus,
@@ -232,6 +232,12 @@ class Simulation:
             load,
             mtbf,
         )
+        if ck.in_memory:
+            job.peer_load_s = analytic.checkpoint_time(
+                rec.checkpoint_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu
+            )
+            job.peer_copy_ok = True
+        return job
 
     # ----------------------------------------------------------------- running
     def run(self, progress: ProgressCallback | None = None) -> None:
@@ -407,6 +413,7 @@ class Simulation:
         env = self.env
         hit: dict[int, tuple[Job, int]] = {}
         planned = cause in self.planned_causes
+        lost_nodes: dict[int, int] = {}
         for node in nodes:
             if not self.cluster.is_up(node):
                 continue
@@ -419,6 +426,9 @@ class Simulation:
                 job.held_nodes -= 1
                 job.missing += 1
                 hit.setdefault(owner, (job, node))
+                lost_nodes[owner] = lost_nodes.get(owner, 0) + 1
+                if lost_nodes[owner] >= 2 and not planned:
+                    job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
             else:
                 self.cluster.fail(node)
             self.record(NodeFailed(env.now, node, cause, owner, repair_s))
@@ -739,6 +749,7 @@ class Simulation:
     def requeue(self, job: Job) -> None:
         """A preempted job releases its nodes and waits in the queue again."""
         self._release(job)
+        job.peer_copy_ok = False  # in-memory copies left with the released nodes
         job.phase = JobPhase.QUEUED
         job.proc = None
         self._enqueue(job)

@@ -194,6 +194,8 @@ class Job:
     epochs: deque[EpochRecord] = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
     exposure_s: float = 0.0
     failures_seen: int = 0
+    peer_load_s: float = math.inf
+    peer_copy_ok: bool = False
 
     @property
     def phase(self) -> JobPhase:
@@ -273,7 +275,9 @@ def _step_duration(sim: Simulation, job: Job, step: str) -> float:
     if step == "init":
         return job.init_s
     if step == "load":
-        return job.load_s if job.committed_s > 0 else 0.0
+        if job.committed_s <= 0:
+            return 0.0
+        return job.peer_load_s if job.peer_copy_ok else job.load_s
     return 0.0
 
 
@@ -325,6 +329,8 @@ def recover(
                     yield env.timeout(duration)
                 left = math.nan
             _accrue(env, sim, job, step)
+            if step == "load":
+                job.peer_copy_ok = math.isfinite(job.peer_load_s)
             i += 1
         except simpy.Interrupt as irq:
             cause = irq.cause

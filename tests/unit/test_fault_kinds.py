@@ -423,3 +423,34 @@ def test_default_lemons_take_about_ten_times_their_share() -> None:
     expected = 10 * 0.012 / (10 * 0.012 + 0.988)
     assert abs(share - expected) < 4 * (expected * (1 - expected) / len(failures)) ** 0.5
     assert share / 0.012 > 8
+
+
+def in_memory_scenario() -> Scenario:
+    return scenario(
+        workload={"jobs": [{"gpus": 32, "work": "10h", "checkpoint_bytes": "1TB"}]},
+        storage={"write_bandwidth": "1GB/s", "read_bandwidth": "1GB/s"},
+        checkpoint={
+            "policy": "fixed",
+            "interval": "1h",
+            "stall": "10s",
+            "in_memory": True,
+            "copy_bandwidth_per_gpu": "1GB/s",
+        },
+        restart={"detection": "60s", "init": "120s", "init_per_gpu": 0},
+    )
+
+
+@pytest.mark.parametrize(("nodes", "load_s"), [(1, 1e12 / 32e9), (2, 1000.0)])
+def test_in_memory_checkpoint_restores_from_a_peer_unless_two_nodes_die(
+    nodes: int, load_s: float
+) -> None:
+    from clustersim.events import RecoveryEnded
+
+    def fail(sim: Simulation) -> None:
+        sim.fail_nodes(sim.cluster.nodes_of(0)[:nodes], "hw", HOUR)
+
+    sim = run_with(in_memory_scenario(), 2.5 * HOUR, fail)
+    rec = [e for e in sim.log if isinstance(e, RecoveryEnded) and e.cause == "hw"]
+    assert len(rec) == 1
+    # load GPU-seconds / GPUs = load time (32 GPUs, 1 TB at 32 GB/s from the peers' memory)
+    assert rec[0].load_gpu_s / 32 == pytest.approx(load_s)
