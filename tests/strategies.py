@@ -391,7 +391,13 @@ def taxonomy_scenarios(draw: st.DrawFn, *, check_invariants: bool = False) -> Sc
             "test_failure": draw(st.sampled_from((0.0, 0.3))),
         }
     data["storage"]["contention"] = draw(st.booleans())
-    if draw(st.booleans()):
+    if data["storage"]["contention"] or any(
+        f["kind"] == "storage" for f in data["faults"].values()
+    ):
+        # Contention simulates every checkpoint: keep intervals at the fixed 5 min - 4 h
+        # (model-based policies pick sub-second intervals for tiny stalls, a known cost cliff).
+        data["checkpoint"]["policy"] = "fixed"
+    elif draw(st.booleans()):
         data["checkpoint"]["policy"] = "adaptive"
     data["checkpoint"]["in_memory"] = draw(st.booleans())
     return Scenario.model_validate(data)
