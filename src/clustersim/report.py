@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -81,7 +81,7 @@ def render_result(result: RunResult) -> Group:
         "energy wasted",
         _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
     )
-    parts: list[Any] = [head, _gpu_hours_table(result), _cause_table(result)]
+    parts: list[Any] = [head, _gpu_hours_table(result), _CauseTable(result)]
     jobs = result.replications[0].jobs
     if jobs:
         parts.append(_jobs_table(result))
@@ -116,7 +116,17 @@ def _gpu_hours_table(result: RunResult) -> Table:
     return t
 
 
-def _cause_table(result: RunResult) -> Table:
+class _CauseTable:
+    """Renders :func:`_cause_table` at the width the console offers."""
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _cause_table(self.result, options.max_width)
+
+
+def _cause_table(result: RunResult, console_width: int = 80) -> Table:
     """Table 5 of the Llama 3 paper, extended: hits, share, category and what each cost.
 
     Lost GPU-h per cause is redone work plus recovery; the total row equals the summary's
@@ -165,8 +175,15 @@ def _cause_table(result: RunResult) -> Table:
     for i, header in enumerate(headers):
         width = max([len(header) if i > 1 else 0, len(footer[i])] + [len(r[i]) for r in cells])
         if i == 0:
+            longest = max([len(footer[0])] + [len(r[0]) for r in cells])
+            room = max(19, console_width - 61)  # the other columns need about 61 characters
             t.add_column(
-                header, footer[i], no_wrap=True, min_width=10, max_width=19, overflow="ellipsis"
+                header,
+                footer[i],
+                no_wrap=True,
+                min_width=10,
+                max_width=min(longest, room),
+                overflow="ellipsis",
             )
         elif i == 1:
             t.add_column(header, no_wrap=True, max_width=8, overflow="ellipsis", style="dim")

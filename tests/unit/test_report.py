@@ -1,0 +1,42 @@
+"""The terminal report: the per-cause table's totals equal the summary's."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rich.console import Console
+
+from clustersim.experiment import run
+from clustersim.loader import load_scenario
+
+
+@pytest.mark.parametrize("reps", [1, 3])
+def test_cause_table_totals_equal_the_summary(reps: int) -> None:
+    scenario = load_scenario("llama3-405b", ["run.horizon=10d"])
+    result = run(scenario, reps=reps, seed=3)
+    console = Console(record=True, width=160)
+    console.print(result)
+    text = console.export_text()
+    table = text[text.index("Interruptions by cause") :]
+    total = next(line for line in table.splitlines() if line.strip().startswith("total"))
+    numbers = [float(x.replace(",", "")) for x in re.findall(r"[\d,]+\.?\d*", total)]
+    hits, _pct, lost_gpu_h, mwh, usd = numbers
+    s = result.summary
+    assert hits == pytest.approx(s["interruptions_total"], abs=0.05)
+    gs = result.gpu_seconds
+    assert lost_gpu_h == pytest.approx((gs["recovery"] + gs["lost"]) / 3600, abs=0.5)
+    per_gpu_s = scenario.cost.mwh_per_gpu_year / (365 * 86400)
+    assert mwh == pytest.approx((gs["recovery"] + gs["lost"]) * per_gpu_s, abs=0.05)
+    assert usd == pytest.approx(lost_gpu_h * scenario.cost.usd_per_gpu_hour, rel=1e-3)
+    # Every cause of the scenario that interrupted the job has a row with its category.
+    assert "automated-maintenance" in table and "Planned" in table
+    head = text[: text.index("GPU-hours")]
+    assert "unexpected" in head and "planned" in head
+
+
+def test_cause_table_fits_80_columns() -> None:
+    result = run(load_scenario("llama3-405b", ["run.horizon=5d"]), reps=1, seed=0)
+    console = Console(record=True, width=80)
+    console.print(result)
+    assert all(len(line) <= 80 for line in console.export_text().splitlines())
