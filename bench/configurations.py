@@ -55,6 +55,24 @@ LLAMA3_FAULTS: dict[str, Any] = {
     },
 }
 
+# Every fault kind but storage (storage faults switch on per-checkpoint contention, a different
+# cost model): Llama 3's causes plus the rest of the taxonomy at field-like rates.
+ALL_FAULTS: dict[str, Any] = {
+    **LLAMA3_FAULTS,
+    "sdc": {"kind": "sdc", "rate": "6/110592 node-days", "detection_delay": "2h",
+            "repair": {"mean": "12h"}},
+    "maintenance": {"kind": "maintenance", "every": "1.1489361702d", "batch_nodes": 1024,
+                    "duration": {"distribution": "fixed", "mean": "10m"}},
+    "tor-dual-homed": {"kind": "switch", "rate": "0.051/100 switch-months", "homing": "dual",
+                       "repair": {"mean": "4h"}},
+    "link-flap": {"kind": "flap", "rate": "20/1000 node-days", "timeout": "30s",
+                  "duration": {"distribution": "lognormal", "mean": "5s", "cv": 1.0}},
+    "straggler": {"kind": "straggler", "rate": "1/1000 node-days", "speed": 0.5,
+                  "evict_after": "30m", "duration": {"mean": "6h"}, "repair": {"mean": "8h"}},
+}  # fmt: skip
+LEMONS: dict[str, Any] = {"fraction": 0.012, "multiplier": 10,
+                          "quarantine": {"failures": 3, "window": "7d"}}  # fmt: skip
+
 RESTART: dict[str, Any] = {"detection": "120s", "init": "60s", "init_per_gpu": "8.6ms"}
 
 # hpcsim-like day: mostly single-node, short jobs (the shape of the Philly/Helios traces).
@@ -102,6 +120,8 @@ def synthetic(
     classes: list[dict[str, Any]],
     explicit: list[dict[str, Any]] | None = None,
     description: str = "",
+    faults: dict[str, Any] | None = None,
+    lemons: dict[str, Any] | None = None,
 ) -> Scenario:
     """A Meta-24k-like cluster of ``gpus`` GPUs with a generated workload over ``days``."""
     if gpus % GPUS_PER_POD:
@@ -126,7 +146,8 @@ def synthetic(
             },
             "checkpoint": {"policy": "daly"},
             "restart": RESTART,
-            "faults": LLAMA3_FAULTS,
+            "faults": LLAMA3_FAULTS if faults is None else faults,
+            "lemons": lemons,
             "scheduler": {"policy": "easy-backfill"},
             "run": {"seed": 0, "horizon": days * DAY_S, "stop_when_done": False},
         }
@@ -170,7 +191,9 @@ def year_131k() -> Scenario:
         jobs=240_000,
         classes=MIX_YEAR,
         explicit=pretrain,
-        description="A year of a 131k-GPU fleet: node, rack and job-scope faults on.",
+        faults=ALL_FAULTS,
+        lemons=LEMONS,
+        description="A year of a 131k-GPU fleet: every fault kind but storage, lemons on.",
     )
 
 

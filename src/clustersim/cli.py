@@ -29,7 +29,14 @@ from clustersim.budget import BudgetExceeded
 from clustersim.config import MAX_INT
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
-from clustersim.loader import ConfigError, UsageError, dump_yaml, list_presets, load_scenario
+from clustersim.loader import (
+    ConfigError,
+    UsageError,
+    dump_yaml,
+    list_presets,
+    load_scenario,
+    single_line,
+)
 
 __all__ = ["main"]
 
@@ -43,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {single_line(message)}\n")
         raise SystemExit(EXIT_USAGE)
 
 
@@ -73,6 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--events", type=Path, metavar="FILE", help="write replication 0's event log as JSON lines"
     )
     run.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result here")
+    run.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="write a PNG of GPUs by state over time (needs the 'plot' extra: matplotlib)",
+    )
     run.add_argument(
         "--check-invariants",
         action="store_true",
@@ -123,8 +136,8 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _build_parser()
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _terminate)
+    stop = _Stop()
+    previous = stop.install()
     try:
         args = parser.parse_args(argv)
         if args.command == "presets":
@@ -144,13 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             sys.stderr.write(f"{line}\n")
         return EXIT_DATA
-    except BudgetExceeded as exc:
-        sys.stderr.write(f"clustersim: error: {exc}\n")
+    except BudgetExceeded as exc:  # its message may quote the scenario's name: one line
+        sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
         return EXIT_DATA
     except IdentityError as exc:
         sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
         return EXIT_SOFTWARE
     except KeyboardInterrupt:
+        stop.stopping = True  # first: a second Ctrl-C/SIGTERM from here on is ignored
         sys.stderr.write("clustersim: interrupted\n")
         return 130
     except Exception as exc:  # a bug, never bad input: one line unless debugging
@@ -158,16 +172,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(
             f"clustersim: internal error (please report; CLUSTERSIM_DEBUG=1 shows the "
-            f"traceback): {type(exc).__name__}: {exc}\n"
+            f"traceback): {type(exc).__name__}: {single_line(str(exc))}\n"
         )
         return EXIT_SOFTWARE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        stop.stopping = True
+        stop.restore(previous)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM ends a run like Ctrl-C: no partial file, one line, exit 130."""
-    raise KeyboardInterrupt
+class _Stop:
+    """SIGINT/SIGTERM handler for :func:`main`: either ends a run like Ctrl-C.
+
+    The first signal raises KeyboardInterrupt (no partial file, one line, exit 130). Once
+    ``stopping`` is set (main is shutting down) further signals are ignored, so a second
+    Ctrl-C or SIGTERM cannot raise a traceback out of main's ``except`` or ``finally``.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)  # restored in this order: Ctrl-C's last
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.stopping:
+            raise KeyboardInterrupt
+
+    def install(self) -> dict[signal.Signals, Any]:
+        """Handle both signals (unless ignored, as in a background job); return the old handlers."""
+        previous = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, self)
+        return previous
+
+    def restore(self, previous: dict[signal.Signals, Any]) -> None:
+        """Put the old handlers back (SIG_DFL for one not set from Python)."""
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def _cmd_presets() -> int:
@@ -211,7 +252,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
-    for target in (args.events, args.out):
+    for target in (args.events, args.out, args.plot):
         if target is None:
             continue
         if not target.parent.is_dir():
@@ -233,6 +274,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         files.append((args.events, _events_jsonl(result)))
     if args.out is not None:
         files.append((args.out, text))
+    if args.plot is not None:
+        from clustersim.plots import PlotUnavailable, timeseries_png
+
+        try:
+            files.append((args.plot, timeseries_png(result)))
+        except PlotUnavailable as exc:
+            raise UsageError(str(exc)) from None
     _write_atomic(files)
     if args.json:
         sys.stdout.write(text.decode("utf-8"))

@@ -86,7 +86,11 @@ def _number(value: Any, what: str) -> float | None:
     if isinstance(value, bool):
         raise ValueError(f"expected a {what}, got a boolean")
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an int beyond float range (over about 1.8e308)
+            digits = int(int(value).bit_length() * math.log10(2)) + 1  # str() may refuse it
+            raise ValueError(f"{what} is too large: {digits} digits, beyond float range") from None
         if not math.isfinite(result):
             raise ValueError(f"{what} must be finite, got {value!r}")
         return result

@@ -10,11 +10,12 @@ command line (``--set`` overrides, whole argv lists) never lets an exception esc
 
 Inputs: random bytes and random text; presets mutated as text (truncated, characters and
 bytes flipped/inserted/deleted, lines duplicated, BOMs, non-UTF-8 bytes, CR/CRLF line ends)
-and as data (values replaced by wrong types, NaN/inf, 1e400, negative and huge numbers,
-unknown and duplicate keys, nesting, YAML tags, anchors and aliases); alias bombs; ``--set``
-strings; argv lists restricted to ``show``/``presets`` and tiny ``run``s (``single-job`` and
-friends with ``--set run.horizon=1h`` last, a few replications, files written only in a
-temporary working directory).
+and as data (values replaced by wrong types, NaN/inf, 1e400, negative and huge numbers up
+to 4,301-digit integers, unknown and duplicate keys, nesting on both sides of the loader's
+limit, any YAML tag on any node, anchors and aliases); alias bombs on both sides of the
+alias-expansion limit; ``--set`` strings; argv lists restricted to ``show``/``presets`` and
+tiny ``run``s (``single-job`` and friends with ``--set run.horizon=1h`` last, a few
+replications, files written only in a temporary working directory).
 
 Example counts: the Hypothesis profile's (``dev`` 20, ``ci`` 100, ``thorough`` 1000) unless
 ``CLUSTERSIM_FUZZ_EXAMPLES=N`` is set, e.g. the full run of the issue's "done" criterion::
@@ -22,15 +23,12 @@ Example counts: the Hypothesis profile's (``dev`` 20, ``ci`` 100, ``thorough`` 1
     CLUSTERSIM_FUZZ_EXAMPLES=10000 uv run pytest tests/property/test_fuzz_loader.py \
         -p no:cacheprovider --hypothesis-show-statistics
 
-Known bugs: each has a minimal ``xfail(strict=True)`` test at the bottom (``test_bug_*``).
-The generators keep away from their triggers (nesting <= 60 levels, integers < 10**300,
-alias expansions <= 10**4, typed tags only on matching literals, no ``!!str``-like tags on
-sequences), except for two that random input reaches: a key, a ``--set`` string or an
-unrecognised argument holding a line break is echoed into the message unescaped (BUG-6),
-tolerated (and counted as a Hypothesis event) when it is still a single message; and
-ruamel's multi-line Python warnings on stderr (BUG-11), tolerated and counted likewise.
-``CLUSTERSIM_FUZZ_STRICT=1`` turns both tolerances off. When a bug is fixed its xfail test
-XPASSes (strict, so it fails): drop the marker and the matching restriction here.
+Fixed bugs: each has a minimal regression test at the bottom (``test_bug_*``), written as a
+strict xfail while the bug was open. The generators no longer keep away from their triggers,
+and nothing is tolerated: a message holding a line break (BUG-6) or a Python warning that
+would reach stderr (BUG-11) fails the property. A new bug found here gets the same
+treatment: a minimal ``xfail(strict=True)`` test, and the generators steer clear of it until
+it is fixed.
 """
 
 from __future__ import annotations
@@ -61,6 +59,9 @@ from strategies import HOSTILE_NUMBERS, hostile_scalars, hostile_values
 from clustersim.cli import main
 from clustersim.config import Scenario
 from clustersim.loader import (
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_VALUES,
     ConfigError,
     UsageError,
     dump_json_scenario,
@@ -81,7 +82,6 @@ MAX_RSS_RISE_MB = 256
 """A single call may raise the process's peak resident memory by at most this much."""
 MAX_ALIAS_PEAK_MB = 64
 """Peak traced allocation allowed while loading one (bounded) alias bomb."""
-STRICT = bool(os.environ.get("CLUSTERSIM_FUZZ_STRICT"))
 _EXAMPLES = os.environ.get("CLUSTERSIM_FUZZ_EXAMPLES")
 
 FUZZ = settings(
@@ -167,24 +167,15 @@ def run_isolated(argv: Sequence[str]) -> tuple[int | None, str]:
     return proc.returncode, proc.stderr
 
 
-KNOWN_WARNINGS = ("ReusedAnchorWarning", "MantissaNoDotYAML1_1Warning")
-"""ruamel warnings that reach stderr as multi-line Python warnings (BUG-11)."""
-
-
 @contextlib.contextmanager
 def no_stray_warnings() -> Iterator[None]:
-    """Fail if the body emits a Python warning: it would print several lines on stderr.
-
-    The known ruamel ones (BUG-11) are tolerated and counted unless ``STRICT``.
-    """
+    """Fail if the body emits a Python warning: it would print several lines on stderr
+    (ruamel's ReusedAnchorWarning and MantissaNoDotYAML1_1Warning did: BUG-11)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
     for warning in caught:
         kind = warning.category.__name__
-        if kind in KNOWN_WARNINGS and not STRICT:
-            event(f"KNOWN BUG-11: {kind} printed on stderr")
-            continue
         raise AssertionError(f"a warning would reach stderr: {kind}: {warning.message}")
 
 
@@ -207,15 +198,7 @@ def assert_located(message: str, filename: str, max_line: int) -> None:
     match = _LOCATION.match(message, len(prefix))
     assert match is not None, f"no line:col: after the file name: {message!r}"
     assert int(match[1]) <= max_line, f"line {match[1]} beyond the {max_line}-line file"
-    if _is_one_line(message):
-        return
-    # BUG-6: a key with a line break is echoed unescaped in the dotted path. Tolerated only
-    # as a single located message with line breaks inside, never as glued messages.
-    later = message.splitlines()[1:]
-    if not STRICT and not any(line.startswith(prefix) for line in later):
-        event("KNOWN BUG-6: line break echoed from a key into the message")
-        return
-    raise AssertionError(f"multi-line message: {message!r}")
+    assert _is_one_line(message), f"multi-line message (BUG-6): {message!r}"
 
 
 def check_load(path: Path, data: bytes) -> str:
@@ -299,6 +282,13 @@ class Alias:
     name: str
 
 
+@dataclass(frozen=True)
+class Literal:
+    """A scalar written as-is in every format (an integer too long for ``str(int)``)."""
+
+    text: str
+
+
 def to_tree(value: Any) -> Any:
     if isinstance(value, dict):
         return Pairs((str(k), to_tree(v)) for k, v in value.items())
@@ -312,6 +302,8 @@ _BARE_TOML_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, Literal):
+        return value.text
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -347,6 +339,8 @@ def yaml_flow(node: Any) -> str:
 
 
 def _json(node: Any) -> str:
+    if isinstance(node, Literal):
+        return node.text
     if isinstance(node, Pairs):
         items = (f"{json.dumps(k, ensure_ascii=False)}: {_json(v)}" for k, v in node)
         return "{" + ", ".join(items) + "}"
@@ -368,6 +362,8 @@ def _toml_key(key: str) -> str:
 
 
 def _toml(node: Any) -> str:
+    if isinstance(node, Literal):
+        return node.text
     if isinstance(node, Pairs):
         items = (f"{_toml_key(k)} = {_toml(v)}" for k, v in node if v is not None)
         return "{" + ", ".join(items) + "}"
@@ -439,8 +435,13 @@ def _all_keys(node: Any) -> set[str]:
 
 KNOWN_KEYS = sorted(set().union(*(_all_keys(doc) for doc in BASE_DOCUMENTS.values())))
 
-SAFE_TAGS = (
+TAGS = (
     "!!str",
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!set",
+    "!!omap",
     "!!python/object:os.system",
     "!!python/object/apply:os.system",
     "!!python/name:os.system",
@@ -455,22 +456,8 @@ SAFE_TAGS = (
     "!!value",
     "!!pairs",
 )
-"""Tags that may go on any value. ``!!int``, ``!!float`` and ``!!bool`` go only on matching
-literals, and ``!!set``/``!!omap`` never on scalars: anything else crashes (BUG-5)."""
-
-TYPED_TAGS = {"!!int": (int,), "!!float": (float, int), "!!bool": (bool,)}
-SEQUENCE_TAGS = (
-    "!foo",
-    "!<tag:example.com,2000:x>",
-    "!!binary",
-    "!!timestamp",
-    "!!null",
-    "!!map",
-    "!!seq",
-    "!!pairs",
-)
-"""Tags that may go on a sequence: ``!!str``, ``!!python/...``, ``!!merge`` or ``!!value`` on
-one crashes the position lookup (BUG-10)."""
+"""Tags put on any node: typed ones on values they do not fit (``!!int`` on a string, BUG-5)
+and ``!!str``-like ones on sequences (BUG-10) included; all must end in a located error."""
 
 INVALID_UTF8 = (
     b"\xff",
@@ -483,21 +470,18 @@ INVALID_UTF8 = (
     b"\x80",
 )
 BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
-HUGE_NUMBERS = (10**30, -(10**30), 10**300, -(10**300), 1e400, -1e400, 1e300, 2**64, -(2**63))
+HUGE_NUMBERS = (
+    *(10**30, -(10**30), 10**300, -(10**300), 1e400, -1e400, 1e300, 2**64, -(2**63)),
+    *(10**400, -(10**400)),  # beyond float range (BUG-4)
+    Literal("1" + "0" * 4300),  # over Python's 4,300-digit int() limit (BUG-3)
+    Literal("-" + "9" * 5000),
+)
 
 
-def _tag(tag: str, value: Any) -> Any:
-    """``value`` tagged, unless the tag would hit a known bug (BUG-5, BUG-10)."""
-    inner = value
-    while isinstance(inner, Tagged | Anchored):
-        inner = inner.value
-    if isinstance(inner, list) and tag not in SEQUENCE_TAGS:
-        return value
-    types = TYPED_TAGS.get(tag)
-    if types is None:
-        return Tagged(tag, value)
-    fits = isinstance(inner, types) and (tag == "!!bool" or not isinstance(inner, bool))
-    return Tagged(tag, value) if fits and inner is value else value
+NESTING_DEPTHS = st.one_of(st.integers(1, 2 * MAX_NESTING), st.integers(2 * MAX_NESTING, 200))
+"""Nesting depths on both sides of the loader's limit; not much deeper, as this module's own
+recursive emitters and mutators must stay clear of the recursion limit (1,000 levels is
+BUG-1's own test, below)."""
 
 
 def nested(depth: int, leaf: Any, mapping: bool) -> Any:
@@ -607,10 +591,10 @@ def mutated_trees(draw: st.DrawFn) -> Any:
         elif kind == "duplicate-key" and isinstance(container, Pairs):
             container.insert(index + 1, (container[index][0], draw(hostile_scalars())))
         elif kind == "nest":
-            depth = draw(st.integers(1, 60))
+            depth = draw(NESTING_DEPTHS)
             _set(container, index, nested(depth, old, draw(st.booleans())))
         elif kind == "tag":
-            _set(container, index, _tag(draw(st.sampled_from((*SAFE_TAGS, *TYPED_TAGS))), old))
+            _set(container, index, Tagged(draw(st.sampled_from(TAGS)), old))
         elif kind == "alias":
             name = f"x{draw(st.integers(0, anchors))}"  # sometimes a repeated anchor name
             anchors += 1
@@ -740,15 +724,15 @@ def test_fuzz_mutated_preset_values(
 @pytest.mark.parametrize("fmt", FORMATS)
 @FUZZ
 @given(
-    depth=st.integers(1, 60),
+    depth=NESTING_DEPTHS,
     mapping=st.booleans(),
     leaf=hostile_scalars(),
     where=st.sampled_from(("extra", "sources", "workload", "job", "run")),
 )
-def test_fuzz_nesting_up_to_60_levels(
+def test_fuzz_nesting_on_both_sides_of_the_limit(
     fuzz_dir: Path, fmt: str, depth: int, mapping: bool, leaf: Any, where: str
 ) -> None:
-    """Nesting below the recursion limit (1,000 levels is BUG-1)."""
+    """Nesting up to 200 levels: loaded or refused, never a RecursionError (BUG-1)."""
     deep = nested(depth, leaf, mapping)
     document = to_tree(BASE_DOCUMENTS["single-job"])
     if where == "extra":
@@ -786,20 +770,29 @@ def alias_bomb(levels: int, width: int, where: str) -> str:
     levels=st.integers(1, 6),
     width=st.integers(1, 10),
     where=st.sampled_from(("extra", "sources", "jobs", "description")),
+    beyond=st.booleans(),
 )
-def test_fuzz_alias_bombs_are_bounded(fuzz_dir: Path, levels: int, width: int, where: str) -> None:
-    """Alias expansions up to 10**4 values load within the deadline and bounded memory
-    (unbounded ones are BUG-2)."""
-    while levels > 1 and width ** (levels + 1) > 10_000:
+def test_fuzz_alias_bombs_are_refused_or_bounded(
+    fuzz_dir: Path, levels: int, width: int, where: str, beyond: bool
+) -> None:
+    """Alias expansions up to 10**4 values load within the deadline and bounded memory; ones
+    of 10**6 values or more (far beyond ``MAX_VALUES``; they hung: BUG-2) are refused
+    with a located error, as fast."""
+    if beyond:
+        width = max(width, 2)
+        while width ** (levels + 1) < 100 * MAX_VALUES:
+            levels += 1
+    while not beyond and levels > 1 and width ** (levels + 1) > 10_000:
         levels -= 1
     raw = alias_bomb(levels, width, where).encode()
     tracemalloc.start()
     try:
-        check_load(write_case(fuzz_dir, "yaml", raw), raw)
+        outcome = check_load(write_case(fuzz_dir, "yaml", raw), raw)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < MAX_ALIAS_PEAK_MB * 2**20, f"{peak / 2**20:.0f} MB for a {len(raw)}-byte file"
+    assert outcome == "ConfigError" or not beyond
 
 
 # --------------------------------------------------------------------------- --set fuzzing
@@ -834,9 +827,16 @@ YAML_SNIPPETS = (
     "%", "!", "!!", "!<>", "*", "&", "&a", "<<: {a: 1}", "{<<: {a: 1}}", "{? [a]: 1}",
     "{a: 1, a: 2}", "10h", "-10h", "1e400h", "5.67TB", "2TB/s", "0TB/s", "1/0 node-days",
     "6.5/1000 node-days", "6.5/1000 gpu-days", "daly", "fifo", "bogus",
+    "[" * 1000 + "]" * 1000, "{a: " * 150 + "1" + "}" * 150, "- " * 150 + "x",  # BUG-1
+    "&a [*a]", "&a {b: *a}", "&a [1, [*a]]",  # BUG-2
+    "1" + "0" * 4300, "-" + "9" * 5000, "1" + "0" * 400, "0x" + "f" * 5000,  # BUG-3, BUG-4
+    "!!int abc", "!!float ''", "!!bool x", "!!set x", "!!omap x", "!!null x",  # BUG-5
+    "{a\\nb: 1}", '{"a\\nb": 1}', "\"a\\nb\"", "a\nb",  # BUG-6
+    "!!python/object:os.system {a: 1}", "!!str [1]", "!!merge [1]", "!!value [1]",  # BUG-7, -10
+    "&a x\n&a y", "{a: &x 1, b: &x 2}", "%YAML 1.2\n--- 1",  # BUG-11
+    '"\\ud800"', '{"\\udfff": 1}', "<<: !foo {a: 1}",  # lone surrogates, tagged merges
 )  # fmt: skip
-"""Awkward YAML for the value side of ``--set``; no deep nesting, recursive anchors,
-integers of 4,300+ digits or mismatched typed tags (BUG-1, -2, -3, -5)."""
+"""Awkward YAML for the value side of ``--set``, the triggers of the fixed bugs included."""
 
 
 def set_paths() -> st.SearchStrategy[str]:
@@ -910,17 +910,7 @@ def assert_one_usage_line(err: str, argv: Sequence[str]) -> None:
     body = err[:-1]
     assert "Traceback" not in err, err
     assert body.startswith("clustersim"), body
-    if _is_one_line(body):
-        return
-    # BUG-6: argv text (a --set string, an unrecognised argument, or a key in a --set
-    # value, written with a backslash escape) is echoed unescaped. Tolerated as a single
-    # message when argv holds a line break or a backslash; never several messages.
-    later = body.splitlines()[1:]
-    echoed = any(not _is_one_line(token) or "\\" in token for token in argv)
-    if not STRICT and echoed and not any(line.startswith("clustersim") for line in later):
-        event("KNOWN BUG-6: line break echoed from the command line into the message")
-        return
-    raise AssertionError(f"multi-line usage error for {argv!r}: {err!r}")
+    assert _is_one_line(body), f"multi-line usage error (BUG-6) for {argv!r}: {err!r}"
 
 
 @FUZZ
@@ -1087,16 +1077,17 @@ def test_fuzz_cli_argv(cli_dir: Path, argv: list[str]) -> None:
         assert isinstance(json.loads(out), dict)
 
 
-# --------------------------------------------------------------------------- known bugs
-# Minimal reproductions, each strict-xfail: when the product is fixed they XPASS and fail,
-# as a reminder to drop the marker (and the matching generator restriction above).
+# --------------------------------------------------------------------------- fixed bugs
+# Minimal reproductions of the bugs this suite found, once strict xfails, now regressions.
+# A new bug gets the same shape: ``@pytest.mark.xfail(strict=True, reason="BUG-n: ...")``
+# here, and the generators above keep away from its trigger until it is fixed.
 
 DEEP = 1000
 WORKLOAD_YAML = "workload: {jobs: [{gpus: 1, work: 1h}]}\n"
 
 
 def _expect_config_error(path: Path) -> ConfigError:
-    with hard_limit(3.0), pytest.raises(ConfigError) as info:
+    with hard_limit(3.0), no_stray_warnings(), pytest.raises(ConfigError) as info:
         load_scenario(str(path))
     for message in info.value.messages:
         assert message.startswith(f"{path}:") and _LOCATION.match(message, len(f"{path}:"))
@@ -1104,62 +1095,78 @@ def _expect_config_error(path: Path) -> ConfigError:
     return info.value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-1: nesting of ~300+ levels raises RecursionError (ruamel constructor, "
-    "json.loads pre-check, tomllib), not a one-line ConfigError",
-)
+def _expect_usage_error(argv: list[str]) -> str:
+    """``argv`` exits 2 with one line on stderr (and nothing on stdout); return that line."""
+    code, out, err = run_cli(argv)
+    assert code == 2, (code, err)
+    assert out == ""
+    assert_one_usage_line(err, argv)
+    return err
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [
         ("deep.yaml", "a: " + "{a: " * DEEP + "1" + "}" * DEEP + "\n" + WORKLOAD_YAML),
+        ("deep.yml", "a:\n" + "".join(" " * i + "- \n" for i in range(1, DEEP))),
         ("deep.json", '{"a": ' + "[" * DEEP + "]" * DEEP + "}"),
         ("deep.toml", "a = " + "[" * DEEP + "]" * DEEP + "\n"),
+        ("dotted.toml", "a" + ".a" * DEEP + " = 1\n"),
     ],
 )
 def test_bug_deep_nesting_is_a_one_line_error(tmp_path: Path, name: str, text: str) -> None:
+    """BUG-1: ~300+ levels raised RecursionError (exit 70); now refused past MAX_NESTING."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    _expect_config_error(path)
+    error = _expect_config_error(path)
+    assert error.messages[0].endswith(f"nested more than {MAX_NESTING} levels deep")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-1: a 1,000-deep --set value exits 70 (RecursionError)")
+def test_bug_nesting_up_to_the_limit_loads(tmp_path: Path) -> None:
+    """BUG-1's limit is not too tight: MAX_NESTING levels (the document's own included) load."""
+    deep = "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1)
+    for name, text in [
+        ("ok.yaml", f"sources: {deep}\n" + WORKLOAD_YAML),
+        ("ok.json", '{"sources": ' + deep + ', "workload": {"jobs": [{"gpus": 1, "work": 1}]}}'),
+    ]:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:  # sources is a list of fault sources
+            load_scenario(str(path))
+        assert "nested" not in str(info.value)
+
+
 def test_bug_deep_nesting_in_set_is_a_usage_error() -> None:
-    code, _, err = run_cli(["show", "single-job", "--set", "sources=" + "[" * DEEP + "]" * DEEP])
-    assert code == 2 and _is_one_line(err.rstrip("\n")), (code, err)
+    """BUG-1: a 1,000-deep --set value exited 70 (RecursionError)."""
+    err = _expect_usage_error(["show", "single-job", "--set", "sources=" + "[" * DEEP + "]" * DEEP])
+    assert "nested more than" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-2: aliases are expanded without bound (loader._plain copies every alias): a "
-    "300-byte billion-laughs file hangs with unbounded memory",
-)
 def test_bug_alias_bomb_is_rejected_or_bounded(tmp_path: Path) -> None:
+    """BUG-2: aliases were expanded without bound: a 300-byte file hung, memory unbounded."""
     path = tmp_path / "laughs.yaml"
     path.write_text(alias_bomb(8, 10, "extra"), encoding="utf-8")  # 10**9 values, 300 bytes
     code, err = run_isolated(["show", str(path)])
     assert code is not None, f"still running after {ISOLATED_TIMEOUT_S} s"
     assert code == 65, (code, err)
-    for line in err.splitlines():
-        assert line.startswith(f"{path}:") and _LOCATION.match(line, len(f"{path}:")), line
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"{path}:") and _LOCATION.match(err, len(f"{path}:")), err
+    assert f"aliases expand the document to more than {MAX_VALUES:,} values" in err
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG-2: a recursive --set alias (&a [*a]) exits 70 (RecursionError)"
-)
-def test_bug_recursive_alias_in_set_is_a_usage_error() -> None:
-    code, _, err = run_cli(["show", "single-job", "--set", "sources=&a [*a]"])
-    assert code == 2 and _is_one_line(err.rstrip("\n")), (code, err)
+@pytest.mark.parametrize("value", ["&a [*a]", "&a {b: [*a]}"])
+def test_bug_recursive_alias_is_refused(tmp_path: Path, value: str) -> None:
+    """BUG-2: a recursive alias (``&a [*a]``) exited 70 (RecursionError in loader._plain)."""
+    err = _expect_usage_error(["show", "single-job", "--set", f"sources={value}"])
+    assert "recursive alias" in err
+    path = tmp_path / "recursive.yaml"
+    path.write_text(f"sources: {value}\n" + WORKLOAD_YAML, encoding="utf-8")
+    assert "recursive alias" in _expect_config_error(path).messages[0]
 
 
 BIG_INT = "1" + "0" * 4300  # 4,301 digits: over Python's int-from-string limit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-3: an integer literal of 4,301+ digits raises ValueError (int max str "
-    "digits) in ruamel, json.loads and tomllib, not a ConfigError",
-)
 @pytest.mark.parametrize(
     ("name", "text"),
     [
@@ -1169,138 +1176,153 @@ BIG_INT = "1" + "0" * 4300  # 4,301 digits: over Python's int-from-string limit
     ],
 )
 def test_bug_integer_of_4301_digits_is_a_config_error(tmp_path: Path, name: str, text: str) -> None:
+    """BUG-3: int() refused it with ValueError in ruamel, json.loads and tomllib (exit 70)."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    _expect_config_error(path)
+    error = _expect_config_error(path)
+    assert any("integer of 4,301 digits is too long" in m for m in error.messages), error
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-3: a 4,301-digit --set value exits 70 (ValueError)")
 def test_bug_integer_of_4301_digits_in_set_is_a_usage_error() -> None:
-    code, _, err = run_cli(["show", "single-job", "--set", f"run.seed={BIG_INT}"])
-    assert code == 2, (code, err)
+    """BUG-3: a 4,301-digit --set value exited 70 (ValueError)."""
+    _expect_usage_error(["show", "single-job", "--set", f"run.seed={BIG_INT}"])
 
 
 HUGE_INT = "1" + "0" * 400  # an int beyond float range (> 1.8e308)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-4: an integer beyond float range in a unit field (duration, size, bandwidth, "
-    "rate) raises OverflowError in units._number, not a ConfigError",
-)
 @pytest.mark.parametrize(
     ("name", "text"),
     [
         ("work.yaml", f"workload: {{jobs: [{{gpus: 1, work: {HUGE_INT}}}]}}\n"),
         ("bw.json", '{"storage": {"write_bandwidth": ' + HUGE_INT + "}}"),
         ("rate.toml", f"[faults.x]\nrate = {HUGE_INT}\n"),
+        ("hex.yaml", f"workload: {{jobs: [{{gpus: 1, work: 0x{'f' * 5000}}}]}}\n"),
     ],
 )
 def test_bug_integer_beyond_float_range_is_a_config_error(
     tmp_path: Path, name: str, text: str
 ) -> None:
+    """BUG-4: units._number raised OverflowError for an int beyond float range (exit 70)."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    _expect_config_error(path)
+    error = _expect_config_error(path)
+    assert any("beyond float range" in m for m in error.messages), error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-5: an explicit YAML tag on a scalar it cannot construct (!!int abc, "
-    "!!float '', !!bool x, !!set x) raises ValueError/IndexError/KeyError/AttributeError "
-    "from ruamel's constructors, not a ConfigError",
+@pytest.mark.parametrize(
+    "value", ["!!int abc", "!!float ''", "!!bool x", "!!set x", "!!omap x", "!!null x", "!!map x"]
 )
-@pytest.mark.parametrize("value", ["!!int abc", "!!float ''", "!!bool x", "!!set x", "!!omap x"])
 def test_bug_mismatched_yaml_tag_is_a_config_error(tmp_path: Path, value: str) -> None:
+    """BUG-5: ValueError/IndexError/KeyError/AttributeError from ruamel's constructors."""
     path = tmp_path / "tag.yaml"
     path.write_text(f"name: {value}\n" + WORKLOAD_YAML, encoding="utf-8")
-    _expect_config_error(path)
+    error = _expect_config_error(path)
+    assert error.messages[0].startswith(f"{path}:1:7: name: "), error
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-5: --set 'run.seed=!!int abc' exits 70 (ValueError)")
 def test_bug_mismatched_yaml_tag_in_set_is_a_usage_error() -> None:
-    code, _, err = run_cli(["show", "single-job", "--set", "run.seed=!!int abc"])
-    assert code == 2, (code, err)
+    """BUG-5: --set 'run.seed=!!int abc' exited 70 (ValueError)."""
+    err = _expect_usage_error(["show", "single-job", "--set", "run.seed=!!int abc"])
+    assert "cannot read 'abc' as an integer" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-6: a key holding a line break is echoed unescaped into the dotted path, so "
-    "the message spans two lines",
-)
 @pytest.mark.parametrize(
     ("name", "text"),
     [
         ("key.json", '{"a\\nb": 1, "workload": {"jobs": [{"gpus": 1, "work": 1}]}}'),
         ("key.toml", '"a\\nb" = 1\n[[workload.jobs]]\ngpus = 1\nwork = 1\n'),
         ("key.yaml", '"a\\nb": 1\n' + WORKLOAD_YAML),
+        ("ctl.yaml", '"a\\u2028b\\x1b[2J": 1\n' + WORKLOAD_YAML),
     ],
 )
 def test_bug_line_break_in_key_gives_one_line(tmp_path: Path, name: str, text: str) -> None:
+    """BUG-6: a key holding a line break was echoed unescaped: a message on two lines."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     error = _expect_config_error(path)
-    assert all(_is_one_line(m) for m in error.messages)
+    assert any("a\\nb: " in m or "a\\u2028b\\x1b[2J: " in m for m in error.messages), error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-6: command-line text holding a line break (a --set string, an unrecognised "
-    "argument) is echoed unescaped, on two lines",
-)
 @pytest.mark.parametrize(
-    "argv", [["show", "single-job", "--set", "run.seed=1\nx"], ["presets", "a\nb"]]
+    "argv",
+    [
+        ["show", "single-job", "--set", "run.seed=1\nx"],
+        ["show", "single-job", "--set", "run.se\ned=1"],
+        ["show", "single-job", "--set", 'faults={"a\\nb": 1}'],
+        ["presets", "a\nb"],
+        ["run", "a\nb.yaml"],
+    ],
 )
 def test_bug_line_break_on_the_command_line_gives_one_line(argv: list[str]) -> None:
-    code, _, err = run_cli(argv)
-    assert code == 2 and _is_one_line(err.rstrip("\n")), (code, err)
+    """BUG-6: command-line text holding a line break (a --set string, an unrecognised
+    argument, a file name) was echoed unescaped, on two lines."""
+    assert "\\n" in _expect_usage_error(argv)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-7: a !!python/object:... tag on a mapping is accepted as plain data "
-    "(loader._plain trusts every tag:yaml.org,2002: tag), unlike on a scalar",
-)
 def test_bug_python_object_tag_on_a_mapping_is_rejected(tmp_path: Path) -> None:
+    """BUG-7: ``!!python/object:...`` on a mapping was accepted as plain data."""
     path = tmp_path / "python.yaml"
     path.write_text("run: !!python/object:os.system {}\n" + WORKLOAD_YAML, encoding="utf-8")
     error = _expect_config_error(path)
-    assert "unsupported YAML tag" in error.messages[0]
+    assert error.messages == [
+        f"{path}:1:6: run: unsupported YAML tag !!python/object:os.system; use plain data"
+    ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-10: a !!str (or !!python/..., !!merge, !!value) tag on a sequence leaves its "
-    "items without positions: loader._YamlPositions.locate unpacks None (TypeError)",
-)
-@pytest.mark.parametrize(
-    "text",
-    ["sources: !!str [1]\n" + WORKLOAD_YAML, "workload: {jobs: !!str [{gpus: x, work: 1h}]}\n"],
-)
-def test_bug_tagged_sequence_error_has_a_position(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "seq.yaml"
-    path.write_text(text, encoding="utf-8")
-    _expect_config_error(path)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-11: ruamel warnings (ReusedAnchorWarning for a repeated anchor, "
-    "MantissaNoDotYAML1_1Warning for 1e3 under %YAML 1.1) print ~9 lines of Python warning "
-    "text on stderr, even when the file loads",
-)
 @pytest.mark.parametrize(
     "text",
     [
-        "name: &a x\ndescription: &a y\n" + WORKLOAD_YAML,
-        "%YAML 1.1\n---\nrun: {horizon: 1e3}\n" + WORKLOAD_YAML,
+        "sources: !!str [1]\n" + WORKLOAD_YAML,
+        "workload: {jobs: !!str [{gpus: x, work: 1h}]}\n",
+        "sources: !!python/name:os.system [1]\n" + WORKLOAD_YAML,
+        "sources: !!merge [1]\n" + WORKLOAD_YAML,
+        "sources: !!value [1]\n" + WORKLOAD_YAML,
     ],
 )
-def test_bug_yaml_warnings_stay_off_stderr(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "warn.yaml"
+def test_bug_tagged_sequence_error_has_a_position(tmp_path: Path, text: str) -> None:
+    """BUG-10: a ``!!str``-like tag on a sequence left its items without positions, and
+    loader._YamlPositions.locate unpacked None (TypeError, exit 70)."""
+    path = tmp_path / "seq.yaml"
     path.write_text(text, encoding="utf-8")
+    assert "unsupported YAML tag" in _expect_config_error(path).messages[0]
+
+
+def test_bug_yaml_warnings_stay_off_stderr(tmp_path: Path) -> None:
+    """BUG-11: a repeated anchor printed ruamel's ReusedAnchorWarning (~9 lines) on stderr."""
+    path = tmp_path / "warn.yaml"
+    path.write_text("name: &a x\ndescription: &a y\n" + WORKLOAD_YAML, encoding="utf-8")
     code, err = run_isolated(["show", str(path)])
     assert (code, err) == (0, "")
+
+
+def test_bug_yaml_1_1_directive_is_refused_on_one_line(tmp_path: Path) -> None:
+    """BUG-11's other half: ``%YAML 1.1`` switched ruamel to YAML 1.1 rules (and printed
+    MantissaNoDotYAML1_1Warning for ``1e3``); scenarios are YAML 1.2, so it is refused."""
+    path = tmp_path / "yaml11.yaml"
+    for version in ("1.1", "1.0", "1.3"):
+        path.write_text(f"%YAML {version}\n---\nrun: {{horizon: 1e3}}\n" + WORKLOAD_YAML)
+        assert _expect_config_error(path).messages == [
+            f"{path}:1:1: %YAML {version} is not supported: scenarios are YAML 1.2 "
+            "(remove the directive)"
+        ]
+    code, err = run_isolated(["show", str(path)])
+    assert (code, err.count("\n"), err.endswith("(remove the directive)\n")) == (65, 1, True)
+    path.write_text("%YAML 1.2\n---\nrun: {horizon: 1e3}\n" + WORKLOAD_YAML)
+    assert load_scenario(str(path)).run.horizon == 1000.0
+
+
+def test_input_size_cap_is_one_line_and_fast(tmp_path: Path) -> None:
+    """A file over MAX_FILE_BYTES is refused unread (a 2.5 MB scenario took ~32 s to load)."""
+    path = tmp_path / "huge.yaml"
+    job = "    - {gpus: 8, work: 1h}\n"
+    path.write_text("workload:\n  jobs:\n" + job * (MAX_FILE_BYTES // len(job) + 1))
+    with hard_limit(1.0):
+        error = _expect_config_error(path)
+    assert error.messages == [
+        f"{path}:1:1: the file is larger than {MAX_FILE_BYTES:,} bytes, the limit for a "
+        "scenario (for many jobs use a job's count or workload.generator)"
+    ]
 
 
 # Regressions for BUG-8 and BUG-9, both fixed while this suite was written (integers

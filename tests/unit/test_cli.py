@@ -497,3 +497,118 @@ def test_subprocess_bad_inputs_exit_codes_without_traceback(tmp_path: Path) -> N
         assert out == ""
         assert_one_error_line(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["neg.yaml"]
+
+
+# --- interrupts and input limits ---------------------------------------------------------
+
+SHUTDOWN_SCRIPT = """
+import os, signal, sys, time
+import clustersim.cli as cli
+
+FIRST, SECOND = signal.{first}, signal.{second}
+
+
+def slow_run(args):
+    os.kill(os.getpid(), FIRST)  # Ctrl-C or SIGTERM mid-run
+    time.sleep(30)
+    return 0
+
+
+class Stderr:  # a second signal while main reports the interrupt ...
+    def write(self, text):
+        os.kill(os.getpid(), SECOND)
+        return sys.__stderr__.write(text)
+
+    def flush(self):
+        sys.__stderr__.flush()
+
+
+restore = cli._Stop.restore
+
+
+def late_restore(self, previous):  # ... and a third in main's finally
+    os.kill(os.getpid(), SECOND)
+    restore(self, previous)
+
+
+cli._cmd_run, cli._Stop.restore, sys.stderr = slow_run, late_restore, Stderr()
+code = cli.main(["run", "single-job"])
+sys.stderr = sys.__stderr__
+print("exit", code, signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+"""
+
+
+@pytest.mark.parametrize("first", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("second", ["SIGINT", "SIGTERM"])
+def test_second_signal_during_shutdown_prints_no_traceback(first: str, second: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN_SCRIPT.format(first=first, second=second)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        0,
+        "exit 130 True\n",
+        "clustersim: interrupted\n",
+    )
+
+
+def test_main_puts_the_signal_handlers_back(capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for argv in (["presets"], ["show", "no-such-preset"], ["bogus"]):
+        cli(capsys, *argv)
+        assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_too_large_file_is_one_line_exit_65_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    job = "    - {gpus: 8, work: 1h}\n"
+    path = write(tmp_path / "huge.yaml", "workload:\n  jobs:\n" + job * 50_000)  # 1.3 MB
+    out_file = tmp_path / "out.json"
+    code, out, err = cli(capsys, "run", str(path), "--out", str(out_file), "--json")
+    assert (code, out) == (EXIT_DATA, "")
+    assert assert_one_error_line(err).startswith(f"{path}:1:1: the file is larger than ")
+    assert not out_file.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["presets", "a\nb"],
+        ["run", "single-job", "--se\nt", "x"],
+        ["show", "single-job", "--set", "run.seed=1\r2"],
+        ["show", "line\u2028break.yaml"],
+    ],
+)
+def test_line_breaks_in_arguments_are_escaped(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = cli(capsys, *argv)
+    assert (code, out) == (EXIT_USAGE, "")
+    line = assert_one_error_line(err)
+    assert err == line + "\n"
+    assert "\\n" in line or "\\r" in line or "\\u2028" in line
+
+
+@pytest.mark.parametrize("command", ["show", "run"])
+def test_lone_surrogate_is_a_usage_error_not_an_internal_one(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    extra = ["--set", "run.horizon=1h", "--json"] if command == "run" else []
+    code, out, err = cli(capsys, command, "single-job", "--set", 'name="\\ud800"', *extra)
+    assert (code, out) == (EXIT_USAGE, "")  # run --json exited 70 (orjson: surrogates)
+    assert "lone surrogate \\ud800" in assert_one_error_line(err)
+
+
+def test_budget_error_quoting_a_multi_line_name_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run", "single-job", "--set", 'name="a\\nb"', "--set", "run.max_events=1", "--json"]
+    code, out, err = cli(capsys, *argv)
+    assert (code, out) == (EXIT_DATA, "")
+    assert assert_one_error_line(err).startswith("clustersim: error: a\\nb: too big to simulate")

@@ -382,7 +382,6 @@ class ReferenceCluster(Cluster):
         self._set_state(np.array([node], dtype=np.int64), new)
         return NodeState(new)
 
-
     def _choose_racks(self, pods: IntArray, n: int) -> tuple[IntArray, IntArray]:
         """Choose racks (and how many FREE nodes from each) in ``pods`` to hold up to ``n``."""
         pod_free = self.free_per_pod[pods]
@@ -476,7 +475,6 @@ class ReferenceCluster(Cluster):
         elif new == _SPARE:
             np.add.at(self.spare_per_pod, self._node_pod[nodes], 1)
         self.state[nodes] = new
-
 
 
 def _assert_same_state(new: Cluster, ref: Cluster) -> None:

@@ -460,3 +460,215 @@ def test_dump_json_scenario(scenario_file: Path) -> None:
     assert data["storage"]["write_bandwidth"] == "2TB/s"
     assert data["workload"]["jobs"][0]["work"] == "2h"
     assert Scenario.model_validate(json.loads(json.dumps(data))) == scenario
+
+
+# --- input limits and hostile input (docs/config.md, "Input limits") ------------------------
+
+JOB = "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+
+
+def nested_yaml(levels: int) -> str:
+    """``sources`` holding lists nested so the document has ``levels`` levels in all."""
+    return "sources: " + "[" * (levels - 1) + "]" * (levels - 1) + "\n" + JOB
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "toml"])
+def test_nesting_limit_is_exact(fmt: str) -> None:
+    inner = "[" * (loader.MAX_NESTING - 1) + "]" * (loader.MAX_NESTING - 1)
+    text = {
+        "yaml": f"x: {inner}\n",
+        "json": '{"x": ' + inner + "}",
+        "toml": f"x = {inner}\n",
+    }[fmt]
+    document, _ = load_document(text, f"f.{fmt}", fmt)  # MAX_NESTING levels: accepted
+    assert "x" in document
+    deeper = text.replace("[", "[[", 1).replace("]", "]]", 1)
+    with pytest.raises(ConfigError) as info:
+        load_document(deeper, f"f.{fmt}", fmt)
+    (message,) = info.value.messages
+    assert message.startswith(f"f.{fmt}:1:")
+    assert message.endswith(f"nested more than {loader.MAX_NESTING} levels deep")
+
+
+def test_nesting_limit_in_block_yaml_points_at_the_level() -> None:
+    text = "a:\n" + "".join("  " * i + "- \n" for i in range(1, 2 * loader.MAX_NESTING))
+    with pytest.raises(ConfigError) as info:
+        load_document(text, "f.yaml", "yaml")
+    # the mapping is level 1 and the list on line n level n: line MAX + 1 is one too many
+    line, limit = loader.MAX_NESTING + 1, loader.MAX_NESTING
+    assert info.value.messages == [
+        f"f.yaml:{line}:{2 * line - 1}: nested more than {limit} levels deep"
+    ]
+
+
+def test_nesting_limit_with_toml_dotted_keys_and_brackets_in_strings() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_document("key" + ".key" * 150 + " = 1\n", "f.toml", "toml")
+    assert info.value.messages[0].endswith("levels deep")
+    assert "..." in info.value.messages[0]  # the 32-segment path keeps its two ends
+    text = 'x = "' + "[" * 300 + '" # ' + "{" * 300 + "\ny = '''" + "[" * 300 + "'''\n"
+    assert load_document(text, "f.toml", "toml")[0]["x"] == "[" * 300
+    json_text = '{"x": "' + "[" * 300 + '\\"' + "{" * 300 + '"}'
+    assert load_document(json_text, "f.json", "json")[0]["x"].startswith("[[[")
+
+
+def test_alias_expansion_limit() -> None:
+    template = "t: &t {gpus: 8, work: 1h, name: j}\n"  # 7 values per alias
+    jobs = ", ".join(["*t"] * 1000)
+    document, _ = load_document(f"{template}jobs: [{jobs}]\n", "f.yaml", "yaml")
+    assert len(document["jobs"]) == 1000
+    bomb = "a: &a [" + ", ".join(["x"] * 1000) + "]\nb: [" + ", ".join(["*a"] * 200) + "]\n"
+    with pytest.raises(ConfigError) as info:
+        load_document(bomb, "f.yaml", "yaml")
+    (message,) = info.value.messages
+    assert message.startswith("f.yaml:2:")
+    assert f"aliases expand the document to more than {loader.MAX_VALUES:,} values" in message
+
+
+def test_repeated_anchor_and_merge_keys_still_work(recwarn: pytest.WarningsRecorder) -> None:
+    text = "base: &b {gpus: 8}\njob: {<<: *b, work: 1h}\nname: &b x\nother: *b\n"
+    document, _ = load_document(text, "f.yaml", "yaml")
+    assert document["job"] == {"gpus": 8, "work": "1h"}
+    assert document["other"] == "x"  # a redefined anchor is valid YAML: the later one wins
+    assert not recwarn.list  # no ReusedAnchorWarning
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: !!int abc\n", "f.yaml:1:4: a: cannot read 'abc' as an integer (!!int)"),
+        ("a: !!float ''\n", "f.yaml:1:4: a: cannot read '' as a number (!!float)"),
+        ("a: !!bool x\n", "f.yaml:1:4: a: cannot read 'x' as a boolean (!!bool)"),
+        ("a: !!null x\n", "f.yaml:1:4: a: cannot read 'x' as null (!!null)"),
+        ("a: !!set x\n", "f.yaml:1:4: a: unsupported YAML tag !!set; use plain data"),
+        ("a: !!map x\n", "f.yaml:1:4: a: unsupported YAML tag !!map on a scalar; use plain data"),
+        ("a: !!str [1]\n", "f.yaml:1:4: a: unsupported YAML tag !!str on a list; use plain data"),
+        ("a: !!set {b}\n", "f.yaml:1:4: a: unsupported YAML tag !!set; use plain data"),
+        ("a: !!omap [b: 1]\n", "f.yaml:1:4: a: unsupported YAML tag !!omap; use plain data"),
+        ("a: !!python/object:os.system {}\n", "f.yaml:1:4: a: unsupported YAML tag !!python/"),
+        ("!foo a: 1\n", "f.yaml:1:1: mapping key 'a' has unsupported YAML tag !foo"),
+        ("a: 1" + "0" * 4300 + "\n", "f.yaml:1:4: a: integer of 4,301 digits is too long"),
+        ("%YAML 1.1\n---\na: 1\n", "f.yaml:1:1: %YAML 1.1 is not supported: scenarios are"),
+        ("<<: !foo {a: 1}\n", "f.yaml:1:5: unsupported YAML tag !foo in a merge (<<)"),
+        ('a: "\\ud800"\n', "f.yaml:1:4: a: the lone surrogate \\ud800 in a string is not valid"),
+        ('"\\udfff": 1\n', "f.yaml:1:1: mapping key '\\udfff': the lone surrogate \\udfff"),
+        ("--- !!int 5\n", "f.yaml:1:1: expected a mapping, got an int"),
+    ],
+)
+def test_hostile_yaml_is_one_located_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_document(text, "f.yaml", "yaml")
+    (message,) = info.value.messages
+    assert message.startswith(expected), message
+
+
+def test_core_tags_that_fit_still_load() -> None:
+    text = "a: !!int 5\nb: !!float 5\nc: !!bool true\nd: !!null ~\ne: !!map {x: 1}\nf: !!seq [1]\n"
+    document, _ = load_document(text + "g: <<\nh: =\n", "f.yaml", "yaml")
+    assert document == {
+        "a": 5,
+        "b": 5.0,
+        "c": True,
+        "d": None,
+        "e": {"x": 1},
+        "f": [1],
+        "g": "<<",
+        "h": "=",
+    }
+    assert load_document("%YAML 1.2\n---\na: 1e3\n", "f.yaml", "yaml")[0] == {"a": 1000.0}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("f.toml", "[run]\nseed = 1" + "0" * 4300 + "\n", "f.toml:2:8: integer of 4,301 digits"),
+        ("f.json", '{"seed": 1' + "0" * 4300 + "}", "f.json:1:10: seed: integer of 4,301 digits"),
+    ],
+)
+def test_integers_over_4300_digits(name: str, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_document(text, name, name.split(".")[1])
+    assert info.value.messages[0].startswith(expected), info.value.messages
+
+
+def test_messages_are_single_lines() -> None:
+    assert loader.single_line("a\nb\r\x1b[2J\u2028\tc") == "a\\nb\\r\\x1b[2J\\u2028\tc"
+    assert ConfigError(["f:1:1: a\nb"]).messages == ["f:1:1: a\\nb"]
+    assert str(UsageError("--set a\nb")) == "--set a\\nb"
+    err = load_document_error('{"a\\nb": 1, "c\\u0085d": {"e\\u2029": []}}', "f.json", "json")
+    assert err is None
+    error = usage_error("single-job", ("run.se\ned=1",))
+    assert "\n" not in error and "run.se\\ned" in error
+
+
+def load_document_error(text: str, name: str, fmt: str) -> ConfigError | None:
+    try:
+        load_document(text, name, fmt)
+    except ConfigError as err:
+        return err
+    return None
+
+
+def test_file_size_limit(tmp_path: Path) -> None:
+    big = "# " + "x" * loader.MAX_FILE_BYTES + "\n" + JOB
+    message = (
+        f"the file is larger than {loader.MAX_FILE_BYTES:,} bytes, the limit for a scenario "
+        "(for many jobs use a job's count or workload.generator)"
+    )
+    assert config_error(write(tmp_path, "big.yaml", big)).messages == [
+        f"{tmp_path / 'big.yaml'}:1:1: {message}"
+    ]
+    with pytest.raises(ConfigError) as info:
+        load_scenario_text(big, "big.toml", "toml")
+    assert info.value.messages == [f"big.toml:1:1: {message}"]
+    just = "#" * (loader.MAX_FILE_BYTES - len(JOB) - 1) + "\n" + JOB
+    assert load_scenario_text(just, "ok.yaml").workload.jobs[0].gpus == 8
+
+
+def test_set_values_are_bounded_too(scenario_file: Path) -> None:
+    assert "recursive alias" in usage_error(scenario_file, ("sources=&a [*a]",))
+    too_deep = "sources=" + "[" * (loader.MAX_NESTING + 1)
+    assert f"nested more than {loader.MAX_NESTING}" in usage_error(scenario_file, (too_deep,))
+    assert "4,301 digits" in usage_error(scenario_file, ("run.seed=1" + "0" * 4300,))
+    assert "cannot read 'x' as a boolean" in usage_error(scenario_file, ("run.seed=!!bool x",))
+    assert "not supported" in usage_error(scenario_file, ("run.seed=%YAML 1.1\n--- 1",))
+
+
+def test_not_utf8_column_counts_characters(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes("name: é".encode() + b"\xff\n")
+    assert config_error(path).messages == [f"{path}:1:8: the file is not valid UTF-8"]
+
+
+def test_unreadable_file_name_is_usage_error() -> None:
+    assert "cannot read" in usage_error("x" * 5000 + ".yaml")
+
+
+def test_value_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "MAX_VALUES", 50)  # the real 200,000 take seconds to reach
+    document, _ = load_document("a: [" + "1, " * 46 + "1]\n", "f.yaml", "yaml")  # 50 values
+    assert len(document["a"]) == 47
+    with pytest.raises(ConfigError) as info:
+        load_document("a: [" + "1, " * 47 + "1]\n", "f.yaml", "yaml")
+    assert info.value.messages == [  # at the 51st value: map, key, list, 48th item
+        "f.yaml:1:146: the document holds more than 50 values "
+        "(for many jobs use a job's count or workload.generator)"
+    ]
+    with pytest.raises(ConfigError) as info:
+        load_document('{"a": [' + "1, " * 48 + "1]}", "f.json", "json")
+    assert info.value.messages[0].startswith("f.json:1:")
+
+
+def test_at_most_max_messages_problems_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "MAX_MESSAGES", 3)
+    path = write(tmp_path, "s.yaml", JOB + "".join(f"k{i}: 1\n" for i in range(5)))
+    assert config_error(path).messages == [
+        f"{path}:2:1: k0: Extra inputs are not permitted",
+        f"{path}:3:1: k1: Extra inputs are not permitted",
+        f"{path}:4:1: k2: Extra inputs are not permitted",
+        f"{path}:5:1: and 2 more problems, not listed",
+    ]
+    path = write(tmp_path, "t.yaml", JOB + "".join(f"k{i}: !x 1\n" for i in range(4)))
+    assert config_error(path).messages[3] == f"{path}:5:5: and 1 more problem, not listed"
