@@ -908,7 +908,21 @@ def load_scenario(source: str | os.PathLike[str], overrides: Sequence[str] = ())
         UsageError: unknown preset, bad ``--set``, missing or unreadable file (exit 2).
     """
     text, filename, fmt = _read_source(source)
-    return load_scenario_text(text, filename, fmt, overrides)
+    scenario = load_scenario_text(text, filename, fmt, overrides)
+    if not filename.startswith("presets/"):
+        scenario = _resolve_trace_paths(scenario, Path(filename).parent)
+    return scenario
+
+
+def _resolve_trace_paths(scenario: Scenario, base: Path) -> Scenario:
+    """Make relative trace paths relative to the scenario file's directory."""
+    faults = dict(scenario.faults)
+    changed = False
+    for name, fault in faults.items():
+        if fault.kind == "trace" and fault.path and not Path(fault.path).is_absolute():
+            faults[name] = fault.model_copy(update={"path": str(base / fault.path)})
+            changed = True
+    return scenario.model_copy(update={"faults": faults}) if changed else scenario
 
 
 def _preset_files() -> dict[str, Traversable]:

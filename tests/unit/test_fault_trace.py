@@ -362,3 +362,18 @@ def test_the_documented_example_trace_parses() -> None:
     assert trace.causes[2] == "psu, rack 0"
     assert trace.times == tuple(sorted(trace.times))
     assert sum(math.isnan(d) for d in trace.durations) == 2
+
+
+def test_relative_trace_path_is_relative_to_the_scenario_file(tmp_path: Path) -> None:
+    from clustersim.loader import load_scenario
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "t.csv").write_text("time,component,cause,duration\n1h,0,gpu,1h\n")
+    (sub / "sc.yaml").write_text(
+        "cluster: {gpus_per_node: 8, nodes_per_rack: 2, racks_per_pod: 1, pods: 1}\n"
+        "workload: {jobs: [{gpus: 16, work: 2h}]}\n"
+        "faults: {replay: {kind: trace, path: t.csv}}\n"
+    )
+    scenario = load_scenario(sub / "sc.yaml")
+    assert Path(scenario.faults["replay"].path or "") == sub / "t.csv"
