@@ -121,7 +121,8 @@ class Simulation:
         # Node levels sampled on a fixed grid (the time series of docs/results.md).
         self.series_step_s = self.horizon_s / SERIES_POINTS
         self._series_next = 0.0
-        self._series_acc = [0.0] * (len(SERIES_KEYS) - 1)
+        self._state_s = [0.0] * (len(SERIES_KEYS) - 1)  # node-s per state (slot 0 unused)
+        self._bin_mark = [0.0] * (len(SERIES_KEYS) - 1)
         self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
         self.down_planned: set[int] = set()
         self.end_s = 0.0
@@ -305,64 +306,72 @@ class Simulation:
         while env.peek() <= env.now:
             env.step()
         self._tick()
-        self._bin_levels(env.now, final=True)
+        self._close_bins(env.now, final=True)
 
     # ----------------------------------------------------------------- accounting
     def _tick(self) -> None:
-        """Integrate node-state levels up to now (call before any node changes state)."""
+        """Integrate node-state levels up to now (call before any node changes state).
+
+        ``node_s`` holds the integrals the GPU-seconds identity uses; ``_state_s`` the finer
+        per-state integrals behind the time series, whose bins close only when ``now`` passes
+        a bin boundary.
+        """
         now = self.env.now
-        self._bin_levels(now)
+        if now >= self._series_next + self.series_step_s:
+            self._close_bins(now)
         dt = now - self._last_tick
         if dt > 0:
             c = self.cluster
-            self.node_s["idle"] += (c.n_free + c.n_spare) * dt
-            self.node_s["down"] += c.n_down * dt
+            free, spare, down = c.n_free, c.n_spare, c.n_down
+            self.node_s["idle"] += (free + spare) * dt
+            self.node_s["down"] += down * dt
             self.node_s["allocated"] += c.n_allocated * dt
+            acc = self._state_s
+            planned = len(self.down_planned)
+            quarantined = len(self.quarantined)  # quarantined nodes never come back up
+            acc[1] += free * dt
+            acc[2] += spare * dt
+            acc[3] += (down - planned - quarantined) * dt
+            acc[4] += planned * dt
+            acc[5] += quarantined * dt
             self._last_tick = now
 
-    def _levels(self) -> tuple[float, ...]:
-        """GPUs allocated, free, spare, in repair, in maintenance and quarantined now."""
+    def _state_integrals_at(self, t: float) -> list[float]:
+        """Per-state node-second integrals extended (at current levels) from the last tick to t."""
         c = self.cluster
-        gpn = self.gpus_per_node
-        down_quarantined = sum(1 for n in self.quarantined if not c.is_up(n))
+        dt = t - self._last_tick
         planned = len(self.down_planned)
-        return (
-            float(c.n_allocated * gpn),
-            float(c.n_free * gpn),
-            float(c.n_spare * gpn),
-            float((c.n_down - planned - down_quarantined) * gpn),
-            float(planned * gpn),
-            float(down_quarantined * gpn),
+        quarantined = len(self.quarantined)
+        levels = (
+            c.n_allocated,
+            c.n_free,
+            c.n_spare,
+            c.n_down - planned - quarantined,
+            planned,
+            quarantined,
         )
+        out = [a + v * dt for a, v in zip(self._state_s, levels, strict=True)]
+        out[0] = self.node_s["allocated"] + c.n_allocated * dt
+        return out
 
-    def _bin_levels(self, now: float, final: bool = False) -> None:
-        """Integrate the node levels into fixed time bins up to ``now`` (time averages).
-
-        Called before any node changes state, so the current levels held since the last
-        call. With ``final`` the last, partial bin is closed too.
-        """
-        levels = self._levels()
+    def _close_bins(self, now: float, final: bool = False) -> None:
+        """Record the mean GPUs per state over every bin that ends by ``now``."""
+        gpn = self.gpus_per_node
         step = self.series_step_s
-        t = self._last_tick
-        acc = self._series_acc
-        while True:
-            bin_end = self._series_next + step
-            upto = min(now, bin_end)
-            if upto > t:
-                for i, value in enumerate(levels):
-                    acc[i] += value * (upto - t)
-                t = upto
-            if now >= bin_end or (final and t > self._series_next):
-                width = t - self._series_next
-                self.series["t_s"].append(self._series_next)
-                for key, total in zip(SERIES_KEYS[1:], acc, strict=True):
-                    self.series[key].append(total / width if width > 0 else 0.0)
-                acc[:] = [0.0] * len(acc)
-                self._series_next = bin_end
-                if now < bin_end or len(self.series["t_s"]) >= SERIES_POINTS:
-                    break
-            else:
-                break
+        while len(self.series["t_s"]) < SERIES_POINTS + 1:
+            start = self._series_next
+            end = start + step
+            if end > now:
+                if not final or now <= start:
+                    return
+                end = now  # the last, partial bin
+            at_end = self._state_integrals_at(end)
+            width = end - start
+            self.series["t_s"].append(start)
+            for key, a, b in zip(SERIES_KEYS[1:], self._bin_mark, at_end, strict=True):
+                self.series[key].append((b - a) * gpn / width)
+            self._bin_mark = at_end
+            self._series_next = end
 
     def check(self) -> None:
         """Assert INV-1 (GPU conservation) and per-job held-node bookkeeping."""
