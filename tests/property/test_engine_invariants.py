@@ -731,3 +731,19 @@ def test_doubling_fault_rates_does_not_raise_mean_ettr(policy: str) -> None:
     # Deterministic (fixed seed): the tolerance guards the statistical claim, not flakiness.
     se = math.sqrt(lo.var(ddof=1) / reps + hi.var(ddof=1) / reps)
     assert hi.mean() <= lo.mean() + 3 * se, (hi.mean(), lo.mean(), se)
+
+
+# --------------------------------------------------------------------------- dispatcher
+@SIM
+@given(scenarios(check_invariants=False))
+def test_filtered_queue_view_gives_the_same_run(scenario: Scenario) -> None:
+    """The dispatcher's filtered queue (only jobs that can matter) changes no decision."""
+    from clustersim.engine import Simulation
+
+    logs = []
+    for filtered in (True, False):
+        sim = Simulation(scenario)
+        sim.filter_queue = filtered
+        sim.run()
+        logs.append(sim.log)
+    assert logs[0] == logs[1]
