@@ -280,6 +280,41 @@ class Cluster:
         self._set_state_few((node,), _DOWN)
         return previous_owner
 
+    def fail_many(self, nodes: IntArray) -> None:
+        """Take many up ``nodes`` DOWN at once (vectorised :meth:`fail`).
+
+        Raises:
+            ValueError: one of them is already DOWN.
+        """
+        if nodes.size == 0:
+            return
+        if (self.state[nodes] == _DOWN).any():
+            raise ValueError("fail_many: a node is already down")
+        owners = self.owner[nodes]
+        held = owners >= 0
+        if held.any():
+            for job_id in np.unique(owners[held]).tolist():
+                self._jobs[job_id].difference_update(nodes[owners == job_id].tolist())
+            self.owner[nodes] = -1
+        self._set_state(nodes, _DOWN)
+
+    def repair_many(self, nodes: IntArray) -> IntArray:
+        """Return many DOWN ``nodes`` to service; the first ones refill the spare pool.
+
+        Returns a boolean array: which of ``nodes`` became SPARE.
+
+        Raises:
+            ValueError: one of them is not DOWN.
+        """
+        if (self.state[nodes] != _DOWN).any():
+            raise ValueError("repair_many: a node is not down")
+        k = max(0, min(nodes.size, self._spare_target - self.n_spare))
+        self._set_state(nodes[:k], _SPARE)
+        self._set_state(nodes[k:], _FREE)
+        spare = np.zeros(nodes.size, dtype=bool)
+        spare[:k] = True
+        return spare
+
     def fail_rack(self, rack: int) -> list[tuple[int, int]]:
         """Take every up node of ``rack`` DOWN; returns ``(node, previous owner)`` pairs."""
         return [

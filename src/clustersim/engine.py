@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from clustersim import analytic
 from clustersim.checkpoint import interval_for
-from clustersim.cluster import Cluster
+from clustersim.cluster import Cluster, NodeState
 from clustersim.config import RestartConfig, Scenario
 from clustersim.events import (
     Event,
@@ -57,6 +58,9 @@ from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 from clustersim.workload import JobRecord, build_workload
 
 __all__ = ["SERIES_KEYS", "SERIES_POINTS", "Simulation"]
+
+BULK_NODES = 32
+"""Planned maintenance of more nodes than this at once takes the vectorised path."""
 
 SERIES_POINTS = 500
 """Bins of the node-level time series over the horizon (each value is a time average)."""
@@ -422,9 +426,11 @@ class Simulation:
         self, nodes: Iterable[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
         """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted)."""
+        planned = cause in self.planned_causes
+        if planned and len(nodes) > BULK_NODES:
+            return self._take_down_many(nodes, cause, repair_s)
         env = self.env
         hit: dict[int, tuple[Job, int]] = {}
-        planned = cause in self.planned_causes
         lost_nodes: dict[int, int] = {}
         for node in nodes:
             if not self.cluster.is_up(node):
@@ -451,6 +457,55 @@ class Simulation:
                 self._count_failure(node)
             self._send_to_repair(node, repair_s, planned)
         return hit
+
+    def _take_down_many(
+        self, nodes: Iterable[int], cause: str, repair_s: float
+    ) -> dict[int, tuple[Job, int]]:
+        """Planned maintenance of many nodes at once: vectorised, one timer for the batch.
+
+        The records are the same as :meth:`_take_down` writes node by node.
+        """
+        env = self.env
+        now = env.now
+        cluster = self.cluster
+        arr = np.fromiter(nodes, dtype=np.int64)
+        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        hit: dict[int, tuple[Job, int]] = {}
+        if arr.size == 0:
+            return hit
+        self._tick()
+        owners = cluster.owner[arr].copy()
+        held = owners >= 0
+        if held.any():
+            ids, first, counts = np.unique(owners[held], return_index=True, return_counts=True)
+            held_nodes = arr[held]
+            for job_id, i, k in zip(ids.tolist(), first.tolist(), counts.tolist(), strict=True):
+                job = self.jobs[job_id]
+                job.sync_held(now, self.gpus_per_node)
+                job.held_nodes -= k
+                job.missing += k
+                hit[job_id] = (job, int(held_nodes[i]))
+        cluster.fail_many(arr)
+        record = self.log.append
+        for node, owner in zip(arr.tolist(), owners.tolist(), strict=True):
+            record(NodeFailed(now, node, cause, owner, repair_s))
+        self.down_planned.update(arr.tolist())
+        timer = env.timeout(repair_s)
+        timer.callbacks.append(lambda _: self._repair_many(arr))
+        return hit
+
+    def _repair_many(self, nodes: npt.NDArray[np.int64]) -> None:
+        """The end of a planned batch: every node back in service at once."""
+        if self.closing:
+            return
+        self._tick()
+        spare = self.cluster.repair_many(nodes)
+        now = self.env.now
+        record = self.log.append
+        for node, is_spare in zip(nodes.tolist(), spare.tolist(), strict=True):
+            record(NodeRepaired(now, node, is_spare))
+        self.down_planned.difference_update(nodes.tolist())
+        self.wake()
 
     def _count_failure(self, node: int) -> None:
         """Quarantine bookkeeping: k unplanned failures within the window retire a node."""
@@ -595,18 +650,17 @@ class Simulation:
         Idle and spare nodes go at once. A running job first writes a checkpoint (drains),
         then hands its nodes over; a job that is starting or recovering loses them at once.
         """
-        owner = self.cluster.owner
+        cluster = self.cluster
+        arr = np.fromiter(nodes, dtype=np.int64)
+        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        owners = cluster.owner[arr]
+        self._take_down(arr[owners < 0].tolist(), cause, duration_s)
         by_job: dict[int, list[int]] = {}
-        idle: list[int] = []
-        for node in nodes:
-            if not self.cluster.is_up(node):
-                continue
-            o = int(owner[node])
-            if o < 0:
-                idle.append(node)
-            else:
-                by_job.setdefault(o, []).append(node)
-        self._take_down(idle, cause, duration_s)
+        held = owners >= 0
+        if held.any():
+            held_nodes, held_owners = arr[held], owners[held]
+            for job_id in np.unique(held_owners).tolist():
+                by_job[job_id] = held_nodes[held_owners == job_id].tolist()
         for job_id in sorted(by_job):
             job = self.jobs[job_id]
             if job.phase is JobPhase.RUNNING and not job.pending_interrupt:
