@@ -423,7 +423,7 @@ class Simulation:
             self._hit(job, Failure(cause, node, corrupt_since))
 
     def _take_down(
-        self, nodes: Iterable[int], cause: str, repair_s: float
+        self, nodes: Sequence[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
         """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted)."""
         planned = cause in self.planned_causes
