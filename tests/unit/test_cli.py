@@ -612,3 +612,19 @@ def test_budget_error_quoting_a_multi_line_name_is_one_line(
     code, out, err = cli(capsys, *argv)
     assert (code, out) == (EXIT_DATA, "")
     assert assert_one_error_line(err).startswith("clustersim: error: a\\nb: too big to simulate")
+
+
+def test_run_plot_writes_a_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "gpus.png"
+    code, _, err = cli(capsys, "run", *SMALL, "--plot", str(target), "--json", "--no-jobs")
+    assert code == 0, err
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_plot_into_a_missing_directory_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = cli(capsys, "run", *SMALL, "--plot", str(tmp_path / "no" / "g.png"))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
