@@ -33,6 +33,8 @@ from clustersim.events import (
     NodeFailed,
     NodeQuarantined,
     NodeRepaired,
+    NodesMaintained,
+    NodesReturned,
     ReplacementTaken,
     SlowdownBegan,
     SlowdownEnded,
@@ -463,7 +465,8 @@ class Simulation:
     ) -> dict[int, tuple[Job, int]]:
         """Planned maintenance of many nodes at once: vectorised, one timer for the batch.
 
-        The records are the same as :meth:`_take_down` writes node by node.
+        One :class:`NodesMaintained` per job that held some of them (and one for the idle
+        ones) instead of a ``NodeFailed`` per node; one :class:`NodesReturned` at the end.
         """
         env = self.env
         now = env.now
@@ -486,9 +489,12 @@ class Simulation:
                 job.missing += k
                 hit[job_id] = (job, int(held_nodes[i]))
         cluster.fail_many(arr)
-        record = self.log.append
-        for node, owner in zip(arr.tolist(), owners.tolist(), strict=True):
-            record(NodeFailed(now, node, cause, owner, repair_s))
+        order = np.argsort(owners, kind="stable")
+        groups, starts = np.unique(owners[order], return_index=True)
+        bounds = [*starts.tolist(), arr.size]
+        for k, owner in enumerate(groups.tolist()):
+            members = arr[order[bounds[k] : bounds[k + 1]]]
+            self.record(NodesMaintained(now, tuple(members.tolist()), cause, owner, repair_s))
         self.down_planned.update(arr.tolist())
         timer = env.timeout(repair_s)
         timer.callbacks.append(lambda _: self._repair_many(arr))
@@ -500,11 +506,9 @@ class Simulation:
             return
         self._tick()
         spare = self.cluster.repair_many(nodes)
-        now = self.env.now
-        record = self.log.append
-        for node, is_spare in zip(nodes.tolist(), spare.tolist(), strict=True):
-            record(NodeRepaired(now, node, is_spare))
-        self.down_planned.difference_update(nodes.tolist())
+        listed = nodes.tolist()
+        self.record(NodesReturned(self.env.now, tuple(listed), int(spare.sum())))
+        self.down_planned.difference_update(listed)
         self.wake()
 
     def _count_failure(self, node: int) -> None:

@@ -22,6 +22,8 @@ __all__ = [
     "NodeFailed",
     "NodeQuarantined",
     "NodeRepaired",
+    "NodesMaintained",
+    "NodesReturned",
     "RecoveryEnded",
     "ReplacementTaken",
     "RunEnded",
@@ -183,6 +185,30 @@ class NodeRepaired:
 
 
 @dataclass(frozen=True, slots=True)
+class NodesMaintained:
+    """Planned maintenance took ``nodes`` down for ``duration_s`` (one record per batch).
+
+    ``job`` held them (-1: they were free or spare). It stands for one ``NodeFailed`` per
+    node, so that a whole-cluster rollout is one record rather than thousands.
+    """
+
+    t: float
+    nodes: tuple[int, ...]
+    cause: str
+    job: int
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodesReturned:
+    """``nodes`` came back from planned maintenance; the first ``spares`` refilled the pool."""
+
+    t: float
+    nodes: tuple[int, ...]
+    spares: int
+
+
+@dataclass(frozen=True, slots=True)
 class NodeQuarantined:
     """A node failed ``failures`` times within the quarantine window and is retired for good."""
 
@@ -236,6 +262,8 @@ Event = (
     | JobFinished
     | NodeFailed
     | NodeRepaired
+    | NodesMaintained
+    | NodesReturned
     | NodeQuarantined
     | SlowdownBegan
     | SlowdownEnded

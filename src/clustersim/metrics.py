@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from clustersim.events import (
     JobInterrupted,
     NodeFailed,
+    NodesMaintained,
     RecoveryEnded,
     RunEnded,
 )
@@ -134,6 +135,8 @@ def measure(sim: Simulation) -> RunMetrics:
             planned_interrupts += ev.planned
         elif isinstance(ev, NodeFailed):
             node_failures[ev.cause] += 1
+        elif isinstance(ev, NodesMaintained):
+            node_failures[ev.cause] += len(ev.nodes)
     idle = sim.node_s["idle"] * gpn
     down = sim.node_s["down"] * gpn
     allocated_measured = sim.node_s["allocated"] * gpn

@@ -14,6 +14,7 @@ import math
 
 from hypothesis import given, settings
 from strategies import taxonomy_scenarios
+from test_engine_invariants import check_nodes_from_log
 
 from clustersim.config import Scenario
 from clustersim.events import JobFinished, JobSubmitted, RunEnded, SlowdownBegan
@@ -28,6 +29,7 @@ REL = 1e-9
 def test_taxonomy_node_conservation_and_identity(scenario: Scenario) -> None:
     # check_invariants asserts INV-1 after every event; run_replication checks INV-2.
     metrics, log = run_replication(scenario, 0, scenario.run.seed)
+    check_nodes_from_log(scenario, log, metrics.summary["sim_time_s"])
     gs = metrics.gpu_seconds
     scale = max(1.0, gs["total"])
     for key, value in gs.items():
