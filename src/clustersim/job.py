@@ -553,9 +553,10 @@ def train_segments(env: simpy.Environment, sim: Simulation, job: Job) -> Generat
                     break
                 writing = True
                 t0 = env.now
+                written = store.write(job.id, job.checkpoint_bytes)
                 while True:
                     try:
-                        yield store.write(job.id, job.checkpoint_bytes)
+                        yield written  # a speed change does not restart the write
                         break
                     except simpy.Interrupt as irq:
                         if not isinstance(irq.cause, SpeedChange):
@@ -626,11 +627,12 @@ def _write_final_checkpoint(
     """Write one checkpoint now; returns "done", the :class:`Failure`, or "horizon"."""
     duration = job.stall_s + job.persist_s
     t_end = env.now + duration
+    store = sim.store if sim.segmented(job) else None
+    written = store.write(job.id, job.checkpoint_bytes) if store is not None else None
     while True:
         try:
-            if sim.segmented(job):
-                assert sim.store is not None
-                yield sim.store.write(job.id, job.checkpoint_bytes)
+            if written is not None:
+                yield written  # an absorbed interrupt does not restart the write
             else:
                 yield env.timeout(max(0.0, t_end - env.now))
             return "done"

@@ -454,3 +454,17 @@ def test_in_memory_checkpoint_restores_from_a_peer_unless_two_nodes_die(
     assert len(rec) == 1
     # load GPU-seconds / GPUs = load time (32 GPUs, 1 TB at 32 GB/s from the peers' memory)
     assert rec[0].load_gpu_s / 32 == pytest.approx(load_s)
+
+
+def test_a_slowdown_during_a_checkpoint_write_does_not_restart_it() -> None:
+    # 1 TB at 1 GB/s takes 1,000 s; flaps during the first write must not restart it.
+    def flaps(sim: Simulation) -> None:
+        node = int(sim.cluster.nodes_of(0)[0])
+        for k in range(5):
+            sim.env.timeout(100.0 * k).callbacks.append(
+                lambda _, n=node: sim.slow("node", (n,), 0.0, "flap", 1.0)
+            )
+
+    sim = run_with(contention_scenario(1), 120 + HOUR + 10, flaps)
+    stall = sum(e.stall_s for e in sim.log if isinstance(e, RunEnded))
+    assert stall == pytest.approx(3 * 1000)
