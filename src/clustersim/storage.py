@@ -99,6 +99,14 @@ class SharedStore:
         if gen != self._gen:
             return  # superseded by a later change
         self._advance()
-        for key in [k for k, w in self.writers.items() if w.left <= w.size * _RESIDUE]:
+        now, rate = self.env.now, self.rate_each
+        # Done: (almost) nothing left, or what is left would take less time than the clock
+        # can resolve at this instant (else the store re-arms a zero-length timer forever).
+        done = [
+            k
+            for k, w in self.writers.items()
+            if w.left <= w.size * _RESIDUE or (rate > 0 and now + w.left / rate <= now)
+        ]
+        for key in done:
             self.writers.pop(key).done.succeed()
         self._reschedule()

@@ -468,3 +468,23 @@ def test_a_slowdown_during_a_checkpoint_write_does_not_restart_it() -> None:
     sim = run_with(contention_scenario(1), 120 + HOUR + 10, flaps)
     stall = sum(e.stall_s for e in sim.log if isinstance(e, RunEnded))
     assert stall == pytest.approx(3 * 1000)
+
+
+def test_store_completes_a_write_whose_rest_is_below_clock_resolution() -> None:
+    # Regression (found by the taxonomy fuzzing): late in a run, 0.025 bytes left at 10 GB/s
+    # is 2.5e-12 s, below the float resolution of the clock at t = 33,080 s; the store used
+    # to re-arm a zero-length timer forever.
+    import simpy
+
+    from clustersim.storage import SharedStore
+
+    env = simpy.Environment(initial_time=33080.13308925794)
+    store = SharedStore(env, 1e10)
+    done = store.write(0, 1e6)
+    store.writers[0].left = 0.025262124952860177
+    store.set_factor(1.0)  # re-arms the timer from the doctored state
+    for _ in range(1000):  # bounded: the bug was an endless loop at one instant
+        if done.processed or env.peek() == float("inf"):
+            break
+        env.step()
+    assert done.processed
