@@ -9,18 +9,25 @@ here: :class:`DurationSampler` (repair times, flap lengths, windows) and :class:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Generator, Sequence
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import simpy
 
-from clustersim.config import RepairConfig
-from clustersim.rng import BlockSampler
+from clustersim.config import FaultConfig, RepairConfig
+from clustersim.rng import BlockSampler, Streams
 from clustersim.topology import Topology
 
-__all__ = ["DurationSampler", "FaultSource", "NodePicker", "RepairSampler", "World"]
+__all__ = [
+    "DurationSampler",
+    "FaultSource",
+    "NodePicker",
+    "RatedSource",
+    "RepairSampler",
+    "World",
+]
 
 
 class NodePicker:
@@ -131,6 +138,34 @@ class FaultSource(Protocol):
     def start(self, env: simpy.Environment, world: World) -> None:
         """Launch the source's process(es) in ``env`` against ``world``."""
         ...
+
+
+class RatedSource:
+    """Base of the sources driven by one superposed Poisson stream at a rate per component.
+
+    Owns what they share: the source's name, config and topology, its stream
+    ``faults.<name>`` and the stream's total rate (per-node rate x nodes unless a subclass
+    counts other components). :meth:`start` runs :meth:`events` unless the rate is zero.
+    """
+
+    def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.topology = topology
+        self.total_rate = self._total_rate()
+        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+
+    def _total_rate(self) -> float:
+        return self.cfg.node_rate(self.topology.gpus_per_node) * self.topology.n_nodes
+
+    def start(self, env: simpy.Environment, world: World) -> None:
+        """Start the source's process (nothing happens at a zero rate)."""
+        if self.total_rate > 0:
+            env.process(self.events(env, world))
+
+    def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+        """The source's process."""
+        raise NotImplementedError
 
 
 class DurationSampler:

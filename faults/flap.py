@@ -16,8 +16,8 @@ from typing import Any
 import simpy
 
 from clustersim.config import DurationConfig, FaultConfig
-from clustersim.faults.base import DurationSampler, World
-from clustersim.rng import BlockSampler, Streams
+from clustersim.faults.base import DurationSampler, RatedSource, World
+from clustersim.rng import Streams
 from clustersim.topology import Topology
 
 __all__ = ["LinkFlaps"]
@@ -26,24 +26,15 @@ DEFAULT_DURATION = DurationConfig(distribution="lognormal", mean=5.0, cv=3.0)
 """Flap lengths: lognormal, mean 5 s, heavy tail (our assumption; most flaps are short)."""
 
 
-class LinkFlaps:
+class LinkFlaps(RatedSource):
     """Short link outages: a stall if shorter than the collective timeout, else a job kill."""
 
     def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.topology = topology
-        self.total_rate = cfg.node_rate(topology.gpus_per_node) * topology.n_nodes
-        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        super().__init__(name, cfg, streams, topology)
         self._duration = DurationSampler(cfg.duration or DEFAULT_DURATION, self._sampler)
         self.speed = 0.0 if cfg.speed is None else cfg.speed
 
-    def start(self, env: simpy.Environment, world: World) -> None:
-        """Start the flaps (nothing at a zero rate)."""
-        if self.total_rate > 0:
-            env.process(self.flaps(env, world))
-
-    def flaps(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+    def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream of flaps over all nodes."""
         sampler = self._sampler
         n = self.topology.n_nodes

@@ -31,23 +31,19 @@ from typing import Any
 import simpy
 
 from clustersim.config import FaultConfig
-from clustersim.faults.base import DurationSampler, NodePicker, World
-from clustersim.rng import BlockSampler, Streams
+from clustersim.faults.base import DurationSampler, NodePicker, RatedSource, World
+from clustersim.rng import Streams
 from clustersim.topology import Topology
 
 __all__ = ["PoissonFaults"]
 
 
-class PoissonFaults:
+class PoissonFaults(RatedSource):
     """A named fault cause with a rate per node or GPU, a blast radius and a repair time."""
 
     def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.topology = topology
+        super().__init__(name, cfg, streams, topology)
         self.node_rate = cfg.node_rate(topology.gpus_per_node)
-        self.total_rate = self.node_rate * topology.n_nodes
-        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
         self._repair = DurationSampler(cfg.repair, self._sampler)
 
     def start(self, env: simpy.Environment, world: World) -> None:

@@ -16,30 +16,21 @@ from typing import Any
 import simpy
 
 from clustersim.config import FaultConfig
-from clustersim.faults.base import DurationSampler, World
-from clustersim.rng import BlockSampler, Streams
+from clustersim.faults.base import DurationSampler, RatedSource, World
+from clustersim.rng import Streams
 from clustersim.topology import Topology
 
 __all__ = ["SilentCorruption"]
 
 
-class SilentCorruption:
+class SilentCorruption(RatedSource):
     """Silent data corruption found after a detection delay."""
 
     def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.topology = topology
-        self.total_rate = cfg.node_rate(topology.gpus_per_node) * topology.n_nodes
-        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        super().__init__(name, cfg, streams, topology)
         self._repair = DurationSampler(cfg.repair, self._sampler)
 
-    def start(self, env: simpy.Environment, world: World) -> None:
-        """Start the corruptions (nothing at a zero rate)."""
-        if self.total_rate > 0:
-            env.process(self.corruptions(env, world))
-
-    def corruptions(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+    def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream of corruptions."""
         sampler = self._sampler
         picker = world.node_picker(self.cfg.lemons)

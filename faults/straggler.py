@@ -14,8 +14,8 @@ from typing import Any
 import simpy
 
 from clustersim.config import DurationConfig, FaultConfig
-from clustersim.faults.base import DurationSampler, World
-from clustersim.rng import BlockSampler, Streams
+from clustersim.faults.base import DurationSampler, RatedSource, World
+from clustersim.rng import Streams
 from clustersim.topology import Topology
 
 __all__ = ["Stragglers"]
@@ -24,25 +24,16 @@ DEFAULT_DURATION = DurationConfig(distribution="lognormal", mean=6 * 3600.0, cv=
 """A fail-slow episode lasts 6 h on average unless configured (our assumption)."""
 
 
-class Stragglers:
+class Stragglers(RatedSource):
     """Fail-slow nodes, optionally detected and evicted."""
 
     def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.topology = topology
-        self.total_rate = cfg.node_rate(topology.gpus_per_node) * topology.n_nodes
-        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        super().__init__(name, cfg, streams, topology)
         self._duration = DurationSampler(cfg.duration or DEFAULT_DURATION, self._sampler)
         self._repair = DurationSampler(cfg.repair, self._sampler)
         self.speed = 0.5 if cfg.speed is None else cfg.speed
 
-    def start(self, env: simpy.Environment, world: World) -> None:
-        """Start the episodes (nothing at a zero rate)."""
-        if self.total_rate > 0:
-            env.process(self.episodes(env, world))
-
-    def episodes(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+    def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream of fail-slow episodes."""
         sampler = self._sampler
         picker = world.node_picker(self.cfg.lemons)

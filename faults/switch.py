@@ -16,32 +16,30 @@ from typing import Any
 import simpy
 
 from clustersim.config import FaultConfig
-from clustersim.faults.base import DurationSampler, World
-from clustersim.rng import BlockSampler, Streams
+from clustersim.faults.base import DurationSampler, RatedSource, World
+from clustersim.rng import Streams
 from clustersim.topology import Topology
 
 __all__ = ["SwitchFaults"]
 
 
-class SwitchFaults:
+class SwitchFaults(RatedSource):
     """ToR or pod-switch failures with single- or dual-homed racks."""
 
     def __init__(self, name: str, cfg: FaultConfig, streams: Streams, topology: Topology) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.topology = topology
-        self.n_switches = topology.n_racks if cfg.level == "rack" else topology.pods
-        self.total_rate = (cfg.rate or 0.0) * self.n_switches
-        self._sampler = BlockSampler(streams.get(f"faults.{name}"))
+        super().__init__(name, cfg, streams, topology)
         self._repair = DurationSampler(cfg.repair, self._sampler)
         self.speed = 0.5 if cfg.speed is None else cfg.speed
 
-    def start(self, env: simpy.Environment, world: World) -> None:
-        """Start the failures (nothing at a zero rate)."""
-        if self.total_rate > 0:
-            env.process(self.failures(env, world))
+    @property
+    def n_switches(self) -> int:
+        """Switches of the configured level."""
+        return self.topology.n_racks if self.cfg.level == "rack" else self.topology.pods
 
-    def failures(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+    def _total_rate(self) -> float:
+        return (self.cfg.rate or 0.0) * self.n_switches
+
+    def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream over all switches of the level."""
         sampler = self._sampler
         while True:
