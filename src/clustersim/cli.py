@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import os
 import signal
 import sys
@@ -45,8 +46,14 @@ EXIT_DATA = 65
 EXIT_SOFTWARE = 70
 PROGRESS_DELAY_S = 1.0
 
+# Subcommands that live in their own module, ``clustersim.commands.<name>``. Each module
+# defines ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
+# ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
+# on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
+COMMAND_MODULES: tuple[str, ...] = ()
 
-class _Parser(argparse.ArgumentParser):
+
+class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
@@ -55,17 +62,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="clustersim",
         description="Discrete-event simulator of large GPU training clusters under failures.",
     )
     parser.add_argument("--version", action="version", version=f"clustersim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     run = sub.add_parser("run", help="run a scenario (a preset name or a YAML/TOML/JSON file)")
     run.add_argument("scenario", help="preset name (see `clustersim presets`) or scenario file")
-    run.add_argument("--seed", type=_non_negative_int, help="root seed (default: run.seed)")
-    run.add_argument("--reps", type=_positive_int, help="replications (default: run.replications)")
+    run.add_argument("--seed", type=non_negative_int, help="root seed (default: run.seed)")
+    run.add_argument("--reps", type=positive_int, help="replications (default: run.replications)")
     run.add_argument(
         "--set",
         dest="overrides",
@@ -111,10 +118,13 @@ def _build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a resolved scenario as YAML")
     show.add_argument("scenario")
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"clustersim.commands.{name}").register(sub)
     return parser
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -126,8 +136,8 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -147,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
             return 0
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args))
         return _cmd_run(args)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
@@ -231,7 +244,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if unknown:
         known = ", ".join(validate.CASES)
         raise UsageError(f"unknown validation case {unknown[0]!r} (known: {known})")
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         results = validate.run_cases(
             args.case or None,
             quick=args.quick,
@@ -259,7 +272,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
         if target.is_dir():
             raise UsageError(f"cannot write {target}: it is a directory")
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         result = run_experiment(
             scenario,
             reps=args.reps,
@@ -281,7 +294,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             files.append((args.plot, timeseries_png(result)))
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
-    _write_atomic(files)
+    write_atomic(files)
     if args.json:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
@@ -298,7 +311,7 @@ def _events_jsonl(result: RunResult) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def _write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
+def write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
     """Write every file or none: all go to temporary files first, then are renamed.
 
     An OS error (no permission, a directory in the way, a full disk) becomes a one-line
@@ -320,7 +333,7 @@ def _write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
-class _progress_bar:
+class progress_bar:
     """A rich progress bar on stderr that appears only if the run lasts over a second."""
 
     def __init__(self) -> None:

@@ -80,10 +80,10 @@ def test_progress_bar_appears_only_on_a_terminal_after_a_delay(
 ) -> None:
     import clustersim.cli as cli
 
-    quiet = cli._progress_bar()
+    quiet = cli.progress_bar()
     with quiet as update:
         assert update is None  # not a terminal (pytest captures stderr)
-    bar = cli._progress_bar()
+    bar = cli.progress_bar()
     monkeypatch.setattr(type(bar._console), "is_terminal", property(lambda self: True))
     monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
     with bar as update:
