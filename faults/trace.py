@@ -11,7 +11,9 @@ A source of ``kind: trace`` reads a CSV file (``path``) with a header row and th
 * ``duration``: the repair time (same units as ``time``); empty means "draw it from the
   source's ``repair`` distribution" (from the source's own stream ``faults.<name>``).
 
-Blank lines and lines starting with ``#`` are ignored. Each row then has the effect of a
+Blank lines and lines starting with ``#`` are ignored. A file named ``*.jsonl`` holds the same
+rows as JSON objects, one per line (``{"time": "2h", "component": 3, "cause": "ecc"}``).
+Each row then has the effect of a
 :class:`~clustersim.faults.poisson.PoissonFaults` failure with the source's ``blast_radius``
 landing on that node (a ``node``/``gpu`` row on a node that is already down does nothing; a
 ``job`` row on an idle node does nothing). Rows past the horizon are never reached.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 import os
 import re
@@ -235,6 +238,90 @@ def _parse(text: str, n_nodes: int, path: str) -> FaultTrace:
     )
 
 
+def _json_seconds(value: Any, line: int, column: str) -> float:
+    """A JSON time or duration: a number of seconds or a duration string."""
+    if isinstance(value, str):
+        return _seconds(value.strip(), line, column)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(line, column, f"expected seconds or a duration string, got {_show(str(value))}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        _fail(line, column, f"must be finite, got {_show(str(value))}")
+    if seconds < 0:
+        _fail(line, column, f"must not be negative, got {_show(str(value))}")
+    return seconds + 0.0
+
+
+def _parse_jsonl(text: str, n_nodes: int, path: str) -> FaultTrace:
+    """The JSON-lines form: one object per line with the CSV's four columns as keys.
+
+    ``time`` (required) and ``duration`` (optional, null = draw it) are numbers of seconds or
+    duration strings, ``component`` (required) an integer or a string of digits, ``cause``
+    (optional) a string. Blank lines and ``#`` lines are ignored, as in the CSV form.
+    """
+    times: list[float] = []
+    nodes: list[int] = []
+    causes: list[str] = []
+    durations: list[float] = []
+    lines: list[int] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            record = json.loads(stripped)
+        except (ValueError, RecursionError) as err:
+            _fail(number, "row", f"not a JSON object: {str(err).splitlines()[0]}")
+        if not isinstance(record, dict):
+            _fail(number, "row", f"expected a JSON object, got {type(record).__name__}")
+        stray = sorted(str(k) for k in record if k not in COLUMNS)
+        if stray:
+            _fail(number, "row", f"unknown key {_show(stray[0])} (expected {','.join(COLUMNS)})")
+        for key in ("time", "component"):
+            if key not in record:
+                _fail(number, key, f"missing key {key!r}")
+        t = _json_seconds(record["time"], number, "time")
+        if times and t < times[-1]:
+            _fail(
+                number,
+                "time",
+                f"rows must be sorted by time ({t!r} < {times[-1]!r} on line {lines[-1]})",
+            )
+        component = record["component"]
+        if isinstance(component, bool) or not isinstance(component, int | str):
+            _fail(number, "component", f"expected an integer node id, got {_show(str(component))}")
+        node = _node(str(component).strip(), number, n_nodes)
+        cause = record.get("cause", "")
+        if cause is None:
+            cause = ""
+        if not isinstance(cause, str):
+            _fail(number, "cause", f"expected a string, got {_show(str(cause))}")
+        duration_value = record.get("duration")
+        duration = (
+            math.nan
+            if duration_value is None or duration_value == ""
+            else _json_seconds(duration_value, number, "duration")
+        )
+        times.append(t)
+        nodes.append(node)
+        causes.append(cause.strip())
+        durations.append(duration)
+        lines.append(number)
+    if not times:
+        _fail(1, "trace", "the trace has no rows")
+    return FaultTrace(
+        path=path,
+        times=tuple(times),
+        nodes=tuple(nodes),
+        causes=tuple(causes),
+        durations=tuple(durations),
+        lines=tuple(lines),
+    )
+
+
 def read_fault_trace(
     path: str | os.PathLike[str],
     n_nodes: int,
@@ -243,6 +330,8 @@ def read_fault_trace(
 ) -> FaultTrace:
     """Read and validate the trace at ``path`` for a cluster of ``n_nodes`` nodes.
 
+    A name ending in ``.jsonl`` is read as JSON lines (one object per row, same fields),
+    anything else as CSV.
     A relative ``path`` is taken relative to ``base_dir`` (the scenario file's directory)
     when given, else to the current directory. Parsed traces are cached by content, so the
     replications of one run read the file each time but parse it once.
@@ -262,7 +351,8 @@ def read_fault_trace(
         cached = _cache.get(key)
         if cached is not None:
             return cached
-        trace = _parse(_decode(data), n_nodes, name)
+        parse = _parse_jsonl if name.lower().endswith(".jsonl") else _parse
+        trace = parse(_decode(data), n_nodes, name)
     except _TraceError as err:
         raise ConfigError([f"{name}:{err.line}: {err.column}: {err.message}"]) from None
     while len(_cache) >= _CACHE_SIZE:

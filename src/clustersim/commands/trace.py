@@ -48,10 +48,65 @@ def _run_info_convert(args: argparse.Namespace) -> int:
 
 
 def _register_fit(tsub: Any) -> None:
-    tsub.add_parser("fit", help="fit per-cause exponential/Weibull failure distributions")
+    from pathlib import Path
+
+    from clustersim.cli import positive_int
+
+    fit = tsub.add_parser("fit", help="fit per-cause exponential/Weibull failure distributions")
+    fit.add_argument("trace", type=Path, help="failure trace: CSV or .jsonl (docs/traces.md)")
+    fit.add_argument(
+        "--nodes",
+        type=positive_int,
+        help="node count: fit per-node renewals, rates per node-day (default: '# nodes:' line)",
+    )
+    fit.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="observation window from 0, e.g. 54d (default: '# window:' line, else last row)",
+    )
+    fit.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    fit.add_argument("--out", type=Path, metavar="FILE", help="write the faults: YAML section")
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from clustersim.loader import UsageError
+    import sys
 
-    raise UsageError("trace fit: not implemented yet")
+    import orjson
+    from rich.console import Console
+
+    from clustersim.cli import write_atomic
+    from clustersim.loader import UsageError
+    from clustersim.traces.fit import fit_trace
+    from clustersim.units import parse_duration
+
+    window_s = None
+    if args.window is not None:
+        try:
+            window_s = parse_duration(args.window)
+        except (ValueError, TypeError, OverflowError) as err:
+            raise UsageError(f"--window {args.window}: {err}") from None
+        if window_s <= 0:
+            raise UsageError(f"--window {args.window}: must be positive")
+    if not args.trace.exists():
+        raise UsageError(f"{args.trace}: no such file")
+    if not args.trace.is_file():
+        raise UsageError(f"{args.trace}: not a file")
+    out = args.out
+    if out is not None and (not out.parent.is_dir() or out.is_dir()):
+        raise UsageError(f"cannot write {out}: no such directory, or it is a directory")
+    result = fit_trace(args.trace, nodes=args.nodes, window_s=window_s)
+    yaml_text = result.faults_yaml() if result.nodes is not None or out is not None else None
+    if out is not None and yaml_text is not None:
+        write_atomic([(out, yaml_text.encode("utf-8"))])
+    if args.json:
+        payload = result.to_dict()
+        payload["faults_yaml"] = yaml_text
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    # Piped output gets a fixed width wide enough for the table (a terminal its own).
+    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(result)
+    if yaml_text is None:
+        sys.stderr.write("clustersim: note: give --nodes N for a faults: section\n")
+    else:
+        sys.stdout.write("\n" + yaml_text)
+    return 0
