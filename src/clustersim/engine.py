@@ -494,7 +494,7 @@ class Simulation:
         bounds = [*starts.tolist(), arr.size]
         for k, owner in enumerate(groups.tolist()):
             members = arr[order[bounds[k] : bounds[k + 1]]]
-            self.record(NodesMaintained(now, tuple(members.tolist()), cause, owner, repair_s))
+            self.record(NodesMaintained(now, cluster.node_tuple(members), cause, owner, repair_s))
         self.down_planned.update(arr.tolist())
         timer = env.timeout(repair_s)
         timer.callbacks.append(lambda _: self._repair_many(arr))
@@ -507,7 +507,7 @@ class Simulation:
         self._tick()
         spare = self.cluster.repair_many(nodes)
         listed = nodes.tolist()
-        self.record(NodesReturned(self.env.now, tuple(listed), int(spare.sum())))
+        self.record(NodesReturned(self.env.now, self.cluster.node_tuple(listed), int(spare.sum())))
         self.down_planned.difference_update(listed)
         self.wake()
 
