@@ -1,0 +1,140 @@
+"""``clustersim plan``: what knob settings reach a target ETTR, cheapest first (docs/planning.md).
+
+This module only parses flags, builds the executor, calls :func:`clustersim.plan.plan` and
+renders its result (rich tables on stdout, ``--json`` one object, ``--out`` markdown written
+atomically). Heavy imports happen inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from clustersim.cli import non_negative_int, positive_int
+
+__all__ = ["DEFAULT_KNOBS", "register", "run"]
+
+DEFAULT_KNOBS = (
+    "checkpoint.interval",
+    "storage.write_bandwidth",
+    "cluster.spare_nodes",
+    "restart.init_time",
+)
+
+
+def register(sub: Any) -> None:
+    """Add ``plan`` to the top-level parser."""
+    p = sub.add_parser(
+        "plan", help="cheapest checkpoint/storage/spares/restart settings that reach a target ETTR"
+    )
+    p.add_argument("scenario", help="preset name or scenario file")
+    p.add_argument("--target", required=True, metavar="ettr=X", help="e.g. --target ettr=0.90")
+    p.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="PATH[=lo:hi|=v1,v2]",
+        help=f"a knob to turn (repeatable; default: {', '.join(DEFAULT_KNOBS)})",
+    )
+    p.add_argument("--budget", type=positive_int, default=200, help="DES replications in all")
+    p.add_argument("--reps", type=positive_int, default=4, help="DES replications per point")
+    p.add_argument("--mc-reps", type=positive_int, default=400, help="MC replications per point")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
+    p.add_argument("--scale", metavar="16k,32k,..", help="plan at each job size (GPUs)")
+    p.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="KNOB=USD",
+        help="monthly price per unit of a knob (see docs/planning.md)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario field before planning",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    p.add_argument("--out", type=Path, metavar="FILE.md", help="write the markdown report here")
+    p.add_argument("--workers", type=positive_int, help="parallel DES workers (default: serial)")
+    p.add_argument("--address", help="Dask scheduler address for the DES (needs clustersim.sweep)")
+    p.set_defaults(handler=run)
+
+
+def parse_target(text: str) -> float:
+    """Parse ``ettr=X`` with 0 < X < 1 (UsageError otherwise)."""
+    from clustersim.loader import UsageError
+
+    metric, sep, value = text.partition("=")
+    if metric.strip().lower() != "ettr" or not sep:
+        raise UsageError(f"--target {text!r}: expected ettr=X, e.g. ettr=0.90")
+    try:
+        x = float(value)
+    except ValueError:
+        raise UsageError(f"--target {text!r}: {value!r} is not a number") from None
+    if not (math.isfinite(x) and 0.0 < x < 1.0):
+        raise UsageError(f"--target {text!r}: the ETTR target must lie strictly between 0 and 1")
+    return x
+
+
+def _executor(workers: int | None, address: str | None) -> Any:
+    """The sweep executor: serial by default; a process pool or Dask with ``--workers``."""
+    from clustersim import sweep
+
+    return sweep.executor(address=address, workers=workers if workers or address else 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and report; returns the exit code."""
+    import orjson
+    from rich.console import Console
+
+    from clustersim.cli import progress_bar, write_atomic
+    from clustersim.loader import UsageError, load_scenario
+    from clustersim.plan import PlanOptions, plan
+    from clustersim.plan_knobs import parse_price, parse_scales, requests_for
+    from clustersim.plan_report import render, to_markdown
+
+    target = parse_target(args.target)
+    knobs = requests_for(args.knob or list(DEFAULT_KNOBS))
+    prices = dict(parse_price(p) for p in args.price)
+    unknown = sorted(set(prices) - {k.knob.path for k in knobs})
+    if unknown:
+        raise UsageError(f"--price {unknown[0]!r}: not one of the --knob knobs")
+    scales = tuple(parse_scales(args.scale)) if args.scale else ()
+    if args.reps < 2:
+        raise UsageError("--reps must be at least 2 (a confidence interval needs two)")
+    if args.mc_reps < 2:
+        raise UsageError("--mc-reps must be at least 2")
+    if args.out is not None:
+        if not args.out.parent.is_dir():
+            raise UsageError(f"cannot write {args.out}: directory {args.out.parent} does not exist")
+        if args.out.is_dir():
+            raise UsageError(f"cannot write {args.out}: it is a directory")
+    scenario = load_scenario(args.scenario, args.overrides)
+    options = PlanOptions(
+        target=target,
+        knobs=tuple(knobs),
+        budget=args.budget,
+        seed=args.seed,
+        reps=args.reps,
+        scales=scales,
+        prices=prices,
+        mc_reps=args.mc_reps,
+    )
+    with _executor(args.workers, args.address) as pool, progress_bar() as progress:
+        result = plan(scenario, options, executor=pool, progress=progress)
+    if args.out is not None:
+        write_atomic([(args.out, to_markdown(result).encode("utf-8"))])
+    if args.json:
+        text = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        sys.stdout.write(text.decode("utf-8") + "\n")
+        sys.stdout.flush()
+    else:
+        Console(highlight=False, width=200).print(render(result))
+    return 0

@@ -1,0 +1,412 @@
+"""``clustersim plan``: the cheapest knob settings that reach a target ETTR, found and confirmed.
+
+The search owns three stages per scale (docs/planning.md):
+
+1. **Screen** every combination of the priced knobs (bandwidth, init time, detection) on the
+   fast path: the exact single-job model (``analytic.exact_ettr`` with the job's MTBF, stall
+   and mean restart, derated for planned maintenance), then the vectorised Monte Carlo
+   (``mc``, DES semantics) on the cheapest combinations near the target where the scenario's
+   fault kinds allow it. The checkpoint interval is free, so each combination gets the grid
+   interval the exact model likes best. The fast path assumes a replacement is always at hand,
+   so it cannot see spares.
+2. **Confirm** candidates with the DES, cheapest first (spare levels included), each with
+   ``reps`` replications under common random numbers (replication ``i`` of every candidate
+   draws the same failures), until three meet the target, the candidates run out, or the DES
+   budget (replications in all) is spent. A candidate *meets* the target when the lower bound
+   of its DES 95 % interval does.
+3. If nothing meets it: the best configuration the knobs allow, and the failure-rate
+   multiplier that would be needed (bisection on the fast path, then the DES at that
+   multiplier and a few smaller ones while the budget lasts).
+
+:func:`plan` returns one JSON-ready dict; it never prints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import numpy as np
+
+from clustersim import __version__, analytic, mc
+from clustersim.config import Scenario
+from clustersim.experiment import run as run_experiment
+from clustersim.plan_knobs import (
+    HOURS_PER_MONTH,
+    KNOBS,
+    KnobRequest,
+    apply_knobs,
+    base_value,
+    default_price,
+    format_value,
+    knob_cost,
+    knob_grid,
+    scale_scenario,
+)
+from clustersim.validate import ratio_estimate
+
+__all__ = ["PlanOptions", "SerialExecutor", "des_point", "fast_model", "plan"]
+
+T = TypeVar("T")
+INTERVAL = "checkpoint.interval"
+SPARES = "cluster.spare_nodes"
+MC_MARGIN = 0.05
+"""Combinations whose exact-model ETTR is within this of the target get a Monte Carlo check."""
+MC_MAX_POINTS = 48
+CONFIRM = 3
+"""DES confirmation stops after this many configurations meet the target."""
+ROUND = 2
+"""Points submitted to the executor at once; fixed, so results do not depend on workers."""
+RATE_DES_STEPS = 3
+RATE_STEP = 0.85
+
+
+class SerialExecutor(Executor):
+    """An executor that runs each task at once in the calling process (the default)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Run ``fn(*args, **kwargs)`` now; return a finished future."""
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # re-raised by future.result(), as a pool would
+            future.set_exception(exc)
+        return future
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """What to plan for: target, knobs, DES budget, seed and prices."""
+
+    target: float
+    knobs: tuple[KnobRequest, ...]
+    budget: int
+    seed: int = 0
+    reps: int = 4
+    scales: tuple[int, ...] = ()
+    prices: dict[str, float] = field(default_factory=dict)
+    mc_reps: int = 400
+
+
+# --- fast path -------------------------------------------------------------------------
+
+
+def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
+    """The single-job model of ``scenario``'s largest job, and why MC refuses it (or None).
+
+    Where :meth:`mc.SingleJobModel.from_scenario` refuses (fault kinds beyond exponential
+    poisson and whole-cluster maintenance, several jobs), the model is still built from the
+    DES's own derived job parameters, without maintenance, for the exact formula alone.
+    """
+    try:
+        return mc.SingleJobModel.from_scenario(scenario), None
+    except ValueError as exc:
+        reason = str(exc)
+    from clustersim.engine import Simulation
+
+    sim = Simulation(scenario)
+    job = max(sim.jobs, key=lambda j: (j.gpus, -j.id))
+    gpn = scenario.cluster.gpus_per_node
+    weights = {n: f.node_rate(gpn) for n, f in scenario.faults.items() if f.kills_jobs}
+    total = sum(weights.values())
+    mix = tuple((w / total, sim.detection_s(n)) for n, w in sorted(weights.items()) if w > 0)
+    model = mc.SingleJobModel(
+        work_s=job.work_s,
+        interval_s=job.interval_s,
+        stall_s=job.stall_s,
+        mtbf_s=job.mtbf_s,
+        detection_s=scenario.restart.detection,
+        requeue_s=scenario.restart.requeue,
+        init_s=job.init_s,
+        load_s=job.load_s,
+        persist_s=job.persist_s,
+        horizon_s=scenario.run.horizon - job.submit_s,
+        detection_mix=mix,
+    )
+    return model, reason
+
+
+def restart_s(model: mc.SingleJobModel) -> float:
+    """Mean restart after a failure: detection (cause mix) + requeue + init + load."""
+    det = sum(p * d for p, d in model.detection_mix) if model.detection_mix else model.detection_s
+    return det + model.requeue_s + model.init_s + model.load_s
+
+
+def analytic_ettr(model: mc.SingleJobModel, interval_s: float) -> float:
+    """Exact-model ETTR at ``interval_s``, derated by the time planned maintenance takes."""
+    if not math.isfinite(interval_s):
+        return 0.0
+    ettr = analytic.exact_ettr(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
+    if math.isfinite(model.maintenance_every_s):
+        drain = model.stall_s + model.persist_s + model.maintenance_s + model.init_s
+        ettr *= max(0.0, 1.0 - (drain + model.requeue_s + model.load_s) / model.maintenance_every_s)
+    return ettr
+
+
+def best_interval(model: mc.SingleJobModel, grid: tuple[float, ...]) -> float:
+    """The grid interval with the highest exact-model ETTR (the first on ties)."""
+    return max(grid, key=lambda tau: (analytic_ettr(model, tau), -tau))
+
+
+def mc_ettr(model: mc.SingleJobModel, reps: int, seed: int) -> dict[str, float]:
+    """Monte Carlo ETTR (ratio of sums) with its 95 % interval."""
+    res = mc.simulate(model, reps, seed)
+    est = ratio_estimate(res.progress_s, res.wall_s)
+    return {"ettr": est.mean, "low": est.low, "high": est.high}
+
+
+# --- DES -------------------------------------------------------------------------------
+
+
+def des_point(scenario: Scenario, reps: int, seed: int) -> dict[str, Any]:
+    """Run ``reps`` DES replications (indices 0..reps-1 of ``seed``); return the summary row.
+
+    A module-level function, so a process pool or Dask can pickle it.
+    """
+    res = run_experiment(scenario, reps=reps, seed=seed)
+    s = res.summary
+    days = s["sim_time_s"] / 86400.0
+    per_rep = [m.summary["ettr"] for m in res.replications]
+    ci = s.get("ettr_ci95")
+    return {
+        "ettr": s["ettr"],
+        "ettr_ci95": ci,
+        "ettr_per_replication": per_rep,
+        "replications": reps,
+        "interruptions_per_day": float(s["interruptions_total"]) / days,
+        "gpu_hours_lost_per_day": s["gpu_hours_wasted"] / days,
+        "mwh_wasted_per_month": s["energy_wasted_mwh"] * 30.0 / days,
+        "usd_wasted_per_month": s["cost_wasted_usd"] * 30.0 / days,
+        "wait_gpu_hours_per_day": res.recovery_gpu_seconds["wait"] / 3600.0 / days,
+    }
+
+
+@dataclass(slots=True)
+class _Budget:
+    """DES replications: the total, this scale's limit, and how many are spent."""
+
+    total: int
+    reps: int
+    used: int = 0
+    progress: Callable[[float, float], None] | None = None
+    limit: int = 0
+
+    def room(self, points: int) -> bool:
+        """Whether ``points`` more DES points fit in this scale's share."""
+        return self.used + points * self.reps <= min(self.limit, self.total)
+
+    def can(self) -> bool:
+        """Whether one more DES point fits."""
+        return self.room(1)
+
+    def spend(self) -> None:
+        self.used += self.reps
+        if self.progress is not None:
+            self.progress(float(self.used), float(self.total))
+
+
+@dataclass(slots=True)
+class _Scale:
+    """One scale's scenario, knob grids, prices and evaluated points."""
+
+    scenario: Scenario
+    options: PlanOptions
+    executor: Executor
+    budget: _Budget
+    grids: dict[str, tuple[float, ...]]
+    base: dict[str, float]
+    prices: dict[str, float]
+    model: mc.SingleJobModel
+    mc_reason: str | None
+    gpus_held: int
+    des: dict[tuple[tuple[str, float], ...], dict[str, Any]] = field(default_factory=dict)
+    order: list[tuple[tuple[str, float], ...]] = field(default_factory=list)
+
+    def cost(self, values: dict[str, float]) -> float:
+        return sum(
+            knob_cost(KNOBS[p], v, self.base[p], self.prices[p])
+            for p, v in values.items()
+            if p in self.grids
+        )
+
+    def run_des(self, points: list[tuple[Scenario, dict[str, Any]]]) -> None:
+        """Confirm ``points`` (scenario, row) with the DES, in order, as far as the budget goes."""
+        todo: list[tuple[Future[dict[str, Any]], dict[str, Any]]] = []
+        for scenario, row in points:
+            if not self.budget.room(len(todo) + 1):
+                break
+            fut = self.executor.submit(des_point, scenario, self.options.reps, self.options.seed)
+            todo.append((fut, row))
+        for fut, row in todo:
+            row["des"] = fut.result()
+            self.budget.spend()
+            key = _key(row["values"])
+            self.des[key] = row
+            self.order.append(key)
+
+
+def _key(values: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted(values.items()))
+
+
+def _meets(row: dict[str, Any], target: float) -> bool:
+    des = row.get("des")
+    if not des or des["ettr_ci95"] is None:
+        return False
+    return bool(des["ettr_ci95"][0] >= target)
+
+
+def _batches(items: list[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def plan(
+    scenario: Scenario,
+    options: PlanOptions,
+    *,
+    executor: Executor | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> dict[str, Any]:
+    """Plan ``scenario`` for ``options.target`` at its own size or at each ``options.scales``.
+
+    Returns the JSON object of ``clustersim plan --json`` (docs/planning.md). The DES runs
+    through ``executor`` (default: serial, in this process) and never exceeds
+    ``options.budget`` replications in all.
+    """
+    from clustersim.plan_search import plan_scale
+
+    pool = executor if executor is not None else SerialExecutor()
+    budget = _Budget(options.budget, options.reps, progress=progress)
+    sizes: list[int | None] = list(options.scales) or [None]
+    scales: list[dict[str, Any]] = []
+    for i, gpus in enumerate(sizes):
+        sc = scenario if gpus is None else scale_scenario(scenario, gpus)
+        budget.limit = budget.used + (budget.total - budget.used) // (len(sizes) - i)
+        scales.append(plan_scale(_context(sc, options, pool, budget)))
+    prices = {
+        r.knob.path: {
+            "unit": r.knob.unit,
+            "kind": r.knob.cost,
+            "usd_per_unit_month": options.prices.get(r.knob.path, default_price(r.knob, scenario)),
+        }
+        for r in options.knobs
+    }
+    return {
+        "clustersim_version": __version__,
+        "scenario": scenario.name,
+        "seed": options.seed,
+        "target": {"metric": "ettr", "value": options.target},
+        "meets_rule": "DES 95 % CI lower bound >= target",
+        "budget": options.budget,
+        "reps_per_point": options.reps,
+        "des_replications": budget.used,
+        "mc_replications_per_point": options.mc_reps,
+        "cost_model": prices,
+        "scales": scales,
+    }
+
+
+def _context(
+    scenario: Scenario, options: PlanOptions, executor: Executor, budget: _Budget
+) -> _Scale:
+    model, reason = fast_model(scenario)
+    gpn = scenario.cluster.gpus_per_node
+    job_gpus = max(j.gpus for j in scenario.workload.jobs) if scenario.workload.jobs else gpn
+    job_nodes = math.ceil(job_gpus / gpn)
+    gpus_held = job_nodes * gpn
+    n_nodes = scenario.cluster.n_nodes
+    optimum = (
+        analytic.exact_optimal_interval(model.stall_s, model.mtbf_s)
+        if model.stall_s > 0 and math.isfinite(model.mtbf_s)
+        else scenario.checkpoint.interval
+    )
+    grids = {
+        r.knob.path: knob_grid(r, optimum_s=optimum, n_nodes=n_nodes, job_nodes=job_nodes)
+        for r in options.knobs
+    }
+    base = {r.knob.path: base_value(r.knob, scenario, gpus_held) for r in options.knobs}
+    prices = {
+        r.knob.path: options.prices.get(r.knob.path, default_price(r.knob, scenario))
+        for r in options.knobs
+    }
+    return _Scale(
+        scenario, options, executor, budget, grids, base, prices, model, reason, gpus_held
+    )
+
+
+def combos(ctx: _Scale) -> list[dict[str, float]]:
+    """Every combination of the priced knobs' grid values (interval and spares excluded)."""
+    paths = sorted(p for p in ctx.grids if p not in (INTERVAL, SPARES))
+    return [
+        dict(zip(paths, vs, strict=True))
+        for vs in itertools.product(*(ctx.grids[p] for p in paths))
+    ]
+
+
+def screen_row(ctx: _Scale, values: dict[str, float]) -> dict[str, Any]:
+    """A combination on the exact model, with its best grid interval (if interval is a knob)."""
+    sc = apply_knobs(ctx.scenario, values)
+    model, _ = fast_model(sc)
+    out = dict(values)
+    if INTERVAL in ctx.grids:
+        tau = best_interval(model, ctx.grids[INTERVAL])
+        out[INTERVAL] = tau
+        model = replace(model, interval_s=tau)
+    return {
+        "values": out,
+        "analytic_ettr": analytic_ettr(model, model.interval_s),
+        "interval_s": model.interval_s,
+        "model": model,
+    }
+
+
+def display(ctx: _Scale, values: dict[str, float]) -> dict[str, str]:
+    """Knob values in display units."""
+    return {p: format_value(KNOBS[p], v) for p, v in sorted(values.items())}
+
+
+def fast_waste(ctx: _Scale, ettr: float) -> dict[str, float]:
+    """Waste implied by a fast-path ETTR: (1 − ETTR) of the job's GPUs, per day and month."""
+    sc = ctx.scenario
+    per_day = (1.0 - ettr) * ctx.gpus_held * 24.0
+    return {
+        "gpu_hours_lost_per_day": per_day,
+        "mwh_wasted_per_month": per_day * 30.0 * sc.cost.mwh_per_gpu_year / (365.0 * 24.0),
+        "usd_wasted_per_month": per_day * 30.0 * sc.cost.usd_per_gpu_hour,
+    }
+
+
+def month_value(ctx: _Scale) -> float:
+    """US dollars per month that one whole unit of ETTR is worth (the job's GPU-hours)."""
+    return ctx.gpus_held * HOURS_PER_MONTH * ctx.scenario.cost.usd_per_gpu_hour
+
+
+def rate_ettr(ctx: _Scale, scenario: Scenario, use_mc: bool) -> float:
+    """Fast-path ETTR of ``scenario`` (exact model, or MC where allowed and asked for)."""
+    model, reason = fast_model(scenario)
+    if INTERVAL in ctx.grids:
+        tau = (
+            analytic.exact_optimal_interval(model.stall_s, model.mtbf_s)
+            if model.stall_s > 0 and math.isfinite(model.mtbf_s)
+            else model.interval_s
+        )
+        model = replace(model, interval_s=tau)
+    if use_mc and reason is None:
+        return mc_ettr(model, ctx.options.mc_reps, ctx.options.seed)["ettr"]
+    return analytic_ettr(model, model.interval_s)
+
+
+def exact_policy(scenario: Scenario) -> Scenario:
+    """``scenario`` with the exact-optimum interval policy (the interval follows the MTBF)."""
+    ck = scenario.checkpoint.model_copy(update={"policy": "exact"})
+    return scenario.model_copy(update={"checkpoint": ck})
+
+
+def float_list(values: tuple[float, ...]) -> list[float]:
+    """Plain floats for JSON."""
+    return [float(v) for v in np.asarray(values, dtype=float)]
