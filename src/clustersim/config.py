@@ -42,6 +42,7 @@ __all__ = [
     "Scenario",
     "SchedulerConfig",
     "StorageConfig",
+    "TraceWorkloadConfig",
     "WorkloadConfig",
 ]
 
@@ -141,16 +142,43 @@ class GeneratorConfig(Frozen):
     classes: list[JobClass] = Field(min_length=1)
 
 
+class TraceWorkloadConfig(Frozen):
+    """Jobs replayed from a workload trace file (``docs/traces.md``).
+
+    Each job with a known run time and at least one GPU becomes a job with ``work = run time
+    × time_scale``, submitted at ``(submit − first submit − start) × time_scale``, asking for
+    ``ceil(gpus × gpu_scale)`` GPUs. ``start`` skips the jobs submitted earlier (trace time
+    after the first submission); ``max_jobs`` keeps at most that many jobs.
+    """
+
+    path: str
+    format: Literal["swf", "helios", "philly", "alibaba"] | None = None
+    time_scale: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    gpu_scale: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    gpus_per_processor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    start: Duration = 0.0
+    max_jobs: PositiveInt | None = None
+    checkpoint_bytes_per_gpu: Bytes = 0.0
+    priority: Priority = 0
+    on_bad_line: Literal["error", "skip"] = "error"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_only(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+
 class WorkloadConfig(Frozen):
-    """The jobs to run: explicit specs, a synthetic generator, or both."""
+    """The jobs to run: explicit specs, a synthetic generator, a trace, or any mix."""
 
     jobs: list[JobSpec] = Field(default_factory=list)
     generator: GeneratorConfig | None = None
+    trace: TraceWorkloadConfig | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> WorkloadConfig:
-        if not self.jobs and self.generator is None:
-            raise ValueError("workload needs at least one job or a generator")
+        if not self.jobs and self.generator is None and self.trace is None:
+            raise ValueError("workload needs at least one job, a generator or a trace")
         return self
 
 

@@ -915,14 +915,19 @@ def load_scenario(source: str | os.PathLike[str], overrides: Sequence[str] = ())
 
 
 def _resolve_trace_paths(scenario: Scenario, base: Path) -> Scenario:
-    """Make relative trace paths relative to the scenario file's directory."""
+    """Make relative trace paths (fault and workload traces) relative to the scenario file."""
     faults = dict(scenario.faults)
     changed = False
     for name, fault in faults.items():
         if fault.kind == "trace" and fault.path and not Path(fault.path).is_absolute():
             faults[name] = fault.model_copy(update={"path": str(base / fault.path)})
             changed = True
-    return scenario.model_copy(update={"faults": faults}) if changed else scenario
+    update: dict[str, Any] = {"faults": faults} if changed else {}
+    trace = scenario.workload.trace
+    if trace is not None and not Path(trace.path).is_absolute():
+        trace = trace.model_copy(update={"path": str(base / trace.path)})
+        update["workload"] = scenario.workload.model_copy(update={"trace": trace})
+    return scenario.model_copy(update=update) if update else scenario
 
 
 def _preset_files() -> dict[str, Traversable]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from clustersim.config import Scenario, WorkloadConfig
 from clustersim.rng import Streams
+from clustersim.traces.workload import replay_jobs
 
 __all__ = ["JobRecord", "build_workload"]
 
@@ -47,6 +48,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
             name = spec.name if spec.count == 1 else f"{spec.name}-{k}"
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
     raw.extend(_generate(scenario.workload, streams, bytes_per_param, offset=len(raw)))
+    if scenario.workload.trace is not None:
+        raw.extend(replay_jobs(scenario.workload.trace, offset=len(raw)))
     raw.sort(key=lambda r: (r[0], r[1]))
     return [
         JobRecord(i, name, gpus, work, submit, prio, size)

@@ -33,15 +33,215 @@ def run(args: argparse.Namespace) -> int:
 # --- info / convert (job traces) -------------------------------------------------------
 
 
+_READ_FORMATS = ("swf", "helios", "philly", "alibaba")  # clustersim.traces.formats.FORMATS
+_WRITE_FORMATS = ("swf", "csv")
+_OUT_EXTENSIONS = {".swf": "swf", ".csv": "csv"}
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _reading_options(parser: Any) -> None:
+    parser.add_argument(
+        "--on-bad-line",
+        choices=("error", "skip"),
+        default="error",
+        help="stop at the first bad line (default, exit 65) or skip bad lines and count them",
+    )
+    parser.add_argument(
+        "--gpus-per-processor",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="SWF only: GPUs = ceil(processors x X) (default 1)",
+    )
+
+
 def _register_info_convert(tsub: Any) -> None:
-    tsub.add_parser("info", help="jobs, GPU-hours, size histogram and time span of a trace")
-    tsub.add_parser("convert", help="convert a job trace to SWF or CSV")
+    from pathlib import Path
+
+    info = tsub.add_parser("info", help="jobs, GPU-hours, size histogram and time span of a trace")
+    info.add_argument(
+        "trace", type=Path, help="job trace (SWF, Helios CSV, Philly JSON, Alibaba CSV)"
+    )
+    info.add_argument("--format", choices=_READ_FORMATS, help="input format (default: detect)")
+    info.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    _reading_options(info)
+    convert = tsub.add_parser("convert", help="convert a job trace to SWF or CSV")
+    convert.add_argument("input", type=Path, help="job trace to read")
+    convert.add_argument("output", type=Path, help="file to write (.swf or .csv, or give --to)")
+    convert.add_argument(
+        "--from", dest="from_format", choices=_READ_FORMATS, help="input format (default: detect)"
+    )
+    convert.add_argument(
+        "--to",
+        dest="to_format",
+        choices=_WRITE_FORMATS,
+        help="output format (default: by extension)",
+    )
+    _reading_options(convert)
 
 
 def _run_info_convert(args: argparse.Namespace) -> int:
-    from clustersim.loader import UsageError
+    if args.trace_command == "info":
+        return _run_info(args)
+    return _run_convert(args)
 
-    raise UsageError(f"trace {args.trace_command}: not implemented yet")
+
+def _input_format(path: Any, given: str | None) -> str:
+    from clustersim.loader import UsageError
+    from clustersim.traces.formats import detect_format
+
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a file")
+    if given is not None:
+        return given
+    fmt = detect_format(path)
+    if fmt is None:
+        known = ", ".join(_READ_FORMATS)
+        raise UsageError(f"{path}: cannot tell the trace format; give --format ({known})")
+    return fmt
+
+
+def _report_skips(stats: Any) -> None:
+    import sys
+
+    if stats.skipped:
+        plural = "s" if stats.skipped != 1 else ""
+        sys.stderr.write(
+            f"clustersim: skipped {stats.skipped} bad line{plural} (first: {stats.first_skipped})\n"
+        )
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import sys
+
+    import orjson
+
+    from clustersim.traces.formats import read_trace
+    from clustersim.traces.record import ReadStats
+    from clustersim.traces.summary import TraceSummary
+
+    fmt = _input_format(args.trace, args.format)
+    stats = ReadStats()
+    summary = TraceSummary(path=str(args.trace), format=fmt)
+    jobs = read_trace(
+        args.trace,
+        fmt,
+        on_bad_line=args.on_bad_line,
+        stats=stats,
+        gpus_per_processor=args.gpus_per_processor,
+    )
+    for job in jobs:
+        summary.add(job)
+    _report_skips(stats)
+    payload = summary.to_dict(stats)
+    if args.json:
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(_info_text(payload))
+    return 0
+
+
+def _when(seconds: float | None) -> str:
+    import datetime as dt
+
+    if seconds is None:
+        return "-"
+    if seconds >= 1e8:  # Unix epoch seconds (after 1973): show the date
+        moment = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{seconds:,.0f} s"
+
+
+def _info_text(info: dict[str, Any]) -> str:
+    dropped = ", ".join(f"{n} {why}" for why, n in info["dropped"].items()) or "none"
+    users = f"{info['users']:,}{'+' if info['users_capped'] else ''}"
+    rows = [
+        ("trace", f"{info['path']} ({info['format']})"),
+        (
+            "jobs",
+            f"{info['jobs']:,} ({info['jobs_with_run_time']:,} with a run time; "
+            f"dropped: {dropped}; bad lines skipped: {info['skipped_lines']:,})",
+        ),
+        ("GPU-hours", f"{info['gpu_hours']:,.1f}"),
+        ("users", users),
+        ("max GPUs", f"{info['max_gpus']:,}"),
+        ("first submit", _when(info["first_submit_s"])),
+        ("last submit", _when(info["last_submit_s"])),
+        ("last end", _when(info["last_end_s"])),
+        ("span", f"{info['span_s'] / 86400:,.2f} days"),
+    ]
+    lines = [f"{name:<13}{value}" for name, value in rows]
+    lines.append("sizes (GPUs: jobs)")
+    for bucket, count in info["sizes"].items():
+        size = int(bucket)
+        label = str(size) if size <= 2 else f"{size // 2 + 1}-{size}"
+        lines.append(f"  {label:>13}: {count:,}")
+    lines.append("states")
+    for state, count in info["states"].items():
+        lines.append(f"  {state:>13}: {count:,}")
+    return "\n".join(lines) + "\n"
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from clustersim.loader import UsageError
+    from clustersim.traces.formats import EPOCH_FORMATS, read_trace, write_trace
+    from clustersim.traces.record import ReadStats
+
+    fmt = _input_format(args.input, args.from_format)
+    out: Path = args.output
+    to = args.to_format or _OUT_EXTENSIONS.get(out.suffix.lower())
+    if to is None:
+        raise UsageError(f"{out}: cannot tell the output format from its name; give --to swf|csv")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"cannot write {out}: it is a directory")
+    stats = ReadStats()
+    jobs = read_trace(
+        args.input,
+        fmt,
+        on_bad_line=args.on_bad_line,
+        stats=stats,
+        gpus_per_processor=args.gpus_per_processor,
+    )
+    tmp = ""
+    try:  # stream into a temporary file, renamed over OUT only once all is written
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            count = write_trace(
+                jobs,
+                fh,
+                to,
+                gpus_per_processor=args.gpus_per_processor,
+                origin_s=None if fmt in EPOCH_FORMATS else 0.0,
+                source=str(args.input),
+            )
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+    _report_skips(stats)
+    dropped = "".join(f", dropped {n} ({why})" for why, n in sorted(stats.dropped.items()))
+    sys.stderr.write(f"clustersim: wrote {count:,} jobs to {out} ({to}){dropped}\n")
+    return 0
 
 
 # --- fit (failure traces) --------------------------------------------------------------
