@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -68,6 +69,7 @@ IN_FLIGHT_PER_WORKER = 2
 """Batches submitted ahead per worker: enough to hide scheduling, few enough to stop fast."""
 RESERVED_KNOBS = ("run.seed", "run.replications")
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+CLOSE_TIMEOUT_S = 5.0
 
 
 # --- executors ----------------------------------------------------------------------------
@@ -141,13 +143,14 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
     cluster: Any = None
     try:
         if address is None:
-            cluster = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,  # the simulator is pure Python: one process per core
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with _sigint_ignored():
+                cluster = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,  # the simulator is pure Python: one process per core
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             client = distributed.Client(cluster)
         else:
             client = distributed.Client(address, timeout="10s")
@@ -160,9 +163,27 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
         # pure=False: batches are never deduplicated by Dask's argument hashing.
         yield client.get_executor(pure=False)
     finally:
-        client.close()
+        client.close(timeout=CLOSE_TIMEOUT_S)
         if cluster is not None:
-            cluster.close()
+            cluster.close(timeout=CLOSE_TIMEOUT_S)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while local workers start, so that they inherit SIG_IGN.
+
+    A Ctrl-C at the terminal goes to the whole process group; workers that ignore it leave
+    the stopping to this process (one line, no traceback per worker), which closes them. A
+    Ctrl-C during those seconds of start-up is lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _executor_workers(ex: cf.Executor) -> int:
@@ -412,9 +433,12 @@ def sweep(
     seed: int,
     executor: cf.Executor | None = None,
     *,
+    address: str | None = None,
+    workers: int | None = None,
     out: Path | None = None,
     source: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batch: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run the whole grid; return one record per point, in grid order.
 
@@ -438,8 +462,10 @@ def sweep(
         if progress is not None:
             progress(len(done), len(points))
         if todo:
-            with _open_executor() if executor is None else _keep(executor) as ex:
-                run = run_points(scenario, [points[k] for k in todo], reps, seed, ex, indices=todo)
+            with _open_executor(address, workers) if executor is None else _keep(executor) as ex:
+                run = run_points(
+                    scenario, [points[k] for k in todo], reps, seed, ex, indices=todo, batch=batch
+                )
                 for _point, record in run:
                     if results is not None:
                         results.append(record)

@@ -96,25 +96,29 @@ def _suffix(out: Path) -> str:
     return suffix
 
 
-def _first_difference(old: Any, new: Any, path: str) -> str | None:
-    """The dotted path of the first difference between two JSON values (None if equal)."""
+def _first_difference(old: Any, new: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The dotted path and both values of the first difference of two JSON values."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*old, *(k for k in new if k not in old)]:
             found = _first_difference(old.get(key), new.get(key), f"{path}.{key}")
             if found:
                 return found
         return None
-    return None if old == new else path
+    return None if old == new else (path, old, new)
 
 
 def _check_same(path: Path, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     for key in IDENTITY_KEYS:
-        where = _first_difference(old.get(key), new.get(key), key)
-        if where is not None:
-            raise UsageError(
-                f"{path} holds results of a different sweep ({where} differs); "
-                "use another --out or remove the file to start over"
-            )
+        found = _first_difference(old.get(key), new.get(key), key)
+        if found is None:
+            continue
+        where, was, now = found
+        short = all(len(repr(v)) <= 60 for v in (was, now))
+        detail = f"{where} was {was!r}, now {now!r}" if short else f"{where} differs"
+        raise UsageError(
+            f"{path} holds results of a different sweep ({detail}); "
+            "use another --out or remove the file to start over"
+        )
 
 
 class ResultsFile:
