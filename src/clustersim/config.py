@@ -134,12 +134,35 @@ class JobClass(Frozen):
     priority: Priority = 0
 
 
+_SHAPE_DEFAULTS = (("work_scale", 1.0), ("max_gpus", None), ("model_params_per_gpu", 0.0))
+
+
 class GeneratorConfig(Frozen):
-    """Poisson job arrivals over a window, each job drawn from weighted classes."""
+    """Poisson job arrivals over a window, each job drawn from weighted classes or a shape.
+
+    ``shape`` names a size/duration mix calibrated to a published cluster
+    (:mod:`clustersim.traces.synthetic`, e.g. ``rsc1``) instead of ``classes``; ``work_scale``
+    stretches its durations, ``max_gpus`` clips its sizes, and ``model_params_per_gpu`` sizes
+    its checkpoints (params = GPUs x this).
+    """
 
     jobs: PositiveInt
     window: Duration = Field(gt=0)
-    classes: list[JobClass] = Field(min_length=1)
+    classes: list[JobClass] = Field(default_factory=list)
+    shape: Literal["rsc1"] | None = None
+    work_scale: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    max_gpus: PositiveInt | None = None
+    model_params_per_gpu: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="after")
+    def _classes_or_shape(self) -> GeneratorConfig:
+        if (self.shape is None) == (not self.classes):
+            raise ValueError("a generator needs either classes or a shape (not both)")
+        # By value, not by fields set: a resolved dump (defaults written out) must re-load.
+        shape_only = [name for name, unset in _SHAPE_DEFAULTS if getattr(self, name) != unset]
+        if self.shape is None and shape_only:
+            raise ValueError(f"{', '.join(sorted(shape_only))} apply only with a shape")
+        return self
 
 
 class TraceWorkloadConfig(Frozen):

@@ -63,6 +63,10 @@ def _generate(
     gen_cfg = workload.generator
     if gen_cfg is None:
         return []
+    if gen_cfg.shape is not None:  # a calibrated shape: its own module and stream
+        from clustersim.traces.synthetic import generate
+
+        return generate(gen_cfg, streams, bytes_per_param, offset)
     arrivals = streams.get("workload.arrivals")
     draws = streams.get("workload.jobs")
     n = gen_cfg.jobs
