@@ -191,7 +191,11 @@ def parse_price(text: str) -> tuple[str, float]:
 
 
 def parse_scales(text: str) -> list[int]:
-    """Parse ``16k,32k,98304`` into GPU counts (``k`` = 1,024).
+    """Parse ``16k,32k,98304`` into GPU counts.
+
+    ``Nk`` is N thousand GPUs rounded as the papers count them: to a power of two if one lies
+    within 5 %, else to a multiple of 2,048 (16k = 16,384, 24k = 24,576, 98k = 98,304,
+    131k = 131,072). A plain number is taken as it is.
 
     Raises:
         UsageError: On an entry that is not a positive whole number of GPUs.
@@ -199,13 +203,17 @@ def parse_scales(text: str) -> list[int]:
     out: list[int] = []
     for item in text.split(","):
         item = item.strip().lower()
-        mult = 1024 if item.endswith("k") else 1
+        thousands = item.endswith("k")
         try:
-            value = float(item[:-1] if mult > 1 else item) * mult
+            value = float(item[:-1] if thousands else item)
         except ValueError:
-            raise UsageError(f"--scale {text!r}: {item!r} is not a GPU count like 16k") from None
+            value = math.nan
+        if thousands and math.isfinite(value) and value > 0:
+            value *= 1000.0
+            power = 2.0 ** round(math.log2(value))
+            value = power if abs(power - value) <= 0.05 * value else 2048.0 * round(value / 2048)
         if not math.isfinite(value) or value < 1 or value != int(value) or value > 1e8:
-            raise UsageError(f"--scale {text!r}: {item!r} is not a GPU count like 16k")
+            raise UsageError(f"--scale {text!r}: {item!r} is not a GPU count like 16k or 98304")
         out.append(int(value))
     return out
 
