@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from clustersim.views import ClusterView, Decision, JobView, Start
 
 __all__ = ["decide"]
 
+_BY_SUBMIT = attrgetter("submit_s", "id")  # C-level sort key (sorted on every dispatch)
+
 
 def order(queue: tuple[JobView, ...]) -> list[JobView]:
     """Submission order, ties by job id."""
-    return sorted(queue, key=lambda j: (j.submit_s, j.id))
+    return sorted(queue, key=_BY_SUBMIT)
 
 
 def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:

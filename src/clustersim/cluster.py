@@ -103,7 +103,8 @@ class Cluster:
         # instead of 8 + 28 for a fresh int. The event log keeps millions of them.
         self._node_ids: list[int] = list(range(n))
         self._pod_list: list[int] = self._node_pod.tolist()
-        self._hist_key: IntArray = topology.rack_pod().astype(np.int64) * (self._npr + 1)
+        self._rack_pod: IntArray = topology.rack_pod().astype(np.int64)
+        self._hist_key: IntArray = self._rack_pod * (self._npr + 1)
         # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state).
         self._rack_hist: IntArray = np.zeros((topology.pods, self._npr + 1), dtype=np.int64)
         self._rebuild_rack_hist()
@@ -252,17 +253,15 @@ class Cluster:
             raise ValueError(f"n must be >= 0, got {n}")
         if n == 0:
             return ()
+        topo = self.topology
         if len(held_set) <= 64:
             rack_of, pod_of = self._rack_list, self._pod_list
             rack_set = {rack_of[node] for node in held_set}
             pod_set = {pod_of[node] for node in held_set}
-            job_racks = np.array(sorted(rack_set), dtype=np.int64)
-            job_pods = np.array(sorted(pod_set), dtype=np.int64)
-        else:
+        else:  # one pass of bincount instead of per-call sorts (np.unique) on big jobs
             held = np.fromiter(held_set, dtype=np.int64, count=len(held_set))
-            job_racks = np.unique(self._node_rack[held]).astype(np.int64)
-            job_pods = np.unique(self._node_pod[held]).astype(np.int64)
-            rack_set, pod_set = set(job_racks.tolist()), set(job_pods.tolist())
+            rack_set = set(np.flatnonzero(np.bincount(self._node_rack[held])).tolist())
+            pod_set = set(np.flatnonzero(np.bincount(self._node_pod[held])).tolist())
         spares = self._pick_spares(rack_set, pod_set, n)
         need = n - spares.size
         if need == 0:  # the common case: the spare pool covers it
@@ -270,14 +269,19 @@ class Cluster:
             return self.node_tuple(spares)
         picked: list[tuple[IntArray, IntArray]] = []
         if need > 0 and self.n_free > 0:
-            topo = self.topology
-            pod_racks = job_pods[:, None] * topo.racks_per_pod + np.arange(topo.racks_per_pod)
-            stages = (job_racks, np.setdiff1d(pod_racks.ravel(), job_racks))
+            # Masks over racks and pods: the job's racks, the other racks of its pods, and
+            # the other pods, each in increasing id order.
+            rack_mask = np.zeros(topo.n_racks, dtype=bool)
+            rack_mask[list(rack_set)] = True
+            pod_mask = np.zeros(topo.pods, dtype=bool)
+            pod_mask[list(pod_set)] = True
+            job_racks = np.flatnonzero(rack_mask)
+            stages = (job_racks, np.flatnonzero(pod_mask[self._rack_pod] & ~rack_mask))
             for candidates in stages:
                 racks, takes = self._pick_racks(candidates, need)
                 picked.append((racks, takes))
                 need -= int(takes.sum())
-            other_pods = np.setdiff1d(np.arange(topo.pods, dtype=np.int64), job_pods)
+            other_pods = np.flatnonzero(~pod_mask)
             if need > 0 and other_pods.size:
                 picked.append(self._choose_racks(other_pods, need))
         free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
