@@ -248,6 +248,20 @@ class _Scale:
             self.des[key] = row
             self.order.append(key)
 
+    def des_once(self, scenarios: list[Scenario]) -> list[dict[str, Any] | None]:
+        """DES summaries of ``scenarios`` outside the knob table (None past the budget)."""
+        futures: list[Future[dict[str, Any]]] = []
+        for scenario in scenarios:
+            if not self.budget.room(len(futures) + 1):
+                break
+            seed = self.options.seed
+            futures.append(self.executor.submit(des_point, scenario, self.options.reps, seed))
+        out: list[dict[str, Any] | None] = []
+        for fut in futures:
+            out.append(fut.result())
+            self.budget.spend()
+        return out + [None] * (len(scenarios) - len(out))
+
 
 def _key(values: dict[str, float]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(values.items()))

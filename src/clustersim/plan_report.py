@@ -126,7 +126,12 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             f"checkpoint stall {b['stall_s']:.2f} s, "
             f"mean restart {b['restart_s']:.0f} s, {b['policy']} interval "
             f"{b['interval_s']:.0f} s; exact-model ETTR {_f(b['analytic_ettr'])}, "
-            f"MC {_mc(b['mc'])}.",
+            f"MC {_mc(b['mc'])}, DES {_ci(b['des'])}"
+            + (
+                f" (waiting for replacements {b['des']['wait_gpu_hours_per_day']:,.1f} GPU-h/day)."
+                if b["des"]
+                else "."
+            ),
         ],
     )
     rec = s["recommendation"]
@@ -161,6 +166,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             "GPU-h lost/day",
             "MWh wasted/month",
             "$ wasted/month",
+            "wait GPU-h/day",
             "meets",
             "Pareto",
         ],
@@ -178,6 +184,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
                 f"{d['gpu_hours_lost_per_day']:,.0f}",
                 f"{d['mwh_wasted_per_month']:,.1f}",
                 _money(d["usd_wasted_per_month"]),
+                f"{d['wait_gpu_hours_per_day']:,.1f}",
                 "yes" if r["meets"] else "no",
                 "*" if r["pareto"] else "",
             ]
@@ -212,28 +219,35 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             "knob",
             "from",
             "to",
-            "ΔETTR",
-            "ΔETTR per unit",
+            "ΔETTR formula",
+            "ΔETTR DES, paired [95 % CI]",
+            "ΔETTR per unit (formula)",
             "Δcost $/month",
             "value $/month",
             "value / cost",
-            "source",
         ],
     )
     for r in s["sensitivity"]:
         unit = r["unit"]
         scale = {"min": 60.0, "TB/s": 1e12, "node": 1.0}[unit]
+        ci = r["des_delta_ci95"]
+        des = (
+            "–"
+            if r["des_delta_ettr"] is None
+            else f"{r['des_delta_ettr']:+.4f}"
+            + ("" if ci is None else f" [{ci[0]:+.4f}, {ci[1]:+.4f}]")
+        )
         sens.rows.append(
             [
                 r["knob"],
-                "–" if r["from"] is None else f"{r['from'] / scale:.3g} {unit}",
-                "–" if r["to"] is None else f"{r['to'] / scale:.3g} {unit}",
+                f"{r['from'] / scale:.3g} {unit}",
+                f"{r['to'] / scale:.3g} {unit}",
                 "–" if r["delta_ettr"] is None else f"{r['delta_ettr']:+.4f}",
+                des,
                 "–" if r["ettr_per_unit"] is None else f"{r['ettr_per_unit']:+.5f} per {unit}",
                 _money(r["cost_usd_month"]),
                 _money(r["value_usd_month"]),
                 _f(r["payback"], 2),
-                r["source"],
             ]
         )
     out = [head, table, interval, sens]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from clustersim import analytic
+from clustersim.experiment import ci95
 from clustersim.plan import (
     CONFIRM,
     INTERVAL,
@@ -27,7 +28,6 @@ from clustersim.plan import (
     _Scale,
     analytic_ettr,
     combos,
-    des_point,
     display,
     exact_policy,
     fast_model,
@@ -48,11 +48,14 @@ WAIT_SHARE = 1e-3
 """A failed candidate whose job waited for replacements less than this share of its GPU-hours
 is not retried with more spares."""
 RATE_ITERATIONS = 16
+RATE_REFINE = 2
+"""DES bisection steps between the last multiplier that missed and the first that met."""
 
 
 def plan_scale(ctx: _Scale) -> dict[str, Any]:
     """Plan one scale; return its JSON object (see docs/planning.md)."""
     target = ctx.options.target
+    base = _base(ctx)
     rows = _screen(ctx)
     spare_levels: tuple[float | None, ...] = ctx.grids.get(SPARES) or (None,)
     formula = min(
@@ -92,6 +95,8 @@ def plan_scale(ctx: _Scale) -> dict[str, Any]:
         rate = _rate_reduction(ctx, best_values)
     anchor = rec if rec is not None else ctx.des.get(_key(best_values))
     anchor_values = anchor["values"] if anchor is not None else best_values
+    base["des"] = ctx.des_once([ctx.scenario])[0]
+    sensitivity = _sensitivity(ctx, anchor_values)
     des_rows = [ctx.des[k] for k in ctx.order]
     _pareto(des_rows)
     for r in des_rows:
@@ -110,7 +115,7 @@ def plan_scale(ctx: _Scale) -> dict[str, Any]:
         "spare_nodes": cfg.spare_nodes,
         "fast_path": "mc" if ctx.mc_reason is None else "analytic",
         "mc_refused": ctx.mc_reason,
-        "base": _base(ctx),
+        "base": base,
         "grids": {p: float_list(v) for p, v in sorted(ctx.grids.items())},
         "status": status,
         "reachable_fast": best["fast_ettr"] >= target,
@@ -122,10 +127,12 @@ def plan_scale(ctx: _Scale) -> dict[str, Any]:
         ),
         "recommendation": _des_out(rec) if rec is not None else None,
         "interval": _interval(ctx, anchor_values),
-        "sensitivity": _sensitivity(ctx, anchor_values),
+        "sensitivity": sensitivity,
         "rate_reduction": rate,
         "des_replications": sum(r["des"]["replications"] for r in des_rows)
-        + sum(p["des"]["replications"] for p in (rate or {}).get("des", [])),
+        + sum(p["des"]["replications"] for p in (rate or {}).get("des", []))
+        + (base["des"]["replications"] if base["des"] else 0)
+        + sum(r["des_runs"] for r in sensitivity),
     }
 
 
@@ -292,89 +299,87 @@ def _neighbour(grid: tuple[float, ...], value: float, step: int) -> float | None
 
 
 def _sensitivity(ctx: _Scale, values: dict[str, float]) -> list[dict[str, Any]]:
-    """ETTR gained per unit of each knob around ``values`` (exact model; spares: DES pairs)."""
-    out: list[dict[str, Any]] = []
+    """ETTR gained per unit of each knob around ``values``: exact model, and DES paired.
+
+    Each knob moves one grid step in the direction that should raise ETTR (the other way at
+    the grid's end; the interval both ways), the interval re-optimised on the exact model. The
+    DES difference is paired: replication ``i`` of both points sees the same failures.
+    """
     core = {p: v for p, v in values.items() if p not in (INTERVAL, SPARES)}
     here = screen_row(ctx, core)
-    worth = month_value(ctx)
+    model = here["model"]
+    tau0 = values.get(INTERVAL, model.interval_s)
+    e0 = analytic_ettr(model, tau0)
+    moves: list[tuple[str, float, float, dict[str, float], float | None]] = []
     for path in sorted(ctx.grids):
-        knob = KNOBS[path]
         grid = ctx.grids[path]
         if path == INTERVAL:
-            model = here["model"]
             for step in (-1, 1):
-                tau = model.interval_s * INTERVAL_RATIO**step
-                delta = analytic_ettr(model, tau) - here["analytic_ettr"]
-                out.append(_sens_row(path, model.interval_s, tau, delta, 0.0, worth, "exact model"))
+                tau = tau0 * INTERVAL_RATIO**step
+                delta = analytic_ettr(model, tau) - e0
+                moves.append((path, tau0, tau, {**values, INTERVAL: tau}, delta))
+            continue
+        step = 1 if KNOBS[path].better == "up" else -1
+        other = _neighbour(grid, values[path], step)
+        if other is None:
+            other = _neighbour(grid, values[path], -step)
+        if other is None:
             continue
         if path == SPARES:
-            out.append(_spare_sensitivity(ctx, values, worth))
-            continue
-        step = 1 if knob.better == "up" else -1
-        other = _neighbour(grid, core[path], step)
-        if other is None:
-            other = _neighbour(grid, core[path], -step)
-        if other is None:
+            moves.append((path, values[path], other, {**values, SPARES: other}, None))
             continue
         moved = screen_row(ctx, {**core, path: other})
-        delta = moved["analytic_ettr"] - here["analytic_ettr"]
-        dcost = ctx.cost({path: other}) - ctx.cost({path: core[path]})
-        out.append(_sens_row(path, core[path], other, delta, dcost, worth, "exact model"))
+        new = {**values, path: other}
+        if INTERVAL in ctx.grids:
+            new[INTERVAL] = moved["values"][INTERVAL]
+        moves.append((path, values[path], other, new, moved["analytic_ettr"] - e0))
+    anchor = ctx.des.get(_key(values))
+    des: list[dict[str, Any] | None] = [None] * len(moves)
+    runs = [0] * len(moves)
+    if anchor is not None:
+        todo = [i for i, m in enumerate(moves) if _key(m[3]) not in ctx.des]
+        for i, m in enumerate(moves):
+            if _key(m[3]) in ctx.des:
+                des[i] = ctx.des[_key(m[3])]["des"]
+        fresh = ctx.des_once([apply_knobs(ctx.scenario, moves[i][3]) for i in todo])
+        for i, d in zip(todo, fresh, strict=True):
+            des[i] = d
+            runs[i] = d["replications"] if d else 0
+    worth = month_value(ctx)
+    out = []
+    for (path, frm, to, _, fast_delta), d, n in zip(moves, des, runs, strict=True):
+        dcost = ctx.cost({path: to}) - ctx.cost({path: frm})
+        row = _sens_row(path, frm, to, fast_delta, dcost, worth)
+        row["des_runs"] = n
+        if d is not None and anchor is not None:
+            diff = np.array(d["ettr_per_replication"], dtype=float) - np.array(
+                anchor["des"]["ettr_per_replication"], dtype=float
+            )
+            row["des_delta_ettr"] = float(diff.mean())
+            row["des_delta_ci95"] = ci95(list(diff))
+        out.append(row)
     return out
 
 
 def _sens_row(
-    path: str, frm: float, to: float, delta: float, dcost: float, worth: float, source: str
+    path: str, frm: float, to: float, delta: float | None, dcost: float, worth: float
 ) -> dict[str, Any]:
     knob = KNOBS[path]
     units = abs(to - frm) / knob.scale
-    value = delta * worth
+    value = None if delta is None else delta * worth
     return {
         "knob": path,
         "from": frm,
         "to": to,
         "unit": knob.unit,
         "delta_ettr": delta,
-        "ettr_per_unit": delta / units if units else None,
+        "ettr_per_unit": delta / units if units and delta is not None else None,
         "cost_usd_month": dcost,
         "value_usd_month": value,
-        "payback": value / dcost if dcost > 0 else None,
-        "source": source,
+        "payback": value / dcost if dcost > 0 and value is not None else None,
+        "des_delta_ettr": None,
+        "des_delta_ci95": None,
     }
-
-
-def _spare_sensitivity(ctx: _Scale, values: dict[str, float], worth: float) -> dict[str, Any]:
-    """Paired (common random numbers) DES difference to the nearest other evaluated spare level."""
-    s0 = values.get(SPARES, 0.0)
-    core = {p: v for p, v in values.items() if p != SPARES}
-    here = ctx.des.get(_key(values))
-    pairs = [
-        r
-        for r in ctx.des.values()
-        if {p: v for p, v in r["values"].items() if p != SPARES} == core
-        and r["values"].get(SPARES) != s0
-    ]
-    if here is None or not pairs:
-        return {
-            "knob": SPARES,
-            "from": s0,
-            "to": None,
-            "unit": "node",
-            "delta_ettr": None,
-            "ettr_per_unit": None,
-            "cost_usd_month": None,
-            "value_usd_month": None,
-            "payback": None,
-            "source": "no DES pair (the fast path assumes replacements at hand)",
-        }
-    other = min(pairs, key=lambda r: (abs(r["values"][SPARES] - s0), r["values"][SPARES]))
-    a = np.array(here["des"]["ettr_per_replication"], dtype=float)
-    b = np.array(other["des"]["ettr_per_replication"], dtype=float)
-    delta = float(np.mean(b - a))
-    s1 = other["values"][SPARES]
-    dcost = ctx.cost({SPARES: s1}) - ctx.cost({SPARES: s0})
-    row = _sens_row(SPARES, s0, s1, delta, dcost, worth, "DES, paired replications")
-    return row
 
 
 def _rate_reduction(ctx: _Scale, values: dict[str, float]) -> dict[str, Any]:
@@ -397,21 +402,42 @@ def _rate_reduction(ctx: _Scale, values: dict[str, float]) -> dict[str, Any]:
     out["multiplier_des"] = None
     if m is None:
         return out
+    miss: float | None = None
     for k in range(RATE_DES_STEPS + 1):
         mult = m * RATE_STEP**k
         if not ctx.budget.can():
             break
-        row = {"values": values, "multiplier": mult}
-        scenario = scale_rates(sc, mult)
-        fut = ctx.executor.submit(des_point, scenario, ctx.options.reps, ctx.options.seed)
-        row["des"] = fut.result()
-        ctx.budget.spend()
-        row["meets"] = _meets(row, target)
-        out["des"].append(row)
-        if row["meets"]:
-            out["multiplier_des"] = mult
-            break
+        if not _rate_point(ctx, sc, mult, out):
+            miss = mult
+            continue
+        break
+    met = out["multiplier_des"]
+    if met is not None and miss is not None:  # refine between the last miss and the first meet
+        lo, hi = met, miss
+        for _ in range(RATE_REFINE):
+            mid = math.sqrt(lo * hi)
+            if not ctx.budget.can():
+                break
+            if _rate_point(ctx, sc, mid, out):
+                lo = mid
+            else:
+                hi = mid
+        out["multiplier_des"] = lo
+    out["des"].sort(key=lambda r: -r["multiplier"])
     return out
+
+
+def _rate_point(ctx: _Scale, sc: Any, mult: float, out: dict[str, Any]) -> bool:
+    """DES at failure rates x ``mult``; record it in ``out``; whether it met the target."""
+    d = ctx.des_once([scale_rates(sc, mult)])[0]
+    if d is None:
+        return False
+    row = {"multiplier": mult, "des": d}
+    row["meets"] = _meets(row, ctx.options.target)
+    out["des"].append(row)
+    if row["meets"] and (out["multiplier_des"] is None or mult > out["multiplier_des"]):
+        out["multiplier_des"] = mult
+    return bool(row["meets"])
 
 
 def _bisect(ctx: _Scale, sc: Any, use_mc: bool, target: float) -> float | None:
