@@ -25,6 +25,7 @@ __all__ = [
     "restart_configs",
     "scenarios",
     "topologies",
+    "trace_jobs",
 ]
 
 
@@ -401,3 +402,55 @@ def taxonomy_scenarios(draw: st.DrawFn, *, check_invariants: bool = False) -> Sc
         data["checkpoint"]["policy"] = "adaptive"
     data["checkpoint"]["in_memory"] = draw(st.booleans())
     return Scenario.model_validate(data)
+
+
+_TRACE_TEXT = st.text(st.sampled_from("az09_-.:|,\"'#;é漢🙂"), max_size=12)
+
+
+@st.composite
+def trace_jobs(draw: st.DrawFn, *, fmt: str) -> list[Any]:
+    """Job lists a trace format ``fmt`` ("swf" or "csv") stores exactly.
+
+    SWF: whole-second times, numeric ids and users, SWF states, start >= submit. CSV: any
+    finite non-negative times, text ids/users/states (no blanks at the ends, no line breaks).
+    """
+    from clustersim.traces.record import TraceJob
+    from clustersim.traces.swf import STATE_BY_STATUS
+
+    whole = fmt == "swf"
+    seconds = (
+        st.integers(0, 10**9).map(float)
+        if whole
+        else st.floats(0, 1e10, allow_nan=False, allow_infinity=False)
+    )
+    jobs = []
+    submit = 0.0
+    for i in range(draw(st.integers(0, 12))):
+        submit += draw(seconds) % 1e6
+        start = draw(st.one_of(st.none(), seconds.map(lambda w, s=submit: s + w % 1e5)))
+        run = draw(st.one_of(st.none(), seconds))
+        end = None if start is None or run is None else start + run
+        if not whole and start is not None and draw(st.booleans()):
+            end = draw(st.one_of(st.none(), seconds.map(lambda w, s=start: s + w)))
+        if whole:
+            ident = str(draw(st.integers(1, 10**12)))
+            user = draw(st.one_of(st.just(""), st.integers(0, 10**6).map(str)))
+            state = draw(st.sampled_from(("", *STATE_BY_STATUS.values())))
+        else:
+            ident = draw(_TRACE_TEXT.filter(lambda t: not t.startswith("#")))
+            user, state = draw(_TRACE_TEXT), draw(_TRACE_TEXT)
+        jobs.append(
+            TraceJob(
+                id=ident,
+                user=user,
+                gpus=draw(st.integers(1, 2**31 - 1)),
+                submit_s=submit,
+                start_s=start,
+                end_s=end,
+                run_s=run,
+                state=state,
+                line=i,
+            )
+        )
+    return jobs
+

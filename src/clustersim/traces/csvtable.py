@@ -68,10 +68,27 @@ def csv_rows(
     """``(line number, {column: text})`` of each row of the CSV file ``stats.path``.
 
     ``aliases`` maps each accepted header name (lower case) to its column; the rows hold the
-    known columns only. A row with the wrong number of fields raises a skippable
-    :class:`~clustersim.traces.record.BadLine` through the bad-line policy; header problems are
-    fatal.
+    known columns only. A row with the wrong number of fields goes through the bad-line
+    policy; header problems raise ConfigError whatever the policy.
     """
+    rows = _rows(stats, on_bad_line, aliases=aliases, required=required)
+    while True:
+        try:
+            yield next(rows)
+        except StopIteration:
+            return
+        except BadLine as err:  # fatal (header): bad_line raises
+            bad_line(err, stats, on_bad_line)
+            return
+
+
+def _rows(
+    stats: ReadStats,
+    on_bad_line: OnBadLine,
+    *,
+    aliases: Mapping[str, str],
+    required: tuple[str, ...],
+) -> Iterator[tuple[int, dict[str, str]]]:
     index: dict[str, int] | None = None
     width = 0
     header_line = 1

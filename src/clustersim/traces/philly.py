@@ -126,7 +126,8 @@ def _elements(stream: _Stream) -> Iterator[tuple[int, Any]]:
         if not first:
             if char != ",":
                 where = stream.line_at(stream.pos)
-                fatal(where, "file", "expected ',' or ']' after a job" if char else "truncated")
+                message = "expected ',' or ']' after a job"
+                fatal(where, "file", message if char else "the file ends before the array's ']'")
             stream.pos += 1
             stream.skip_space()
         first = False
@@ -254,9 +255,13 @@ def _job(value: Any, line: int) -> TraceJob | None:
         end_s=last if first is not None else None,
         run_s=run if first is not None and last is not None else None,
         state=_text(value, "status", line, required=False),
-        meta=(("attempts", str(len(attempts))), ("vc", _text(value, "vc", line, required=False))),
+        meta=_meta(len(attempts), _text(value, "vc", line, required=False)),
         line=line,
     )
+
+
+def _meta(attempts: int, vc: str) -> tuple[tuple[str, str], ...]:
+    return (("attempts", str(attempts)), ("vc", vc)) if vc else (("attempts", str(attempts)),)
 
 
 def _attempt_gpus(detail: Any, line: int, key: str) -> int:
