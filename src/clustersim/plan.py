@@ -32,9 +32,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from clustersim import __version__, analytic, mc
+from clustersim import __version__, analytic, experiment, mc
+from clustersim.budget import check_budget
 from clustersim.config import Scenario
-from clustersim.experiment import run as run_experiment
+from clustersim.experiment import ci95
 from clustersim.plan_knobs import (
     HOURS_PER_MONTH,
     KNOBS,
@@ -49,7 +50,15 @@ from clustersim.plan_knobs import (
 )
 from clustersim.validate import ratio_estimate
 
-__all__ = ["PlanOptions", "SerialExecutor", "des_point", "fast_model", "plan"]
+__all__ = [
+    "PlanOptions",
+    "SerialExecutor",
+    "des_point",
+    "des_reps",
+    "fast_model",
+    "plan",
+    "summarise",
+]
 
 T = TypeVar("T")
 INTERVAL = "checkpoint.interval"
@@ -62,6 +71,8 @@ CONFIRM = 3
 ROUND = 2
 """Points submitted to the executor at once; fixed, so results do not depend on workers."""
 RATE_DES_STEPS = 3
+MAX_REPS_FACTOR = 4
+"""A point whose DES mean meets the target but whose CI does not gets up to 4x ``reps``."""
 RATE_STEP = 0.85
 
 
@@ -162,27 +173,61 @@ def mc_ettr(model: mc.SingleJobModel, reps: int, seed: int) -> dict[str, float]:
 # --- DES -------------------------------------------------------------------------------
 
 
-def des_point(scenario: Scenario, reps: int, seed: int) -> dict[str, Any]:
-    """Run ``reps`` DES replications (indices 0..reps-1 of ``seed``); return the summary row.
+def des_reps(scenario: Scenario, start: int, reps: int, seed: int) -> list[dict[str, float]]:
+    """Run DES replications ``start .. start+reps-1`` of ``seed``; one raw record each.
 
-    A module-level function, so a process pool or Dask can pickle it.
+    Replication ``i`` draws from the named streams of ``(seed, i)`` whatever the knob
+    settings (common random numbers), so a point can be extended later by running the next
+    indices. A module-level function, so a process pool or Dask can pickle it.
     """
-    res = run_experiment(scenario, reps=reps, seed=seed)
-    s = res.summary
-    days = s["sim_time_s"] / 86400.0
-    per_rep = [m.summary["ettr"] for m in res.replications]
-    ci = s.get("ettr_ci95")
+    check_budget(scenario, reps)
+    resolved = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"seed": seed, "replications": reps})}
+    )
+    out: list[dict[str, float]] = []
+    for i in range(start, start + reps):
+        metrics, _ = experiment.run_replication(resolved, i, seed)
+        s = metrics.summary
+        out.append(
+            {
+                "replication": float(i),
+                "ettr": math.nan if s["ettr"] is None else float(s["ettr"]),
+                "days": float(s["sim_time_s"]) / 86400.0,
+                "interruptions": float(s["interruptions_total"]),
+                "gpu_hours_wasted": float(s["gpu_hours_wasted"]),
+                "energy_wasted_mwh": float(s["energy_wasted_mwh"]),
+                "cost_wasted_usd": float(s["cost_wasted_usd"]),
+                "wait_gpu_h": metrics.recovery_gpu_seconds["wait"] / 3600.0,
+            }
+        )
+    return out
+
+
+def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
+    """A DES point's summary from its replications' raw records (:func:`des_reps`).
+
+    ETTR is the mean over replications with its Student-t 95 % interval (as ``summary.ettr``
+    of ``clustersim run``); the waste rates are totals over the replications' simulated days.
+    """
+    ettrs = [r["ettr"] for r in records]
+    days = sum(r["days"] for r in records)
+    valid = [e for e in ettrs if not math.isnan(e)]
     return {
-        "ettr": s["ettr"],
-        "ettr_ci95": ci,
-        "ettr_per_replication": per_rep,
-        "replications": reps,
-        "interruptions_per_day": float(s["interruptions_total"]) / days,
-        "gpu_hours_lost_per_day": s["gpu_hours_wasted"] / days,
-        "mwh_wasted_per_month": s["energy_wasted_mwh"] * 30.0 / days,
-        "usd_wasted_per_month": s["cost_wasted_usd"] * 30.0 / days,
-        "wait_gpu_hours_per_day": res.recovery_gpu_seconds["wait"] / 3600.0 / days,
+        "ettr": sum(valid) / len(valid) if valid else None,
+        "ettr_ci95": ci95(valid),
+        "ettr_per_replication": [None if math.isnan(e) else e for e in ettrs],
+        "replications": len(records),
+        "interruptions_per_day": sum(r["interruptions"] for r in records) / days,
+        "gpu_hours_lost_per_day": sum(r["gpu_hours_wasted"] for r in records) / days,
+        "mwh_wasted_per_month": sum(r["energy_wasted_mwh"] for r in records) * 30.0 / days,
+        "usd_wasted_per_month": sum(r["cost_wasted_usd"] for r in records) * 30.0 / days,
+        "wait_gpu_hours_per_day": sum(r["wait_gpu_h"] for r in records) / days,
     }
+
+
+def des_point(scenario: Scenario, reps: int, seed: int) -> dict[str, Any]:
+    """Run replications ``0 .. reps-1`` and summarise them (:func:`summarise`)."""
+    return summarise(des_reps(scenario, 0, reps, seed))
 
 
 @dataclass(slots=True)
@@ -235,18 +280,40 @@ class _Scale:
 
     def run_des(self, points: list[tuple[Scenario, dict[str, Any]]]) -> None:
         """Confirm ``points`` (scenario, row) with the DES, in order, as far as the budget goes."""
-        todo: list[tuple[Future[dict[str, Any]], dict[str, Any]]] = []
+        reps, seed = self.options.reps, self.options.seed
+        todo: list[tuple[Future[list[dict[str, float]]], Scenario, dict[str, Any]]] = []
         for scenario, row in points:
             if not self.budget.room(len(todo) + 1):
                 break
-            fut = self.executor.submit(des_point, scenario, self.options.reps, self.options.seed)
-            todo.append((fut, row))
-        for fut, row in todo:
-            row["des"] = fut.result()
+            todo.append((self.executor.submit(des_reps, scenario, 0, reps, seed), scenario, row))
+        for fut, scenario, row in todo:
+            row["_records"] = fut.result()
+            row["_scenario"] = scenario
+            row["des"] = summarise(row["_records"])
             self.budget.spend()
             key = _key(row["values"])
             self.des[key] = row
             self.order.append(key)
+
+    def extend(self, row: dict[str, Any]) -> None:
+        """Add replications to a point whose mean meets the target but whose CI does not yet.
+
+        Up to :data:`MAX_REPS_FACTOR` times ``reps`` in all, while the budget lasts; the new
+        replications are the next indices, so the common random numbers stay common.
+        """
+        reps, seed, target = self.options.reps, self.options.seed, self.options.target
+        while (
+            row["des"]["ettr"] is not None
+            and row["des"]["ettr"] >= target
+            and not _meets(row, target)
+            and len(row["_records"]) + reps <= MAX_REPS_FACTOR * reps
+            and self.budget.can()
+        ):
+            start = len(row["_records"])
+            fut = self.executor.submit(des_reps, row["_scenario"], start, reps, seed)
+            row["_records"] = row["_records"] + fut.result()
+            row["des"] = summarise(row["_records"])
+            self.budget.spend()
 
     def des_once(self, scenarios: list[Scenario]) -> list[dict[str, Any] | None]:
         """DES summaries of ``scenarios`` outside the knob table (None past the budget)."""

@@ -237,6 +237,9 @@ def _walk(ctx: _Scale, cands: list[tuple[dict[str, float], dict[str, Any]]]) -> 
                 break
         points = [(apply_knobs(ctx.scenario, v), _des_row(ctx, v, sc)) for v, sc in batch]
         ctx.run_des(points)
+        for values, _ in batch:
+            if _key(values) in ctx.des:
+                ctx.extend(ctx.des[_key(values)])
         for values, screen in batch:
             row = ctx.des.get(_key(values))
             if row is None:
@@ -352,9 +355,10 @@ def _sensitivity(ctx: _Scale, values: dict[str, float]) -> list[dict[str, Any]]:
         row = _sens_row(path, frm, to, fast_delta, dcost, worth)
         row["des_runs"] = n
         if d is not None and anchor is not None:
-            diff = np.array(d["ettr_per_replication"], dtype=float) - np.array(
-                anchor["des"]["ettr_per_replication"], dtype=float
-            )
+            a = np.array(anchor["des"]["ettr_per_replication"], dtype=float)
+            b = np.array(d["ettr_per_replication"], dtype=float)
+            n_common = min(len(a), len(b))  # replication i is common to both points
+            diff = b[:n_common] - a[:n_common]
             row["des_delta_ettr"] = float(diff.mean())
             row["des_delta_ci95"] = ci95(list(diff))
         out.append(row)

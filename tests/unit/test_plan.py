@@ -182,3 +182,17 @@ def test_scale_scenario_matches_the_scale_history_presets() -> None:
         assert scaled.cluster == load_scenario(preset).cluster
         assert scaled.workload.jobs[0].gpus == gpus
         assert scaled.faults == base.faults
+
+
+def test_a_point_short_of_confidence_gets_more_replications() -> None:
+    """Mean above the target, CI lower bound below: the next replication indices are added."""
+    target = 0.85
+    result = run_plan(target, knobs=["restart.init_time=2m,10m"], budget=40)
+    (point,) = result["scales"][0]["des_points"]
+    des = point["des"]
+    assert result["reps_per_point"] < des["replications"] <= 4 * result["reps_per_point"]
+    assert len(des["ettr_per_replication"]) == des["replications"]
+    assert point["meets"] and des["ettr_ci95"][0] >= target
+    # the first replications are the ones a 4-replication run of the same point draws
+    first = experiment.run(apply_knobs(small(), point["values"]), reps=4, seed=0)
+    assert des["ettr_per_replication"][:4] == [m.summary["ettr"] for m in first.replications]
