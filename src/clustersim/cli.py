@@ -50,7 +50,7 @@ PROGRESS_DELAY_S = 1.0
 # defines ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
 # ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
 # on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
-COMMAND_MODULES: tuple[str, ...] = ("trace", "sweep", "plan")
+COMMAND_MODULES: tuple[str, ...] = ("trace", "sweep", "plot", "report", "plan")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,0 +1,49 @@
+"""``clustersim plot``: draw a sweep's results file (``clustersim.sweepplot``) as a PNG.
+
+matplotlib is imported only when the figure is drawn; without it the command is a one-line
+usage error naming the ``plot`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    """Add ``plot`` to the top-level parser."""
+    p = sub.add_parser(
+        "plot",
+        help="plot a sweep results file: a metric vs a knob, 95 %% bands, optimum markers",
+    )
+    p.add_argument("results", type=Path, help="sweep results: .jsonl, .csv or .parquet")
+    p.add_argument("--x", required=True, metavar="KNOB", help="grid knob on the x axis")
+    p.add_argument(
+        "--y", default="summary.ettr", metavar="FIELD", help="record field (summary.ettr)"
+    )
+    p.add_argument("--hue", metavar="KNOB", help="grid knob that splits the lines")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="PNG to write")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the results, draw, write the PNG atomically."""
+    from clustersim.cli import write_atomic
+    from clustersim.loader import UsageError
+    from clustersim.plots import PlotUnavailable
+    from clustersim.sweepio import read_results
+    from clustersim.sweepplot import sweep_png
+
+    out: Path = args.out
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    header, records = read_results(args.results)
+    try:
+        png = sweep_png(header, records, args.x, args.y, args.hue)
+    except PlotUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    write_atomic([(out, png)])
+    return 0

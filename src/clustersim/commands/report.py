@@ -1,0 +1,68 @@
+"""``clustersim report``: one HTML or Markdown page of a ``clustersim run --json`` result.
+
+Reads RUN.json, renders it with :mod:`clustersim.runreport` and writes the page (and, for
+Markdown, the timeline PNG beside it) atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+MAX_RUN_BYTES = 256 << 20
+
+
+def register(sub: Any) -> None:
+    """Add ``report`` to the top-level parser."""
+    p = sub.add_parser(
+        "report",
+        help="one HTML/Markdown page of a `clustersim run --json` result",
+    )
+    p.add_argument(
+        "run_json", type=Path, metavar="RUN.json", help="output of clustersim run --json"
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="report.html or report.md"
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render and write the report."""
+    import orjson
+
+    from clustersim.cli import write_atomic
+    from clustersim.loader import ConfigError, UsageError
+    from clustersim.runreport import render, validate_run
+
+    out: Path = args.out
+    fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(out.suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"{out}: unsupported report type {out.suffix or '(none)'!r}; use .html or .md"
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    source: Path = args.run_json
+    try:
+        with source.open("rb") as fh:
+            data = fh.read(MAX_RUN_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_RUN_BYTES:
+        raise ConfigError([f"{source}:1:1: the file is larger than {MAX_RUN_BYTES:,} bytes"])
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError([f"{source}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"]) from None
+    result = validate_run(parsed, str(source))
+    png_path = out.with_name(out.stem + "-gpus-down.png")
+    page, png = render(result, fmt, png_path.name)
+    files = [(out, page.encode("utf-8"))]
+    if fmt == "md" and png is not None:
+        files.append((png_path, png))
+    write_atomic(files)
+    return 0
