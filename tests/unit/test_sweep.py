@@ -180,3 +180,43 @@ def test_cli_sweep_json_and_table(capsys: pytest.CaptureFixture[str], tmp_path: 
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert "baseline" in rows["20m"] and "baseline" not in rows["5m"]
     assert main([*args, "--baseline", "checkpoint.interval=7m"]) == 2
+
+
+def test_plot_and_report_commands(
+    tiny: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    from clustersim.sweepplot import optimum_intervals
+
+    out = tmp_path / "r.jsonl"
+    grid = {"checkpoint.interval": ["5m", "20m"], "cluster.spare_nodes": ["0", "4"]}
+    sweep(tiny, grid, 2, 1, SerialExecutor(), out=out)
+    png = tmp_path / "ettr.png"
+    args = ["plot", str(out), "--x", "checkpoint.interval", "--y", "summary.ettr"]
+    assert main([*args, "--hue", "cluster.spare_nodes", "--out", str(png)]) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert main([*args, "--hue", "nope", "--out", str(png)]) == 2
+    assert "not a grid knob" in capsys.readouterr().err
+    # single-job: C = 60 s, M = 2 h -> Young 929.5 s, Daly 889.9 s (DESIGN §6)
+    marks = optimum_intervals(read_results(out)[0]["scenario"], {})  # type: ignore[index]
+    assert marks["young"] == pytest.approx(929.5, abs=0.1)
+    assert marks["daly"] == pytest.approx(889.9, abs=0.1)
+
+    run_json = tmp_path / "run.json"
+    assert (
+        main(
+            ["run", "single-job", *[a for s in TINY for a in ("--set", s)], "--out", str(run_json)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    for name in ("report.html", "report.md"):
+        assert main(["report", str(run_json), "--out", str(tmp_path / name)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "Interruptions by cause" in page and "data:image/png;base64," in page
+    md = (tmp_path / "report.md").read_text()
+    assert "| node |" in md and "![GPUs down over time](report-gpus-down.png)" in md
+    assert (tmp_path / "report-gpus-down.png").read_bytes().startswith(b"\x89PNG")
+    (tmp_path / "bad.json").write_text('{"summary": {}}')
+    assert main(["report", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x.md")]) == 65
+    assert capsys.readouterr().err.count("\n") == 1
