@@ -13,7 +13,8 @@ The search owns three stages per scale (docs/planning.md):
    ``reps`` replications under common random numbers (replication ``i`` of every candidate
    draws the same failures), until three meet the target, the candidates run out, or the DES
    budget (replications in all) is spent. A candidate *meets* the target when the lower bound
-   of its DES 95 % interval does.
+   of its DES 95 % interval does; one whose mean meets it but whose interval does not yet gets
+   the next replication indices, up to four times ``reps``.
 3. If nothing meets it: the best configuration the knobs allow, and the failure-rate
    multiplier that would be needed (bisection on the fast path, then the DES at that
    multiplier and a few smaller ones while the budget lasts).

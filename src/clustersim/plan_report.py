@@ -204,7 +204,10 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             ]
         ],
         lines=[
-            f"At stall C = {iv['stall_s']:.2f} s and job MTBF M = {iv['mtbf_s'] / 3600:.3f} h; "
+            f"At stall C = {iv['stall_s']:.2f} s, job MTBF M = {iv['mtbf_s'] / 3600:.3f} h and "
+            f"mean restart R = {iv['restart_s']:.0f} s the recommended interval gives ETTR "
+            f"{_f(iv['exact_ettr'])} on the exact model, {_f(iv['first_order_ettr'])} on the "
+            "first-order waste model (the hand calculation); "
             + (
                 f"the grid's resolution is a factor {iv['grid_ratio']:.3f}."
                 if iv["from_grid"]
@@ -285,7 +288,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
         level=4,
         header=[
             *(k.split(".")[-1] for k in knobs if k != "cluster.spare_nodes"),
-            "$/month",
+            "$/month (no spares)",
             "formula",
             "MC",
         ],

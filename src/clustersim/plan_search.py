@@ -292,6 +292,11 @@ def _interval(ctx: _Scale, values: dict[str, float]) -> dict[str, Any]:
         "ratio_to_exact": model.interval_s / exact if exact else None,
         "stall_s": c,
         "mtbf_s": m,
+        "restart_s": restart_s(model),
+        "exact_ettr": analytic_ettr(model, model.interval_s),
+        "first_order_ettr": analytic.first_order_ettr(model.interval_s, c, restart_s(model), m)
+        if math.isfinite(model.interval_s)
+        else None,
     }
 
 
