@@ -222,7 +222,7 @@ def test_long_input_is_shortened(tmp_path: Path) -> None:
 def test_model_validator_error(tmp_path: Path) -> None:
     err = config_error(write(tmp_path, "s.yaml", "workload:\n  jobs: []\n"))
     assert err.messages[0].endswith(
-        ":2:3: workload: workload needs at least one job or a generator"
+        ":2:3: workload: workload needs at least one job, a generator or a trace"
     )
 
 
