@@ -8,7 +8,8 @@ on the same machine under the same load.
 
 What is counted:
 
-* **model events**: ``len(sim.log)``, the typed records the model writes.
+* **model events**: ``sim.tally.records``, the typed records the model writes (the run keeps
+  only their tally, as ``clustersim run`` does without ``--events``).
 * **simpy events**: events SimPy processed, read from the environment without wrapping it:
   every scheduled event takes the next id of ``env._eid``; those still in ``env._queue`` at the
   end were never processed. No subclass or patch is needed, so the run measured is the product.
@@ -191,7 +192,7 @@ class Sampler:
                 [
                     round(time.perf_counter() - self.t0, 4),
                     float(sim.env.now),
-                    len(sim.log),
+                    sim.tally.records,
                     simpy_events_processed(sim.env),
                     round(time.process_time() - self.c0, 4),
                 ]
@@ -266,7 +267,7 @@ def measure_config(
             del sim
             gc.collect()
         t0 = time.perf_counter()
-        sim = Simulation(scenario, seed=0)
+        sim = Simulation(scenario, seed=0, keep_log=False)
         t1, c1 = time.perf_counter(), time.process_time()
         sampler.start(sim, t1, c1)
         sim.run()
@@ -277,7 +278,7 @@ def measure_config(
         walls.append(t2 - t0)
         runs.append(t2 - t1)
         cpus.append(c2 - c1)
-        model_events.append(len(sim.log))
+        model_events.append(sim.tally.records)
         simpy_events.append(simpy_events_processed(sim.env))
         out["completed_wall_s"] = walls
         if t2 - t0 > max_repeat_s:
@@ -333,7 +334,7 @@ def profile_config(name: str, top: int = PROFILE_TOP) -> dict[str, Any]:
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
     profiler.enable()
-    sim = Simulation(scenario, seed=0)
+    sim = Simulation(scenario, seed=0, keep_log=False)
     sim.run()
     profiler.disable()
     wall = time.perf_counter() - t0
@@ -365,7 +366,7 @@ def profile_config(name: str, top: int = PROFILE_TOP) -> dict[str, Any]:
         "config": name,
         "code": code_fingerprint(),
         "profiled_wall_s": wall,
-        "model_events": len(sim.log),
+        "model_events": sim.tally.records,
         "simpy_events": simpy_events_processed(sim.env),
         "by_cumulative": rows("cum"),
         "by_self": rows("self"),

@@ -52,6 +52,7 @@ from clustersim.job import (
     SpeedChange,
     run_job,
 )
+from clustersim.metrics import LogTally
 from clustersim.rng import BlockSampler, Streams
 from clustersim.scheduler import PREEMPTIVE, get_policy
 from clustersim.storage import SharedStore
@@ -83,7 +84,14 @@ ProgressCallback = Callable[[float, float], None]
 class Simulation:
     """One replication of a scenario: the world, its processes, and its event log."""
 
-    def __init__(self, scenario: Scenario, *, replication: int = 0, seed: int | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        replication: int = 0,
+        seed: int | None = None,
+        keep_log: bool = True,
+    ):
         self.scenario = scenario
         self.seed = scenario.run.seed if seed is None else seed
         self.replication = replication
@@ -103,6 +111,9 @@ class Simulation:
         self.policy = get_policy(scenario.scheduler.policy)
         self.preemptive = scenario.scheduler.policy in PREEMPTIVE
         self.log: list[Event] = []
+        self.keep_log = keep_log
+        """Keep every record in :attr:`log` (else only :attr:`tally` sees them)."""
+        self.tally = LogTally()
         self.closing = False
         self.horizon_s = scenario.run.horizon
         self._setup_faults(scenario)
@@ -289,8 +300,10 @@ class Simulation:
             progress(env.now, self.horizon_s)
 
     def record(self, event: Event) -> None:
-        """Append one record to the event log."""
-        self.log.append(event)
+        """Write one record: fold it into the tally, and keep it if the log is kept."""
+        self.tally.add(event)
+        if self.keep_log:
+            self.log.append(event)
 
     def _check_done(self) -> None:
         if (

@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from clustersim.events import (
+    Event,
     JobInterrupted,
     NodeFailed,
     NodesMaintained,
@@ -33,7 +35,15 @@ from clustersim.job import JobPhase
 if TYPE_CHECKING:
     from clustersim.engine import Simulation
 
-__all__ = ["GPU_SECONDS_TERMS", "JobRow", "RunMetrics", "measure", "t_quantile_975"]
+__all__ = [
+    "GPU_SECONDS_TERMS",
+    "JobRow",
+    "LogTally",
+    "RunMetrics",
+    "measure",
+    "t_quantile_975",
+    "tally_log",
+]
 
 GPU_SECONDS_TERMS = ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")
 """The parts of the GPU-seconds identity; they sum to ``total``."""
@@ -89,54 +99,91 @@ def _none_if_nan(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def measure(sim: Simulation) -> RunMetrics:
-    """Derive every metric of a finished simulation from its log and integrals."""
+class LogTally:
+    """The job-record sums of an event log, folded one record at a time.
+
+    The engine feeds every record to its tally as it writes it (:meth:`add`), so a run that
+    does not keep its log in memory still measures exactly what a fold over the full log
+    gives (:func:`tally_log`; the property tests check both agree). Owns only the sums.
+    """
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.useful = self.ckpt = self.lost = self.recovery = self.slow = 0.0
+        self.rec_split = dict.fromkeys(("detect", "wait", "init", "load"), 0.0)
+        self.per_job_work: dict[int, float] = defaultdict(float)
+        self.per_job_lost: dict[int, float] = defaultdict(float)
+        self.per_job_ckpts: dict[int, int] = defaultdict(int)
+        self.per_job_rec: dict[int, float] = defaultdict(float)
+        self.per_job_useful_gpu: dict[int, float] = defaultdict(float)
+        self.interrupts: dict[str, int] = defaultdict(int)
+        self.planned_interrupts = 0
+        self.lost_by_cause: dict[str, float] = defaultdict(float)
+        self.rec_by_cause: dict[str, float] = defaultdict(float)
+        self.rec_wall: dict[str, list[float]] = defaultdict(list)
+        self.node_failures: dict[str, int] = defaultdict(int)
+
+    def add(self, ev: Event) -> None:
+        """Fold one record into the sums."""
+        self.records += 1
+        if isinstance(ev, RunEnded):
+            good = (ev.work_s - ev.lost_s) * ev.gpus
+            self.useful += good
+            self.ckpt += ev.stall_s * ev.gpus
+            self.lost += ev.lost_s * ev.gpus
+            self.slow += ev.slow_s * ev.gpus
+            self.per_job_work[ev.job] += ev.work_s - ev.lost_s
+            self.per_job_lost[ev.job] += ev.lost_s
+            self.per_job_ckpts[ev.job] += ev.checkpoints
+            self.per_job_useful_gpu[ev.job] += good
+            if ev.lost_s > 0:
+                self.lost_by_cause[ev.cause] += ev.lost_s * ev.gpus
+        elif isinstance(ev, RecoveryEnded):
+            self.recovery += ev.gpu_s
+            split = self.rec_split
+            split["detect"] += ev.detect_gpu_s
+            split["wait"] += ev.wait_gpu_s
+            split["init"] += ev.init_gpu_s
+            split["load"] += ev.load_gpu_s
+            self.rec_by_cause[ev.cause] += ev.gpu_s
+            self.per_job_rec[ev.job] += ev.duration_s
+            if ev.reason == "resumed":
+                self.rec_wall[ev.cause].append(ev.duration_s)
+        elif isinstance(ev, JobInterrupted):
+            self.interrupts[ev.cause] += 1
+            self.planned_interrupts += ev.planned
+        elif isinstance(ev, NodeFailed):
+            self.node_failures[ev.cause] += 1
+        elif isinstance(ev, NodesMaintained):
+            self.node_failures[ev.cause] += len(ev.nodes)
+
+
+def tally_log(log: Iterable[Event]) -> LogTally:
+    """Fold a whole event log into a :class:`LogTally`."""
+    tally = LogTally()
+    for ev in log:
+        tally.add(ev)
+    return tally
+
+
+def measure(sim: Simulation, tally: LogTally | None = None) -> RunMetrics:
+    """Derive every metric of a finished simulation from its log and integrals.
+
+    ``tally`` defaults to the engine's running tally of every record it wrote (the log
+    itself may not have been kept); pass ``tally_log(sim.log)`` to re-derive it.
+    """
+    t = sim.tally if tally is None else tally
     gpn = sim.gpus_per_node
     end = sim.end_s
     total = sim.topology.n_gpus * end
-    useful = ckpt = lost = recovery = slow = 0.0
-    rec_split = dict.fromkeys(("detect", "wait", "init", "load"), 0.0)
-    per_job_work: dict[int, float] = defaultdict(float)
-    per_job_lost: dict[int, float] = defaultdict(float)
-    per_job_ckpts: dict[int, int] = defaultdict(int)
-    per_job_rec: dict[int, float] = defaultdict(float)
-    per_job_useful_gpu: dict[int, float] = defaultdict(float)
-    interrupts: dict[str, int] = defaultdict(int)
-    planned_interrupts = 0
-    lost_by_cause: dict[str, float] = defaultdict(float)
-    rec_by_cause: dict[str, float] = defaultdict(float)
-    rec_wall: dict[str, list[float]] = defaultdict(list)
-    node_failures: dict[str, int] = defaultdict(int)
-    for ev in sim.log:
-        if isinstance(ev, RunEnded):
-            good = (ev.work_s - ev.lost_s) * ev.gpus
-            useful += good
-            ckpt += ev.stall_s * ev.gpus
-            lost += ev.lost_s * ev.gpus
-            slow += ev.slow_s * ev.gpus
-            per_job_work[ev.job] += ev.work_s - ev.lost_s
-            per_job_lost[ev.job] += ev.lost_s
-            per_job_ckpts[ev.job] += ev.checkpoints
-            per_job_useful_gpu[ev.job] += good
-            if ev.lost_s > 0:
-                lost_by_cause[ev.cause] += ev.lost_s * ev.gpus
-        elif isinstance(ev, RecoveryEnded):
-            recovery += ev.gpu_s
-            rec_split["detect"] += ev.detect_gpu_s
-            rec_split["wait"] += ev.wait_gpu_s
-            rec_split["init"] += ev.init_gpu_s
-            rec_split["load"] += ev.load_gpu_s
-            rec_by_cause[ev.cause] += ev.gpu_s
-            per_job_rec[ev.job] += ev.duration_s
-            if ev.reason == "resumed":
-                rec_wall[ev.cause].append(ev.duration_s)
-        elif isinstance(ev, JobInterrupted):
-            interrupts[ev.cause] += 1
-            planned_interrupts += ev.planned
-        elif isinstance(ev, NodeFailed):
-            node_failures[ev.cause] += 1
-        elif isinstance(ev, NodesMaintained):
-            node_failures[ev.cause] += len(ev.nodes)
+    useful, ckpt, lost, recovery, slow = t.useful, t.ckpt, t.lost, t.recovery, t.slow
+    rec_split = dict(t.rec_split)
+    per_job_work, per_job_lost = t.per_job_work, t.per_job_lost
+    per_job_ckpts, per_job_rec = t.per_job_ckpts, t.per_job_rec
+    per_job_useful_gpu = t.per_job_useful_gpu
+    interrupts, planned_interrupts = t.interrupts, t.planned_interrupts
+    lost_by_cause, rec_by_cause, rec_wall = t.lost_by_cause, t.rec_by_cause, t.rec_wall
+    node_failures = t.node_failures
     idle = sim.node_s["idle"] * gpn
     down = sim.node_s["down"] * gpn
     allocated_measured = sim.node_s["allocated"] * gpn
@@ -216,7 +263,7 @@ def measure(sim: Simulation) -> RunMetrics:
         "mean_jct_s": _mean([r.jct_s for r in finished]),
         "mean_queue_wait_s": _mean([r.queue_wait_s for r in started]),
         "sim_time_s": end,
-        "events": len(sim.log),
+        "events": t.records,
     }
     return RunMetrics(summary, gpu_seconds, rec_split, causes, rows, sim.series)
 
