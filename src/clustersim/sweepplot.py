@@ -149,8 +149,9 @@ def sweep_png(
     if header is not None:
         name = header.get("scenario", {}).get("name", "")
         ax.set_title(
-            f"{name}: {y} vs {x} ({header['reps']} replications, seed "
-            f"{header['seed']}; band: 95 % CI)"
+            f"{name}: {y} vs {x}\n{header['reps']} replications per point, seed "
+            f"{header['seed']}; band: 95 % CI",
+            fontsize="medium",
         )
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
