@@ -148,15 +148,28 @@ def restart_s(model: mc.SingleJobModel) -> float:
     return det + model.requeue_s + model.init_s + model.load_s
 
 
+def maintenance_factor(model: mc.SingleJobModel) -> float:
+    """Share of wall time left by planned maintenance drains (checkpoint, window, restart)."""
+    if not math.isfinite(model.maintenance_every_s):
+        return 1.0
+    drain = model.stall_s + model.persist_s + model.maintenance_s + model.init_s
+    return max(0.0, 1.0 - (drain + model.requeue_s + model.load_s) / model.maintenance_every_s)
+
+
 def analytic_ettr(model: mc.SingleJobModel, interval_s: float) -> float:
     """Exact-model ETTR at ``interval_s``, derated by the time planned maintenance takes."""
     if not math.isfinite(interval_s):
         return 0.0
     ettr = analytic.exact_ettr(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
-    if math.isfinite(model.maintenance_every_s):
-        drain = model.stall_s + model.persist_s + model.maintenance_s + model.init_s
-        ettr *= max(0.0, 1.0 - (drain + model.requeue_s + model.load_s) / model.maintenance_every_s)
-    return ettr
+    return ettr * maintenance_factor(model)
+
+
+def first_order_ettr(model: mc.SingleJobModel, interval_s: float) -> float:
+    """The first-order (hand-calculation) ETTR at ``interval_s``, derated the same way."""
+    if not math.isfinite(interval_s):
+        return 0.0
+    ettr = analytic.first_order_ettr(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
+    return ettr * maintenance_factor(model)
 
 
 def best_interval(model: mc.SingleJobModel, grid: tuple[float, ...]) -> float:

@@ -207,7 +207,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             f"At stall C = {iv['stall_s']:.2f} s, job MTBF M = {iv['mtbf_s'] / 3600:.3f} h and "
             f"mean restart R = {iv['restart_s']:.0f} s the recommended interval gives ETTR "
             f"{_f(iv['exact_ettr'])} on the exact model, {_f(iv['first_order_ettr'])} on the "
-            "first-order waste model (the hand calculation); "
+            "first-order waste model (the hand calculation, same maintenance derating); "
             + (
                 f"the grid's resolution is a factor {iv['grid_ratio']:.3f}."
                 if iv["from_grid"]

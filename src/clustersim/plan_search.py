@@ -32,6 +32,7 @@ from clustersim.plan import (
     exact_policy,
     fast_model,
     fast_waste,
+    first_order_ettr,
     float_list,
     mc_ettr,
     month_value,
@@ -294,9 +295,7 @@ def _interval(ctx: _Scale, values: dict[str, float]) -> dict[str, Any]:
         "mtbf_s": m,
         "restart_s": restart_s(model),
         "exact_ettr": analytic_ettr(model, model.interval_s),
-        "first_order_ettr": analytic.first_order_ettr(model.interval_s, c, restart_s(model), m)
-        if math.isfinite(model.interval_s)
-        else None,
+        "first_order_ettr": first_order_ettr(model, model.interval_s),
     }
 
 
