@@ -70,6 +70,8 @@ IN_FLIGHT_PER_WORKER = 2
 RESERVED_KNOBS = ("run.seed", "run.replications")
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 CLOSE_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT = "10s"
+"""How long to try to reach a Dask scheduler given by address."""
 
 
 # --- executors ----------------------------------------------------------------------------
@@ -153,7 +155,7 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
                 )
             client = distributed.Client(cluster)
         else:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()

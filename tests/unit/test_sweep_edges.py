@@ -1,0 +1,149 @@
+"""Edge cases of the sweep library and commands that need no simulation: executors, files,
+rendering, and the one-line errors."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from clustersim import sweep as sweep_mod
+from clustersim.cli import main
+from clustersim.commands import sweep as sweep_cmd
+from clustersim.loader import ConfigError, UsageError, load_scenario
+from clustersim.sweep import SerialExecutor, executor, paired, sweep
+from clustersim.sweepio import ResultsFile, flatten, header, read_results, unflatten
+
+TINY = ("run.horizon=2d", "workload.jobs.0.work=1d", "checkpoint.policy=fixed")
+GRID = {"checkpoint.interval": ["5m", "20m"]}
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict[str, Any]]:
+    return sweep(load_scenario("single-job", TINY), GRID, 2, 1, SerialExecutor())
+
+
+def _boom() -> None:
+    raise RuntimeError("boom")
+
+
+def test_serial_executor_delivers_exceptions_through_the_future() -> None:
+    future = SerialExecutor().submit(_boom)
+    assert isinstance(future.exception(), RuntimeError)
+
+
+def test_executor_arguments_and_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="--workers must be >= 1"), executor(workers=0):
+        pass
+    assert sweep_mod._executor_workers(cf.ThreadPoolExecutor(max_workers=3)) == 3
+    assert sweep_mod._executor_workers(object()) == 1  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
+    with pytest.raises(UsageError, match="Dask is not installed"), executor("tcp://x:1"):
+        pass
+    with executor(workers=2) as ex:
+        assert isinstance(ex, cf.ProcessPoolExecutor)
+        assert ex.submit(abs, -3).result() == 3
+    with pytest.raises(RuntimeError), executor(workers=2) as ex:  # stops the pool at once
+        ex.submit(abs, -1).result()
+        raise RuntimeError("stop")
+
+
+def test_unreachable_scheduler_is_one_usage_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(sweep_mod, "CONNECT_TIMEOUT", "0.5s")
+    message = "cannot start or reach the Dask scheduler"
+    with pytest.raises(UsageError, match=message), executor(f"tcp://127.0.0.1:{port}"):
+        pass
+
+
+def test_rendering_table_deltas_and_progress(records: list[dict[str, Any]]) -> None:
+    diffs = paired(records, {"checkpoint.interval": "20m"})
+    buf = io.StringIO()
+    Console(file=buf, width=200).print(sweep_cmd._table("tiny", GRID, 2, 1, records, diffs))
+    rows = {line.split()[0]: line for line in buf.getvalue().splitlines() if line.strip()}
+    assert "baseline" in rows["20m"] and " ± " in rows["5m"]
+    assert sweep_cmd._pm(None, None, ".2f") == "-" and sweep_cmd._pm(0.5, None, ".2f") == "0.50"
+    assert sweep_cmd._delta(None, False) == "-"
+    progress = sweep_cmd._Progress()
+    progress._console = Console(file=io.StringIO(), force_terminal=True)
+    with progress as update:
+        assert update is not None
+        update(0, 3)  # within the first second: nothing shown yet
+        update(3, 3)
+        assert progress._bar is not None
+    assert paired([]) == []
+    missing = paired(records[:1], {"checkpoint.interval": "20m"})
+    assert missing[0]["ettr"] is None
+
+
+def test_results_file_errors(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    head = header(load_scenario("single-job", TINY), GRID, 2, 1)
+    with pytest.raises(UsageError, match="does not exist"):
+        ResultsFile.open(tmp_path / "no" / "r.jsonl", head)
+    (tmp_path / "d.jsonl").mkdir()
+    with pytest.raises(UsageError, match="is a directory"):
+        ResultsFile.open(tmp_path / "d.jsonl", head)
+    (tmp_path / "t.csv").write_text("index\n")
+    with pytest.raises(UsageError, match="journal"):
+        ResultsFile.open(tmp_path / "t.csv", head)
+    for text, message in [
+        ('{"type": "header"\n', "not a JSON record"),
+        ('{"type": "point"}\n', "not a clustersim sweep results file"),
+        ('{"type": "header", "format": "other/9"}\n', "unknown results format"),
+    ]:
+        (tmp_path / "b.jsonl").write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            read_results(tmp_path / "b.jsonl")
+    with pytest.raises(UsageError, match="no such file"):
+        read_results(tmp_path / "missing.jsonl")
+    with pytest.raises(UsageError, match="unsupported results file type"):
+        read_results(tmp_path / "r.xlsx")
+    assert unflatten(flatten(records[0])) == records[0]
+
+
+def test_parquet_without_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    head = header(load_scenario("single-job", TINY), GRID, 2, 1)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(UsageError, match="Parquet needs pyarrow"):
+        ResultsFile.open(tmp_path / "r.parquet", head)
+
+
+def test_plot_and_report_usage_errors(
+    tmp_path: Path, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    from clustersim.sweepplot import lookup, sweep_png
+
+    with pytest.raises(UsageError, match="no finished point"):
+        sweep_png(None, [], "checkpoint.interval", "summary.ettr")
+    with pytest.raises(UsageError, match="--x nope is not a grid knob"):
+        sweep_png(None, records, "nope", "summary.ettr")
+    with pytest.raises(UsageError, match="is not a number"):
+        sweep_png(None, records, "checkpoint.interval", "summary.nope")
+    assert sweep_png(None, records, "checkpoint.interval", "summary.goodput")[:4] == b"\x89PNG"
+    assert lookup(records[0], "summary.ettr") == records[0]["summary"]["ettr"]
+    assert lookup(records[0], "summary.ettr.deeper") is None
+    run_json = tmp_path / "run.json"
+    run_json.write_text("{not json")
+    cases = [
+        (["report", str(run_json), "--out", str(tmp_path / "r.pdf")], 2),
+        (["report", str(run_json), "--out", str(tmp_path / "no" / "r.md")], 2),
+        (["report", str(tmp_path / "none.json"), "--out", str(tmp_path / "r.md")], 2),
+        (["report", str(run_json), "--out", str(tmp_path / "r.md")], 65),
+        (["plot", str(run_json), "--x", "a", "--out", str(tmp_path / "no" / "p.png")], 2),
+    ]
+    for argv, code in cases:
+        assert main(argv) == code
+        assert capsys.readouterr().err.count("\n") == 1
+    run_json.write_text("[1]")
+    assert main(["report", str(run_json), "--out", str(tmp_path / "r.md")]) == 65
+    assert "expected the JSON object" in capsys.readouterr().err
