@@ -226,6 +226,7 @@ def _walk(ctx: _Scale, cands: list[tuple[dict[str, float], dict[str, Any]]]) -> 
         pending and ctx.budget.can() and sum(_meets(r, target) for r in ctx.des.values()) < CONFIRM
     ):
         batch: list[tuple[dict[str, float], dict[str, Any]]] = []
+        deferred: list[tuple[dict[str, float], dict[str, Any]]] = []
         while pending and len(batch) < ROUND:
             values, screen = pending.pop(0)
             s, combo = values.get(SPARES, 0.0), screen["index"]
@@ -233,9 +234,11 @@ def _walk(ctx: _Scale, cands: list[tuple[dict[str, float], dict[str, Any]]]) -> 
                 continue
             if s <= failed_at.get(combo, -math.inf):
                 continue
+            if any(other["index"] == combo for _, other in batch):
+                deferred.append((values, screen))  # one spare level per combination per round
+                continue
             batch.append((values, screen))
-            if SPARES in values:  # one spare level per combination per round
-                break
+        pending = deferred + pending
         points = [(apply_knobs(ctx.scenario, v), _des_row(ctx, v, sc)) for v, sc in batch]
         ctx.run_des(points)
         for values, _ in batch:
