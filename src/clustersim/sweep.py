@@ -1,11 +1,11 @@
 """Parameter sweeps: many grid points × replications on any ``concurrent.futures.Executor``.
 
-This module owns the sweep itself: turning a grid of ``--set``-style values into points,
-building each point's scenario through the loader's override path (so ``5m`` and ``2TB/s``
-work), cutting each point's replications into batches, running them on an executor, and
-aggregating a finished point into one *point record* exactly as :func:`experiment.run` would
-(replication ``i`` of every point draws from the streams of ``(seed, i)``: common random
-numbers). It also computes paired differences between points. Files and resuming belong to
+This module owns running a sweep: cutting each point's replications into batches, running
+them on an executor, and aggregating a finished point into one *point record* exactly as
+:func:`experiment.run` would (replication ``i`` of every point draws from the streams of
+``(seed, i)``: common random numbers), plus the paired differences between points. What a
+grid means (points, each point's scenario through the loader's ``--set`` path, parsed knob
+values) is :mod:`clustersim.sweepgrid`, re-exported here; files and resuming belong to
 :mod:`clustersim.sweepio`; the terminal to :mod:`clustersim.commands.sweep`.
 
 Stable API (also used by ``clustersim plan``):
@@ -33,15 +33,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
-
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.experiment import CI_KEYS, RunResult, ci95, run_replication
-from clustersim.loader import UsageError, dump_json_scenario, load_scenario_text
+from clustersim.loader import UsageError
 from clustersim.metrics import RunMetrics
+from clustersim.sweepgrid import (
+    Grid,
+    Point,
+    grid_points,
+    knob_value,
+    parse_grid,
+    point_scenario,
+    split_values,
+)
 
 __all__ = [
     "Grid",
@@ -58,16 +63,11 @@ __all__ = [
     "sweep",
 ]
 
-Point = dict[str, str]
-"""One grid point: knob (dotted scenario path) → its value as typed (``"5m"``)."""
-Grid = dict[str, list[str]]
-"""Knob → the values to try, in order; points are the product, first knob outermost."""
 
 TASKS_PER_WORKER = 4
 """Aim for this many batches per worker when a sweep has few points (load balance)."""
 IN_FLIGHT_PER_WORKER = 2
 """Batches submitted ahead per worker: enough to hide scheduling, few enough to stop fast."""
-RESERVED_KNOBS = ("run.seed", "run.replications")
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 CLOSE_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT = "10s"
@@ -196,88 +196,6 @@ def _executor_workers(ex: cf.Executor) -> int:
     if client is not None:
         return max(1, int(sum(client.nthreads().values())))
     return max(1, int(getattr(ex, "_max_workers", 1) or 1))
-
-
-# --- grids and points ---------------------------------------------------------------------
-
-
-def split_values(text: str) -> list[str]:
-    """Split ``a,b,c`` at commas outside brackets, braces and quotes (YAML flow values)."""
-    values: list[str] = []
-    depth, quote, start = 0, "", 0
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            values.append(text[start:i].strip())
-            start = i + 1
-    values.append(text[start:].strip())
-    return values
-
-
-def parse_grid(specs: Sequence[str]) -> Grid:
-    """``["checkpoint.interval=5m,10m", ...]`` → a grid; one key per spec, never twice."""
-    grid: Grid = {}
-    for spec in specs:
-        key, sep, rest = spec.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"--grid {spec}: expected dotted.path=value1,value2,...")
-        if key in grid:
-            raise UsageError(f"--grid {spec}: {key!r} is already a grid key")
-        values = split_values(rest)
-        if any(not v for v in values):
-            raise UsageError(f"--grid {spec}: an empty value")
-        if len(set(values)) != len(values):
-            raise UsageError(f"--grid {spec}: a value is listed twice")
-        grid[key] = values
-    return grid
-
-
-def grid_points(grid: Mapping[str, Sequence[str]]) -> list[Point]:
-    """Every combination of the grid's values, first key outermost (an empty grid: one point)."""
-    keys = list(grid)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
-
-
-def point_scenario(base: Scenario, point: Mapping[str, str]) -> Scenario:
-    """``base`` with the point's values applied as ``--set key=value`` overrides.
-
-    Raises:
-        UsageError: an unknown key or a value the model rejects (a bad ``--grid``).
-    """
-    for key in point:
-        if key in RESERVED_KNOBS:
-            raise UsageError(f"--grid {key}: use --seed / --reps instead")
-    document = orjson.dumps(dump_json_scenario(base)).decode("utf-8")
-    overrides = [f"{key}={value}" for key, value in point.items()]
-    try:
-        return load_scenario_text(document, f"{base.name} (resolved)", "json", overrides)
-    except UsageError as exc:
-        raise UsageError(f"--grid: {str(exc).removeprefix('--set ')}") from None
-
-
-def knob_value(scenario: Scenario, key: str) -> Any:
-    """The parsed value of ``key`` in ``scenario``, base units (``interval=5m`` → 300.0)."""
-    node: Any = scenario
-    for seg in key.split("."):
-        if isinstance(node, BaseModel):
-            node = getattr(node, seg)
-        elif isinstance(node, list | tuple):
-            node = node[int(seg)]
-        else:
-            node = node[seg]
-    if isinstance(node, BaseModel):
-        return node.model_dump(mode="json")
-    if isinstance(node, float) and not math.isfinite(node):
-        return str(node)  # "inf": JSON has no infinity
-    return to_jsonable_python(node)
 
 
 # --- running ------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""Sweep grids: ``--grid`` values into points, and each point's scenario and knob values.
+
+This module owns the meaning of a grid: ``knob=v1,v2`` specs (commas inside brackets, braces
+and quotes do not split), the product of the knobs' values (first knob outermost), a point's
+scenario built through the loader's ``--set`` path (so units like ``5m`` work and a bad key
+is the same usage error as a bad ``--set``), and a knob's parsed value in base units.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+from clustersim.config import Scenario
+from clustersim.loader import UsageError, dump_json_scenario, load_scenario_text
+
+__all__ = [
+    "RESERVED_KNOBS",
+    "Grid",
+    "Point",
+    "grid_points",
+    "knob_value",
+    "parse_grid",
+    "point_scenario",
+    "split_values",
+]
+
+Point = dict[str, str]
+"""One grid point: knob (dotted scenario path) → its value as typed (``"5m"``)."""
+Grid = dict[str, list[str]]
+"""Knob → the values to try, in order; points are the product, first knob outermost."""
+RESERVED_KNOBS = ("run.seed", "run.replications")
+
+
+def split_values(text: str) -> list[str]:
+    """Split ``a,b,c`` at commas outside brackets, braces and quotes (YAML flow values)."""
+    values: list[str] = []
+    depth, quote, start = 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            values.append(text[start:i].strip())
+            start = i + 1
+    values.append(text[start:].strip())
+    return values
+
+
+def parse_grid(specs: Sequence[str]) -> Grid:
+    """``["checkpoint.interval=5m,10m", ...]`` → a grid; one key per spec, never twice."""
+    grid: Grid = {}
+    for spec in specs:
+        key, sep, rest = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--grid {spec}: expected dotted.path=value1,value2,...")
+        if key in grid:
+            raise UsageError(f"--grid {spec}: {key!r} is already a grid key")
+        values = split_values(rest)
+        if any(not v for v in values):
+            raise UsageError(f"--grid {spec}: an empty value")
+        if len(set(values)) != len(values):
+            raise UsageError(f"--grid {spec}: a value is listed twice")
+        grid[key] = values
+    return grid
+
+
+def grid_points(grid: Mapping[str, Sequence[str]]) -> list[Point]:
+    """Every combination of the grid's values, first key outermost (an empty grid: one point)."""
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def point_scenario(base: Scenario, point: Mapping[str, str]) -> Scenario:
+    """``base`` with the point's values applied as ``--set key=value`` overrides.
+
+    Raises:
+        UsageError: an unknown key or a value the model rejects (a bad ``--grid``).
+    """
+    for key in point:
+        if key in RESERVED_KNOBS:
+            raise UsageError(f"--grid {key}: use --seed / --reps instead")
+    document = orjson.dumps(dump_json_scenario(base)).decode("utf-8")
+    overrides = [f"{key}={value}" for key, value in point.items()]
+    try:
+        return load_scenario_text(document, f"{base.name} (resolved)", "json", overrides)
+    except UsageError as exc:
+        raise UsageError(f"--grid: {str(exc).removeprefix('--set ')}") from None
+
+
+def knob_value(scenario: Scenario, key: str) -> Any:
+    """The parsed value of ``key`` in ``scenario``, base units (``interval=5m`` → 300.0)."""
+    node: Any = scenario
+    for seg in key.split("."):
+        if isinstance(node, BaseModel):
+            node = getattr(node, seg)
+        elif isinstance(node, list | tuple):
+            node = node[int(seg)]
+        else:
+            node = node[seg]
+    if isinstance(node, BaseModel):
+        return node.model_dump(mode="json")
+    if isinstance(node, float) and not math.isfinite(node):
+        return str(node)  # "inf": JSON has no infinity
+    return to_jsonable_python(node)
