@@ -211,7 +211,7 @@ def _run_batch(scenario: Scenario, seed: int, start: int, stop: int) -> list[Run
     """Replications ``start..stop-1`` of one point (runs on a worker); lean metrics back."""
     out = []
     for i in range(start, stop):
-        metrics, _log = run_replication(scenario, i, seed)
+        metrics, _log = run_replication(scenario, i, seed, keep_log=False)
         out.append(replace(metrics, jobs=[], timeseries={}))
     return out
 
