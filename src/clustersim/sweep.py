@@ -151,6 +151,9 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
                     threads_per_worker=1,  # the simulator is pure Python: one process per core
                     processes=True,
                     dashboard_address=None,
+                    # No dashboard; its HTTP server (health routes) on a free port, so a
+                    # busy 8787 (another cluster) gives no warning.
+                    scheduler_kwargs={"dashboard_address": ":0"},
                     silence_logs=logging.ERROR,
                 )
             client = distributed.Client(cluster)
