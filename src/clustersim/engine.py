@@ -121,6 +121,9 @@ class Simulation:
             FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
             for name, f in scenario.faults.items()
         ]
+        self._job_shapes: dict[
+            tuple[int, float], tuple[float, float, float, float, float, float, float | None]
+        ] = {}
         self.jobs: list[Job] = [self._make_job(r) for r in build_workload(scenario, self.streams)]
         self.queue: dict[int, Job] = {}
         self.queue_sizes: dict[int, int] = {}  # nodes -> queued jobs of that size
@@ -214,28 +217,13 @@ class Simulation:
         return self.topology.n_nodes - self.cluster.spare_target
 
     def _make_job(self, rec: JobRecord) -> Job:
-        sc = self.scenario
         gpn = self.gpus_per_node
         nodes = math.ceil(rec.gpus / gpn)
-        ck = sc.checkpoint
-        write_bw = sc.storage.write_bandwidth
-        if ck.stall is not None:
-            stall, persist = ck.stall, 0.0
-        elif ck.mode == "sync":
-            stall, persist = analytic.checkpoint_time(rec.checkpoint_bytes, write_bw), 0.0
-        else:
-            stall = analytic.checkpoint_time(
-                rec.checkpoint_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu
-            )
-            persist = analytic.checkpoint_time(rec.checkpoint_bytes, write_bw)
-        mtbf = analytic.job_mtbf(nodes, self.job_rate_per_node)
-        interval = interval_for(ck.policy, ck.interval, stall, mtbf)
-        load = (
-            sc.restart.load
-            if sc.restart.load is not None
-            else analytic.checkpoint_time(rec.checkpoint_bytes, sc.storage.read_bandwidth)
-        )
-        init = sc.restart.init + sc.restart.init_per_gpu * nodes * gpn
+        key = (nodes, rec.checkpoint_bytes)
+        derived = self._job_shapes.get(key)
+        if derived is None:  # generated workloads repeat a few (size, checkpoint) shapes
+            derived = self._job_shapes[key] = self._job_shape(nodes, rec.checkpoint_bytes)
+        stall, persist, mtbf, interval, load, init, peer_load = derived
         job = Job(
             rec.id,
             rec.name,
@@ -253,12 +241,41 @@ class Simulation:
             load,
             mtbf,
         )
-        if ck.in_memory:
-            job.peer_load_s = analytic.checkpoint_time(
-                rec.checkpoint_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu
-            )
+        if peer_load is not None:
+            job.peer_load_s = peer_load
             job.peer_copy_ok = True
         return job
+
+    def _job_shape(
+        self, nodes: int, checkpoint_bytes: float
+    ) -> tuple[float, float, float, float, float, float, float | None]:
+        """Stall, persist, MTBF, interval, load, init and peer-load times of a job shape."""
+        sc = self.scenario
+        gpn = self.gpus_per_node
+        rec_bytes = checkpoint_bytes
+        ck = sc.checkpoint
+        write_bw = sc.storage.write_bandwidth
+        if ck.stall is not None:
+            stall, persist = ck.stall, 0.0
+        elif ck.mode == "sync":
+            stall, persist = analytic.checkpoint_time(rec_bytes, write_bw), 0.0
+        else:
+            stall = analytic.checkpoint_time(rec_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu)
+            persist = analytic.checkpoint_time(rec_bytes, write_bw)
+        mtbf = analytic.job_mtbf(nodes, self.job_rate_per_node)
+        interval = interval_for(ck.policy, ck.interval, stall, mtbf)
+        load = (
+            sc.restart.load
+            if sc.restart.load is not None
+            else analytic.checkpoint_time(rec_bytes, sc.storage.read_bandwidth)
+        )
+        init = sc.restart.init + sc.restart.init_per_gpu * nodes * gpn
+        peer_load = (
+            analytic.checkpoint_time(rec_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu)
+            if ck.in_memory
+            else None
+        )
+        return stall, persist, mtbf, interval, load, init, peer_load
 
     # ----------------------------------------------------------------- running
     def run(self, progress: ProgressCallback | None = None) -> None:

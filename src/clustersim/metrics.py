@@ -99,6 +99,9 @@ def _none_if_nan(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
+_TALLIED = frozenset({RunEnded, RecoveryEnded, JobInterrupted, NodeFailed, NodesMaintained})
+
+
 class LogTally:
     """The job-record sums of an event log, folded one record at a time.
 
@@ -126,6 +129,8 @@ class LogTally:
     def add(self, ev: Event) -> None:
         """Fold one record into the sums."""
         self.records += 1
+        if type(ev) not in _TALLIED:  # most records (node repairs, starts...) add nothing
+            return
         if isinstance(ev, RunEnded):
             good = (ev.work_s - ev.lost_s) * ev.gpus
             self.useful += good
