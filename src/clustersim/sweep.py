@@ -375,8 +375,10 @@ def sweep(
     from clustersim import sweepio
 
     points = grid_points(grid)
-    for p in points:  # a bad key or value is reported before any file is touched
-        point_scenario(scenario, p)
+    if reps < 1:
+        raise UsageError(f"--reps must be >= 1, got {reps}")
+    for p in points:  # a bad key, value or size is reported before any file is touched
+        check_budget(_resolved(point_scenario(scenario, p), reps, seed), reps)
     header = sweepio.header(scenario, grid, reps, seed, source)
     results = sweepio.ResultsFile.open(out, header) if out is not None else None
     try:

@@ -112,15 +112,14 @@ def sweep_png(
     except ImportError:  # pragma: no cover - depends on the environment
         raise PlotUnavailable("plots need matplotlib: pip install 'clustersim[plot]'") from None
     fig, ax = plt.subplots(figsize=(8, 4.8))
+    position, numeric = _positions(records, x)
     ticks: dict[float, str] = {}
     marked: set[tuple[str, float]] = set()
     for label, group in _series(records, x, hue).items():
-        rows = sorted(
-            (r for r in group if isinstance(lookup(r, x), int | float)), key=lambda r: lookup(r, x)
-        )
-        xs = [float(lookup(r, x)) for r in rows]
+        rows = sorted(group, key=lambda r: position[r["point"][x]])
+        xs = [position[r["point"][x]] for r in rows]
         ys = [_num(lookup(r, y)) for r in rows]
-        ticks.update({float(lookup(r, x)): r["point"][x] for r in rows})
+        ticks.update({position[r["point"][x]]: r["point"][x] for r in rows})
         (line,) = ax.plot(xs, ys, marker="o", label=label or None)
         cis = [lookup(r, f"{y}_ci95") for r in rows]
         if any(cis):
@@ -140,7 +139,7 @@ def sweep_png(
                         linewidth=1,
                         label=f"{name} {value:,.0f} s",
                     )
-    if ticks and min(ticks) > 0 and max(ticks) / min(ticks) > 20:
+    if numeric and min(ticks) > 0 and max(ticks) / min(ticks) > 20:
         ax.set_xscale("log")
     ax.set_xticks(list(ticks), list(ticks.values()))
     ax.minorticks_off()
@@ -161,6 +160,19 @@ def sweep_png(
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
+
+
+def _positions(records: Sequence[Mapping[str, Any]], x: str) -> tuple[dict[str, float], bool]:
+    """Where each value of ``x`` (as typed) goes, and whether the axis is numeric.
+
+    Numeric: every parsed value is a number, placed at itself. Otherwise categorical (e.g.
+    ``checkpoint.policy``): 0, 1, 2, ... in grid order.
+    """
+    texts = list(dict.fromkeys(r["point"][x] for r in records))
+    parsed = {r["point"][x]: lookup(r, x) for r in records}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in parsed.values()):
+        return {text: float(parsed[text]) for text in texts}, True
+    return {text: float(i) for i, text in enumerate(texts)}, False
 
 
 def _num(value: Any) -> float:

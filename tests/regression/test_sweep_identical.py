@@ -114,3 +114,41 @@ def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     full = subprocess.run([*cmd, "--out", str(reference)], capture_output=True, env=env, check=True)
     assert out.read_bytes() == reference.read_bytes()
     assert resumed.stdout == full.stdout
+
+
+def test_ctrl_c_to_the_process_group_stops_dask_workers_quietly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the driver and every local worker: one line, exit 130."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "r.jsonl"
+    cmd = [
+        str(BIN / "clustersim"),
+        "sweep",
+        "single-job",
+        "--set",
+        "workload.jobs.0.work=15d",
+        "--grid",
+        "checkpoint.interval=5m,10m,20m,30m,40m,1h",
+        "--reps",
+        "4",
+        "--seed",
+        "3",
+        "--workers",
+        "2",
+        "--batch",
+        "1",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == b"clustersim: interrupted\n"
+    assert out.read_bytes().count(b"\n") - 1 < 6

@@ -147,3 +147,22 @@ def test_plot_and_report_usage_errors(
     run_json.write_text("[1]")
     assert main(["report", str(run_json), "--out", str(tmp_path / "r.md")]) == 65
     assert "expected the JSON object" in capsys.readouterr().err
+
+
+def test_a_point_too_big_is_refused_before_any_file(tmp_path: Path) -> None:
+    from clustersim.budget import BudgetExceeded
+
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(BudgetExceeded):
+        sweep(load_scenario("single-job", TINY), {"run.max_events": ["1"]}, 2, 1, out=out)
+    assert not out.exists()
+
+
+def test_categorical_knob_plots_in_grid_order() -> None:
+    pytest.importorskip("matplotlib")
+    from clustersim.sweepplot import _positions, sweep_png
+
+    grid = {"checkpoint.policy": ["young", "daly"]}
+    recs = sweep(load_scenario("single-job", TINY), grid, 2, 1, SerialExecutor())
+    assert _positions(recs, "checkpoint.policy") == ({"young": 0.0, "daly": 1.0}, False)
+    assert sweep_png(None, recs, "checkpoint.policy", "summary.ettr")[:4] == b"\x89PNG"
