@@ -200,7 +200,7 @@ def des_reps(scenario: Scenario, start: int, reps: int, seed: int) -> list[dict[
     )
     out: list[dict[str, float]] = []
     for i in range(start, start + reps):
-        metrics, _ = experiment.run_replication(resolved, i, seed)
+        metrics, _ = experiment.run_replication(resolved, i, seed, keep_log=False)
         s = metrics.summary
         out.append(
             {
