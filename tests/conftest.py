@@ -10,7 +10,7 @@ import os
 
 from hypothesis import settings
 
-settings.register_profile("dev", max_examples=20)
+settings.register_profile("dev", max_examples=20, deadline=None)  # no wall-clock deadlines
 settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))

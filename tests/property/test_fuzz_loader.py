@@ -4,7 +4,7 @@ The property, for YAML, TOML and JSON alike: ``load_scenario(file)`` either retu
 :class:`Scenario` or raises :class:`ConfigError` (exit 65) / :class:`UsageError` (exit 2) whose
 messages are each ONE line starting ``<file>:<line>:<col>: `` (a UsageError about the file
 itself names the file); no other exception escapes, every call finishes within
-``DEADLINE_MS`` and raises the process's peak memory by less than ``MAX_RSS_RISE_MB``. The
+``HARD_LIMIT_S`` and raises the process's peak memory by less than ``MAX_RSS_RISE_MB``. The
 command line (``--set`` overrides, whole argv lists) never lets an exception escape, exits 0,
 1, 2 or 65, and reports a usage error on one line.
 
@@ -74,8 +74,9 @@ from clustersim.loader import (
 
 # --------------------------------------------------------------------------- settings
 
-DEADLINE_MS = 2000
-"""Per-example time bound (Hypothesis ``deadline``) for every fuzz test."""
+DEADLINE_MS = None
+"""No per-example time bound: wall-clock deadlines flake on a shared, loaded machine (and under
+coverage). A blow-up is caught by memory (``MAX_RSS_RISE_MB``) and a hang by ``HARD_LIMIT_S``."""
 HARD_LIMIT_S = 20.0
 """A call still running after this long is interrupted (SIGALRM): a hang fails, never stalls."""
 MAX_RSS_RISE_MB = 256
