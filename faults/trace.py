@@ -184,12 +184,46 @@ def _header(fields: list[str], line: int) -> dict[str, int]:
     return index
 
 
+class _Rows:
+    """The rows of a trace as they are parsed (either form): parallel lists, in file order."""
+
+    __slots__ = ("causes", "durations", "lines", "nodes", "times")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.nodes: list[int] = []
+        self.causes: list[str] = []
+        self.durations: list[float] = []
+        self.lines: list[int] = []
+
+    def check_order(self, t: float, line: int) -> None:
+        """Reject a row at ``line`` whose time ``t`` is before the previous row's."""
+        if self.times and t < self.times[-1]:
+            last, where = self.times[-1], self.lines[-1]
+            _fail(line, "time", f"rows must be sorted by time ({t!r} < {last!r} on line {where})")
+
+    def add(self, line: int, t: float, node: int, cause: str, duration: float) -> None:
+        """Append one row (``duration`` ``nan``: draw it)."""
+        self.times.append(t)
+        self.nodes.append(node)
+        self.causes.append(cause)
+        self.durations.append(duration)
+        self.lines.append(line)
+
+    def trace(self, path: str) -> FaultTrace:
+        """The parsed trace of the file at ``path``."""
+        return FaultTrace(
+            path=path,
+            times=tuple(self.times),
+            nodes=tuple(self.nodes),
+            causes=tuple(self.causes),
+            durations=tuple(self.durations),
+            lines=tuple(self.lines),
+        )
+
+
 def _parse(text: str, n_nodes: int, path: str) -> FaultTrace:
-    times: list[float] = []
-    nodes: list[int] = []
-    causes: list[str] = []
-    durations: list[float] = []
-    lines: list[int] = []
+    rows = _Rows()
     index: dict[str, int] | None = None
     header_line = 1
     width = len(COLUMNS)
@@ -210,32 +244,16 @@ def _parse(text: str, n_nodes: int, path: str) -> FaultTrace:
                 f"expected {width} fields ({','.join(COLUMNS)}), got {len(fields)}",
             )
         t = _seconds(fields[index["time"]], number, "time")
-        if times and t < times[-1]:
-            _fail(
-                number,
-                "time",
-                f"rows must be sorted by time ({t!r} < {times[-1]!r} on line {lines[-1]})",
-            )
+        rows.check_order(t, number)
         node = _node(fields[index["component"]], number, n_nodes)
         duration_text = fields[index["duration"]]
         duration = _seconds(duration_text, number, "duration") if duration_text else math.nan
-        times.append(t)
-        nodes.append(node)
-        causes.append(fields[index["cause"]])
-        durations.append(duration)
-        lines.append(number)
+        rows.add(number, t, node, fields[index["cause"]], duration)
     if index is None:
         _fail(1, "header", f"the trace is empty (expected a header row {','.join(COLUMNS)})")
-    if not times:
+    if not rows.times:
         _fail(header_line, "trace", "the trace has no rows after its header")
-    return FaultTrace(
-        path=path,
-        times=tuple(times),
-        nodes=tuple(nodes),
-        causes=tuple(causes),
-        durations=tuple(durations),
-        lines=tuple(lines),
-    )
+    return rows.trace(path)
 
 
 def _json_seconds(value: Any, line: int, column: str) -> float:
@@ -262,11 +280,7 @@ def _parse_jsonl(text: str, n_nodes: int, path: str) -> FaultTrace:
     duration strings, ``component`` (required) an integer or a string of digits, ``cause``
     (optional) a string. Blank lines and ``#`` lines are ignored, as in the CSV form.
     """
-    times: list[float] = []
-    nodes: list[int] = []
-    causes: list[str] = []
-    durations: list[float] = []
-    lines: list[int] = []
+    rows = _Rows()
     for number, raw in enumerate(text.split("\n"), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -284,12 +298,7 @@ def _parse_jsonl(text: str, n_nodes: int, path: str) -> FaultTrace:
             if key not in record:
                 _fail(number, key, f"missing key {key!r}")
         t = _json_seconds(record["time"], number, "time")
-        if times and t < times[-1]:
-            _fail(
-                number,
-                "time",
-                f"rows must be sorted by time ({t!r} < {times[-1]!r} on line {lines[-1]})",
-            )
+        rows.check_order(t, number)
         component = record["component"]
         if isinstance(component, bool) or not isinstance(component, int | str):
             _fail(number, "component", f"expected an integer node id, got {_show(str(component))}")
@@ -305,21 +314,10 @@ def _parse_jsonl(text: str, n_nodes: int, path: str) -> FaultTrace:
             if duration_value is None or duration_value == ""
             else _json_seconds(duration_value, number, "duration")
         )
-        times.append(t)
-        nodes.append(node)
-        causes.append(cause.strip())
-        durations.append(duration)
-        lines.append(number)
-    if not times:
+        rows.add(number, t, node, cause.strip(), duration)
+    if not rows.times:
         _fail(1, "trace", "the trace has no rows")
-    return FaultTrace(
-        path=path,
-        times=tuple(times),
-        nodes=tuple(nodes),
-        causes=tuple(causes),
-        durations=tuple(durations),
-        lines=tuple(lines),
-    )
+    return rows.trace(path)
 
 
 def read_fault_trace(

@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clustersim.config import Scenario
 from clustersim.rng import Streams
+
+if TYPE_CHECKING:
+    from clustersim.engine import Simulation
+    from clustersim.job import Job
 
 __all__ = ["MCResult", "SingleJobModel", "simulate"]
 
@@ -87,14 +92,6 @@ class SingleJobModel:
         sim = Simulation(scenario)
         if len(sim.jobs) != 1:
             raise ValueError(f"the Monte Carlo path needs exactly one job, got {len(sim.jobs)}")
-        job = sim.jobs[0]
-        horizon = scenario.run.horizon - job.submit_s
-        gpn = scenario.cluster.gpus_per_node
-        weights = {name: f.node_rate(gpn) for name, f in scenario.faults.items() if f.kills_jobs}
-        total = sum(weights.values())
-        mix = tuple(
-            (w / total, sim.detection_s(name)) for name, w in sorted(weights.items()) if w > 0
-        )
         every, window = math.inf, 0.0
         if maintenance:
             m = maintenance[0]
@@ -103,6 +100,31 @@ class SingleJobModel:
             from clustersim.faults.maintenance import DEFAULT_DURATION
 
             window = (m.duration or DEFAULT_DURATION).mean
+        return cls.from_job(
+            scenario, sim, sim.jobs[0], maintenance_every_s=every, maintenance_s=window
+        )
+
+    @classmethod
+    def from_job(
+        cls,
+        scenario: Scenario,
+        sim: Simulation,
+        job: Job,
+        *,
+        maintenance_every_s: float = math.inf,
+        maintenance_s: float = 0.0,
+    ) -> SingleJobModel:
+        """The model of ``job`` of ``sim`` (built from ``scenario``), unchecked.
+
+        The DES's own derived job parameters, the detection mix of the job-killing fault
+        sources (weighted by their node rates) and the given maintenance stream.
+        """
+        gpn = scenario.cluster.gpus_per_node
+        weights = {name: f.node_rate(gpn) for name, f in scenario.faults.items() if f.kills_jobs}
+        total = sum(weights.values())
+        mix = tuple(
+            (w / total, sim.detection_s(name)) for name, w in sorted(weights.items()) if w > 0
+        )
         return cls(
             work_s=job.work_s,
             interval_s=job.interval_s,
@@ -113,10 +135,10 @@ class SingleJobModel:
             init_s=job.init_s,
             load_s=job.load_s,
             persist_s=job.persist_s,
-            horizon_s=horizon,
+            horizon_s=scenario.run.horizon - job.submit_s,
             detection_mix=mix,
-            maintenance_every_s=every,
-            maintenance_s=window,
+            maintenance_every_s=maintenance_every_s,
+            maintenance_s=maintenance_s,
         )
 
 

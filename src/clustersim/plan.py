@@ -122,24 +122,7 @@ def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
 
     sim = Simulation(scenario)
     job = max(sim.jobs, key=lambda j: (j.gpus, -j.id))
-    gpn = scenario.cluster.gpus_per_node
-    weights = {n: f.node_rate(gpn) for n, f in scenario.faults.items() if f.kills_jobs}
-    total = sum(weights.values())
-    mix = tuple((w / total, sim.detection_s(n)) for n, w in sorted(weights.items()) if w > 0)
-    model = mc.SingleJobModel(
-        work_s=job.work_s,
-        interval_s=job.interval_s,
-        stall_s=job.stall_s,
-        mtbf_s=job.mtbf_s,
-        detection_s=scenario.restart.detection,
-        requeue_s=scenario.restart.requeue,
-        init_s=job.init_s,
-        load_s=job.load_s,
-        persist_s=job.persist_s,
-        horizon_s=scenario.run.horizon - job.submit_s,
-        detection_mix=mix,
-    )
-    return model, reason
+    return mc.SingleJobModel.from_job(scenario, sim, job), reason
 
 
 def restart_s(model: mc.SingleJobModel) -> float:

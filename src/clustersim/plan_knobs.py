@@ -83,30 +83,19 @@ def _nodes(text: str) -> float:
 
 
 _BANDWIDTH = tuple(v * TB_S for v in (0.5, 1, 2, 3, 5, 7.5, 10))
+
+
+def _bandwidth_knob(path: str) -> Knob:
+    """A storage bandwidth knob (read and write are priced and gridded alike)."""
+    return Knob(path, "TB/s", TB_S, parse_bandwidth, "absolute", 20_000.0, "up", _BANDWIDTH)
+
+
 KNOBS: dict[str, Knob] = {
     "checkpoint.interval": Knob(
         "checkpoint.interval", "min", MINUTE_S, parse_duration, "free", 0.0, "optimum", None
     ),
-    "storage.write_bandwidth": Knob(
-        "storage.write_bandwidth",
-        "TB/s",
-        TB_S,
-        parse_bandwidth,
-        "absolute",
-        20_000.0,
-        "up",
-        _BANDWIDTH,
-    ),
-    "storage.read_bandwidth": Knob(
-        "storage.read_bandwidth",
-        "TB/s",
-        TB_S,
-        parse_bandwidth,
-        "absolute",
-        20_000.0,
-        "up",
-        _BANDWIDTH,
-    ),
+    "storage.write_bandwidth": _bandwidth_knob("storage.write_bandwidth"),
+    "storage.read_bandwidth": _bandwidth_knob("storage.read_bandwidth"),
     "cluster.spare_nodes": Knob(
         "cluster.spare_nodes", "node", 1.0, _nodes, "absolute", None, "up", None
     ),

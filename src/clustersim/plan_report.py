@@ -37,6 +37,11 @@ def _ci(des: dict[str, Any] | None) -> str:
     return f"{des['ettr']:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
+def _settings(point: dict[str, Any]) -> str:
+    """A point's knob settings, comma-separated (`` `knob` = value `` each)."""
+    return ", ".join(f"`{k}` = {v}" for k, v in point["display"].items())
+
+
 def _money(x: float | None) -> str:
     return "–" if x is None else f"${x:,.0f}"
 
@@ -138,14 +143,14 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
     if rec is not None:
         head.lines.append(
             "Recommendation (cheapest DES-confirmed): "
-            + ", ".join(f"`{k}` = {v}" for k, v in rec["display"].items())
+            + _settings(rec)
             + f" -> DES ETTR {_ci(rec['des'])}, {_money(rec['cost_usd_month'])} per month."
         )
     fp = s["formula_pick"]
     if fp is not None:
         head.lines.append(
             "The exact formula's cheapest pick: "
-            + ", ".join(f"`{k}` = {v}" for k, v in fp["display"].items())
+            + _settings(fp)
             + f" (formula ETTR {_f(fp['analytic_ettr'])})."
         )
     else:
@@ -261,7 +266,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
             level=4,
             lines=[
                 "At "
-                + ", ".join(f"`{k}` = {v}" for k, v in rate["display"].items())
+                + _settings(rate)
                 + f": every unplanned failure rate x{_f(rate['multiplier_analytic'], 3)} "
                 f"(exact formula), x{_f(rate['multiplier_mc'], 3)} (Monte Carlo) reaches "
                 f"{target:g}; DES-confirmed: "

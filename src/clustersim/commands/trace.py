@@ -112,6 +112,22 @@ def _input_format(path: Any, given: str | None) -> str:
     return fmt
 
 
+def _read(args: argparse.Namespace, path: Any, fmt: str, stats: Any) -> Any:
+    """The jobs of the trace at ``path`` (streamed), read as the command's options say.
+
+    ``--on-bad-line`` and ``--gpus-per-processor`` apply; ``stats`` counts what is read.
+    """
+    from clustersim.traces.formats import read_trace
+
+    return read_trace(
+        path,
+        fmt,
+        on_bad_line=args.on_bad_line,
+        stats=stats,
+        gpus_per_processor=args.gpus_per_processor,
+    )
+
+
 def _report_skips(stats: Any) -> None:
     import sys
 
@@ -127,20 +143,13 @@ def _run_info(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from clustersim.traces.formats import read_trace
     from clustersim.traces.record import ReadStats
     from clustersim.traces.summary import TraceSummary
 
     fmt = _input_format(args.trace, args.format)
     stats = ReadStats()
     summary = TraceSummary(path=str(args.trace), format=fmt)
-    jobs = read_trace(
-        args.trace,
-        fmt,
-        on_bad_line=args.on_bad_line,
-        stats=stats,
-        gpus_per_processor=args.gpus_per_processor,
-    )
+    jobs = _read(args, args.trace, fmt, stats)
     for job in jobs:
         summary.add(job)
     _report_skips(stats)
@@ -200,7 +209,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from clustersim.loader import UsageError
-    from clustersim.traces.formats import EPOCH_FORMATS, read_trace, write_trace
+    from clustersim.traces.formats import EPOCH_FORMATS, write_trace
     from clustersim.traces.record import ReadStats
 
     fmt = _input_format(args.input, args.from_format)
@@ -213,13 +222,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise UsageError(f"cannot write {out}: it is a directory")
     stats = ReadStats()
-    jobs = read_trace(
-        args.input,
-        fmt,
-        on_bad_line=args.on_bad_line,
-        stats=stats,
-        gpus_per_processor=args.gpus_per_processor,
-    )
+    jobs = _read(args, args.input, fmt, stats)
     tmp = ""
     try:  # stream into a temporary file, renamed over OUT only once all is written
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")

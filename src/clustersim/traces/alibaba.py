@@ -20,13 +20,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from clustersim.traces.csvtable import csv_rows
+from clustersim.traces.csvtable import read_csv_jobs
 from clustersim.traces.record import (
-    BadLine,
     OnBadLine,
     ReadStats,
     TraceJob,
-    bad_line,
     check_times,
     fail,
     parse_count,
@@ -69,19 +67,9 @@ def read_alibaba(
         ConfigError: ``path:line: column: message`` for the first bad line (unless skipped),
             or a bad header.
     """
-    stats = stats if stats is not None else ReadStats()
-    stats.path = os.fspath(path)
-    for number, row in csv_rows(stats, on_bad_line, aliases=_ALIASES, required=_REQUIRED):
-        try:
-            job = _job(row, number)
-        except BadLine as err:
-            bad_line(err, stats, on_bad_line)
-            continue
-        if job.gpus == 0:
-            stats.drop("no GPUs")
-            continue
-        stats.jobs += 1
-        yield job
+    yield from read_csv_jobs(
+        path, stats, on_bad_line, aliases=_ALIASES, required=_REQUIRED, job=_job
+    )
 
 
 def _job(row: dict[str, str], line: int) -> TraceJob:

@@ -10,20 +10,24 @@ ignored; every row must have as many fields as the header.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 
 from clustersim.traces.record import (
     BadLine,
     OnBadLine,
     ReadStats,
+    TraceJob,
     bad_line,
     fail,
     fatal,
+    guarded,
     lines_of,
+    read_jobs,
     show,
 )
 
-__all__ = ["csv_rows", "split_csv"]
+__all__ = ["csv_rows", "read_csv_jobs", "split_csv"]
 
 
 def split_csv(text: str, line: int) -> list[str]:
@@ -71,15 +75,30 @@ def csv_rows(
     known columns only. A row with the wrong number of fields goes through the bad-line
     policy; header problems raise ConfigError whatever the policy.
     """
-    rows = _rows(stats, on_bad_line, aliases=aliases, required=required)
-    while True:
-        try:
-            yield next(rows)
-        except StopIteration:
-            return
-        except BadLine as err:  # fatal (header): bad_line raises
-            bad_line(err, stats, on_bad_line)
-            return
+    return guarded(
+        _rows(stats, on_bad_line, aliases=aliases, required=required), stats, on_bad_line
+    )
+
+
+def read_csv_jobs(
+    path: str | os.PathLike[str],
+    stats: ReadStats | None,
+    on_bad_line: OnBadLine,
+    *,
+    aliases: Mapping[str, str],
+    required: tuple[str, ...],
+    job: Callable[[dict[str, str], int], TraceJob],
+) -> Iterator[TraceJob]:
+    """Stream the jobs ``job(row, line)`` makes of the rows of the CSV file at ``path``.
+
+    ``stats`` (a new :class:`ReadStats` if None) counts the jobs, the bad lines and the
+    jobs of 0 GPUs, which are dropped as ``"no GPUs"``; ``aliases`` and ``required`` as
+    for :func:`csv_rows`.
+    """
+    stats = stats if stats is not None else ReadStats()
+    stats.path = os.fspath(path)
+    rows = csv_rows(stats, on_bad_line, aliases=aliases, required=required)
+    yield from read_jobs(rows, job, stats, on_bad_line)
 
 
 def _rows(

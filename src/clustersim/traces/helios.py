@@ -23,13 +23,11 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from clustersim.traces.csvtable import csv_rows
+from clustersim.traces.csvtable import read_csv_jobs
 from clustersim.traces.record import (
-    BadLine,
     OnBadLine,
     ReadStats,
     TraceJob,
-    bad_line,
     check_times,
     format_number,
     parse_count,
@@ -68,19 +66,9 @@ def read_helios(
         ConfigError: ``path:line: column: message`` for the first bad line (unless skipped),
             or a bad header.
     """
-    stats = stats if stats is not None else ReadStats()
-    stats.path = os.fspath(path)
-    for number, row in csv_rows(stats, on_bad_line, aliases=_ALIASES, required=_REQUIRED):
-        try:
-            job = _job(row, number)
-        except BadLine as err:
-            bad_line(err, stats, on_bad_line)
-            continue
-        if job.gpus == 0:
-            stats.drop("no GPUs")
-            continue
-        stats.jobs += 1
-        yield job
+    yield from read_csv_jobs(
+        path, stats, on_bad_line, aliases=_ALIASES, required=_REQUIRED, job=_job
+    )
 
 
 def _optional_time(row: dict[str, str], name: str, line: int) -> float | None:

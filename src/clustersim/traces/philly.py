@@ -29,16 +29,16 @@ from typing import IO, Any, NoReturn
 from clustersim.traces.record import (
     MAX_GPUS,
     MAX_LINE_BYTES,
-    BadLine,
     OnBadLine,
     ReadStats,
     TraceJob,
-    bad_line,
     check_times,
     fail,
     fatal,
+    guarded,
     open_trace,
     parse_time,
+    read_jobs,
     show,
 )
 
@@ -174,25 +174,8 @@ def read_philly(
     stats = stats if stats is not None else ReadStats()
     stats.path = os.fspath(path)
     with open_trace(stats.path) as raw:
-        elements = _elements(_Stream(raw))
-        while True:
-            try:
-                line, value = next(elements)
-            except StopIteration:
-                return
-            except BadLine as err:
-                bad_line(err, stats, on_bad_line)  # fatal: raises
-                return
-            try:
-                job = _job(value, line)
-            except BadLine as err:
-                bad_line(err, stats, on_bad_line)
-                continue
-            if job is None:
-                stats.drop("no GPUs")
-                continue
-            stats.jobs += 1
-            yield job
+        elements = guarded(_elements(_Stream(raw)), stats, on_bad_line)
+        yield from read_jobs(elements, _job, stats, on_bad_line)
 
 
 def _text(job: dict[str, Any], key: str, line: int, *, required: bool = True) -> str:

@@ -17,9 +17,9 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Literal, NoReturn, cast
+from typing import IO, Literal, NoReturn, TypeVar, cast
 
 from clustersim.loader import ConfigError
 
@@ -36,12 +36,14 @@ __all__ = [
     "fail",
     "fatal",
     "format_number",
+    "guarded",
     "lines_of",
     "open_trace",
     "parse_count",
     "parse_number",
     "parse_seconds",
     "parse_time",
+    "read_jobs",
     "show",
     "text_lines",
 ]
@@ -57,6 +59,7 @@ MAX_TIME_S = 1e13
 _SHOW_CHARS = 40
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,19 +212,53 @@ def lines_of(path: str, stats: ReadStats, on_bad_line: OnBadLine) -> Iterator[tu
     Unreadable lines (too long, not UTF-8) go through the bad-line policy.
     """
     with open_trace(path) as stream:
-        lines = text_lines(stream)
-        while True:
-            try:
-                number, text = next(lines)
-            except StopIteration:
-                return
-            except BadLine as err:  # a read error: fatal, so bad_line raises
-                bad_line(err, stats, on_bad_line)
-                return
+        for number, text in guarded(text_lines(stream), stats, on_bad_line):
             if isinstance(text, BadLine):
                 bad_line(text, stats, on_bad_line)
                 continue
             yield number, text
+
+
+def guarded(
+    items: Iterator[tuple[int, _Item]], stats: ReadStats, on_bad_line: OnBadLine
+) -> Iterator[tuple[int, _Item]]:
+    """``items`` until they end or raise a :class:`BadLine`, which goes through the policy.
+
+    What the items raise is a problem with the file (a read error, a bad header, broken
+    JSON): fatal, so :func:`bad_line` raises ConfigError.
+    """
+    while True:
+        try:
+            yield next(items)
+        except StopIteration:
+            return
+        except BadLine as err:  # fatal: bad_line raises
+            bad_line(err, stats, on_bad_line)
+            return
+
+
+def read_jobs(
+    items: Iterable[tuple[int, _Item]],
+    job: Callable[[_Item, int], TraceJob | None],
+    stats: ReadStats,
+    on_bad_line: OnBadLine,
+) -> Iterator[TraceJob]:
+    """The jobs ``job(item, line)`` makes of ``(line, item)`` pairs, counted in ``stats``.
+
+    A :class:`BadLine` from ``job`` goes through the bad-line policy; a job of 0 GPUs (or
+    ``None``) is dropped as ``"no GPUs"``.
+    """
+    for line, item in items:
+        try:
+            made = job(item, line)
+        except BadLine as err:
+            bad_line(err, stats, on_bad_line)
+            continue
+        if made is None or made.gpus == 0:
+            stats.drop("no GPUs")
+            continue
+        stats.jobs += 1
+        yield made
 
 
 def parse_number(text: str, line: int, field_name: str) -> float:
