@@ -17,8 +17,8 @@ from strategies import taxonomy_scenarios
 from test_engine_invariants import check_nodes_from_log
 
 from clustersim.config import Scenario
-from clustersim.events import JobFinished, JobSubmitted, RunEnded, SlowdownBegan
 from clustersim.engine import Simulation
+from clustersim.events import JobFinished, JobSubmitted, RunEnded, SlowdownBegan
 from clustersim.experiment import run_replication
 from clustersim.metrics import measure, tally_log
 

@@ -216,9 +216,7 @@ def kolmogorov_sf(t: float) -> float:
     if t < 1.0:  # the theta-function form converges fast for small t
         s = sum(math.exp(-((2 * j - 1) ** 2) * math.pi**2 / (8.0 * t * t)) for j in range(1, 20))
         return min(1.0, max(0.0, 1.0 - math.sqrt(2.0 * math.pi) / t * s))
-    s = math.fsum(
-        (1.0 if j % 2 else -1.0) * math.exp(-2.0 * j * j * t * t) for j in range(1, 101)
-    )
+    s = math.fsum((1.0 if j % 2 else -1.0) * math.exp(-2.0 * j * j * t * t) for j in range(1, 101))
     return min(1.0, max(0.0, 2.0 * s))
 
 
