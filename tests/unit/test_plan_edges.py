@@ -154,3 +154,24 @@ def test_report_of_an_unreachable_target_shows_the_rate_reduction() -> None:
     )
     for point in rate["des"]:
         assert f"| x{point['multiplier']:.3f} |" in text
+
+
+# --- the fast path's maintenance derating ------------------------------------------------
+
+
+def test_maintenance_derates_the_exact_formula_and_never_goes_negative() -> None:
+    import dataclasses
+    import math
+
+    from clustersim.plan import analytic_ettr, fast_model, first_order_ettr, maintenance_factor
+
+    model, refused = fast_model(load_scenario("single-job", ["workload.jobs.0.work=2d"]))
+    assert refused is None and maintenance_factor(model) == 1.0  # no maintenance
+    daily = dataclasses.replace(model, maintenance_every_s=86400.0, maintenance_s=3600.0)
+    # a drain costs the stall, the window and a restart's init (60 + 3600 + 600 s) per day
+    assert maintenance_factor(daily) == pytest.approx(1 - 4260 / 86400)
+    assert analytic_ettr(daily, 1800.0) == pytest.approx(
+        analytic_ettr(model, 1800.0) * (1 - 4260 / 86400)
+    )
+    assert maintenance_factor(dataclasses.replace(daily, maintenance_every_s=3000.0)) == 0.0
+    assert analytic_ettr(model, math.inf) == 0.0 and first_order_ettr(model, math.inf) == 0.0
