@@ -329,6 +329,7 @@ def check_times(
 
 def format_number(value: float) -> str:
     """A number as the shortest text that reads back to exactly it (``12``, ``0.5``)."""
+    value = float(value)  # an int argument has no is_integer() before Python 3.12
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)
