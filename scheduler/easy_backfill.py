@@ -22,7 +22,8 @@ _BY_END = attrgetter("est_end_s", "id")  # C-level sort key: the hot path sorts 
 def shadow(view: ClusterView, free: int, needed: int) -> tuple[float, int]:
     """Shadow time and extra nodes for a head job needing ``needed`` nodes."""
     available = free
-    for run in sorted(view.running, key=_BY_END):
+    by_end = view.by_end if view.by_end is not None else sorted(view.running, key=_BY_END)
+    for run in by_end:
         available += run.nodes
         if available >= needed:
             return run.est_end_s, available - needed

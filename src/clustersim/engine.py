@@ -14,6 +14,7 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -61,6 +62,8 @@ from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 from clustersim.workload import JobRecord, build_workload
 
 __all__ = ["SERIES_KEYS", "SERIES_POINTS", "Simulation"]
+
+_BY_END = attrgetter("est_end_s", "id")  # the order of Simulation.running_by_end
 
 BULK_NODES = 32
 """Planned maintenance of more nodes than this at once takes the vectorised path."""
@@ -131,6 +134,9 @@ class Simulation:
         self.queue_by_size: dict[int, list[tuple[float, int]]] = {}
         self.active: dict[int, Job] = {}
         self.running_views: dict[int, RunningView] = {}
+        # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
+        # shadow time is a walk from the front instead of a sort per dispatch.
+        self.running_by_end: list[RunningView] = []
         self.draining: dict[int, Job] = {}
         for job in self.jobs:
             job.on_phase = self._on_phase
@@ -413,7 +419,7 @@ class Simulation:
             self._series_next = end
 
     def check(self) -> None:
-        """Assert INV-1 (GPU conservation) and per-job held-node bookkeeping."""
+        """Assert INV-1 (GPU conservation), per-job held-node bookkeeping, and the views' order."""
         self.cluster.check()
         for job in self.jobs:
             if job.phase in (JobPhase.QUEUED, JobPhase.PENDING, JobPhase.FINISHED):
@@ -421,6 +427,8 @@ class Simulation:
             held = len(self.cluster.nodes_of(job.id)) if self.cluster.has_job(job.id) else 0
             assert held == job.held_nodes, f"job {job.id}: {held} nodes != {job.held_nodes}"
             assert job.committed_s <= job.work_s * (1 + 1e-12), f"job {job.id} over-progressed"
+        by_end = sorted(self.running_views.values(), key=_BY_END)
+        assert self.running_by_end == by_end, "running_by_end is out of order or stale"
 
     # ----------------------------------------------------------------- World interface
     def is_up(self, node: int) -> bool:
@@ -926,14 +934,32 @@ class Simulation:
         loop over the jobs holding nodes.
         """
         if job.id in self.active and job.phase is not JobPhase.DRAINING:
-            self.running_views[job.id] = job.as_running()
+            view = job.as_running()
+            old = self.running_views.get(job.id)
+            if old is not view:
+                if old is not None:
+                    self._unsort(old)
+                bisect.insort(self.running_by_end, view, key=_BY_END)
+                self.running_views[job.id] = view
             self.draining.pop(job.id, None)
         elif job.id in self.active:
-            self.running_views.pop(job.id, None)
+            self._drop_view(job.id)
             self.draining[job.id] = job
         else:
-            self.running_views.pop(job.id, None)
+            self._drop_view(job.id)
             self.draining.pop(job.id, None)
+
+    def _drop_view(self, job_id: int) -> None:
+        old = self.running_views.pop(job_id, None)
+        if old is not None:
+            self._unsort(old)
+
+    def _unsort(self, view: RunningView) -> None:
+        """Remove ``view`` from :attr:`running_by_end` (it is there exactly once)."""
+        order = self.running_by_end
+        i = bisect.bisect_left(order, _BY_END(view), key=_BY_END)
+        assert order[i] is view
+        del order[i]
 
     def _view(self, now: float) -> ClusterView:
         draining = sum(j.held_nodes for j in self.draining.values())
@@ -943,6 +969,7 @@ class Simulation:
             self.schedulable_nodes,
             draining,
             tuple(self.running_views.values()),
+            tuple(self.running_by_end),
         )
 
     filter_queue = True

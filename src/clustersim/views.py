@@ -45,6 +45,9 @@ class ClusterView:
     schedulable_nodes: int
     draining_nodes: int
     running: tuple[RunningView, ...]
+    by_end: tuple[RunningView, ...] | None = None
+    """``running`` ordered by (``est_end_s``, ``id``), when the caller keeps that order (the
+    engine does); None means a policy that needs the order sorts ``running`` itself."""
 
 
 @dataclass(frozen=True, slots=True)

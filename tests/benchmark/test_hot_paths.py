@@ -319,7 +319,9 @@ def _easy_inputs(
         for i in range(queued - 1)
     )
     queue = (head, *rest)
-    view = ClusterView(1000.0, free, N_NODES, 0, runs)
+    # The engine hands policies the running jobs already ordered by end estimate (by_end).
+    by_end = tuple(sorted(runs, key=lambda r: (r.est_end_s, r.id)))
+    view = ClusterView(1000.0, free, N_NODES, 0, runs, by_end)
     return view, queue
 
 
