@@ -488,3 +488,24 @@ def test_store_completes_a_write_whose_rest_is_below_clock_resolution() -> None:
             break
         env.step()
     assert done.processed
+
+
+def test_failure_during_a_contended_write_cancels_it_and_the_other_writer_speeds_up() -> None:
+    # Both jobs start training after their init and begin writing 1 TB an hour later, sharing
+    # 1 GB/s. Job 0 fails 500 s into the write: the write is abandoned (250 GB written, nothing
+    # committed), and job 1 writes its remaining 750 GB alone at the full 1 GB/s, so its first
+    # checkpoint completes 500 + 750 s after the writes began (not 2,000 s).
+    sc = contention_scenario(2)
+    init = Simulation(sc).jobs[0].init_s
+    began = init + HOUR
+    sim = run_with(
+        sc, began + 500, lambda s: s.fail_nodes((s.cluster.nodes_of(0)[0],), "gpu", HOUR)
+    )
+    first = next(e for e in sim.log if isinstance(e, RunEnded) and e.job == 0)
+    assert first.reason == "interrupted"
+    assert first.checkpoints == 0
+    assert first.stall_s == pytest.approx(500)
+    assert first.lost_s == pytest.approx(HOUR)  # no checkpoint had completed
+    t_done, committed = sim.jobs[1].epochs[0].checkpoints[0]  # type: ignore[index]
+    assert t_done == pytest.approx(began + 500 + 750)
+    assert committed == pytest.approx(HOUR)
