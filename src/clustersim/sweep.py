@@ -146,7 +146,7 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
     cluster: Any = None
     try:
         if address is None:
-            with _sigint_ignored(), _fast_worker_start():
+            with _sigint_ignored(), _local_worker_config():
                 cluster = distributed.LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,  # the simulator is pure Python: one process per core
@@ -194,25 +194,27 @@ if hasattr(os, "register_at_fork"):
 
 
 @contextmanager
-def _fast_worker_start() -> Iterator[None]:
-    """Fork the local workers from this process on Linux instead of spawning them.
+def _local_worker_config() -> Iterator[None]:
+    """Dask settings for the local workers: forked on Linux, and no statistical profiler.
 
     A spawned worker imports Dask and clustersim afresh: about 3 s before a two-worker
-    cluster is up, against about 0.6 s forked, which is most of the fixed cost of a small
-    sweep (docs/sweeps.md). The fork happens in Dask's event-loop thread while the main
-    thread waits; the child starts its own loop. Set ``distributed.worker.multiprocessing-
-    method`` in the Dask config to anything but ``spawn`` to choose for yourself.
+    cluster is up, against well under a second forked, which is most of the fixed cost of a
+    small sweep (docs/sweeps.md). The fork happens in Dask's event-loop thread while the main
+    thread waits; the child starts its own loop. Setting ``distributed.worker.multiprocessing-
+    method`` to anything but ``spawn`` keeps your choice. The profiler samples every worker
+    10 ms and slowed simulations by about 10 %.
     """
     global _starting_workers
     import dask
 
     key = "distributed.worker.multiprocessing-method"
-    if sys.platform != "linux" or dask.config.get(key, "spawn") != "spawn":
-        yield
-        return
-    _starting_workers = True
+    settings: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+    fork = sys.platform == "linux" and dask.config.get(key, "spawn") == "spawn"
+    if fork:
+        settings[key] = "fork"
+    _starting_workers = fork
     try:
-        with dask.config.set({key: "fork"}):
+        with dask.config.set(settings):
             yield
     finally:
         _starting_workers = False
