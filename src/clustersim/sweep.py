@@ -94,8 +94,13 @@ class SerialExecutor(cf.Executor):
 
 
 def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the driver, which stops them (no traceback per worker)."""
+    """Pool workers leave Ctrl-C to the driver, which stops them (no traceback per worker).
+
+    A forked worker inherits the CLI's handlers; SIGTERM gets its default back, so the
+    worker ends quietly.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextmanager
