@@ -44,6 +44,7 @@ from clustersim.events import (
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource, NodePicker
 from clustersim.job import (
+    NO_EPOCHS,
     Drain,
     Failure,
     Horizon,
@@ -852,6 +853,7 @@ class Simulation:
         """A job completed: release its nodes and wake the dispatcher."""
         self._release(job)
         job.proc = None  # the finished process is not needed; its frames hold memory
+        job.epochs = NO_EPOCHS  # only a running job can be rolled back
         job.phase = JobPhase.FINISHED
         job.finish_s = self.env.now
         self.finished += 1

@@ -94,6 +94,9 @@ class Horizon:
 
 EPOCH_HISTORY = 64
 """Running epochs remembered per job, for rolling back after silent data corruption."""
+NO_EPOCHS: deque[EpochRecord] = deque(maxlen=0)
+"""Shared by every job that is not running yet or has finished (appending to it is a no-op):
+a quarter of a million queued or finished jobs then hold no deque of their own."""
 
 
 @dataclass(slots=True, eq=False)
@@ -191,7 +194,8 @@ class Job:
     on_phase: Callable[[Job], None] | None = None
     speed: float = 1.0
     pending_speed: bool = False
-    epochs: deque[EpochRecord] = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
+    # NO_EPOCHS until the first epoch, then a deque of its own (back to NO_EPOCHS at finish).
+    epochs: deque[EpochRecord] = field(default_factory=lambda: NO_EPOCHS)
     exposure_s: float = 0.0
     failures_seen: int = 0
     peer_load_s: float = math.inf
@@ -474,6 +478,8 @@ def _begin_epoch(env: simpy.Environment, sim: Simulation, job: Job) -> tuple[flo
         job.interval_s = sim.adaptive_interval(job)
     job.speed = sim.job_speed(job)
     job.pending_speed = False
+    if job.epochs is NO_EPOCHS:
+        job.epochs = deque(maxlen=EPOCH_HISTORY)
     sim.record(RunStarted(start, job.id, job.committed_s))
     return start, job.remaining_s, job.held_nodes * sim.gpus_per_node
 
