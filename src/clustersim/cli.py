@@ -23,7 +23,14 @@ from typing import Any, NoReturn
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from clustersim import __version__
 from clustersim.budget import BudgetExceeded
@@ -334,13 +341,18 @@ def write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
 
 
 class progress_bar:
-    """A rich progress bar on stderr that appears only if the run lasts over a second."""
+    """A rich progress bar on stderr that appears only if the run lasts over a second.
 
-    def __init__(self) -> None:
+    ``label`` names what is counted; with ``unit`` (e.g. ``"points"``) the bar shows
+    ``done/total unit`` instead of a percentage.
+    """
+
+    def __init__(self, label: str = "simulating", unit: str | None = None) -> None:
         self._console = Console(stderr=True)
         self._progress: Progress | None = None
         self._task: Any = None
         self._t0 = time.monotonic()
+        self._label, self._unit = label, unit
 
     def __enter__(self) -> Callable[[float, float], None] | None:
         if not self._console.is_terminal:
@@ -351,17 +363,22 @@ class progress_bar:
         if self._progress is None:
             if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
                 return
+            counted = (
+                (MofNCompleteColumn(), TextColumn(self._unit))
+                if self._unit
+                else (TextColumn("{task.percentage:>3.0f}%"),)
+            )
             self._progress = Progress(
-                TextColumn("simulating"),
+                TextColumn(self._label),
                 BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
+                *counted,
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=self._console,
                 transient=True,
             )
             self._progress.start()
-            self._task = self._progress.add_task("run", total=total)
+            self._task = self._progress.add_task(self._label, total=total)
         self._progress.update(self._task, completed=done, total=total)
 
     def __exit__(self, *exc: object) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from clustersim import cli
 from clustersim import sweep as sweep_mod
 from clustersim.cli import main
 from clustersim.commands import sweep as sweep_cmd
@@ -73,13 +74,17 @@ def test_rendering_table_deltas_and_progress(records: list[dict[str, Any]]) -> N
     assert "baseline" in rows["20m"] and " ± " in rows["5m"]
     assert sweep_cmd._pm(None, None, ".2f") == "-" and sweep_cmd._pm(0.5, None, ".2f") == "0.50"
     assert sweep_cmd._delta(None, False) == "-"
-    progress = sweep_cmd._Progress()
+    progress = cli.progress_bar("sweep", unit="points")
     progress._console = Console(file=io.StringIO(), force_terminal=True)
     with progress as update:
         assert update is not None
         update(0, 3)  # within the first second: nothing shown yet
+        assert progress._progress is None
+        progress._t0 -= 2.0
         update(3, 3)
-        assert progress._bar is not None
+        assert progress._progress is not None
+        columns = [type(c).__name__ for c in progress._progress.columns]
+        assert "MofNCompleteColumn" in columns  # points done / total, not a percentage
     assert paired([]) == []
     missing = paired(records[:1], {"checkpoint.interval": "20m"})
     assert missing[0]["ettr"] is None

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import Parser, positive_int
+from clustersim.cli import Parser, positive_int, progress_bar
 
 __all__ = ["register", "run"]
-
-PROGRESS_DELAY_S = 1.0
 
 
 def register(sub: Any) -> None:
@@ -96,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     reps = args.reps or scenario.run.replications
     seed = scenario.run.seed if args.seed is None else args.seed
-    with _Progress() as progress:
+    with progress_bar("sweep", unit="points") as progress:
         records = sweep(
             scenario,
             grid,
@@ -188,49 +185,3 @@ def _delta(diff: dict[str, Any] | None, is_baseline: bool) -> str:
     if diff is None or diff["mean"] is None:
         return "-"
     return _pm(diff["mean"], diff["ci95"], "+.4f")
-
-
-class _Progress:
-    """Points done, elapsed and ETA on stderr (a terminal only; after a second)."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-
-        self._console = Console(stderr=True)
-        self._bar: Any = None
-        self._task: Any = None
-        self._t0 = time.monotonic()
-
-    def __enter__(self) -> Any:
-        return self._update if self._console.is_terminal else None
-
-    def _update(self, done: int, total: int) -> None:
-        if self._bar is None:
-            if time.monotonic() - self._t0 < PROGRESS_DELAY_S and done < total:
-                return
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("sweep"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("points"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self._console,
-                transient=True,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("sweep", total=total)
-        self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
