@@ -7,4 +7,16 @@ goodput, GPU-hours and energy wasted).
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "sweep"]
+
+
+def __getattr__(name: str) -> object:
+    """Import ``clustersim.sweep`` (a callable module) on first use.
+
+    Not with the package, so that ``import clustersim`` stays light.
+    """
+    if name == "sweep":
+        import clustersim.sweep
+
+        return clustersim.sweep
+    raise AttributeError(f"module 'clustersim' has no attribute {name!r}")

@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -472,3 +473,25 @@ _open_executor = executor
 def _keep(ex: cf.Executor) -> Iterator[cf.Executor]:
     """A caller's executor: used, not closed."""
     yield ex
+
+
+class _CallableModule(types.ModuleType):
+    """The sweep module made callable, as the issue's API asks.
+
+    ``clustersim.sweep(scenario, grid, reps, seed)`` runs :func:`sweep`, while
+    ``clustersim.sweep.executor`` and the rest stay module attributes.
+    """
+
+    def __call__(
+        self,
+        scenario: Scenario,
+        grid: Mapping[str, Sequence[str]],
+        reps: int,
+        seed: int,
+        executor: cf.Executor | None = None,
+        **options: Any,
+    ) -> list[dict[str, Any]]:
+        return sweep(scenario, grid, reps, seed, executor, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

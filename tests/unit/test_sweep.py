@@ -220,3 +220,17 @@ def test_plot_and_report_commands(
     (tmp_path / "bad.json").write_text('{"summary": {}}')
     assert main(["report", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x.md")]) == 65
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_package_level_sweep_is_the_sweep_function() -> None:
+    # The API: clustersim.sweep(scenario, grid, reps, seed, executor=None) -> records,
+    # while clustersim.sweep.executor / run_points stay reachable on the same name.
+    import clustersim
+
+    scenario = load_scenario("single-job", list(TINY))
+    records = clustersim.sweep(scenario, GRID, 2, 5)
+    assert records == sweep(scenario, GRID, 2, 5)
+    assert [r["point"] for r in records] == [
+        {"checkpoint.interval": v} for v in GRID["checkpoint.interval"]
+    ]
+    assert clustersim.sweep.executor is executor
