@@ -80,14 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="preset name (see `clustersim presets`) or scenario file")
     run.add_argument("--seed", type=non_negative_int, help="root seed (default: run.seed)")
     run.add_argument("--reps", type=positive_int, help="replications (default: run.replications)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario field, e.g. --set checkpoint.interval=10m",
-    )
+    add_overrides(run, "override a scenario field, e.g. --set checkpoint.interval=10m")
     run.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     run.add_argument("--no-jobs", action="store_true", help="omit per-job rows from --json")
     run.add_argument(
@@ -124,11 +117,23 @@ def _build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print a resolved scenario as YAML")
     show.add_argument("scenario")
-    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    add_overrides(show, "override a scenario field")
 
     for name in COMMAND_MODULES:
         importlib.import_module(f"clustersim.commands.{name}").register(sub)
     return parser
+
+
+def add_overrides(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The repeatable ``--set PATH=VALUE`` option (into ``args.overrides``) every command has."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help=help_text,
+    )
 
 
 def non_negative_int(text: str) -> int:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import non_negative_int, positive_int
+from clustersim.cli import add_overrides, non_negative_int, positive_int
 
 __all__ = ["DEFAULT_KNOBS", "register", "run"]
 
@@ -51,14 +51,7 @@ def register(sub: Any) -> None:
         metavar="KNOB=USD",
         help="monthly price per unit of a knob (see docs/planning.md)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario field before planning",
-    )
+    add_overrides(p, "override a scenario field before planning")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.add_argument("--out", type=Path, metavar="FILE.md", help="write the markdown report here")
     p.add_argument("--workers", type=positive_int, help="parallel DES workers (default: serial)")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import Parser, positive_int, progress_bar
+from clustersim.cli import Parser, add_overrides, positive_int, progress_bar
 
 __all__ = ["register", "run"]
 
@@ -36,14 +36,7 @@ def register(sub: Any) -> None:
         metavar="PATH=V1,V2,...",
         help="a knob and its values, e.g. --grid checkpoint.interval=5m,10m,30m (repeatable)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario field at every point",
-    )
+    add_overrides(p, "override a scenario field at every point")
     p.add_argument("--reps", type=positive_int, help="replications per point (run.replications)")
     p.add_argument("--seed", type=_seed, help="root seed (default: run.seed)")
     p.add_argument(
