@@ -32,6 +32,7 @@ def read(path: Path, fmt: str, **options: object) -> tuple[list[TraceJob], ReadS
 def error_of(path: Path, fmt: str, **options: object) -> str:
     with pytest.raises(ConfigError) as info:
         read(path, fmt, **options)
+    assert info.value.exit_code == 65
     (message,) = info.value.messages
     return message
 

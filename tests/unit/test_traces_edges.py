@@ -10,26 +10,24 @@ import errno
 import gzip
 import io
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from test_traces import SAMPLES, cli, error_of, read  # the main trace tests' helpers
 
 import clustersim.traces.summary as summary_mod
-from clustersim.cli import main
 from clustersim.config import TraceWorkloadConfig
 from clustersim.faults.trace import read_fault_trace
 from clustersim.loader import ConfigError
 from clustersim.rng import Streams
 from clustersim.traces.fit import fit_trace
-from clustersim.traces.formats import detect_format, read_trace
-from clustersim.traces.record import MAX_GPUS, BadLine, ReadStats, TraceJob, text_lines
+from clustersim.traces.formats import detect_format
+from clustersim.traces.record import MAX_GPUS, BadLine, TraceJob, text_lines
 from clustersim.traces.summary import TraceSummary
 from clustersim.traces.swf import read_swf, write_swf
 from clustersim.traces.synthetic import SHAPES, _capped_lognormal_mean, generate
 from clustersim.traces.workload import TraceReplay
 
-SAMPLES = Path(str(resources.files("clustersim.traces") / "samples"))
 SWF_FIELDS = ("job", "submit", "wait", "run", "procs", "status", "user")
 HELIOS = "job_id,gpu_num,submit_time,start_time,end_time\n"
 ALIBABA = "name,num_gpu,gpu_milli,creation_time,scheduled_time,deletion_time,pod_phase\n"
@@ -43,27 +41,6 @@ def swf_line(**fields: object) -> str:
     for name, value in {**defaults, **fields}.items():
         values[where[name]] = value
     return " ".join(str(v) for v in values) + "\n"
-
-
-def read(path: Path, fmt: str, **options: object) -> tuple[list[TraceJob], ReadStats]:
-    stats = ReadStats()
-    jobs = list(read_trace(path, fmt, stats=stats, **options))  # type: ignore[arg-type]
-    return jobs, stats
-
-
-def error_of(path: Path, fmt: str, **options: object) -> str:
-    with pytest.raises(ConfigError) as info:
-        read(path, fmt, **options)
-    assert info.value.exit_code == 65
-    (message,) = info.value.messages
-    return message
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def job(**fields: object) -> TraceJob:
