@@ -8,6 +8,7 @@ job is backfilled if it fits now and either ends before the shadow time or uses 
 
 from __future__ import annotations
 
+import heapq
 import math
 from operator import attrgetter
 
@@ -19,14 +20,25 @@ __all__ = ["decide", "shadow"]
 _BY_END = attrgetter("est_end_s", "id")  # C-level sort key: the hot path sorts every dispatch
 
 
-def shadow(view: ClusterView, free: int, needed: int) -> tuple[float, int]:
-    """Shadow time and extra nodes for a head job needing ``needed`` nodes."""
+def shadow(
+    view: ClusterView,
+    free: int,
+    needed: int,
+    started: tuple[tuple[float, int], ...] = (),
+) -> tuple[float, int]:
+    """Shadow time and extra nodes for a head job needing ``needed`` nodes.
+
+    ``started`` holds ``(estimated end, nodes)`` of the jobs this same pass has just started:
+    they hold nodes already taken from ``free`` but are not yet in ``view.running``, and the
+    head's reservation must count on their nodes coming back only when they end.
+    """
     available = free
     by_end = view.by_end if view.by_end is not None else sorted(view.running, key=_BY_END)
-    for run in by_end:
-        available += run.nodes
+    ends = ((run.est_end_s, run.nodes) for run in by_end)
+    for end_s, nodes in heapq.merge(ends, sorted(started)) if started else ends:
+        available += nodes
         if available >= needed:
-            return run.est_end_s, available - needed
+            return end_s, available - needed
     return math.inf, max(0, available - needed)
 
 
@@ -35,10 +47,12 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     free = view.free_nodes
     decisions: list[Decision] = []
     pending = order(queue)
+    started: list[tuple[float, int]] = []
     i = 0
     while i < len(pending) and pending[i].nodes <= free:
         decisions.append(Start(pending[i].id))
         free -= pending[i].nodes
+        started.append((view.now_s + pending[i].est_runtime_s, pending[i].nodes))
         i += 1
     if i >= len(pending):
         return decisions
@@ -47,7 +61,7 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
         # The head can never run here; do not let it block the queue forever.
         shadow_s, extra = math.inf, free
     else:
-        shadow_s, extra = shadow(view, free, head.nodes)
+        shadow_s, extra = shadow(view, free, head.nodes, tuple(started))
     for job in pending[i + 1 :]:
         if job.nodes > free:
             continue

@@ -469,13 +469,15 @@ def _slow(wall_s: float, virtual_s: float, record: EpochRecord) -> float:
 
 
 def _begin_epoch(env: simpy.Environment, sim: Simulation, job: Job) -> tuple[float, float, int]:
-    job.phase = JobPhase.RUNNING
     start = env.now
     job.epoch_start_s = start
     if math.isnan(job.first_start_s):
         job.first_start_s = start
     if sim.adaptive:
         job.interval_s = sim.adaptive_interval(job)
+    # Last: setting the phase publishes the job's view (and its estimated end) to the
+    # dispatcher, so the epoch's start and interval must already be in place.
+    job.phase = JobPhase.RUNNING
     job.speed = sim.job_speed(job)
     job.pending_speed = False
     if job.epochs is NO_EPOCHS:
