@@ -1,0 +1,68 @@
+"""Golden outputs: every preset's ``run --json``, ``validate --quick --json`` and one sweep.
+
+The files under ``golden/`` were recorded from the commit that fixed EASY backfill (issue 15)
+and before the engine was split into components (issue 16). A refactor must leave them
+byte-identical, version fields aside. An intended change of the model regenerates them
+deliberately and the diff is reviewed::
+
+    CLUSTERSIM_REGEN_GOLDEN=1 uv run pytest tests/regression/test_golden.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clustersim.cli import main
+from clustersim.loader import list_presets
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("CLUSTERSIM_REGEN_GOLDEN") == "1"
+VERSION_KEYS = frozenset({"clustersim_version", "versions"})
+
+SWEEP = (
+    "sweep single-job --grid checkpoint.interval=10m,30m --set checkpoint.policy=fixed "
+    "--set workload.jobs.0.work=3d --reps 3 --seed 1 --workers 1 --json"
+)
+CASES: dict[str, str] = {
+    **{name: f"run {name} --seed 1 --json --no-jobs" for name, _ in list_presets()},
+    "validate-quick": "validate --quick --json",
+    "sweep-single-job": SWEEP,
+}
+
+
+def _strip(value: Any) -> Any:
+    """The output with its version fields removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VERSION_KEYS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _canonical(text: str) -> str:
+    return json.dumps(_strip(json.loads(text)), indent=2, sort_keys=False) + "\n"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_is_byte_identical_to_its_golden_file(
+    case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(CASES[case].split())
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    got = _canonical(out)
+    path = GOLDEN / f"{case}.json"
+    if REGEN:
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; regenerate with CLUSTERSIM_REGEN_GOLDEN=1"
+    assert got == path.read_text(encoding="utf-8"), f"{case}: output differs from {path.name}"
+
+
+def test_every_preset_has_a_golden_file() -> None:
+    names = {p.stem for p in GOLDEN.glob("*.json")}
+    assert names == set(CASES)
