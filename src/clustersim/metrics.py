@@ -20,8 +20,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from clustersim.config import Scenario
 from clustersim.events import (
     Event,
     JobInterrupted,
@@ -30,13 +31,12 @@ from clustersim.events import (
     RecoveryEnded,
     RunEnded,
 )
-from clustersim.job import JobPhase
-
-if TYPE_CHECKING:
-    from clustersim.engine import Simulation
+from clustersim.job import Job, JobPhase
+from clustersim.topology import Topology
 
 __all__ = [
     "GPU_SECONDS_TERMS",
+    "Finished",
     "JobRow",
     "LogTally",
     "RunMetrics",
@@ -171,7 +171,47 @@ def tally_log(log: Iterable[Event]) -> LogTally:
     return tally
 
 
-def measure(sim: Simulation, tally: LogTally | None = None) -> RunMetrics:
+class Finished(Protocol):
+    """What :func:`measure` reads of a finished simulation (the engine's ``Simulation``)."""
+
+    scenario: Scenario
+    topology: Topology
+    gpus_per_node: int
+    end_s: float
+    jobs: list[Job]
+
+    @property
+    def tally(self) -> LogTally:
+        """The running fold of every record written."""
+        ...
+
+    @property
+    def node_s(self) -> dict[str, float]:
+        """Node-second integrals: idle, down, allocated."""
+        ...
+
+    @property
+    def series(self) -> dict[str, list[float]]:
+        """The binned time series of GPUs by state."""
+        ...
+
+    @property
+    def quarantined(self) -> set[int]:
+        """Nodes retired by quarantine."""
+        ...
+
+    @property
+    def categories(self) -> dict[str, str]:
+        """Each cause's category."""
+        ...
+
+    @property
+    def planned_causes(self) -> set[str]:
+        """The planned causes."""
+        ...
+
+
+def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     """Derive every metric of a finished simulation from its log and integrals.
 
     ``tally`` defaults to the engine's running tally of every record it wrote (the log
@@ -279,7 +319,7 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _job_row(
-    sim: Simulation,
+    sim: Finished,
     job: Any,
     work: dict[int, float],
     lost: dict[int, float],

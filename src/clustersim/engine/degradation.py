@@ -1,0 +1,170 @@
+"""Degradations: slowdowns of nodes, racks and pods, and the shared store's bandwidth windows.
+
+:class:`Degradations` owns every active speed factor (stragglers, degraded links, throttled
+racks) and the bandwidth factor of the shared checkpoint store. It computes each job's speed
+(the slowest of its nodes, racks and, for a multi-pod job, pods) and tells a running job's
+process when its speed changed; the job re-plans its closed-form progress. A network model
+that changes speeds through shared links belongs next to this component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import simpy
+
+from clustersim.cluster import Cluster
+from clustersim.events import SlowdownBegan, SlowdownEnded, StorageChanged
+from clustersim.job import Job, JobPhase, SpeedChange
+from clustersim.storage import SharedStore
+from clustersim.topology import Topology
+
+from .recorder import Recorder
+
+__all__ = ["Degradations"]
+
+
+class Degradations:
+    """Active slowdowns (token -> scope, ids, factor) and storage bandwidth windows."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cluster: Cluster,
+        topology: Topology,
+        recorder: Recorder,
+        jobs: list[Job],
+        store: SharedStore | None,
+    ) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.topology = topology
+        self.recorder = recorder
+        self.jobs = jobs
+        self.store = store
+        self.closing = False
+        self._token = 0
+        self.slowdowns: dict[int, tuple[str, tuple[int, ...], float]] = {}
+        self.slow_index: dict[str, dict[int, dict[int, float]]] = {
+            "node": {},
+            "rack": {},
+            "pod": {},
+        }
+        self._storage_windows: dict[int, float] = {}
+
+    # ----------------------------------------------------------------- slowdowns
+    def slow(
+        self,
+        scope: Literal["node", "rack", "pod"],
+        ids: Sequence[int],
+        factor: float,
+        cause: str,
+        duration_s: float,
+    ) -> int:
+        """Run ``scope`` ``ids`` at ``factor`` of full speed for ``duration_s``; returns a token."""
+        self._token += 1
+        token = self._token
+        ids = tuple(int(i) for i in ids)
+        self.slowdowns[token] = (scope, ids, factor)
+        index = self.slow_index[scope]
+        for i in ids:
+            index.setdefault(i, {})[token] = factor
+        self.recorder.record(SlowdownBegan(self.env.now, token, scope, ids, factor, cause))
+        self._respeed(scope, ids)
+        end = self.env.timeout(duration_s)
+        end.callbacks.append(lambda _: self.unslow(token))
+        return token
+
+    def unslow(self, token: int) -> None:
+        """End slowdown ``token`` (no-op if it already ended)."""
+        entry = self.slowdowns.pop(token, None)
+        if entry is None or self.closing:
+            return
+        scope, ids, _ = entry
+        index = self.slow_index[scope]
+        for i in ids:
+            factors = index[i]
+            del factors[token]
+            if not factors:
+                del index[i]
+        self.recorder.record(SlowdownEnded(self.env.now, token))
+        self._respeed(scope, ids)
+
+    def is_slowed(self, token: int) -> bool:
+        """Whether slowdown ``token`` is still in effect."""
+        return token in self.slowdowns
+
+    def _nodes_in(self, scope: str, ids: Sequence[int]) -> list[int]:
+        topo = self.topology
+        if scope == "node":
+            return list(ids)
+        if scope == "rack":
+            return [n for r in ids for n in topo.nodes_of_rack(r)]
+        return [n for p in ids for n in topo.nodes_of_pod(p)]
+
+    def _respeed(self, scope: str, ids: Sequence[int]) -> None:
+        """Recompute the speed of every job with a node in ``scope`` ``ids``."""
+        owner = self.cluster.owner
+        jobs = {int(owner[n]) for n in self._nodes_in(scope, ids)} - {-1}
+        for job_id in sorted(jobs):
+            job = self.jobs[job_id]
+            speed = self.job_speed(job)
+            if speed == job.speed:
+                continue
+            job.speed = speed
+            if (
+                job.phase is JobPhase.RUNNING
+                and job.proc is not None
+                and not job.pending_interrupt
+                and not job.pending_speed
+            ):
+                job.pending_speed = True
+                job.proc.interrupt(SpeedChange())
+
+    def job_speed(self, job: Job) -> float:
+        """The job's speed factor: the slowest of its nodes, racks and (multi-pod) pods."""
+        if not self.slowdowns:
+            return 1.0
+        owner = self.cluster.owner
+        topo = self.topology
+        speed = 1.0
+        for node, factors in self.slow_index["node"].items():
+            if owner[node] == job.id:
+                speed = min(speed, *factors.values())
+        for rack, factors in self.slow_index["rack"].items():
+            r = topo.nodes_of_rack(rack)
+            if (owner[r.start : r.stop] == job.id).any():
+                speed = min(speed, *factors.values())
+        if job.pods > 1:
+            for pod, factors in self.slow_index["pod"].items():
+                r = topo.nodes_of_pod(pod)
+                if (owner[r.start : r.stop] == job.id).any():
+                    speed = min(speed, *factors.values())
+        return speed
+
+    # ----------------------------------------------------------------- shared storage
+    def storage_window(self, factor: float, cause: str, duration_s: float) -> None:
+        """Scale the shared store's bandwidth to ``factor`` for ``duration_s`` (outage: 0)."""
+        if self.store is None:
+            return
+        # Windows and slowdowns draw their tokens from one counter (the log's token ids).
+        self._token += 1
+        token = self._token
+        self._storage_windows[token] = factor
+        self._apply_storage(cause)
+
+        def end(_: simpy.Event) -> None:
+            del self._storage_windows[token]
+            if not self.closing:
+                self._apply_storage(cause)
+
+        timer = self.env.timeout(duration_s)
+        timer.callbacks.append(end)
+
+    def _apply_storage(self, cause: str) -> None:
+        assert self.store is not None
+        factor = min(self._storage_windows.values(), default=1.0)
+        if factor != self.store.factor:
+            self.store.set_factor(factor)
+            self.recorder.record(StorageChanged(self.env.now, factor, cause))

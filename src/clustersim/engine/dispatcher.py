@@ -1,0 +1,321 @@
+"""The dispatcher: the queue, the policy's views, placement, preemption and replacements.
+
+:class:`Dispatcher` is the only caller of scheduling policies and the only component that
+allocates or releases nodes for jobs. It owns the queue (indexed by size so that a pass that
+can start nothing is cheap), the views policies see (kept up to date on every phase change),
+the set of jobs holding nodes, and the recovering jobs waiting for replacement nodes.
+
+It runs only on state changes, coalesced per instant (:meth:`Dispatcher.wake`): first it
+gives replacement nodes to recovering jobs, then it asks the policy what to start or preempt.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+import simpy
+
+from clustersim.cluster import Cluster
+from clustersim.events import JobFinished, JobPreempted, JobStarted, ReplacementTaken
+from clustersim.job import NO_EPOCHS, Job, JobPhase, Preemption
+from clustersim.views import ClusterView, JobView, Policy, Preempt, RunningView, Start
+
+from .recorder import Recorder
+
+__all__ = ["Dispatcher"]
+
+_BY_END = attrgetter("est_end_s", "id")  # the order of Dispatcher.running_by_end
+
+
+class Dispatcher:
+    """Queue, running views, placement and the policy calls of one simulation."""
+
+    filter_queue = True
+    """Give non-preemptive policies only the queued jobs that can matter (see _queue_view)."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cluster: Cluster,
+        recorder: Recorder,
+        jobs: list[Job],
+        *,
+        policy: Policy,
+        preemptive: bool,
+        preempt_checkpoint: bool,
+        gpus_per_node: int,
+        launch: Callable[[Job], simpy.Process],
+        on_finished: Callable[[], None],
+    ) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.recorder = recorder
+        self.jobs = jobs
+        self.policy = policy
+        self.preemptive = preemptive
+        self.preempt_checkpoint = preempt_checkpoint
+        self.gpus_per_node = gpus_per_node
+        self._launch = launch
+        self._on_finished = on_finished
+        self.closing = False
+        self.queue: dict[int, Job] = {}
+        self.queue_sizes: dict[int, int] = {}  # nodes -> queued jobs of that size
+        # nodes -> queued jobs of that size as sorted (submit_s, id): policy order per size
+        self.queue_by_size: dict[int, list[tuple[float, int]]] = {}
+        self.active: dict[int, Job] = {}
+        self.running_views: dict[int, RunningView] = {}
+        # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
+        # shadow time is a walk from the front instead of a sort per dispatch.
+        self.running_by_end: list[RunningView] = []
+        self.draining: dict[int, Job] = {}
+        self.awaiting: dict[int, Job] = {}
+        self.finished = 0
+        self._dispatch_pending = False
+
+    @property
+    def schedulable_nodes(self) -> int:
+        """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
+        return self.cluster.topology.n_nodes - self.cluster.spare_target
+
+    # ----------------------------------------------------------------- the queue
+    def submit(self, job: Job) -> None:
+        """Queue a newly submitted job."""
+        job.phase = JobPhase.QUEUED
+        self._enqueue(job)
+
+    def _enqueue(self, job: Job) -> None:
+        self.queue[job.id] = job
+        self.queue_sizes[job.nodes] = self.queue_sizes.get(job.nodes, 0) + 1
+        bisect.insort(self.queue_by_size.setdefault(job.nodes, []), (job.submit_s, job.id))
+
+    def _dequeue(self, job: Job) -> None:
+        del self.queue[job.id]
+        same = self.queue_by_size[job.nodes]
+        del same[bisect.bisect_left(same, (job.submit_s, job.id))]
+        if not same:
+            del self.queue_by_size[job.nodes]
+        left = self.queue_sizes[job.nodes] - 1
+        if left:
+            self.queue_sizes[job.nodes] = left
+        else:
+            del self.queue_sizes[job.nodes]
+
+    # ----------------------------------------------------------------- job callbacks
+    def finish(self, job: Job) -> None:
+        """A job completed: release its nodes and wake the dispatcher."""
+        self._release(job)
+        job.proc = None  # the finished process is not needed; its frames hold memory
+        job.epochs = NO_EPOCHS  # only a running job can be rolled back
+        job.phase = JobPhase.FINISHED
+        job.finish_s = self.env.now
+        self.finished += 1
+        self.recorder.record(JobFinished(self.env.now, job.id))
+        self._on_finished()
+        self.wake()
+
+    def requeue(self, job: Job) -> None:
+        """A preempted job releases its nodes and waits in the queue again."""
+        self._release(job)
+        job.peer_copy_ok = False  # in-memory copies left with the released nodes
+        job.phase = JobPhase.QUEUED
+        job.proc = None
+        self._enqueue(job)
+        self.wake()
+
+    def _release(self, job: Job) -> None:
+        self.recorder.tick()
+        job.sync_held(self.env.now, self.gpus_per_node)
+        self.cluster.release(job.id)
+        self.active.pop(job.id, None)
+        job.held_nodes = 0
+        job.missing = 0
+        self.awaiting.pop(job.id, None)
+
+    def lose_node(self, job: Job) -> None:
+        """``job`` lost one of its nodes (the fleet took it down); it must be replaced."""
+        job.sync_held(self.env.now, self.gpus_per_node)
+        job.held_nodes -= 1
+        job.missing += 1
+
+    def lose_nodes(self, job: Job, count: int) -> None:
+        """``job`` lost ``count`` of its nodes at once (planned maintenance of many nodes)."""
+        job.sync_held(self.env.now, self.gpus_per_node)
+        job.held_nodes -= count
+        job.missing += count
+
+    def request_replacements(self, job: Job) -> simpy.Event:
+        """Register a recovering job's need for ``job.missing`` nodes.
+
+        Returns the event that fires once the job has them all.
+        """
+        if job.wait_event is None or job.wait_event.triggered:
+            job.wait_event = self.env.event()
+        self.awaiting[job.id] = job
+        self.wake()
+        return job.wait_event
+
+    # ----------------------------------------------------------------- dispatching
+    def wake(self) -> None:
+        """Ask the dispatcher to run once at the current instant (coalesced)."""
+        if self._dispatch_pending or self.closing:
+            return
+        self._dispatch_pending = True
+        ev = self.env.event()
+        ev.callbacks.append(self._dispatch)
+        ev.succeed()
+
+    def _dispatch(self, _: Any = None) -> None:
+        self._dispatch_pending = False
+        if self.closing:
+            return
+        now = self.env.now
+        cluster = self.cluster
+        for job in list(self.awaiting.values()):
+            if cluster.n_free + cluster.n_spare == 0:
+                break
+            self.recorder.tick()
+            job.sync_held(now, self.gpus_per_node)
+            spares_before = cluster.n_spare
+            got = cluster.take_replacements(job.id, job.missing)
+            if got:
+                self.recorder.record(
+                    ReplacementTaken(now, job.id, got, spares_before - cluster.n_spare)
+                )
+                job.held_nodes += len(got)
+                job.missing -= len(got)
+            if job.missing == 0:
+                del self.awaiting[job.id]
+                if job.wait_event is not None and not job.wait_event.triggered:
+                    job.wait_event.succeed()
+        if not self.queue or (cluster.n_free < min(self.queue_sizes) and not self.preemptive):
+            return  # no queued job fits in the free nodes (and this policy never preempts)
+        for decision in self.policy(self._view(now), self._queue_view(cluster.n_free)):
+            if isinstance(decision, Start):
+                self._start(self.queue[decision.job])
+            elif isinstance(decision, Preempt):
+                self._preempt(self.jobs[decision.job])
+
+    def track_phase(self, job: Job) -> None:
+        """Keep the policy's view of jobs holding nodes up to date.
+
+        Each job calls it on every phase change (``Job.on_phase``), so that building a view
+        per dispatch needs no Python loop over the jobs holding nodes.
+        """
+        if job.id in self.active and job.phase is not JobPhase.DRAINING:
+            view = job.as_running()
+            old = self.running_views.get(job.id)
+            if old is not view:
+                if old is not None:
+                    self._unsort(old)
+                bisect.insort(self.running_by_end, view, key=_BY_END)
+                self.running_views[job.id] = view
+            self.draining.pop(job.id, None)
+        elif job.id in self.active:
+            self._drop_view(job.id)
+            self.draining[job.id] = job
+        else:
+            self._drop_view(job.id)
+            self.draining.pop(job.id, None)
+
+    def _drop_view(self, job_id: int) -> None:
+        old = self.running_views.pop(job_id, None)
+        if old is not None:
+            self._unsort(old)
+
+    def _unsort(self, view: RunningView) -> None:
+        """Remove ``view`` from :attr:`running_by_end` (it is there exactly once)."""
+        order = self.running_by_end
+        i = bisect.bisect_left(order, _BY_END(view), key=_BY_END)
+        assert order[i] is view
+        del order[i]
+
+    def check(self) -> None:
+        """Assert that :attr:`running_by_end` holds the running views in order."""
+        by_end = sorted(self.running_views.values(), key=_BY_END)
+        assert self.running_by_end == by_end, "running_by_end is out of order or stale"
+
+    def _view(self, now: float) -> ClusterView:
+        draining = sum(j.held_nodes for j in self.draining.values())
+        return ClusterView(
+            now,
+            self.cluster.n_free,
+            self.schedulable_nodes,
+            draining,
+            tuple(self.running_views.values()),
+            tuple(self.running_by_end),
+        )
+
+    def _queue_view(self, free: int) -> tuple[JobView, ...]:
+        """The queue as the policy sees it.
+
+        Preemptive policies see every queued job. FIFO and EASY backfill can only start jobs
+        that fit in the free nodes now (free nodes only shrink during a dispatch), and they
+        look past those only to find the first job that does not fit (the one that blocks, or
+        gets the reservation) and the first such job that could ever run (FIFO skips the
+        others). So they get exactly those: the same decisions, without an O(queue) scan
+        when most of a long queue cannot start (tested against the full queue).
+        """
+        if self.preemptive or not self.filter_queue:
+            return tuple(j.as_queued() for j in self.queue.values())
+        queue = self.queue
+        views: list[JobView] = []
+        first_big: tuple[float, int] | None = None
+        first_runnable_big: tuple[float, int] | None = None
+        schedulable = self.schedulable_nodes
+        for size, keys in self.queue_by_size.items():
+            if size <= free:
+                views.extend(queue[job_id].as_queued() for _, job_id in keys)
+                continue
+            head = keys[0]
+            if first_big is None or head < first_big:
+                first_big = head
+            if size <= schedulable and (first_runnable_big is None or head < first_runnable_big):
+                first_runnable_big = head
+        for key in {first_big, first_runnable_big} - {None}:
+            assert key is not None
+            views.append(queue[key[1]].as_queued())
+        return tuple(views)
+
+    def _start(self, job: Job) -> None:
+        self.recorder.tick()
+        placement = self.cluster.allocate(job.id, job.nodes)
+        if placement is None:
+            return
+        now = self.env.now
+        self._dequeue(job)
+        self.active[job.id] = job
+        job.held_nodes = len(placement.nodes)
+        job.held_since_s = now
+        job.placed_s = now
+        if math.isnan(job.first_placed_s):
+            job.first_placed_s = now
+        job.racks, job.pods = placement.racks, placement.pods
+        self.recorder.record(
+            JobStarted(
+                now,
+                job.id,
+                len(placement.nodes),
+                placement.racks,
+                placement.pods,
+                job.interval_s,
+                job.stall_s,
+            )
+        )
+        job.phase = JobPhase.STARTING
+        job.proc = self._launch(job)
+
+    def _preempt(self, job: Job) -> None:
+        if job.phase not in (JobPhase.RUNNING, JobPhase.STARTING, JobPhase.RECOVERING):
+            return
+        if job.pending_interrupt:
+            return  # a failure reached it this instant; the next dispatch decides again
+        checkpoint = self.preempt_checkpoint and job.phase is JobPhase.RUNNING
+        drain = job.stall_s + job.persist_s if checkpoint else 0.0
+        self.recorder.record(JobPreempted(self.env.now, job.id, checkpoint, drain))
+        if job.phase is JobPhase.RUNNING:
+            job.phase = JobPhase.DRAINING
+        job.interrupt(Preemption(checkpoint))

@@ -1,0 +1,342 @@
+"""The fleet: node failures, repairs, the repair shop, quarantine, maintenance and SDC.
+
+:class:`Fleet` is the only writer of node *health*: it takes nodes down (failures, planned
+maintenance), repairs them (with or without a limited number of crews and a burn-in test),
+quarantines nodes that fail too often, and handles silent data corruption found late. It
+tells the dispatcher which jobs lost nodes and interrupts those jobs; it never places jobs.
+It also owns the lemon nodes and how a failure picks the node it lands on.
+
+Fault sources reach it through the :class:`~clustersim.faults.base.World` interface that
+:class:`~clustersim.engine.simulation.Simulation` exposes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from clustersim.cluster import Cluster, NodeState
+from clustersim.config import Scenario
+from clustersim.events import (
+    NodeFailed,
+    NodeQuarantined,
+    NodeRepaired,
+    NodesMaintained,
+    NodesReturned,
+)
+from clustersim.faults.base import NodePicker
+from clustersim.job import Drain, Failure, Job, JobPhase
+from clustersim.rng import BlockSampler, Streams
+
+from .dispatcher import Dispatcher
+from .recorder import Recorder
+
+__all__ = ["BULK_NODES", "Fleet"]
+
+BULK_NODES = 32
+"""Planned maintenance of more nodes than this at once takes the vectorised path."""
+
+
+class Fleet:
+    """Node health: failures, repairs, crews, quarantine, maintenance drains, SDC."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cluster: Cluster,
+        recorder: Recorder,
+        dispatcher: Dispatcher,
+        jobs: list[Job],
+        scenario: Scenario,
+        streams: Streams,
+        *,
+        planned_causes: set[str],
+        down_planned: set[int],
+        quarantined: set[int],
+    ) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.topology = cluster.topology
+        self.recorder = recorder
+        self.dispatcher = dispatcher
+        self.jobs = jobs
+        self.scenario = scenario
+        self.planned_causes = planned_causes
+        self.down_planned = down_planned
+        """Nodes down for planned work (read by the recorder's time series)."""
+        self.quarantined = quarantined
+        """Nodes retired for failing too often; they never come back."""
+        self.closing = False
+        n_nodes = self.topology.n_nodes
+        lemons = scenario.lemons
+        if lemons is not None and lemons.fraction > 0:
+            rng = streams.get("lemons")
+            k = round(lemons.fraction * n_nodes)
+            self.lemon_nodes = np.sort(rng.choice(n_nodes, size=k, replace=False))
+        else:
+            self.lemon_nodes = np.empty(0, dtype=np.int64)
+        self._pickers: dict[bool, NodePicker] = {}
+        shop = scenario.repairs
+        self.repair_crews = shop.crews
+        self.repair_busy = 0
+        self.repair_queue: deque[tuple[int, float]] = deque()
+        self._repair_sampler = BlockSampler(streams.get("repairs"))
+        self.quarantine = lemons.quarantine if lemons is not None else None
+        self.failure_times: dict[int, deque[float]] = {}
+        # Maintenance: job id -> nodes it must hand over after its drain, with the window.
+        self.maintenance_due: dict[int, tuple[list[int], str, float]] = {}
+
+    # ----------------------------------------------------------------- queries
+    def is_up(self, node: int) -> bool:
+        """Whether ``node`` is in service."""
+        return self.cluster.is_up(node)
+
+    def owner_of(self, node: int) -> int:
+        """The id of the job holding ``node``, or -1."""
+        return int(self.cluster.owner[node])
+
+    def node_picker(self, lemon_prone: bool) -> NodePicker:
+        """How a source draws the node a failure lands on (lemon-weighted if configured)."""
+        key = lemon_prone and self.lemon_nodes.size > 0
+        if key not in self._pickers:
+            mult = self.scenario.lemons.multiplier if key and self.scenario.lemons else 1.0
+            lemons = self.lemon_nodes if key else np.empty(0, dtype=np.int64)
+            self._pickers[key] = NodePicker(self.topology.n_nodes, lemons, mult)
+        return self._pickers[key]
+
+    # ----------------------------------------------------------------- failures
+    def fail_nodes(
+        self,
+        nodes: Sequence[int],
+        cause: str,
+        repair_s: float,
+        *,
+        corrupt_since: float = math.nan,
+    ) -> None:
+        """Take the up nodes among ``nodes`` down; interrupt each affected job once."""
+        hit = self._take_down(nodes, cause, repair_s)
+        for job_id in sorted(hit):
+            job, node = hit[job_id]
+            job.interrupt(Failure(cause, node, corrupt_since))
+
+    def fail_job_on(self, node: int, cause: str) -> None:
+        """Kill the job on ``node`` (software/job-scope fault); no hardware goes down."""
+        owner = int(self.cluster.owner[node])
+        if owner >= 0:
+            self.jobs[owner].interrupt(Failure(cause, -1))
+
+    def _take_down(
+        self, nodes: Sequence[int], cause: str, repair_s: float
+    ) -> dict[int, tuple[Job, int]]:
+        """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted)."""
+        planned = cause in self.planned_causes
+        if planned and len(nodes) > BULK_NODES:
+            return self._take_down_many(nodes, cause, repair_s)
+        env = self.env
+        record = self.recorder.record
+        hit: dict[int, tuple[Job, int]] = {}
+        lost_nodes: dict[int, int] = {}
+        for node in nodes:
+            if not self.cluster.is_up(node):
+                continue
+            self.recorder.tick()
+            owner = int(self.cluster.owner[node])
+            if owner >= 0:
+                job = self.jobs[owner]
+                self.dispatcher.lose_node(job)
+                self.cluster.fail(node)
+                hit.setdefault(owner, (job, node))
+                lost_nodes[owner] = lost_nodes.get(owner, 0) + 1
+                if lost_nodes[owner] >= 2 and not planned:
+                    job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
+            else:
+                self.cluster.fail(node)
+            record(NodeFailed(env.now, node, cause, owner, repair_s))
+            if planned:
+                self.down_planned.add(node)
+            else:
+                self.down_planned.discard(node)
+                self._count_failure(node)
+            self._send_to_repair(node, repair_s, planned)
+        return hit
+
+    def _take_down_many(
+        self, nodes: Iterable[int], cause: str, repair_s: float
+    ) -> dict[int, tuple[Job, int]]:
+        """Planned maintenance of many nodes at once: vectorised, one timer for the batch.
+
+        One :class:`NodesMaintained` per job that held some of them (and one for the idle
+        ones) instead of a ``NodeFailed`` per node; one :class:`NodesReturned` at the end.
+        """
+        env = self.env
+        now = env.now
+        cluster = self.cluster
+        arr = np.fromiter(nodes, dtype=np.int64)
+        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        hit: dict[int, tuple[Job, int]] = {}
+        if arr.size == 0:
+            return hit
+        self.recorder.tick()
+        owners = cluster.owner[arr].copy()
+        held = owners >= 0
+        if held.any():
+            ids, first, counts = np.unique(owners[held], return_index=True, return_counts=True)
+            held_nodes = arr[held]
+            for job_id, i, k in zip(ids.tolist(), first.tolist(), counts.tolist(), strict=True):
+                job = self.jobs[job_id]
+                self.dispatcher.lose_nodes(job, k)
+                hit[job_id] = (job, int(held_nodes[i]))
+        cluster.fail_many(arr)
+        order = np.argsort(owners, kind="stable")
+        groups, starts = np.unique(owners[order], return_index=True)
+        bounds = [*starts.tolist(), arr.size]
+        for k, owner in enumerate(groups.tolist()):
+            members = arr[order[bounds[k] : bounds[k + 1]]]
+            self.recorder.record(
+                NodesMaintained(now, cluster.node_tuple(members), cause, owner, repair_s)
+            )
+        self.down_planned.update(arr.tolist())
+        timer = env.timeout(repair_s)
+        timer.callbacks.append(lambda _: self._repair_many(arr))
+        return hit
+
+    def _count_failure(self, node: int) -> None:
+        """Quarantine bookkeeping: k unplanned failures within the window retire a node."""
+        q = self.quarantine
+        if q is None or node in self.quarantined:
+            return
+        now = self.env.now
+        times = self.failure_times.setdefault(node, deque())
+        times.append(now)
+        while times and times[0] < now - q.window:
+            times.popleft()
+        if len(times) >= q.failures:
+            self.quarantined.add(node)
+            self.recorder.record(NodeQuarantined(now, node, len(times)))
+
+    # ----------------------------------------------------------------- repairs
+    def _send_to_repair(self, node: int, repair_s: float, planned: bool) -> None:
+        """Repair ``node``: at once (planned work, unlimited crews) or when a crew is free."""
+        if planned or self.repair_crews is None:
+            self._start_repair(node, repair_s, crew=False)
+        elif self.repair_busy < self.repair_crews:
+            self.repair_busy += 1
+            self._start_repair(node, repair_s, crew=True)
+        else:
+            self.repair_queue.append((node, repair_s))
+
+    def _start_repair(self, node: int, repair_s: float, *, crew: bool) -> None:
+        shop = self.scenario.repairs
+        total = repair_s
+        if shop.test > 0 or shop.test_failure > 0:
+            # Burn-in test; a node that fails it is repaired (same time) and tested again.
+            total += shop.test
+            while self._repair_sampler.uniform() < shop.test_failure:
+                total += repair_s + shop.test
+        done = self.env.timeout(total)
+        done.callbacks.append(self._repair_callback(node, crew))
+
+    def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
+        def repaired(_: simpy.Event) -> None:
+            if crew:
+                self.repair_busy -= 1
+                if self.repair_queue:
+                    self.repair_busy += 1
+                    self._start_repair(*self.repair_queue.popleft(), crew=True)
+            self._repair(node)
+
+        return repaired
+
+    def _repair(self, node: int) -> None:
+        if self.closing or node in self.quarantined:
+            return  # a quarantined node stays out of service
+        self.recorder.tick()
+        self.down_planned.discard(node)
+        state = self.cluster.repair(node)
+        self.recorder.record(NodeRepaired(self.env.now, node, state == 1))
+        self.dispatcher.wake()
+
+    def _repair_many(self, nodes: npt.NDArray[np.int64]) -> None:
+        """The end of a planned batch: every node back in service at once."""
+        if self.closing:
+            return
+        self.recorder.tick()
+        spare = self.cluster.repair_many(nodes)
+        listed = nodes.tolist()
+        self.recorder.record(
+            NodesReturned(self.env.now, self.cluster.node_tuple(listed), int(spare.sum()))
+        )
+        self.down_planned.difference_update(listed)
+        self.dispatcher.wake()
+
+    # ----------------------------------------------------------------- planned maintenance
+    def maintain(self, nodes: Sequence[int], cause: str, duration_s: float) -> None:
+        """Planned maintenance of ``nodes`` for ``duration_s``.
+
+        Idle and spare nodes go at once. A running job first writes a checkpoint (drains),
+        then hands its nodes over; a job that is starting or recovering loses them at once.
+        """
+        cluster = self.cluster
+        arr = np.fromiter(nodes, dtype=np.int64)
+        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        owners = cluster.owner[arr]
+        self._take_down(arr[owners < 0].tolist(), cause, duration_s)
+        by_job: dict[int, list[int]] = {}
+        held = owners >= 0
+        if held.any():
+            held_nodes, held_owners = arr[held], owners[held]
+            for job_id in np.unique(held_owners).tolist():
+                by_job[job_id] = held_nodes[held_owners == job_id].tolist()
+        for job_id in sorted(by_job):
+            job = self.jobs[job_id]
+            if job.phase is JobPhase.RUNNING and not job.pending_interrupt:
+                self.maintenance_due[job_id] = (by_job[job_id], cause, self.env.now + duration_s)
+                job.pending_interrupt = True
+                assert job.proc is not None
+                job.proc.interrupt(Drain(cause))
+            else:
+                self.fail_nodes(by_job[job_id], cause, duration_s)
+
+    def hand_over_for_maintenance(self, job: Job) -> None:
+        """A drained job gives up the nodes due for maintenance (it then recovers)."""
+        due = self.maintenance_due.pop(job.id, None)
+        if due is None:
+            return
+        nodes, cause, until = due
+        mine = [n for n in nodes if int(self.cluster.owner[n]) == job.id]
+        self._take_down(mine, cause, max(0.0, until - self.env.now))
+
+    # ----------------------------------------------------------------- silent data corruption
+    def corrupt(self, node: int, cause: str, delay_s: float, repair_s: float) -> None:
+        """Silent data corruption on ``node`` now, found ``delay_s`` later.
+
+        If a job holds the node, its state is corrupt from now on: at detection it rolls back
+        to its last checkpoint completed before now, and the node goes to repair.
+        """
+        now = self.env.now
+        owner = int(self.cluster.owner[node])
+        job = (
+            self.jobs[owner] if owner >= 0 and self.jobs[owner].phase is JobPhase.RUNNING else None
+        )
+
+        def detect(_: simpy.Event) -> None:
+            if self.closing:
+                return
+            if job is not None and job.phase is not JobPhase.FINISHED and job.proc is not None:
+                if int(self.cluster.owner[node]) == job.id:
+                    self.fail_nodes((node,), cause, repair_s, corrupt_since=now)
+                else:
+                    # The job moved on but carries the corrupt state; the faulty node (now
+                    # idle or someone else's) goes to repair and fails whoever holds it.
+                    job.interrupt(Failure(cause, -1, now))
+                    self.fail_nodes((node,), cause, repair_s)
+            else:
+                self.fail_nodes((node,), cause, repair_s)
+
+        timer = self.env.timeout(delay_s)
+        timer.callbacks.append(detect)

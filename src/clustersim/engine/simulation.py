@@ -1,0 +1,316 @@
+"""The simulation: wires the engine's components together and runs the clock.
+
+:class:`Simulation` owns the SimPy environment, the allocator, the jobs and the run loop
+(submission, the horizon, stopping when every runnable job is done, closing every open
+account at the end). Everything else belongs to one component each::
+
+    Recorder      the event log, its tally, node-state integrals, the time series
+    Dispatcher    the queue, policy views and calls, placement, preemption, replacements
+    Fleet         node failures, repairs, crews, quarantine, maintenance drains, SDC
+    Degradations  slowdowns (job speeds) and the shared store's bandwidth windows
+    lifecycle     each job's own process (start-up, training, recovery, draining)
+
+The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
+and the :class:`~clustersim.engine.lifecycle.JobHost` interface to job processes, both by
+handing out the components' own methods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from clustersim.checkpoint import interval_for
+from clustersim.cluster import Cluster
+from clustersim.config import RestartConfig, Scenario
+from clustersim.events import Event, JobSubmitted
+from clustersim.faults import REGISTRY as FAULT_REGISTRY
+from clustersim.faults.base import FaultSource
+from clustersim.job import Horizon, Job, JobPhase
+from clustersim.metrics import LogTally
+from clustersim.rng import Streams
+from clustersim.scheduler import PREEMPTIVE, get_policy
+from clustersim.storage import SharedStore
+from clustersim.topology import Topology
+from clustersim.workload import build_workload
+
+from .build import Causes, make_jobs
+from .degradation import Degradations
+from .dispatcher import Dispatcher
+from .fleet import Fleet
+from .lifecycle import run_job
+from .recorder import Recorder
+
+__all__ = ["ProgressCallback", "Simulation"]
+
+ProgressCallback = Callable[[float, float], None]
+
+
+class Simulation:
+    """One replication of a scenario: the components, the clock and the run loop."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        replication: int = 0,
+        seed: int | None = None,
+        keep_log: bool = True,
+    ):
+        self.scenario = scenario
+        self.seed = scenario.run.seed if seed is None else seed
+        self.replication = replication
+        self.streams = Streams(self.seed, replication)
+        self.env = env = simpy.Environment(initial_time=0.0)
+        cfg = scenario.cluster
+        self.topology = Topology(
+            cfg.gpus_per_node,
+            cfg.nodes_per_rack,
+            cfg.racks_per_pod,
+            cfg.pods,
+            cfg.oversubscription,
+        )
+        self.gpus_per_node = cfg.gpus_per_node
+        self.cluster = Cluster(self.topology, spare_nodes=cfg.spare_nodes)
+        self.restart: RestartConfig = scenario.restart
+        self.closing = False
+        self.horizon_s = scenario.run.horizon
+        self.adaptive = scenario.checkpoint.policy == "adaptive"
+        self.causes = Causes(scenario)
+        down_planned: set[int] = set()
+        quarantined: set[int] = set()
+        self.recorder = Recorder(
+            env,
+            self.cluster,
+            horizon_s=self.horizon_s,
+            gpus_per_node=self.gpus_per_node,
+            down_planned=down_planned,
+            quarantined=quarantined,
+            keep_log=keep_log,
+        )
+        self.record = self.recorder.record
+        storage_faults = any(f.kind == "storage" for f in scenario.faults.values())
+        self.store: SharedStore | None = None
+        if scenario.storage.contention or storage_faults:
+            self.store = SharedStore(env, scenario.storage.write_bandwidth)
+        # The order of the stream draws below is part of the golden outputs.
+        self.jobs: list[Job] = []
+        dispatcher = self.dispatcher = Dispatcher(
+            env,
+            self.cluster,
+            self.recorder,
+            self.jobs,
+            policy=get_policy(scenario.scheduler.policy),
+            preemptive=scenario.scheduler.policy in PREEMPTIVE,
+            preempt_checkpoint=scenario.scheduler.preempt_checkpoint,
+            gpus_per_node=self.gpus_per_node,
+            launch=lambda job: env.process(run_job(env, self, job)),
+            on_finished=self._check_done,
+        )
+        fleet = self.fleet = Fleet(
+            env,
+            self.cluster,
+            self.recorder,
+            dispatcher,
+            self.jobs,
+            scenario,
+            self.streams,
+            planned_causes=self.causes.planned,
+            down_planned=down_planned,
+            quarantined=quarantined,
+        )
+        self.degradations = Degradations(
+            env, self.cluster, self.topology, self.recorder, self.jobs, self.store
+        )
+        self.fault_sources: list[FaultSource] = [
+            FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
+            for name, f in scenario.faults.items()
+        ]
+        self.jobs.extend(
+            make_jobs(
+                scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
+            )
+        )
+        for job in self.jobs:
+            job.on_phase = dispatcher.track_phase
+        self.unrunnable = sum(1 for j in self.jobs if j.nodes > self.schedulable_nodes)
+        self.end_event = env.event()
+        self.end_s = 0.0
+        # The World interface of fault sources (faults.base.World), served by the components.
+        self.is_up = fleet.is_up
+        self.owner_of = fleet.owner_of
+        self.node_picker = fleet.node_picker
+        self.fail_nodes = fleet.fail_nodes
+        self.fail_job_on = fleet.fail_job_on
+        self.maintain = fleet.maintain
+        self.corrupt = fleet.corrupt
+        self.slow = self.degradations.slow
+        self.unslow = self.degradations.unslow
+        self.is_slowed = self.degradations.is_slowed
+        self.storage_window = self.degradations.storage_window
+        # The JobHost interface of job processes (engine.lifecycle.JobHost).
+        self.detection_s = self.causes.detection_s
+        self.is_planned = self.causes.is_planned
+        self.request_replacements = dispatcher.request_replacements
+        self.requeue = dispatcher.requeue
+        self.finish = dispatcher.finish
+        self.job_speed = self.degradations.job_speed
+        self.hand_over_for_maintenance = fleet.hand_over_for_maintenance
+
+    # ----------------------------------------------------------------- what metrics read
+    @property
+    def log(self) -> list[Event]:
+        """Every record written (empty unless the log is kept)."""
+        return self.recorder.log
+
+    @property
+    def tally(self) -> LogTally:
+        """The running fold of every record written."""
+        return self.recorder.tally
+
+    @property
+    def node_s(self) -> dict[str, float]:
+        """Node-second integrals: idle, down, allocated."""
+        return self.recorder.node_s
+
+    @property
+    def series(self) -> dict[str, list[float]]:
+        """The binned time series of GPUs by state."""
+        return self.recorder.series
+
+    @property
+    def quarantined(self) -> set[int]:
+        """Nodes retired by quarantine."""
+        return self.fleet.quarantined
+
+    @property
+    def lemon_nodes(self) -> Any:
+        """The lemon nodes (a sorted numpy array)."""
+        return self.fleet.lemon_nodes
+
+    @property
+    def categories(self) -> dict[str, str]:
+        """Each cause's category (Table 5's)."""
+        return self.causes.categories
+
+    @property
+    def planned_causes(self) -> set[str]:
+        """The causes that are planned maintenance."""
+        return self.causes.planned
+
+    @property
+    def queue(self) -> dict[int, Job]:
+        """Queued jobs by id."""
+        return self.dispatcher.queue
+
+    @property
+    def finished(self) -> int:
+        """Jobs finished so far."""
+        return self.dispatcher.finished
+
+    @property
+    def schedulable_nodes(self) -> int:
+        """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
+        return self.dispatcher.schedulable_nodes
+
+    # ----------------------------------------------------------------- per-job facts
+    def segmented(self, job: Job) -> bool:
+        """Whether ``job``'s checkpoints are simulated one by one on the shared store."""
+        ck = self.scenario.checkpoint
+        return (
+            self.store is not None
+            and ck.mode == "sync"
+            and ck.stall is None
+            and job.checkpoint_bytes > 0
+            and math.isfinite(job.interval_s)
+        )
+
+    def adaptive_interval(self, job: Job) -> float:
+        """Daly's interval on the job's own MTBF estimate (one pseudo-failure of prior)."""
+        if math.isfinite(job.mtbf_s):
+            mtbf = (job.mtbf_s + job.exposure_s) / (1 + job.failures_seen)
+        elif job.failures_seen and job.exposure_s > 0:
+            mtbf = job.exposure_s / job.failures_seen
+        else:
+            mtbf = math.inf
+        return interval_for("daly", self.scenario.checkpoint.interval, job.stall_s, mtbf)
+
+    # ----------------------------------------------------------------- running
+    def run(self, progress: ProgressCallback | None = None) -> None:
+        """Run to the horizon (or until every runnable job has finished)."""
+        env = self.env
+        env.process(self.submit_jobs(env))
+        for source in self.fault_sources:
+            source.start(env, self)
+        horizon = env.timeout(self.horizon_s)
+        horizon.callbacks.append(lambda _: self._end())
+        self._check_done()
+        if progress is not None:
+            env.process(self.report_progress(env, progress))
+        if self.scenario.run.check_invariants:
+            while not self.end_event.processed:
+                env.step()
+                self.check()
+        else:
+            env.run(until=self.end_event)
+        self._close()
+        if progress is not None:
+            progress(self.end_s, self.end_s)
+
+    def submit_jobs(self, env: simpy.Environment) -> Any:
+        """Process: submit each job at its submission time."""
+        dispatcher = self.dispatcher
+        for job in self.jobs:
+            if job.submit_s > env.now:
+                yield env.timeout(job.submit_s - env.now)
+            dispatcher.submit(job)
+            self.record(JobSubmitted(env.now, job.id, job.name, job.gpus, job.work_s, job.priority))
+            dispatcher.wake()
+
+    def report_progress(self, env: simpy.Environment, progress: ProgressCallback) -> Any:
+        """Process: call ``progress(now, horizon)`` a hundred times over the horizon."""
+        step = self.horizon_s / 100
+        while True:
+            yield env.timeout(step)
+            progress(env.now, self.horizon_s)
+
+    def _check_done(self) -> None:
+        if (
+            self.scenario.run.stop_when_done
+            and self.dispatcher.finished + self.unrunnable >= len(self.jobs)
+            and not self.end_event.triggered
+        ):
+            self._end()
+
+    def _end(self) -> None:
+        if not self.end_event.triggered:
+            self.end_event.succeed()
+
+    def _close(self) -> None:
+        """Stop everything at the current instant and close every open account."""
+        env = self.env
+        self.closing = True
+        for component in (self.dispatcher, self.fleet, self.degradations):
+            component.closing = True
+        self.end_s = env.now
+        for job in self.jobs:
+            if job.proc is not None and job.proc.is_alive:
+                job.proc.interrupt(Horizon())
+        while env.peek() <= env.now:
+            env.step()
+        self.recorder.tick()
+        self.recorder.close_bins(env.now, final=True)
+
+    def check(self) -> None:
+        """Assert INV-1 (GPU conservation), per-job held-node bookkeeping, and the views' order."""
+        self.cluster.check()
+        for job in self.jobs:
+            if job.phase in (JobPhase.QUEUED, JobPhase.PENDING, JobPhase.FINISHED):
+                assert job.held_nodes == 0, f"job {job.id} holds nodes while {job.phase}"
+            held = len(self.cluster.nodes_of(job.id)) if self.cluster.has_job(job.id) else 0
+            assert held == job.held_nodes, f"job {job.id}: {held} nodes != {job.held_nodes}"
+            assert job.committed_s <= job.work_s * (1 + 1e-12), f"job {job.id} over-progressed"
+        self.dispatcher.check()
