@@ -49,6 +49,21 @@ def test_easy_does_not_delay_the_head() -> None:
     assert get_policy("easy-backfill")(view(8, running), queue) == []
 
 
+def test_easy_counts_every_job_ending_at_the_shadow_time_as_extra_nodes() -> None:
+    running = (RunningView(8, 4, 0, 0.0, 500.0), RunningView(9, 4, 0, 0.0, 500.0))
+    queue = (job(0, 8, 0), job(1, 4, 1, runtime=900.0))
+    # Head needs 8 of the 4 free + 8 released at t=500: 4 nodes are extra, enough for job 1.
+    assert get_policy("easy-backfill")(view(4, running), queue) == [Start(1)]
+
+
+def test_easy_reserves_for_the_first_job_that_can_run_past_one_that_never_can() -> None:
+    running = (RunningView(9, 8, 0, 0.0, 500.0),)
+    queue = (job(0, 99, 0), job(1, 16, 1), job(2, 4, 2, runtime=900.0))
+    # Job 0 never runs; job 1 is the head (reserved at t=500 with no extra nodes), and job 2
+    # would delay it.
+    assert get_policy("easy-backfill")(view(8, running), queue) == []
+
+
 def test_priority_preempts_lowest_priority_newest_first() -> None:
     running = (
         RunningView(5, 4, 0, 10.0, math.inf),
