@@ -47,7 +47,14 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
-SCHEDULER_POLICIES = ("fifo", "easy-backfill", "priority-preempt", "priority-preempt")
+SCHEDULER_POLICIES = (
+    "fifo",
+    "easy-backfill",
+    "sjf",
+    "conservative-backfill",
+    "priority-preempt",
+    "priority-preempt",
+)
 """Policies to draw from; preemption twice as often, as it exercises the most job paths."""
 FAULT_NAMES = ("f0", "f1", "f2")
 """Fault-source names (the ``cause`` of their failures); distinct from the engine's own

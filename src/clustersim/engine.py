@@ -56,7 +56,7 @@ from clustersim.job import (
 )
 from clustersim.metrics import LogTally
 from clustersim.rng import BlockSampler, Streams
-from clustersim.scheduler import PREEMPTIVE, get_policy
+from clustersim.scheduler import FULL_QUEUE, PREEMPTIVE, get_policy
 from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
@@ -114,6 +114,7 @@ class Simulation:
         self.restart: RestartConfig = scenario.restart
         self.policy = get_policy(scenario.scheduler.policy)
         self.preemptive = scenario.scheduler.policy in PREEMPTIVE
+        self.full_queue = self.preemptive or scenario.scheduler.policy in FULL_QUEUE
         self.log: list[Event] = []
         self.keep_log = keep_log
         """Keep every record in :attr:`log` (else only :attr:`tally` sees them)."""
@@ -980,14 +981,14 @@ class Simulation:
     def _queue_view(self, free: int) -> tuple[JobView, ...]:
         """The queue as the policy sees it.
 
-        Preemptive policies see every queued job. FIFO and EASY backfill can only start jobs
+        Preemptive and FULL_QUEUE policies see all of it. FIFO and EASY backfill can only start jobs
         that fit in the free nodes now (free nodes only shrink during a dispatch), and they
         look past those only to find the first job that does not fit (the one that blocks, or
         gets the reservation) and the first such job that could ever run (FIFO skips the
         others). So they get exactly those: the same decisions, without an O(queue) scan
         when most of a long queue cannot start (tested against the full queue).
         """
-        if self.preemptive or not self.filter_queue:
+        if self.full_queue or not self.filter_queue:
             return tuple(j.as_queued() for j in self.queue.values())
         queue = self.queue
         views: list[JobView] = []
