@@ -53,22 +53,17 @@ NAN = math.nan
 
 
 def test_the_reference_reproduces_the_two_easy_bugs_of_issue_15() -> None:
-    assert reference(
-        [(0, 100, 6), (50, 100, 4), (60, 10, 10), (70, 40, 6)], 10, "easy-backfill"
-    ) == [
-        0,
-        50,
-        150,
-        100,
-    ]
-    assert reference(
-        [(0, 100, 10), (1, 10, 5), (2, 10, 10), (3, 1000, 5)], 10, "easy-backfill"
-    ) == [
-        0,
-        100,
-        110,
-        120,
-    ]
+    jobs = [(0, 100, 6), (50, 100, 4), (60, 10, 10), (70, 40, 6)]
+    assert reference(jobs, 10, "easy-backfill") == [0, 50, 150, 100]
+    jobs = [(0, 100, 10), (1, 10, 5), (2, 10, 10), (3, 1000, 5)]
+    assert reference(jobs, 10, "easy-backfill") == [0, 100, 110, 120]
+
+
+def test_the_reference_skips_a_never_runnable_job_when_choosing_the_head() -> None:
+    # Job 0 can never run on 2 nodes; job 2 is the head, reserved at t=2, and job 3 (ends
+    # at t=3) may not be backfilled at t=1.
+    jobs = [(0, 1, 3), (0, 2, 1), (0, 1, 2), (1, 2, 1)]
+    assert reference(jobs, 2, "easy-backfill")[1:] == [0, 2, 3]
 
 
 def test_completions_come_before_arrivals_at_one_instant() -> None:
