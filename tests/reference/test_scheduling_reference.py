@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from minisched import simulate
 from replay import start_times
 from strategies import scheduling_workloads
+
+from clustersim.scheduler import REGISTRY
+from clustersim.views import ClusterView, Decision, JobView, Start
 
 POLICIES = ("fifo", "easy-backfill", "sjf", "conservative-backfill")
 AT_LEAST_1000 = settings(max_examples=max(1000, settings().max_examples), deadline=None)
@@ -44,6 +48,39 @@ def test_the_engine_starts_every_job_when_the_reference_does(
     n_nodes, jobs = workload
     engine = never_nan(start_times(jobs, n_nodes, policy))
     assert engine == never_nan(reference(jobs, n_nodes, policy)), (n_nodes, jobs)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=max(300, settings().max_examples), deadline=None)
+@given(workload=scheduling_workloads())
+def test_the_engine_makes_one_pass_per_instant_after_all_its_completions_and_arrivals(
+    policy: str, workload: tuple[int, list[tuple[int, int, int]]]
+) -> None:
+    """The ordering rule, observed on the engine's own scheduling passes.
+
+    Each pass is at a distinct instant; no running job is due to end at or before it (its
+    completion came first); and (for the policy given the whole queue) every job submitted
+    by then and not yet started is in the queue it sees (every arrival came first).
+    """
+    n_nodes, jobs = workload
+    passes: list[float] = []
+    started: set[int] = set()
+    submit_s = sorted(s for s, _, _ in jobs)  # engine ids number jobs in submit order
+    decide = REGISTRY[policy]
+
+    def observed(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
+        passes.append(view.now_s)
+        assert all(run.est_end_s > view.now_s for run in view.running)
+        if policy == "conservative-backfill":
+            waiting = {i for i, s in enumerate(submit_s) if s <= view.now_s} - started
+            assert {job.id for job in queue} == waiting
+        decisions = decide(view, queue)
+        started.update(d.job for d in decisions if isinstance(d, Start))
+        return decisions
+
+    with patch.dict(REGISTRY, {policy: observed}):
+        start_times(jobs, n_nodes, policy)
+    assert len(passes) == len(set(passes)), passes
 
 
 # --------------------------------------------------------------------------- the reference itself
