@@ -7,19 +7,25 @@ A policy is a pure function ``decide(view, queue) -> list[Decision]`` of frozen 
 
 from __future__ import annotations
 
-from clustersim.scheduler import easy_backfill, fifo, priority_preempt
+from clustersim.scheduler import conservative_backfill, easy_backfill, fifo, priority_preempt, sjf
 from clustersim.views import Policy
 
-__all__ = ["PREEMPTIVE", "REGISTRY", "get_policy"]
+__all__ = ["FULL_QUEUE", "PREEMPTIVE", "REGISTRY", "get_policy"]
 
 REGISTRY: dict[str, Policy] = {
     "fifo": fifo.decide,
     "easy-backfill": easy_backfill.decide,
     "priority-preempt": priority_preempt.decide,
+    "sjf": sjf.decide,
+    "conservative-backfill": conservative_backfill.decide,
 }
 
 PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt"})
 """Policies that may act with no free node (by preempting); others are skipped then."""
+
+FULL_QUEUE: frozenset[str] = frozenset({"conservative-backfill"})
+"""Non-preemptive policies that must see every queued job: a job's start depends on the
+reservations of all jobs ahead of it, not only on the jobs that fit now."""
 
 
 def get_policy(name: str) -> Policy:

@@ -28,6 +28,10 @@ def shadow(
 ) -> tuple[float, int]:
     """Shadow time and extra nodes for a head job needing ``needed`` nodes.
 
+    The shadow time is the earliest estimated end of a running job at which ``needed`` nodes
+    are free; the extra nodes are the nodes free at that time (counting every job that ends
+    then, not only those the walk needed) beyond ``needed``.
+
     ``started`` holds ``(estimated end, nodes)`` of the jobs this same pass has just started:
     they hold nodes already taken from ``free`` but are not yet in ``view.running``, and the
     head's reservation must count on their nodes coming back only when they end.
@@ -35,18 +39,26 @@ def shadow(
     available = free
     by_end = view.by_end if view.by_end is not None else sorted(view.running, key=_BY_END)
     ends = ((run.est_end_s, run.nodes) for run in by_end)
+    shadow_s = math.inf
     for end_s, nodes in heapq.merge(ends, sorted(started)) if started else ends:
+        if end_s > shadow_s:
+            break  # jobs ending at the shadow time itself all add to the extra nodes
         available += nodes
         if available >= needed:
-            return end_s, available - needed
-    return math.inf, max(0, available - needed)
+            shadow_s = end_s
+    return shadow_s, max(0, available - needed)
 
 
 def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
-    """FIFO starts, then backfill behind the first job that does not fit."""
+    """FIFO starts, then backfill behind the first job that does not fit.
+
+    A job larger than every schedulable node can never run: it is skipped (as FIFO skips it)
+    and neither blocks the queue nor takes the reservation from the first job that can run.
+    """
     free = view.free_nodes
     decisions: list[Decision] = []
-    pending = order(queue)
+    schedulable = view.schedulable_nodes
+    pending = [job for job in order(queue) if job.nodes <= schedulable]
     started: list[tuple[float, int]] = []
     i = 0
     while i < len(pending) and pending[i].nodes <= free:
@@ -56,12 +68,7 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
         i += 1
     if i >= len(pending):
         return decisions
-    head = pending[i]
-    if head.nodes > view.schedulable_nodes:
-        # The head can never run here; do not let it block the queue forever.
-        shadow_s, extra = math.inf, free
-    else:
-        shadow_s, extra = shadow(view, free, head.nodes, tuple(started))
+    shadow_s, extra = shadow(view, free, pending[i].nodes, tuple(started))
     for job in pending[i + 1 :]:
         if job.nodes > free:
             continue

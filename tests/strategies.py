@@ -24,6 +24,7 @@ __all__ = [
     "repair_configs",
     "restart_configs",
     "scenarios",
+    "scheduling_workloads",
     "topologies",
     "trace_jobs",
 ]
@@ -47,7 +48,14 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
-SCHEDULER_POLICIES = ("fifo", "easy-backfill", "priority-preempt", "priority-preempt")
+SCHEDULER_POLICIES = (
+    "fifo",
+    "easy-backfill",
+    "sjf",
+    "conservative-backfill",
+    "priority-preempt",
+    "priority-preempt",
+)
 """Policies to draw from; preemption twice as often, as it exercises the most job paths."""
 FAULT_NAMES = ("f0", "f1", "f2")
 """Fault-source names (the ``cause`` of their failures); distinct from the engine's own
@@ -228,6 +236,46 @@ def scenarios(
         },
     }
     return Scenario.model_validate(data)
+
+
+# --------------------------------------------------------------------------- scheduling workloads
+# Workloads for the reference scheduling suite (tests/reference/): integer times so that ties
+# are exact, drawn so that simultaneous events are common rather than rare.
+
+JOB_SIZES = ("any", "any", "any", "small", "small", "machine", "too-big")
+"""How a job's size is drawn, by weight: 1..N, 1..N/2, exactly N, or N+1..2N (never fits)."""
+
+
+@st.composite
+def scheduling_workloads(
+    draw: st.DrawFn, *, max_nodes: int = 8, max_jobs: int = 12
+) -> tuple[int, list[tuple[int, int, int]]]:
+    """A machine of 1-``max_nodes`` nodes and 1-``max_jobs`` jobs ``(submit_s, runtime_s, nodes)``.
+
+    Every time is an integer. Submit times fall on a few burst instants (several jobs
+    arriving at once) or anywhere in 0-120 s, in any input order; runtimes come from a small
+    pool (so jobs started together end together, and completions meet arrivals) or anywhere
+    in 1-120 s. Sizes are 1..N, small, the whole machine, or larger than the machine.
+    """
+    n_nodes = draw(st.integers(1, max_nodes))
+    bursts = draw(st.lists(st.integers(0, 60), min_size=1, max_size=3))
+    pool = draw(st.lists(st.integers(1, 30), min_size=1, max_size=3))
+    sizes = {
+        "any": st.integers(1, n_nodes),
+        "small": st.integers(1, max(1, n_nodes // 2)),
+        "machine": st.just(n_nodes),
+        "too-big": st.integers(n_nodes + 1, 2 * n_nodes),
+    }
+    jobs = []
+    for _ in range(draw(st.integers(1, max_jobs))):
+        submit = draw(st.one_of(st.sampled_from(bursts), st.integers(0, 120)))
+        runtime = draw(st.one_of(st.sampled_from(pool), st.integers(1, 120)))
+        nodes = draw(sizes[draw(st.sampled_from(JOB_SIZES))])
+        jobs.append((submit, runtime, nodes))
+    return n_nodes, jobs
+
+
+__all__ += ["JOB_SIZES"]
 
 
 # --------------------------------------------------------------------------- hostile input
@@ -453,4 +501,3 @@ def trace_jobs(draw: st.DrawFn, *, fmt: str) -> list[Any]:
             )
         )
     return jobs
-

@@ -1,9 +1,12 @@
-"""The two EASY-backfill bugs of issue 15, each as its reproduction.
+"""The EASY-backfill bugs of issue 15 and those the reference suite found, each reproduced.
 
-Ten one-GPU nodes, no faults, no start-up or checkpoint cost; jobs are (submit, run, procs).
+One-GPU nodes (ten unless stated), no faults, no start-up or checkpoint cost; jobs are
+(submit, run, procs).
 """
 
 from __future__ import annotations
+
+import math
 
 from replay import start_times
 
@@ -22,3 +25,24 @@ def test_jobs_started_in_the_same_pass_count_toward_the_shadow_time() -> None:
     # head by 990 s.
     jobs = [(0, 100, 10), (1, 10, 5), (2, 10, 10), (3, 1000, 5)]
     assert start_times(jobs, 10, "easy-backfill") == [0, 100, 110, 120]
+
+
+# Found by the reference suite (tests/reference/), each disagreeing with the textbook EASY.
+
+
+def test_a_job_that_can_never_run_does_not_take_the_head_s_reservation() -> None:
+    # Two nodes. Job 1 (3 nodes) can never run. It used to be taken as the head, with no
+    # reservation (shadow time inf): job 4 was backfilled at t=1 and delayed job 3, the real
+    # head (reserved at t=2), to t=3.
+    jobs = [(0, 1, 3), (0, 2, 1), (0, 1, 2), (1, 2, 1)]
+    starts = start_times(jobs, 2, "easy-backfill")
+    assert math.isnan(starts[0])
+    assert starts[1:] == [0, 2, 3]
+
+
+def test_every_job_ending_at_the_shadow_time_frees_extra_nodes() -> None:
+    # Six nodes. Jobs 1 and 2 end together at t=10, the head's shadow time; 2 + 4 nodes are
+    # then free for a head of 4, so 2 are extra. The walk stopped at the first job that made
+    # room and counted no extra node, so job 4 was not backfilled at t=2.
+    jobs = [(0, 10, 2), (0, 10, 2), (1, 5, 4), (2, 50, 2)]
+    assert start_times(jobs, 6, "easy-backfill") == [0, 0, 10, 2]

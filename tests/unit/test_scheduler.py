@@ -4,14 +4,19 @@ import math
 
 import pytest
 
-from clustersim.scheduler import REGISTRY, get_policy
+from clustersim.scheduler import FULL_QUEUE, PREEMPTIVE, REGISTRY, get_policy
+from clustersim.scheduler.conservative_backfill import Profile
 from clustersim.views import ClusterView, JobView, Preempt, RunningView, Start
 
 
 def view(
-    free: int, running: tuple[RunningView, ...] = (), total: int = 16, draining: int = 0
+    free: int,
+    running: tuple[RunningView, ...] = (),
+    total: int = 16,
+    draining: int = 0,
+    now: float = 0.0,
 ) -> ClusterView:
-    return ClusterView(0.0, free, total, draining, running)
+    return ClusterView(now, free, total, draining, running)
 
 
 def job(i: int, nodes: int, submit: float = 0.0, prio: int = 0, runtime: float = 100.0) -> JobView:
@@ -19,9 +24,23 @@ def job(i: int, nodes: int, submit: float = 0.0, prio: int = 0, runtime: float =
 
 
 def test_registry_names() -> None:
-    assert set(REGISTRY) == {"fifo", "easy-backfill", "priority-preempt"}
-    with pytest.raises(ValueError, match="known: easy-backfill, fifo, priority-preempt"):
+    assert set(REGISTRY) == {
+        "fifo",
+        "easy-backfill",
+        "priority-preempt",
+        "sjf",
+        "conservative-backfill",
+    }
+    known = "known: conservative-backfill, easy-backfill, fifo, priority-preempt, sjf"
+    with pytest.raises(ValueError, match=known):
         get_policy("lottery")
+
+
+def test_only_conservative_backfill_needs_the_whole_queue() -> None:
+    # SJF starts only jobs that fit now, which the dispatcher's filtered queue holds.
+    assert {"conservative-backfill"} == FULL_QUEUE
+    assert FULL_QUEUE.issubset(REGISTRY)
+    assert not FULL_QUEUE & PREEMPTIVE
 
 
 def test_fifo_blocks_behind_the_head() -> None:
@@ -47,6 +66,92 @@ def test_easy_does_not_delay_the_head() -> None:
     running = (RunningView(9, 8, 0, 0.0, 500.0),)
     queue = (job(0, 16, 0), job(1, 4, 1, runtime=900.0))
     assert get_policy("easy-backfill")(view(8, running), queue) == []
+
+
+def test_easy_counts_every_job_ending_at_the_shadow_time_as_extra_nodes() -> None:
+    running = (RunningView(8, 4, 0, 0.0, 500.0), RunningView(9, 4, 0, 0.0, 500.0))
+    queue = (job(0, 8, 0), job(1, 4, 1, runtime=900.0))
+    # Head needs 8 of the 4 free + 8 released at t=500: 4 nodes are extra, enough for job 1.
+    assert get_policy("easy-backfill")(view(4, running), queue) == [Start(1)]
+
+
+def test_easy_reserves_for_the_first_job_that_can_run_past_one_that_never_can() -> None:
+    running = (RunningView(9, 8, 0, 0.0, 500.0),)
+    queue = (job(0, 99, 0), job(1, 16, 1), job(2, 4, 2, runtime=900.0))
+    # Job 0 never runs; job 1 is the head (reserved at t=500 with no extra nodes), and job 2
+    # would delay it.
+    assert get_policy("easy-backfill")(view(8, running), queue) == []
+
+
+def test_sjf_starts_the_shortest_estimates_first_and_skips_what_does_not_fit() -> None:
+    queue = (
+        job(0, 4, 0, runtime=300.0),
+        job(1, 12, 1, runtime=10.0),
+        job(2, 4, 2, runtime=100.0),
+        job(3, 4, 3, runtime=200.0),
+    )
+    # Job 1 is shortest but does not fit in 8 free nodes; jobs 2 and 3 are next and fill them.
+    assert get_policy("sjf")(view(8), queue) == [Start(2), Start(3)]
+
+
+def test_sjf_breaks_ties_by_submit_time_then_id() -> None:
+    queue = (job(5, 4, 2.0), job(3, 4, 1.0), job(1, 4, 2.0))
+    assert get_policy("sjf")(view(8), queue) == [Start(3), Start(1)]
+
+
+def test_sjf_skips_a_job_that_can_never_run() -> None:
+    queue = (job(0, 99, 0, runtime=1.0), job(1, 2, 1))
+    assert get_policy("sjf")(view(8), queue) == [Start(1)]
+
+
+def test_conservative_backfill_protects_every_reservation() -> None:
+    # 4 of 16 nodes free until t=100. Job 0 (16 nodes) is reserved for [100, 200). Job 1
+    # (4 nodes, 50 s) ends before then and starts; job 2 (4 nodes, 500 s) would delay job 0.
+    running = (RunningView(9, 12, 0, 0.0, 100.0),)
+    queue = (job(0, 16, 0), job(1, 4, 1, runtime=50.0), job(2, 4, 2, runtime=500.0))
+    assert get_policy("conservative-backfill")(view(4, running), queue) == [Start(1)]
+
+
+def test_conservative_backfill_protects_jobs_behind_the_head_unlike_easy() -> None:
+    # Job 0 (12 nodes) is reserved for [100, 200) beside 4 extra nodes, job 1 (16 nodes) for
+    # [200, 300). Job 2 (4 nodes, 250 s) fits beside job 0 but overlaps job 1's reservation:
+    # EASY backfills it (it delays only job 1), conservative backfilling does not.
+    running = (RunningView(9, 12, 0, 0.0, 100.0),)
+    queue = (job(0, 12, 0), job(1, 16, 1), job(2, 4, 2, runtime=250.0))
+    assert get_policy("conservative-backfill")(view(4, running), queue) == []
+    assert get_policy("easy-backfill")(view(4, running), queue) == [Start(2)]
+
+
+def test_conservative_backfill_orders_the_queue_by_submit_time() -> None:
+    # The queue tuple is in no particular order: the job submitted first gets the nodes.
+    queue = (job(1, 8, 5.0), job(0, 8, 1.0))
+    assert get_policy("conservative-backfill")(view(8), queue) == [Start(0)]
+
+
+def test_conservative_backfill_skips_what_never_fits_and_what_has_no_slot() -> None:
+    # Job 0 is larger than the machine; job 1 fits nowhere while 8 nodes are down (4 free,
+    # 4 held by a job that never ends): neither blocks job 2.
+    running = (RunningView(9, 4, 0, 0.0, math.inf),)
+    queue = (job(0, 99, 0), job(1, 12, 1), job(2, 4, 2))
+    assert get_policy("conservative-backfill")(view(4, running), queue) == [Start(2)]
+
+
+def test_profile_finds_the_earliest_slot_and_reserves_it() -> None:
+    profile = Profile(10.0, 2, [(20.0, 2), (30.0, 4)])
+    assert (profile.times, profile.free) == ([10.0, 20.0, 30.0], [2, 4, 8])
+    assert profile.earliest(2, 100.0) == 0
+    assert profile.earliest(4, 5.0) == 1
+    assert profile.earliest(9, 5.0) is None
+    profile.reserve(1, 4, 5.0)  # [20, 25) full
+    assert (profile.times, profile.free) == ([10.0, 20.0, 25.0, 30.0], [2, 0, 4, 8])
+    # A 2-node job of 20 s cannot start before t=25 (it would overlap [20, 25)).
+    assert profile.earliest(2, 20.0) == 2
+
+
+def test_profile_expects_an_overdue_job_to_end_just_after_now() -> None:
+    profile = Profile(50.0, 0, [(40.0, 4)])
+    assert profile.free == [0, 4]
+    assert profile.times[0] == 50.0 < profile.times[1] == math.nextafter(50.0, math.inf)
 
 
 def test_priority_preempts_lowest_priority_newest_first() -> None:

@@ -46,6 +46,7 @@ class Dispatcher:
         *,
         policy: Policy,
         preemptive: bool,
+        full_queue: bool,
         preempt_checkpoint: bool,
         gpus_per_node: int,
         launch: Callable[[Job], simpy.Process],
@@ -57,6 +58,8 @@ class Dispatcher:
         self.jobs = jobs
         self.policy = policy
         self.preemptive = preemptive
+        self.full_queue = preemptive or full_queue
+        """The policy sees every queued job (preemptive and FULL_QUEUE policies)."""
         self.preempt_checkpoint = preempt_checkpoint
         self.gpus_per_node = gpus_per_node
         self._launch = launch
@@ -252,14 +255,15 @@ class Dispatcher:
     def _queue_view(self, free: int) -> tuple[JobView, ...]:
         """The queue as the policy sees it.
 
-        Preemptive policies see every queued job. FIFO and EASY backfill can only start jobs
+        Preemptive and ``FULL_QUEUE`` policies (conservative backfill reserves for every
+        queued job) see all of it. FIFO and EASY backfill can only start jobs
         that fit in the free nodes now (free nodes only shrink during a dispatch), and they
         look past those only to find the first job that does not fit (the one that blocks, or
         gets the reservation) and the first such job that could ever run (FIFO skips the
         others). So they get exactly those: the same decisions, without an O(queue) scan
         when most of a long queue cannot start (tested against the full queue).
         """
-        if self.preemptive or not self.filter_queue:
+        if self.full_queue or not self.filter_queue:
             return tuple(j.as_queued() for j in self.queue.values())
         queue = self.queue
         views: list[JobView] = []

@@ -32,7 +32,7 @@ from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import LogTally
 from clustersim.rng import Streams
-from clustersim.scheduler import PREEMPTIVE, get_policy
+from clustersim.scheduler import FULL_QUEUE, PREEMPTIVE, get_policy
 from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.workload import build_workload
@@ -105,6 +105,7 @@ class Simulation:
             self.jobs,
             policy=get_policy(scenario.scheduler.policy),
             preemptive=scenario.scheduler.policy in PREEMPTIVE,
+            full_queue=scenario.scheduler.policy in FULL_QUEUE,
             preempt_checkpoint=scenario.scheduler.preempt_checkpoint,
             gpus_per_node=self.gpus_per_node,
             launch=lambda job: env.process(run_job(env, self, job)),
