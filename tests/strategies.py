@@ -453,4 +453,3 @@ def trace_jobs(draw: st.DrawFn, *, fmt: str) -> list[Any]:
             )
         )
     return jobs
-
