@@ -5,7 +5,7 @@ failures, and measures what they cost (checkpoint overhead, lost work, restart t
 goodput, GPU-hours and energy wasted).
 """
 
-__version__ = "0.1.0"
+from clustersim.version import __version__
 
 __all__ = ["__version__", "sweep"]
 

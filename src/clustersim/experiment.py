@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from clustersim import __version__
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
@@ -30,6 +29,7 @@ from clustersim.metrics import (
     measure,
     t_quantile_975,
 )
+from clustersim.version import __version__
 
 __all__ = ["IdentityError", "RunResult", "run", "run_replication"]
 

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from clustersim import __version__, analytic, experiment, mc
+from clustersim import analytic, experiment, mc
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.experiment import ci95
@@ -50,6 +50,7 @@ from clustersim.plan_knobs import (
     scale_scenario,
 )
 from clustersim.validate import ratio_estimate
+from clustersim.version import __version__
 
 __all__ = [
     "PlanOptions",

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from clustersim import cli
 from clustersim import sweep as sweep_mod
 from clustersim.cli import main
+from clustersim.commands import common
 from clustersim.commands import sweep as sweep_cmd
 from clustersim.loader import ConfigError, UsageError, load_scenario
 from clustersim.sweep import SerialExecutor, executor, paired, sweep
@@ -74,7 +74,7 @@ def test_rendering_table_deltas_and_progress(records: list[dict[str, Any]]) -> N
     assert "baseline" in rows["20m"] and " ± " in rows["5m"]
     assert sweep_cmd._pm(None, None, ".2f") == "-" and sweep_cmd._pm(0.5, None, ".2f") == "0.50"
     assert sweep_cmd._delta(None, False) == "-"
-    progress = cli.progress_bar("sweep", unit="points")
+    progress = common.progress_bar("sweep", unit="points")
     progress._console = Console(file=io.StringIO(), force_terminal=True)
     with progress as update:
         assert update is not None

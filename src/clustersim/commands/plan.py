@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import add_overrides, non_negative_int, positive_int
+from clustersim.commands.common import add_overrides, non_negative_int, positive_int
 
 __all__ = ["DEFAULT_KNOBS", "register", "run"]
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.cli import progress_bar, write_atomic
+    from clustersim.commands.common import progress_bar, write_atomic
     from clustersim.loader import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
     from clustersim.plan_knobs import parse_price, parse_scales, requests_for

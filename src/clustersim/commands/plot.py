@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
-    from clustersim.cli import write_atomic
+    from clustersim.commands.common import write_atomic
     from clustersim.loader import UsageError
     from clustersim.plots import PlotUnavailable
     from clustersim.sweepio import read_results

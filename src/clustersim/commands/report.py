@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Render and write the report."""
     import orjson
 
-    from clustersim.cli import write_atomic
+    from clustersim.commands.common import write_atomic
     from clustersim.loader import ConfigError, UsageError
     from clustersim.runreport import render, validate_run
 

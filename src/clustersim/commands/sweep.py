@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import Parser, add_overrides, positive_int, progress_bar
+from clustersim.commands.common import Parser, add_overrides, positive_int, progress_bar
 
 __all__ = ["register", "run"]
 
@@ -67,7 +67,7 @@ def register(sub: Any) -> None:
 
 
 def _seed(text: str) -> int:
-    from clustersim.cli import non_negative_int
+    from clustersim.commands.common import non_negative_int
 
     return non_negative_int(text)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from clustersim.cli import Parser
+from clustersim.commands.common import Parser
 
 __all__ = ["register", "run"]
 
@@ -253,7 +253,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 def _register_fit(tsub: Any) -> None:
     from pathlib import Path
 
-    from clustersim.cli import positive_int
+    from clustersim.commands.common import positive_int
 
     fit = tsub.add_parser("fit", help="fit per-cause exponential/Weibull failure distributions")
     fit.add_argument("trace", type=Path, help="failure trace: CSV or .jsonl (docs/traces.md)")
@@ -277,7 +277,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.cli import write_atomic
+    from clustersim.commands.common import write_atomic
     from clustersim.loader import UsageError
     from clustersim.traces.fit import fit_trace
     from clustersim.units import parse_duration
