@@ -34,9 +34,7 @@ from clustersim.commands.common import (
     progress_bar,
     write_atomic,
 )
-from clustersim.experiment import IdentityError, RunResult
-from clustersim.experiment import run as run_experiment
-from clustersim.loader import (
+from clustersim.config import (
     ConfigError,
     UsageError,
     dump_yaml,
@@ -44,6 +42,8 @@ from clustersim.loader import (
     load_scenario,
     single_line,
 )
+from clustersim.experiment import IdentityError, RunResult
+from clustersim.experiment import run as run_experiment
 from clustersim.version import __version__
 
 __all__ = ["main"]

@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from clustersim.budget import check_budget
-from clustersim.config import Scenario
+from clustersim.config import Scenario, UsageError
 from clustersim.experiment import CI_KEYS, RunResult, ci95, run_replication
-from clustersim.loader import UsageError
 from clustersim.metrics import RunMetrics
 from clustersim.sweepgrid import (
     Grid,

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from clustersim import analytic
-from clustersim.loader import UsageError, load_scenario_text
+from clustersim.config import UsageError, load_scenario_text
 from clustersim.plots import PlotUnavailable
 
 __all__ = ["INTERVAL_KNOB", "lookup", "optimum_intervals", "sweep_png"]

@@ -133,7 +133,7 @@ def test_exact_policy_uses_the_lambert_w_optimum() -> None:
 @pytest.mark.parametrize("preset", ["single-job", "llama3-405b"])
 def test_des_and_mc_agree_on_presets(preset: str) -> None:
     """Same semantics: on a single-job preset the DES and MC intervals overlap."""
-    from clustersim.loader import load_scenario
+    from clustersim.config import load_scenario
 
     sc = load_scenario(preset)
     des = _des_ettr(run(sc, reps=6, seed=2))

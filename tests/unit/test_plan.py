@@ -16,8 +16,7 @@ import pytest
 
 from clustersim import analytic, experiment
 from clustersim.cli import main
-from clustersim.config import Scenario
-from clustersim.loader import UsageError, load_scenario
+from clustersim.config import Scenario, UsageError, load_scenario
 from clustersim.plan import PlanOptions, plan
 from clustersim.plan_knobs import (
     INTERVAL_RATIO,

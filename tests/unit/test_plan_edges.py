@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
-from clustersim.loader import UsageError, load_scenario
+from clustersim.config import UsageError, load_scenario
 from clustersim.plan import PlanOptions, plan
 from clustersim.plan_knobs import knob_grid, parse_knob, parse_price, requests_for, scale_scenario
 from clustersim.plan_report import to_markdown

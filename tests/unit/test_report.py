@@ -7,8 +7,8 @@ import re
 import pytest
 from rich.console import Console
 
+from clustersim.config import load_scenario
 from clustersim.experiment import run
-from clustersim.loader import load_scenario
 
 
 @pytest.mark.parametrize("reps", [1, 3])

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
+from clustersim.config import UsageError, load_scenario
 from clustersim.experiment import run
-from clustersim.loader import UsageError, load_scenario
 from clustersim.sweep import (
     SerialExecutor,
     executor,

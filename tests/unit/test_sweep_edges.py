@@ -17,7 +17,7 @@ from clustersim import sweep as sweep_mod
 from clustersim.cli import main
 from clustersim.commands import common
 from clustersim.commands import sweep as sweep_cmd
-from clustersim.loader import ConfigError, UsageError, load_scenario
+from clustersim.config import ConfigError, UsageError, load_scenario
 from clustersim.sweep import SerialExecutor, executor, paired, sweep
 from clustersim.sweepio import ResultsFile, flatten, header, read_results, unflatten
 

@@ -27,8 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from clustersim.config import MAX_INT
-from clustersim.loader import UsageError, single_line
+from clustersim.config import MAX_INT, UsageError, single_line
 
 __all__ = [
     "EXIT_DATA",

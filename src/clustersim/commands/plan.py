@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
 
 def parse_target(text: str) -> float:
     """Parse ``ettr=X`` with 0 < X < 1 (UsageError otherwise)."""
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
 
     metric, sep, value = text.partition("=")
     if metric.strip().lower() != "ettr" or not sep:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from clustersim.commands.common import progress_bar, write_atomic
-    from clustersim.loader import UsageError, load_scenario
+    from clustersim.config import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
     from clustersim.plan_knobs import parse_price, parse_scales, requests_for
     from clustersim.plan_report import render, to_markdown

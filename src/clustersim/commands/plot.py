@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
     from clustersim.commands.common import write_atomic
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
     from clustersim.plots import PlotUnavailable
     from clustersim.sweepio import read_results
     from clustersim.sweepplot import sweep_png

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim.commands.common import write_atomic
-    from clustersim.loader import ConfigError, UsageError
+    from clustersim.config import ConfigError, UsageError
     from clustersim.runreport import render, validate_run
 
     out: Path = args.out

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep; print the table or JSON."""
     import orjson
 
-    from clustersim.loader import UsageError, load_scenario
+    from clustersim.config import UsageError, load_scenario
     from clustersim.sweep import paired, parse_grid, sweep
 
     grid = parse_grid(args.grid)
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _baseline(specs: list[str], grid: dict[str, list[str]]) -> dict[str, str] | None:
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
 
     if not specs:
         return None

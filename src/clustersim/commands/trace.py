@@ -96,7 +96,7 @@ def _run_info_convert(args: argparse.Namespace) -> int:
 
 
 def _input_format(path: Any, given: str | None) -> str:
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
     from clustersim.traces.formats import detect_format
 
     if not path.exists():
@@ -208,7 +208,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
     from clustersim.traces.formats import EPOCH_FORMATS, write_trace
     from clustersim.traces.record import ReadStats
 
@@ -278,9 +278,9 @@ def _run_fit(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from clustersim.commands.common import write_atomic
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
+    from clustersim.config.units import parse_duration
     from clustersim.traces.fit import fit_trace
-    from clustersim.units import parse_duration
 
     window_s = None
     if args.window is not None:
