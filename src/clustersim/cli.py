@@ -201,7 +201,7 @@ def _cmd_presets() -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from clustersim import validate
+    from clustersim.analysis import validate
     from clustersim.report import render_validation
 
     if args.list:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster, NodeState
 from clustersim.config import RestartConfig, Scenario

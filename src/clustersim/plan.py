@@ -33,7 +33,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from clustersim import analytic, experiment, mc
+from clustersim import experiment
+from clustersim.analysis import analytic, mc
+from clustersim.analysis.validate import ratio_estimate
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.experiment import ci95
@@ -49,7 +51,6 @@ from clustersim.plan_knobs import (
     knob_grid,
     scale_scenario,
 )
-from clustersim.validate import ratio_estimate
 from clustersim.version import __version__
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.experiment import ci95
 from clustersim.plan import (
     CONFIRM,

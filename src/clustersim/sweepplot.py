@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.config import UsageError, load_scenario_text
 from clustersim.plots import PlotUnavailable
 

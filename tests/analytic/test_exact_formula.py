@@ -3,7 +3,7 @@
 Each case simulates one job under exponential failures (job MTBF M), checkpoint stall C,
 restart R (failures may hit the restart) and interval τ, and asserts that the exact formula's
 long-run ETTR lies inside the simulated 95 % confidence interval (ratio-of-sums estimator,
-see :func:`clustersim.validate.ratio_estimate`). Nothing here pins a number from a run.
+see :func:`clustersim.analysis.validate.ratio_estimate`). Nothing here pins a number from a run.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clustersim import analytic
+from clustersim.analysis import analytic
+from clustersim.analysis.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
 from clustersim.experiment import run
-from clustersim.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
 
 HOUR = 3600.0
 DAY = 86400.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.config import load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.config import Scenario, load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from clustersim.mc import SingleJobModel, simulate
+from clustersim.analysis.mc import SingleJobModel, simulate
 
 
 def model(**kw: float) -> SingleJobModel:

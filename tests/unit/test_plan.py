@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from clustersim import analytic, experiment
+from clustersim import experiment
+from clustersim.analysis import analytic
 from clustersim.cli import main
 from clustersim.config import Scenario, UsageError, load_scenario
 from clustersim.plan import PlanOptions, plan

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from clustersim.analysis.validate import CASES, run_cases, to_markdown
 from clustersim.cli import main
-from clustersim.validate import CASES, run_cases, to_markdown
 
 
 def test_cases_registered() -> None:
@@ -63,8 +63,8 @@ def test_reports_render(quick_results: list) -> None:
 
     from rich.console import Console
 
+    from clustersim.analysis.validate import to_dict
     from clustersim.report import render_validation
-    from clustersim.validate import to_dict
 
     buf = io.StringIO()
     Console(file=buf, width=120).print(render_validation(quick_results))

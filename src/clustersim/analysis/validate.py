@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from clustersim import analytic, mc
+from clustersim.analysis import analytic, mc
 from clustersim.config import Scenario, load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
