@@ -44,6 +44,7 @@ from clustersim.config import (
 )
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
+from clustersim.output.terminal import render_result, render_validation
 from clustersim.version import __version__
 
 __all__ = ["main"]
@@ -202,7 +203,6 @@ def _cmd_presets() -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from clustersim.analysis import validate
-    from clustersim.report import render_validation
 
     if args.list:
         for name, case in validate.CASES.items():
@@ -257,7 +257,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         files.append((args.out, text))
     if args.plot is not None:
-        from clustersim.plots import PlotUnavailable, timeseries_png
+        from clustersim.output.plots import PlotUnavailable, timeseries_png
 
         try:
             files.append((args.plot, timeseries_png(result)))
@@ -268,7 +268,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
-        Console(highlight=False).print(result)
+        Console(highlight=False).print(render_result(result))
     return 0
 
 

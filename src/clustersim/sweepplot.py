@@ -17,7 +17,7 @@ import orjson
 
 from clustersim.analysis import analytic
 from clustersim.config import UsageError, load_scenario_text
-from clustersim.plots import PlotUnavailable
+from clustersim.output.plots import PlotUnavailable
 
 __all__ = ["INTERVAL_KNOB", "lookup", "optimum_intervals", "sweep_png"]
 

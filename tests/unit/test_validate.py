@@ -64,7 +64,7 @@ def test_reports_render(quick_results: list) -> None:
     from rich.console import Console
 
     from clustersim.analysis.validate import to_dict
-    from clustersim.report import render_validation
+    from clustersim.output.terminal import render_validation
 
     buf = io.StringIO()
     Console(file=buf, width=120).print(render_validation(quick_results))

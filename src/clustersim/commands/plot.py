@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
     from clustersim.commands.common import write_atomic
     from clustersim.config import UsageError
-    from clustersim.plots import PlotUnavailable
+    from clustersim.output.plots import PlotUnavailable
     from clustersim.sweepio import read_results
     from clustersim.sweepplot import sweep_png
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clustersim.config import ConfigError
-from clustersim.plots import PlotUnavailable
+from clustersim.output.plots import PlotUnavailable
 
 __all__ = ["MAX_JOB_ROWS", "REQUIRED_KEYS", "gpus_down_png", "render", "validate_run"]
 
