@@ -11,7 +11,7 @@ __all__ = ["__version__", "sweep"]
 
 
 def __getattr__(name: str) -> object:
-    """Import ``clustersim.sweep`` (a callable module) on first use.
+    """Import ``clustersim.sweep`` (a callable package) on first use.
 
     Not with the package, so that ``import clustersim`` stays light.
     """

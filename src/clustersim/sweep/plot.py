@@ -50,7 +50,7 @@ def optimum_intervals(
     Empty if the job cannot fail or its checkpoints cost nothing.
     """
     from clustersim.engine import Simulation
-    from clustersim.sweep import point_scenario
+    from clustersim.sweep.grid import point_scenario
 
     text = orjson.dumps(scenario_json).decode("utf-8")
     scenario = point_scenario(load_scenario_text(text, "header.scenario", "json"), point)
