@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from clustersim.commands.common import progress_bar, write_atomic
     from clustersim.config import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
-    from clustersim.plan_knobs import parse_price, parse_scales, requests_for
-    from clustersim.plan_report import render, to_markdown
+    from clustersim.plan.knobs import parse_price, parse_scales, requests_for
+    from clustersim.plan.report import render, to_markdown
 
     target = parse_target(args.target)
     knobs = requests_for(args.knob or list(DEFAULT_KNOBS))
