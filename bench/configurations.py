@@ -22,8 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from clustersim.config import Scenario
-from clustersim.loader import load_scenario
+from clustersim.config import Scenario, load_scenario
 
 __all__ = [
     "CONFIGS",

@@ -37,12 +37,11 @@ from typing import Any, NoReturn
 
 import simpy
 
-from clustersim.config import FaultConfig
+from clustersim.config import ConfigError, FaultConfig
+from clustersim.config.units import parse_duration
 from clustersim.faults.base import DurationSampler, World
-from clustersim.loader import ConfigError
 from clustersim.rng import BlockSampler, Streams
 from clustersim.topology import Topology
-from clustersim.units import parse_duration
 
 __all__ = ["COLUMNS", "MAX_TRACE_BYTES", "FaultTrace", "TraceFaults", "read_fault_trace"]
 

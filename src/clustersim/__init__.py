@@ -5,13 +5,13 @@ failures, and measures what they cost (checkpoint overhead, lost work, restart t
 goodput, GPU-hours and energy wasted).
 """
 
-__version__ = "0.1.0"
+from clustersim.version import __version__
 
 __all__ = ["__version__", "sweep"]
 
 
 def __getattr__(name: str) -> object:
-    """Import ``clustersim.sweep`` (a callable module) on first use.
+    """Import ``clustersim.sweep`` (a callable package) on first use.
 
     Not with the package, so that ``import clustersim`` stays light.
     """

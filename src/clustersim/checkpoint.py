@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 
 __all__ = [
     "INTERVAL_POLICIES",

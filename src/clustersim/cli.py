@@ -11,33 +11,30 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import os
 import signal
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from clustersim import __version__
 from clustersim.budget import BudgetExceeded
-from clustersim.config import MAX_INT
-from clustersim.experiment import IdentityError, RunResult
-from clustersim.experiment import run as run_experiment
-from clustersim.loader import (
+from clustersim.commands import plan, plot, report, sweep, trace
+from clustersim.commands.common import (
+    EXIT_DATA,
+    EXIT_SOFTWARE,
+    EXIT_USAGE,
+    Parser,
+    add_overrides,
+    non_negative_int,
+    positive_int,
+    progress_bar,
+    write_atomic,
+)
+from clustersim.config import (
     ConfigError,
     UsageError,
     dump_yaml,
@@ -45,27 +42,19 @@ from clustersim.loader import (
     load_scenario,
     single_line,
 )
+from clustersim.experiment import IdentityError, RunResult
+from clustersim.experiment import run as run_experiment
+from clustersim.output.terminal import render_result, render_validation
+from clustersim.version import __version__
 
 __all__ = ["main"]
 
-EXIT_USAGE = 2
-EXIT_DATA = 65
-EXIT_SOFTWARE = 70
-PROGRESS_DELAY_S = 1.0
-
-# Subcommands that live in their own module, ``clustersim.commands.<name>``. Each module
-# defines ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
+# Subcommands that live in their own module in ``clustersim.commands``. Each module defines
+# ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
 # ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
 # on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
-COMMAND_MODULES: tuple[str, ...] = ("trace", "sweep", "plot", "report", "plan")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {single_line(message)}\n")
-        raise SystemExit(EXIT_USAGE)
+# They import their helpers from ``commands.common``, never this module.
+COMMAND_MODULES = (trace, sweep, plot, report, plan)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -119,40 +108,9 @@ def _build_parser() -> argparse.ArgumentParser:
     show.add_argument("scenario")
     add_overrides(show, "override a scenario field")
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"clustersim.commands.{name}").register(sub)
+    for command in COMMAND_MODULES:
+        command.register(sub)
     return parser
-
-
-def add_overrides(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """The repeatable ``--set PATH=VALUE`` option (into ``args.overrides``) every command has."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help=help_text,
-    )
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    if value > MAX_INT:
-        raise argparse.ArgumentTypeError(f"must be <= 2**62, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,8 +202,7 @@ def _cmd_presets() -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from clustersim import validate
-    from clustersim.report import render_validation
+    from clustersim.analysis import validate
 
     if args.list:
         for name, case in validate.CASES.items():
@@ -300,7 +257,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         files.append((args.out, text))
     if args.plot is not None:
-        from clustersim.plots import PlotUnavailable, timeseries_png
+        from clustersim.output.plots import PlotUnavailable, timeseries_png
 
         try:
             files.append((args.plot, timeseries_png(result)))
@@ -311,7 +268,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
-        Console(highlight=False).print(result)
+        Console(highlight=False).print(render_result(result))
     return 0
 
 
@@ -321,71 +278,3 @@ def _events_jsonl(result: RunResult) -> bytes:
         record = {"type": type(event).__name__, **dataclasses.asdict(event)}
         lines.append(orjson.dumps(record))
     return b"\n".join(lines) + b"\n"
-
-
-def write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
-    """Write every file or none: all go to temporary files first, then are renamed.
-
-    An OS error (no permission, a directory in the way, a full disk) becomes a one-line
-    usage error, and no temporary file outlives the call.
-    """
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, data in files:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
-    finally:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
-
-
-class progress_bar:
-    """A rich progress bar on stderr that appears only if the run lasts over a second.
-
-    ``label`` names what is counted; with ``unit`` (e.g. ``"points"``) the bar shows
-    ``done/total unit`` instead of a percentage.
-    """
-
-    def __init__(self, label: str = "simulating", unit: str | None = None) -> None:
-        self._console = Console(stderr=True)
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._t0 = time.monotonic()
-        self._label, self._unit = label, unit
-
-    def __enter__(self) -> Callable[[float, float], None] | None:
-        if not self._console.is_terminal:
-            return None
-        return self._update
-
-    def _update(self, done: float, total: float) -> None:
-        if self._progress is None:
-            if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
-                return
-            counted = (
-                (MofNCompleteColumn(), TextColumn(self._unit))
-                if self._unit
-                else (TextColumn("{task.percentage:>3.0f}%"),)
-            )
-            self._progress = Progress(
-                TextColumn(self._label),
-                BarColumn(),
-                *counted,
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self._console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self._label, total=total)
-        self._progress.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()

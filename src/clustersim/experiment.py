@@ -5,6 +5,9 @@ carries the fully resolved scenario, the seed, versions, every replication's met
 aggregate (mean with a 95 % Student-t interval across replications). Replication ``i`` uses
 the named streams of ``(seed, i)``, so the same replication index sees the same workload and
 failure draws under any other setting (common random numbers).
+
+Showing a result is the output side's business (:func:`clustersim.output.terminal.render_result`
+for the terminal); nothing here imports it, so the run API stays below every renderer.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from clustersim import __version__
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
@@ -30,6 +32,7 @@ from clustersim.metrics import (
     measure,
     t_quantile_975,
 )
+from clustersim.version import __version__
 
 __all__ = ["IdentityError", "RunResult", "run", "run_replication"]
 
@@ -134,12 +137,6 @@ class RunResult:
             out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
         out["timeseries"] = self.replications[0].timeseries
         return out
-
-    def __rich__(self) -> Any:
-        """Rich renderable summary (see :mod:`clustersim.report`)."""
-        from clustersim.report import render_result
-
-        return render_result(self)
 
 
 def versions() -> dict[str, str]:

@@ -3,7 +3,7 @@
 Each case simulates one job under exponential failures (job MTBF M), checkpoint stall C,
 restart R (failures may hit the restart) and interval τ, and asserts that the exact formula's
 long-run ETTR lies inside the simulated 95 % confidence interval (ratio-of-sums estimator,
-see :func:`clustersim.validate.ratio_estimate`). Nothing here pins a number from a run.
+see :func:`clustersim.analysis.validate.ratio_estimate`). Nothing here pins a number from a run.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clustersim import analytic
+from clustersim.analysis import analytic
+from clustersim.analysis.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
 from clustersim.experiment import run
-from clustersim.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -133,7 +133,7 @@ def test_exact_policy_uses_the_lambert_w_optimum() -> None:
 @pytest.mark.parametrize("preset", ["single-job", "llama3-405b"])
 def test_des_and_mc_agree_on_presets(preset: str) -> None:
     """Same semantics: on a single-job preset the DES and MC intervals overlap."""
-    from clustersim.loader import load_scenario
+    from clustersim.config import load_scenario
 
     sc = load_scenario(preset)
     des = _des_ettr(run(sc, reps=6, seed=2))

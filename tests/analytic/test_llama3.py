@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from clustersim import analytic
+from clustersim.analysis import analytic
+from clustersim.config import load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
-from clustersim.loader import load_scenario
 
 SEEDS = range(12)
 PAPER_TOTAL = 419

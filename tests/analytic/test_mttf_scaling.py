@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from clustersim import analytic
-from clustersim.config import Scenario
+from clustersim.analysis import analytic
+from clustersim.config import Scenario, load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
-from clustersim.loader import load_scenario
 
 RATE_PER_NODE_DAY = 6.5 / 1000
 

@@ -57,12 +57,9 @@ from hypothesis import strategies as st
 from strategies import HOSTILE_NUMBERS, hostile_scalars, hostile_values
 
 from clustersim.cli import main
-from clustersim.config import Scenario
-from clustersim.loader import (
-    MAX_FILE_BYTES,
-    MAX_NESTING,
-    MAX_VALUES,
+from clustersim.config import (
     ConfigError,
+    Scenario,
     UsageError,
     dump_json_scenario,
     list_presets,
@@ -71,6 +68,7 @@ from clustersim.loader import (
     load_scenario_text,
     preset_text,
 )
+from clustersim.config.parse import MAX_FILE_BYTES, MAX_NESTING, MAX_VALUES
 
 # --------------------------------------------------------------------------- settings
 
@@ -1157,7 +1155,7 @@ def test_bug_alias_bomb_is_rejected_or_bounded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["&a [*a]", "&a {b: [*a]}"])
 def test_bug_recursive_alias_is_refused(tmp_path: Path, value: str) -> None:
-    """BUG-2: a recursive alias (``&a [*a]``) exited 70 (RecursionError in loader._plain)."""
+    """BUG-2: a recursive alias (``&a [*a]``) exited 70 (RecursionError in parse._plain)."""
     err = _expect_usage_error(["show", "single-job", "--set", f"sources={value}"])
     assert "recursive alias" in err
     path = tmp_path / "recursive.yaml"
@@ -1283,7 +1281,7 @@ def test_bug_python_object_tag_on_a_mapping_is_rejected(tmp_path: Path) -> None:
 )
 def test_bug_tagged_sequence_error_has_a_position(tmp_path: Path, text: str) -> None:
     """BUG-10: a ``!!str``-like tag on a sequence left its items without positions, and
-    loader._YamlPositions.locate unpacked None (TypeError, exit 70)."""
+    parse._YamlPositions.locate unpacked None (TypeError, exit 70)."""
     path = tmp_path / "seq.yaml"
     path.write_text(text, encoding="utf-8")
     assert "unsupported YAML tag" in _expect_config_error(path).messages[0]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import trace_jobs
 
-from clustersim.loader import ConfigError
+from clustersim.config import ConfigError
 from clustersim.traces.formats import FORMATS, read_trace
 from clustersim.traces.helios import write_csv
 from clustersim.traces.record import ReadStats, TraceJob

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
-from clustersim.loader import list_presets
+from clustersim.config import list_presets
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("CLUSTERSIM_REGEN_GOLDEN") == "1"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from clustersim.loader import load_scenario
+from clustersim.config import load_scenario
 from clustersim.sweep import SerialExecutor, executor, sweep
 
 TINY = ("run.horizon=2d", "workload.jobs.0.work=1d", "checkpoint.policy=fixed")

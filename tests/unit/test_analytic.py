@@ -1,4 +1,5 @@
-"""Tests for clustersim.analytic against published figures and independent checks (DESIGN §6)."""
+"""Tests for clustersim.analysis.analytic against published figures and independent checks
+(DESIGN §6)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from clustersim.analytic import (
+from clustersim.analysis.analytic import (
     checkpoint_bytes,
     checkpoint_time,
     daly_interval,

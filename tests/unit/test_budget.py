@@ -10,7 +10,7 @@ import pytest
 
 from clustersim.budget import BudgetExceeded, check_budget, estimate
 from clustersim.cli import main
-from clustersim.loader import load_scenario
+from clustersim.config import load_scenario
 
 
 def test_presets_fit_the_default_budget() -> None:

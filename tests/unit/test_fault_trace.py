@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 import clustersim.faults.trace as trace_mod
-from clustersim.config import FaultConfig, Scenario
+from clustersim.config import ConfigError, FaultConfig, Scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted, NodeFailed
 from clustersim.faults import REGISTRY
 from clustersim.faults.trace import FaultTrace, TraceFaults, read_fault_trace
-from clustersim.loader import ConfigError
 from clustersim.metrics import measure
 
 HEADER = "time,component,cause,duration\n"
@@ -365,7 +364,7 @@ def test_the_documented_example_trace_parses() -> None:
 
 
 def test_relative_trace_path_is_relative_to_the_scenario_file(tmp_path: Path) -> None:
-    from clustersim.loader import load_scenario
+    from clustersim.config import load_scenario
 
     sub = tmp_path / "sub"
     sub.mkdir()

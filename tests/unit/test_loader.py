@@ -1,4 +1,4 @@
-"""Tests for clustersim.loader: files, presets, --set overrides, positions in errors, dumps."""
+"""Tests for clustersim.config.parse and .compose: files, presets, --set, error positions, dumps."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from clustersim import loader
-from clustersim.config import Scenario
-from clustersim.loader import (
+from clustersim.config import (
     ConfigError,
+    Scenario,
     UsageError,
+    compose,
     dump_json_scenario,
     dump_yaml,
     list_presets,
     load_document,
     load_scenario,
     load_scenario_text,
+    parse,
     preset_text,
+    single_line,
 )
 
 MINIMAL = {"workload": {"jobs": [{"gpus": 8, "work": "1h"}]}}
@@ -319,7 +321,7 @@ def test_presets_from_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     )
     (package / "notes.txt").write_text("not a preset")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(loader, "PRESET_PACKAGE", "fake_presets")
+    monkeypatch.setattr(compose, "PRESET_PACKAGE", "fake_presets")
     assert list_presets() == [("a-broken", "Broken"), ("b-small", "First line.")]
     assert load_scenario("b-small").name == "b"
     # a Path object is always a file path, never a preset name
@@ -474,7 +476,7 @@ def nested_yaml(levels: int) -> str:
 
 @pytest.mark.parametrize("fmt", ["yaml", "json", "toml"])
 def test_nesting_limit_is_exact(fmt: str) -> None:
-    inner = "[" * (loader.MAX_NESTING - 1) + "]" * (loader.MAX_NESTING - 1)
+    inner = "[" * (parse.MAX_NESTING - 1) + "]" * (parse.MAX_NESTING - 1)
     text = {
         "yaml": f"x: {inner}\n",
         "json": '{"x": ' + inner + "}",
@@ -487,15 +489,15 @@ def test_nesting_limit_is_exact(fmt: str) -> None:
         load_document(deeper, f"f.{fmt}", fmt)
     (message,) = info.value.messages
     assert message.startswith(f"f.{fmt}:1:")
-    assert message.endswith(f"nested more than {loader.MAX_NESTING} levels deep")
+    assert message.endswith(f"nested more than {parse.MAX_NESTING} levels deep")
 
 
 def test_nesting_limit_in_block_yaml_points_at_the_level() -> None:
-    text = "a:\n" + "".join("  " * i + "- \n" for i in range(1, 2 * loader.MAX_NESTING))
+    text = "a:\n" + "".join("  " * i + "- \n" for i in range(1, 2 * parse.MAX_NESTING))
     with pytest.raises(ConfigError) as info:
         load_document(text, "f.yaml", "yaml")
     # the mapping is level 1 and the list on line n level n: line MAX + 1 is one too many
-    line, limit = loader.MAX_NESTING + 1, loader.MAX_NESTING
+    line, limit = parse.MAX_NESTING + 1, parse.MAX_NESTING
     assert info.value.messages == [
         f"f.yaml:{line}:{2 * line - 1}: nested more than {limit} levels deep"
     ]
@@ -522,7 +524,7 @@ def test_alias_expansion_limit() -> None:
         load_document(bomb, "f.yaml", "yaml")
     (message,) = info.value.messages
     assert message.startswith("f.yaml:2:")
-    assert f"aliases expand the document to more than {loader.MAX_VALUES:,} values" in message
+    assert f"aliases expand the document to more than {parse.MAX_VALUES:,} values" in message
 
 
 def test_repeated_anchor_and_merge_keys_still_work(recwarn: pytest.WarningsRecorder) -> None:
@@ -592,7 +594,7 @@ def test_integers_over_4300_digits(name: str, text: str, expected: str) -> None:
 
 
 def test_messages_are_single_lines() -> None:
-    assert loader.single_line("a\nb\r\x1b[2J\u2028\tc") == "a\\nb\\r\\x1b[2J\\u2028\tc"
+    assert single_line("a\nb\r\x1b[2J\u2028\tc") == "a\\nb\\r\\x1b[2J\\u2028\tc"
     assert ConfigError(["f:1:1: a\nb"]).messages == ["f:1:1: a\\nb"]
     assert str(UsageError("--set a\nb")) == "--set a\\nb"
     err = load_document_error('{"a\\nb": 1, "c\\u0085d": {"e\\u2029": []}}', "f.json", "json")
@@ -610,9 +612,9 @@ def load_document_error(text: str, name: str, fmt: str) -> ConfigError | None:
 
 
 def test_file_size_limit(tmp_path: Path) -> None:
-    big = "# " + "x" * loader.MAX_FILE_BYTES + "\n" + JOB
+    big = "# " + "x" * parse.MAX_FILE_BYTES + "\n" + JOB
     message = (
-        f"the file is larger than {loader.MAX_FILE_BYTES:,} bytes, the limit for a scenario "
+        f"the file is larger than {parse.MAX_FILE_BYTES:,} bytes, the limit for a scenario "
         "(for many jobs use a job's count or workload.generator)"
     )
     assert config_error(write(tmp_path, "big.yaml", big)).messages == [
@@ -621,14 +623,14 @@ def test_file_size_limit(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_scenario_text(big, "big.toml", "toml")
     assert info.value.messages == [f"big.toml:1:1: {message}"]
-    just = "#" * (loader.MAX_FILE_BYTES - len(JOB) - 1) + "\n" + JOB
+    just = "#" * (parse.MAX_FILE_BYTES - len(JOB) - 1) + "\n" + JOB
     assert load_scenario_text(just, "ok.yaml").workload.jobs[0].gpus == 8
 
 
 def test_set_values_are_bounded_too(scenario_file: Path) -> None:
     assert "recursive alias" in usage_error(scenario_file, ("sources=&a [*a]",))
-    too_deep = "sources=" + "[" * (loader.MAX_NESTING + 1)
-    assert f"nested more than {loader.MAX_NESTING}" in usage_error(scenario_file, (too_deep,))
+    too_deep = "sources=" + "[" * (parse.MAX_NESTING + 1)
+    assert f"nested more than {parse.MAX_NESTING}" in usage_error(scenario_file, (too_deep,))
     assert "4,301 digits" in usage_error(scenario_file, ("run.seed=1" + "0" * 4300,))
     assert "cannot read 'x' as a boolean" in usage_error(scenario_file, ("run.seed=!!bool x",))
     assert "not supported" in usage_error(scenario_file, ("run.seed=%YAML 1.1\n--- 1",))
@@ -645,7 +647,7 @@ def test_unreadable_file_name_is_usage_error() -> None:
 
 
 def test_value_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "MAX_VALUES", 50)  # the real 200,000 take seconds to reach
+    monkeypatch.setattr(parse, "MAX_VALUES", 50)  # the real 200,000 take seconds to reach
     document, _ = load_document("a: [" + "1, " * 46 + "1]\n", "f.yaml", "yaml")  # 50 values
     assert len(document["a"]) == 47
     with pytest.raises(ConfigError) as info:
@@ -662,7 +664,8 @@ def test_value_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_at_most_max_messages_problems_are_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "MAX_MESSAGES", 3)
+    monkeypatch.setattr(parse, "MAX_MESSAGES", 3)  # files that do not parse
+    monkeypatch.setattr(compose, "MAX_MESSAGES", 3)  # documents that do not validate
     path = write(tmp_path, "s.yaml", JOB + "".join(f"k{i}: 1\n" for i in range(5)))
     assert config_error(path).messages == [
         f"{path}:2:1: k0: Extra inputs are not permitted",

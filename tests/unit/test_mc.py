@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from clustersim.mc import SingleJobModel, simulate
+from clustersim.analysis.mc import SingleJobModel, simulate
 
 
 def model(**kw: float) -> SingleJobModel:
@@ -51,7 +51,7 @@ def test_same_seed_same_draws() -> None:
 
 
 def test_from_scenario_rejects_multi_job_and_ignore_mode() -> None:
-    from clustersim.loader import load_scenario
+    from clustersim.config import load_scenario
 
     with pytest.raises(ValueError, match="exactly one job"):
         SingleJobModel.from_scenario(load_scenario("meta-24k-shared"))

@@ -1,4 +1,4 @@
-"""Tests for clustersim.plan (and plan_knobs, plan_search, the ``plan`` command).
+"""Tests for clustersim.plan (knobs, core, search, report and the ``plan`` command).
 
 A small single-job scenario (the ``single-job`` preset with 2 days of work: MTBF 2 h, 60 s
 stall, 10 min restart) where the exact formula applies; every DES replication takes
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from clustersim import analytic, experiment
+from clustersim import experiment
+from clustersim.analysis import analytic
 from clustersim.cli import main
-from clustersim.config import Scenario
-from clustersim.loader import UsageError, load_scenario
+from clustersim.config import Scenario, UsageError, load_scenario
 from clustersim.plan import PlanOptions, plan
-from clustersim.plan_knobs import (
+from clustersim.plan.knobs import (
     INTERVAL_RATIO,
     apply_knobs,
     knob_grid,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
-from clustersim.loader import UsageError, load_scenario
+from clustersim.config import UsageError, load_scenario
 from clustersim.plan import PlanOptions, plan
-from clustersim.plan_knobs import knob_grid, parse_knob, parse_price, requests_for, scale_scenario
-from clustersim.plan_report import to_markdown
+from clustersim.plan.knobs import knob_grid, parse_knob, parse_price, requests_for, scale_scenario
+from clustersim.plan.report import to_markdown
 
 SMALL = ["single-job", "--set", "workload.jobs.0.work=2d"]
 KNOBS = ["checkpoint.interval", "restart.init_time=2m,5m,10m"]
@@ -163,7 +163,12 @@ def test_maintenance_derates_the_exact_formula_and_never_goes_negative() -> None
     import dataclasses
     import math
 
-    from clustersim.plan import analytic_ettr, fast_model, first_order_ettr, maintenance_factor
+    from clustersim.plan.core import (
+        analytic_ettr,
+        fast_model,
+        first_order_ettr,
+        maintenance_factor,
+    )
 
     model, refused = fast_model(load_scenario("single-job", ["workload.jobs.0.work=2d"]))
     assert refused is None and maintenance_factor(model) == 1.0  # no maintenance

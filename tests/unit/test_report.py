@@ -7,8 +7,9 @@ import re
 import pytest
 from rich.console import Console
 
+from clustersim.config import load_scenario
 from clustersim.experiment import run
-from clustersim.loader import load_scenario
+from clustersim.output.terminal import render_result
 
 
 @pytest.mark.parametrize("reps", [1, 3])
@@ -16,7 +17,7 @@ def test_cause_table_totals_equal_the_summary(reps: int) -> None:
     scenario = load_scenario("llama3-405b", ["run.horizon=10d"])
     result = run(scenario, reps=reps, seed=3)
     console = Console(record=True, width=160)
-    console.print(result)
+    console.print(render_result(result))
     text = console.export_text()
     table = text[text.index("Interruptions by cause") :]
     total = next(line for line in table.splitlines() if line.strip().startswith("total"))
@@ -38,5 +39,5 @@ def test_cause_table_totals_equal_the_summary(reps: int) -> None:
 def test_cause_table_fits_80_columns() -> None:
     result = run(load_scenario("llama3-405b", ["run.horizon=5d"]), reps=1, seed=0)
     console = Console(record=True, width=80)
-    console.print(result)
+    console.print(render_result(result))
     assert all(len(line) <= 80 for line in console.export_text().splitlines())

@@ -1,4 +1,4 @@
-"""Unit tests of clustersim.sweep and clustersim.sweepio: grids, CRN, resume, file formats."""
+"""Unit tests of clustersim.sweep and clustersim.sweep.results: grids, CRN, resume, file formats."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
+from clustersim.config import UsageError, load_scenario
 from clustersim.experiment import run
-from clustersim.loader import UsageError, load_scenario
 from clustersim.sweep import (
     SerialExecutor,
     executor,
@@ -24,7 +24,7 @@ from clustersim.sweep import (
     split_values,
     sweep,
 )
-from clustersim.sweepio import read_results
+from clustersim.sweep.results import read_results
 
 TINY = ("run.horizon=2d", "workload.jobs.0.work=1d", "checkpoint.policy=fixed")
 GRID = {"checkpoint.interval": ["5m", "20m", "1h"]}
@@ -186,7 +186,7 @@ def test_plot_and_report_commands(
     tiny: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("matplotlib")
-    from clustersim.sweepplot import optimum_intervals
+    from clustersim.sweep.plot import optimum_intervals
 
     out = tmp_path / "r.jsonl"
     grid = {"checkpoint.interval": ["5m", "20m"], "cluster.spare_nodes": ["0", "4"]}

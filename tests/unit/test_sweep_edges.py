@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from clustersim import cli
-from clustersim import sweep as sweep_mod
 from clustersim.cli import main
+from clustersim.commands import common
 from clustersim.commands import sweep as sweep_cmd
-from clustersim.loader import ConfigError, UsageError, load_scenario
+from clustersim.config import ConfigError, UsageError, load_scenario
 from clustersim.sweep import SerialExecutor, executor, paired, sweep
-from clustersim.sweepio import ResultsFile, flatten, header, read_results, unflatten
+from clustersim.sweep import runner as sweep_mod
+from clustersim.sweep.results import ResultsFile, flatten, header, read_results, unflatten
 
 TINY = ("run.horizon=2d", "workload.jobs.0.work=1d", "checkpoint.policy=fixed")
 GRID = {"checkpoint.interval": ["5m", "20m"]}
@@ -74,7 +74,7 @@ def test_rendering_table_deltas_and_progress(records: list[dict[str, Any]]) -> N
     assert "baseline" in rows["20m"] and " ± " in rows["5m"]
     assert sweep_cmd._pm(None, None, ".2f") == "-" and sweep_cmd._pm(0.5, None, ".2f") == "0.50"
     assert sweep_cmd._delta(None, False) == "-"
-    progress = cli.progress_bar("sweep", unit="points")
+    progress = common.progress_bar("sweep", unit="points")
     progress._console = Console(file=io.StringIO(), force_terminal=True)
     with progress as update:
         assert update is not None
@@ -126,7 +126,7 @@ def test_plot_and_report_usage_errors(
     tmp_path: Path, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("matplotlib")
-    from clustersim.sweepplot import lookup, sweep_png
+    from clustersim.sweep.plot import lookup, sweep_png
 
     with pytest.raises(UsageError, match="no finished point"):
         sweep_png(None, [], "checkpoint.interval", "summary.ettr")
@@ -165,7 +165,7 @@ def test_a_point_too_big_is_refused_before_any_file(tmp_path: Path) -> None:
 
 def test_categorical_knob_plots_in_grid_order() -> None:
     pytest.importorskip("matplotlib")
-    from clustersim.sweepplot import _positions, sweep_png
+    from clustersim.sweep.plot import _positions, sweep_png
 
     grid = {"checkpoint.policy": ["young", "daly"]}
     recs = sweep(load_scenario("single-job", TINY), grid, 2, 1, SerialExecutor())

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from clustersim.cli import main
-from clustersim.config import Scenario
-from clustersim.loader import ConfigError, load_scenario
+from clustersim.config import ConfigError, Scenario, load_scenario
 from clustersim.rng import Streams
 from clustersim.traces.alibaba import whole_gpus
 from clustersim.traces.formats import detect_format, read_trace

@@ -16,9 +16,8 @@ import pytest
 from test_traces import SAMPLES, cli, error_of, read  # the main trace tests' helpers
 
 import clustersim.traces.summary as summary_mod
-from clustersim.config import TraceWorkloadConfig
+from clustersim.config import ConfigError, TraceWorkloadConfig
 from clustersim.faults.trace import read_fault_trace
-from clustersim.loader import ConfigError
 from clustersim.rng import Streams
 from clustersim.traces.fit import fit_trace
 from clustersim.traces.formats import detect_format

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from clustersim.cli import main
-from clustersim.loader import ConfigError, UsageError, load_scenario_text
+from clustersim.config import ConfigError, UsageError, load_scenario_text
 from clustersim.traces.fit import (
     Sample,
     chi2_quantile,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clustersim.units import (
+from clustersim.config.units import (
     format_bandwidth,
     format_bytes,
     format_duration,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from clustersim.analysis.validate import CASES, run_cases, to_markdown
 from clustersim.cli import main
-from clustersim.validate import CASES, run_cases, to_markdown
 
 
 def test_cases_registered() -> None:
@@ -63,8 +63,8 @@ def test_reports_render(quick_results: list) -> None:
 
     from rich.console import Console
 
-    from clustersim.report import render_validation
-    from clustersim.validate import to_dict
+    from clustersim.analysis.validate import to_dict
+    from clustersim.output.terminal import render_validation
 
     buf = io.StringIO()
     Console(file=buf, width=120).print(render_validation(quick_results))
@@ -78,14 +78,14 @@ def test_reports_render(quick_results: list) -> None:
 def test_progress_bar_appears_only_on_a_terminal_after_a_delay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import clustersim.cli as cli
+    from clustersim.commands import common
 
-    quiet = cli.progress_bar()
+    quiet = common.progress_bar()
     with quiet as update:
         assert update is None  # not a terminal (pytest captures stderr)
-    bar = cli.progress_bar()
+    bar = common.progress_bar()
     monkeypatch.setattr(type(bar._console), "is_terminal", property(lambda self: True))
-    monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(common, "PROGRESS_DELAY_S", 0.0)
     with bar as update:
         assert update is not None
         update(1.0, 4.0)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import add_overrides, non_negative_int, positive_int
+from clustersim.commands.common import add_overrides, non_negative_int, positive_int
 
 __all__ = ["DEFAULT_KNOBS", "register", "run"]
 
@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
 
 def parse_target(text: str) -> float:
     """Parse ``ettr=X`` with 0 < X < 1 (UsageError otherwise)."""
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
 
     metric, sep, value = text.partition("=")
     if metric.strip().lower() != "ettr" or not sep:
@@ -87,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.cli import progress_bar, write_atomic
-    from clustersim.loader import UsageError, load_scenario
+    from clustersim.commands.common import progress_bar, write_atomic
+    from clustersim.config import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
-    from clustersim.plan_knobs import parse_price, parse_scales, requests_for
-    from clustersim.plan_report import render, to_markdown
+    from clustersim.plan.knobs import parse_price, parse_scales, requests_for
+    from clustersim.plan.report import render, to_markdown
 
     target = parse_target(args.target)
     knobs = requests_for(args.knob or list(DEFAULT_KNOBS))

@@ -1,4 +1,4 @@
-"""``clustersim plot``: draw a sweep's results file (``clustersim.sweepplot``) as a PNG.
+"""``clustersim plot``: draw a sweep's results file (``clustersim.sweep.plot``) as a PNG.
 
 matplotlib is imported only when the figure is drawn; without it the command is a one-line
 usage error naming the ``plot`` extra.
@@ -31,11 +31,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
-    from clustersim.cli import write_atomic
-    from clustersim.loader import UsageError
-    from clustersim.plots import PlotUnavailable
-    from clustersim.sweepio import read_results
-    from clustersim.sweepplot import sweep_png
+    from clustersim.commands.common import write_atomic
+    from clustersim.config import UsageError
+    from clustersim.output.plots import PlotUnavailable
+    from clustersim.sweep.plot import sweep_png
+    from clustersim.sweep.results import read_results
 
     out: Path = args.out
     if not out.parent.is_dir():

@@ -1,6 +1,6 @@
 """``clustersim report``: one HTML or Markdown page of a ``clustersim run --json`` result.
 
-Reads RUN.json, renders it with :mod:`clustersim.runreport` and writes the page (and, for
+Reads RUN.json, renders it with :mod:`clustersim.output.page` and writes the page (and, for
 Markdown, the timeline PNG beside it) atomically.
 """
 
@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     """Render and write the report."""
     import orjson
 
-    from clustersim.cli import write_atomic
-    from clustersim.loader import ConfigError, UsageError
-    from clustersim.runreport import render, validate_run
+    from clustersim.commands.common import write_atomic
+    from clustersim.config import ConfigError, UsageError
+    from clustersim.output.page import render, validate_run
 
     out: Path = args.out
     fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(out.suffix.lower())

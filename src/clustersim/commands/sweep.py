@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.cli import Parser, add_overrides, positive_int, progress_bar
+from clustersim.commands.common import Parser, add_overrides, positive_int, progress_bar
 
 __all__ = ["register", "run"]
 
@@ -67,7 +67,7 @@ def register(sub: Any) -> None:
 
 
 def _seed(text: str) -> int:
-    from clustersim.cli import non_negative_int
+    from clustersim.commands.common import non_negative_int
 
     return non_negative_int(text)
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep; print the table or JSON."""
     import orjson
 
-    from clustersim.loader import UsageError, load_scenario
+    from clustersim.config import UsageError, load_scenario
     from clustersim.sweep import paired, parse_grid, sweep
 
     grid = parse_grid(args.grid)
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _baseline(specs: list[str], grid: dict[str, list[str]]) -> dict[str, str] | None:
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
 
     if not specs:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from clustersim.cli import Parser
+from clustersim.commands.common import Parser
 
 __all__ = ["register", "run"]
 
@@ -96,7 +96,7 @@ def _run_info_convert(args: argparse.Namespace) -> int:
 
 
 def _input_format(path: Any, given: str | None) -> str:
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
     from clustersim.traces.formats import detect_format
 
     if not path.exists():
@@ -208,7 +208,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from clustersim.loader import UsageError
+    from clustersim.config import UsageError
     from clustersim.traces.formats import EPOCH_FORMATS, write_trace
     from clustersim.traces.record import ReadStats
 
@@ -253,7 +253,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 def _register_fit(tsub: Any) -> None:
     from pathlib import Path
 
-    from clustersim.cli import positive_int
+    from clustersim.commands.common import positive_int
 
     fit = tsub.add_parser("fit", help="fit per-cause exponential/Weibull failure distributions")
     fit.add_argument("trace", type=Path, help="failure trace: CSV or .jsonl (docs/traces.md)")
@@ -277,10 +277,10 @@ def _run_fit(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.cli import write_atomic
-    from clustersim.loader import UsageError
+    from clustersim.commands.common import write_atomic
+    from clustersim.config import UsageError
+    from clustersim.config.units import parse_duration
     from clustersim.traces.fit import fit_trace
-    from clustersim.units import parse_duration
 
     window_s = None
     if args.window is not None:

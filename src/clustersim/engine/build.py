@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.checkpoint import interval_for
 from clustersim.config import Scenario
 from clustersim.job import Job

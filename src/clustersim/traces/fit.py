@@ -45,10 +45,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from clustersim.config import MAX_INT
+from clustersim.config import MAX_INT, ConfigError, UsageError
+from clustersim.config.units import parse_duration
 from clustersim.faults.trace import FaultTrace, read_fault_trace
-from clustersim.loader import ConfigError, UsageError
-from clustersim.units import parse_duration
 
 __all__ = [
     "CauseFit",

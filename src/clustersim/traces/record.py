@@ -4,7 +4,7 @@ A reader turns each job of its format into a :class:`TraceJob` and yields it; it
 more than one line (or one JSON object) in memory. This module owns what every reader does
 the same way: opening a file (plain or gzip), streaming bounded lines, parsing numbers and
 times strictly, and the bad-line policy: with ``on_bad_line="error"`` the first bad line
-raises :class:`~clustersim.loader.ConfigError` with one line ``file:line: field: message``
+raises :class:`~clustersim.config.ConfigError` with one line ``file:line: field: message``
 (exit 65); with ``"skip"`` the line is counted in :class:`ReadStats` and reading goes on.
 Problems with the file itself (unreadable, not gzip, a bad header) are never skipped.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Literal, NoReturn, TypeVar, cast
 
-from clustersim.loader import ConfigError
+from clustersim.config import ConfigError
 
 __all__ = [
     "MAX_GPUS",

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from clustersim.loader import ConfigError
+from clustersim.config import ConfigError
 from clustersim.traces.record import (
     MAX_GPUS,
     BadLine,

@@ -28,13 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 import numpy as np
 
 from clustersim.config import GeneratorConfig
 from clustersim.rng import Streams
-from clustersim.workload import JobRecord
 
 __all__ = [
     "SHAPES",
@@ -174,7 +173,24 @@ def generate(
     ]
 
 
-def write_workload_swf(jobs: Iterable[JobRecord], out: IO[str]) -> int:
+class _SimulatorJob(Protocol):
+    """What :func:`write_workload_swf` reads of a job (a :class:`clustersim.workload.JobRecord`).
+
+    A protocol, so that this module need not import :mod:`clustersim.workload`, which
+    imports it.
+    """
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def gpus(self) -> int: ...
+    @property
+    def submit_s(self) -> float: ...
+    @property
+    def work_s(self) -> float: ...
+
+
+def write_workload_swf(jobs: Iterable[_SimulatorJob], out: IO[str]) -> int:
     """Write simulator jobs as SWF (one GPU per processor) with :mod:`clustersim.traces.swf`.
 
     Each job's run time is its failure-free work; start and end are unknown (``-1``).

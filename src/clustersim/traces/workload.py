@@ -33,7 +33,7 @@ class TraceReplay:
 
     def format(self) -> str:
         """The trace's format: the configured one, else detected from the file."""
-        from clustersim.loader import ConfigError
+        from clustersim.config import ConfigError
 
         if self.cfg.format is not None:
             return self.cfg.format

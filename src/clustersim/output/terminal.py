@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from clustersim.analysis.validate import CaseResult
     from clustersim.experiment import RunResult
-    from clustersim.validate import CaseResult
 
 __all__ = ["fmt_duration", "render_result", "render_validation"]
 
@@ -230,7 +230,7 @@ def _jobs_table(result: RunResult) -> Table:
 
 def render_validation(results: list[CaseResult]) -> Group:
     """One table per validation case, then the verdict."""
-    from clustersim.validate import fmt_estimate
+    from clustersim.analysis.validate import fmt_estimate
 
     parts: list[Any] = []
     for case in results:

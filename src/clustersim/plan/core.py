@@ -1,25 +1,10 @@
-"""``clustersim plan``: the cheapest knob settings that reach a target ETTR, found and confirmed.
+"""The building blocks of ``clustersim plan``: the fast path, DES points, budget, knob context.
 
-The search owns three stages per scale (docs/planning.md):
-
-1. **Screen** every combination of the priced knobs (bandwidth, init time, detection) on the
-   fast path: the exact single-job model (``analytic.exact_ettr`` with the job's MTBF, stall
-   and mean restart, derated for planned maintenance), then the vectorised Monte Carlo
-   (``mc``, DES semantics) on the cheapest combinations near the target where the scenario's
-   fault kinds allow it. The checkpoint interval is free, so each combination gets the grid
-   interval the exact model likes best. The fast path assumes a replacement is always at hand,
-   so it cannot see spares.
-2. **Confirm** candidates with the DES, cheapest first (spare levels included), each with
-   ``reps`` replications under common random numbers (replication ``i`` of every candidate
-   draws the same failures), until three meet the target, the candidates run out, or the DES
-   budget (replications in all) is spent. A candidate *meets* the target when the lower bound
-   of its DES 95 % interval does; one whose mean meets it but whose interval does not yet gets
-   the next replication indices, up to four times ``reps``.
-3. If nothing meets it: the best configuration the knobs allow, and the failure-rate
-   multiplier that would be needed (bisection on the fast path, then the DES at that
-   multiplier and a few smaller ones while the budget lasts).
-
-:func:`plan` returns one JSON-ready dict; it never prints.
+This module owns what one scale's search (:mod:`clustersim.plan.search`) is made of: the
+single-job model of a scenario and its exact, first-order and Monte Carlo ETTR (the fast
+path), DES replications of a point and their summary, the DES budget, and :class:`_Scale`,
+one scale's scenario, knob grids, prices and evaluated points. The stages themselves are
+described in :mod:`clustersim.plan`.
 """
 
 from __future__ import annotations
@@ -33,11 +18,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from clustersim import __version__, analytic, experiment, mc
+from clustersim import experiment
+from clustersim.analysis import analytic, mc
+from clustersim.analysis.validate import ratio_estimate
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
 from clustersim.experiment import ci95
-from clustersim.plan_knobs import (
+from clustersim.plan.knobs import (
     HOURS_PER_MONTH,
     KNOBS,
     KnobRequest,
@@ -47,9 +34,7 @@ from clustersim.plan_knobs import (
     format_value,
     knob_cost,
     knob_grid,
-    scale_scenario,
 )
-from clustersim.validate import ratio_estimate
 
 __all__ = [
     "PlanOptions",
@@ -57,7 +42,6 @@ __all__ = [
     "des_point",
     "des_reps",
     "fast_model",
-    "plan",
     "summarise",
 ]
 
@@ -341,52 +325,6 @@ def _meets(row: dict[str, Any], target: float) -> bool:
 def _batches(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def plan(
-    scenario: Scenario,
-    options: PlanOptions,
-    *,
-    executor: Executor | None = None,
-    progress: Callable[[float, float], None] | None = None,
-) -> dict[str, Any]:
-    """Plan ``scenario`` for ``options.target`` at its own size or at each ``options.scales``.
-
-    Returns the JSON object of ``clustersim plan --json`` (docs/planning.md). The DES runs
-    through ``executor`` (default: serial, in this process) and never exceeds
-    ``options.budget`` replications in all.
-    """
-    from clustersim.plan_search import plan_scale
-
-    pool = executor if executor is not None else SerialExecutor()
-    budget = _Budget(options.budget, options.reps, progress=progress)
-    sizes: list[int | None] = list(options.scales) or [None]
-    scales: list[dict[str, Any]] = []
-    for i, gpus in enumerate(sizes):
-        sc = scenario if gpus is None else scale_scenario(scenario, gpus)
-        budget.limit = budget.used + (budget.total - budget.used) // (len(sizes) - i)
-        scales.append(plan_scale(_context(sc, options, pool, budget)))
-    prices = {
-        r.knob.path: {
-            "unit": r.knob.unit,
-            "kind": r.knob.cost,
-            "usd_per_unit_month": options.prices.get(r.knob.path, default_price(r.knob, scenario)),
-        }
-        for r in options.knobs
-    }
-    return {
-        "clustersim_version": __version__,
-        "scenario": scenario.name,
-        "seed": options.seed,
-        "target": {"metric": "ettr", "value": options.target},
-        "meets_rule": "DES 95 % CI lower bound >= target",
-        "budget": options.budget,
-        "reps_per_point": options.reps,
-        "des_replications": budget.used,
-        "mc_replications_per_point": options.mc_reps,
-        "cost_model": prices,
-        "scales": scales,
-    }
 
 
 def _context(

@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from clustersim.config import Scenario
-from clustersim.loader import UsageError
-from clustersim.units import parse_bandwidth, parse_duration
+from clustersim.config import Scenario, UsageError
+from clustersim.config.units import parse_bandwidth, parse_duration
 
 __all__ = [
     "HOURS_PER_MONTH",

@@ -1,6 +1,6 @@
 """Scenario configuration: frozen pydantic v2 models, one per concern, composed into a Scenario.
 
-Human units are parsed once here (see :mod:`clustersim.units`); every model below holds base
+Human units are parsed once here (see :mod:`clustersim.config.units`); every model below holds base
 units (seconds, bytes, bytes/s, failures per node-second). Field names say the human concept;
 ``docs/config.md`` documents each field with its unit and default.
 """
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from clustersim.units import Bandwidth, Bytes, Duration, format_rate, parse_rate
+from clustersim.config.units import Bandwidth, Bytes, Duration, format_rate, parse_rate
 
 __all__ = [
     "CheckpointConfig",

@@ -36,9 +36,8 @@ from typing import Any
 
 import orjson
 
-from clustersim.config import Scenario
+from clustersim.config import ConfigError, Scenario, UsageError, dump_json_scenario
 from clustersim.experiment import versions
-from clustersim.loader import ConfigError, UsageError, dump_json_scenario
 
 __all__ = [
     "FORMAT",

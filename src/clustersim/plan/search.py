@@ -1,8 +1,8 @@
 """The per-scale search of ``clustersim plan``: screen, DES walk, rate reduction, sensitivity.
 
-:func:`plan_scale` owns the order of the work for one scale (module docstring of
+:func:`plan_scale` owns the order of the work for one scale (package docstring of
 :mod:`clustersim.plan`) and returns that scale's JSON object; the fast-path and DES building
-blocks, the budget and the knob context live in :mod:`clustersim.plan`.
+blocks, the budget and the knob context live in :mod:`clustersim.plan.core`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from clustersim import analytic
+from clustersim.analysis import analytic
 from clustersim.experiment import ci95
-from clustersim.plan import (
+from clustersim.plan.core import (
     CONFIRM,
     INTERVAL,
     MC_MARGIN,
@@ -40,7 +40,7 @@ from clustersim.plan import (
     restart_s,
     screen_row,
 )
-from clustersim.plan_knobs import INTERVAL_RATIO, KNOBS, apply_knobs, scale_rates
+from clustersim.plan.knobs import INTERVAL_RATIO, KNOBS, apply_knobs, scale_rates
 
 __all__ = ["plan_scale"]
 

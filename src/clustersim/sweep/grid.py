@@ -17,8 +17,7 @@ import orjson
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from clustersim.config import Scenario
-from clustersim.loader import UsageError, dump_json_scenario, load_scenario_text
+from clustersim.config import Scenario, UsageError, dump_json_scenario, load_scenario_text
 
 __all__ = [
     "RESERVED_KNOBS",

@@ -18,12 +18,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from clustersim import analytic, mc
-from clustersim.config import Scenario
+from clustersim.analysis import analytic, mc
+from clustersim.config import Scenario, load_scenario
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
 from clustersim.experiment import RunResult, ci95, run
-from clustersim.loader import load_scenario
 from clustersim.metrics import t_quantile_975
 
 __all__ = ["CASES", "CaseResult", "Estimate", "Row", "run_cases", "to_markdown"]

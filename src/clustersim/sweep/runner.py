@@ -1,12 +1,13 @@
-"""Parameter sweeps: many grid points × replications on any ``concurrent.futures.Executor``.
+"""Running a sweep: many grid points × replications on any ``concurrent.futures.Executor``.
 
 This module owns running a sweep: cutting each point's replications into batches, running
 them on an executor, and aggregating a finished point into one *point record* exactly as
 :func:`experiment.run` would (replication ``i`` of every point draws from the streams of
 ``(seed, i)``: common random numbers), plus the paired differences between points. What a
 grid means (points, each point's scenario through the loader's ``--set`` path, parsed knob
-values) is :mod:`clustersim.sweepgrid`, re-exported here; files and resuming belong to
-:mod:`clustersim.sweepio`; the terminal to :mod:`clustersim.commands.sweep`.
+values) is :mod:`clustersim.sweep.grid`; files and resuming belong to
+:mod:`clustersim.sweep.results`; the terminal to :mod:`clustersim.commands.sweep`. The
+package :mod:`clustersim.sweep` re-exports the stable API below and is itself callable.
 
 Stable API (also used by ``clustersim plan``):
 
@@ -28,7 +29,6 @@ import os
 import signal
 import sys
 import threading
-import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -36,32 +36,17 @@ from pathlib import Path
 from typing import Any
 
 from clustersim.budget import check_budget
-from clustersim.config import Scenario
+from clustersim.config import Scenario, UsageError
 from clustersim.experiment import CI_KEYS, RunResult, ci95, run_replication
-from clustersim.loader import UsageError
 from clustersim.metrics import RunMetrics
-from clustersim.sweepgrid import (
-    Grid,
-    Point,
-    grid_points,
-    knob_value,
-    parse_grid,
-    point_scenario,
-    split_values,
-)
+from clustersim.sweep.grid import Point, grid_points, knob_value, point_scenario
 
 __all__ = [
-    "Grid",
-    "Point",
     "SerialExecutor",
     "executor",
-    "grid_points",
-    "knob_value",
     "paired",
-    "parse_grid",
-    "point_scenario",
+    "point_record",
     "run_points",
-    "split_values",
     "sweep",
 ]
 
@@ -428,20 +413,20 @@ def sweep(
 
     With ``out`` (``.jsonl``, ``.csv`` or ``.parquet``) every finished point is appended to
     the results file at once and a re-run skips the points already there (see
-    :mod:`clustersim.sweepio`); ``source`` (the preset or file name) is recorded beside the
+    :mod:`clustersim.sweep.results`); ``source`` (the preset or file name) is recorded beside the
     resolved scenario. ``progress(done, total)`` is called as points finish. Without an
     ``executor`` one is opened with :func:`executor`'s defaults (only if something is left
     to run).
     """
-    from clustersim import sweepio
+    from clustersim.sweep import results as store
 
     points = grid_points(grid)
     if reps < 1:
         raise UsageError(f"--reps must be >= 1, got {reps}")
     for p in points:  # a bad key, value or size is reported before any file is touched
         check_budget(_resolved(point_scenario(scenario, p), reps, seed), reps)
-    header = sweepio.header(scenario, grid, reps, seed, source)
-    results = sweepio.ResultsFile.open(out, header) if out is not None else None
+    header = store.header(scenario, grid, reps, seed, source)
+    results = store.ResultsFile.open(out, header) if out is not None else None
     try:
         done = dict(results.records) if results is not None else {}
         todo = [k for k in range(len(points)) if k not in done]
@@ -473,25 +458,3 @@ _open_executor = executor
 def _keep(ex: cf.Executor) -> Iterator[cf.Executor]:
     """A caller's executor: used, not closed."""
     yield ex
-
-
-class _CallableModule(types.ModuleType):
-    """The sweep module made callable, as the issue's API asks.
-
-    ``clustersim.sweep(scenario, grid, reps, seed)`` runs :func:`sweep`, while
-    ``clustersim.sweep.executor`` and the rest stay module attributes.
-    """
-
-    def __call__(
-        self,
-        scenario: Scenario,
-        grid: Mapping[str, Sequence[str]],
-        reps: int,
-        seed: int,
-        executor: cf.Executor | None = None,
-        **options: Any,
-    ) -> list[dict[str, Any]]:
-        return sweep(scenario, grid, reps, seed, executor, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
-from clustersim import analytic
-from clustersim.loader import UsageError, load_scenario_text
-from clustersim.plots import PlotUnavailable
+from clustersim.analysis import analytic
+from clustersim.config import UsageError, load_scenario_text
+from clustersim.output.plots import PlotUnavailable
 
 __all__ = ["INTERVAL_KNOB", "lookup", "optimum_intervals", "sweep_png"]
 
@@ -50,7 +50,7 @@ def optimum_intervals(
     Empty if the job cannot fail or its checkpoints cost nothing.
     """
     from clustersim.engine import Simulation
-    from clustersim.sweep import point_scenario
+    from clustersim.sweep.grid import point_scenario
 
     text = orjson.dumps(scenario_json).decode("utf-8")
     scenario = point_scenario(load_scenario_text(text, "header.scenario", "json"), point)

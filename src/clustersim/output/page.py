@@ -14,8 +14,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from clustersim.loader import ConfigError
-from clustersim.plots import PlotUnavailable
+from clustersim.config import ConfigError
+from clustersim.output.plots import PlotUnavailable
 
 __all__ = ["MAX_JOB_ROWS", "REQUIRED_KEYS", "gpus_down_png", "render", "validate_run"]
 

@@ -1,0 +1,84 @@
+"""Scenario configuration: the models, human units, and the edge from a file to a Scenario.
+
+* :mod:`~clustersim.config.models`: frozen pydantic v2 models, one per concern, composed into
+  a :class:`Scenario` (base units inside);
+* :mod:`~clustersim.config.units`: human units (``"2h"``, ``"2TB/s"``) both ways;
+* :mod:`~clustersim.config.parse`: YAML, JSON and TOML text into plain data with positions;
+* :mod:`~clustersim.config.compose`: presets, ``--set`` overrides, validation with located
+  one-line errors, and writing a scenario back out;
+* :mod:`~clustersim.config.errors`: :class:`ConfigError` (exit 65) and :class:`UsageError`
+  (exit 2);
+* ``presets/``: the built-in scenarios (YAML files shipped as package data).
+
+The names most callers need are re-exported here.
+"""
+
+from clustersim.config.compose import (
+    dump_json_scenario,
+    dump_yaml,
+    list_presets,
+    load_scenario,
+    load_scenario_text,
+    preset_text,
+)
+from clustersim.config.errors import ConfigError, UsageError, single_line
+from clustersim.config.models import (
+    MAX_INT,
+    CheckpointConfig,
+    ClusterConfig,
+    CorrelatedConfig,
+    CostConfig,
+    DurationConfig,
+    FaultConfig,
+    FaultSpec,
+    GeneratorConfig,
+    JobClass,
+    JobSpec,
+    LemonConfig,
+    QuarantineConfig,
+    RepairConfig,
+    RepairShopConfig,
+    RestartConfig,
+    RunConfig,
+    Scenario,
+    SchedulerConfig,
+    StorageConfig,
+    TraceWorkloadConfig,
+    WorkloadConfig,
+)
+from clustersim.config.parse import load_document
+
+__all__ = [
+    "MAX_INT",
+    "CheckpointConfig",
+    "ClusterConfig",
+    "ConfigError",
+    "CorrelatedConfig",
+    "CostConfig",
+    "DurationConfig",
+    "FaultConfig",
+    "FaultSpec",
+    "GeneratorConfig",
+    "JobClass",
+    "JobSpec",
+    "LemonConfig",
+    "QuarantineConfig",
+    "RepairConfig",
+    "RepairShopConfig",
+    "RestartConfig",
+    "RunConfig",
+    "Scenario",
+    "SchedulerConfig",
+    "StorageConfig",
+    "TraceWorkloadConfig",
+    "UsageError",
+    "WorkloadConfig",
+    "dump_json_scenario",
+    "dump_yaml",
+    "list_presets",
+    "load_document",
+    "load_scenario",
+    "load_scenario_text",
+    "preset_text",
+    "single_line",
+]
