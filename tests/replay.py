@@ -16,8 +16,23 @@ from clustersim.engine import Simulation
 __all__ = ["replay_scenario", "start_times"]
 
 
-def replay_scenario(jobs: Sequence[tuple[float, float, int]], nodes: int, policy: str) -> Scenario:
-    """A scenario of ``nodes`` one-GPU nodes (one rack) running ``jobs`` with no costs."""
+Workload = Sequence[tuple[float, float, int]] | Sequence[tuple[float, float, int, float]]
+"""``(submit_s, runtime_s, nodes)``, or with a fourth element, the job's runtime estimate."""
+
+
+def _spec(i: int, job: tuple[float, ...]) -> dict[str, object]:
+    spec: dict[str, object] = {"name": f"j{i}", "gpus": job[2], "work": job[1], "submit": job[0]}
+    if len(job) > 3:
+        spec["estimate"] = job[3]
+    return spec
+
+
+def replay_scenario(jobs: Workload, nodes: int, policy: str) -> Scenario:
+    """A scenario of ``nodes`` one-GPU nodes (one rack) running ``jobs`` with no costs.
+
+    Jobs given with an estimate are scheduled on it (``scheduler.estimates.model:
+    requested``); the others on their exact runtime.
+    """
     return Scenario.model_validate(
         {
             "cluster": {
@@ -27,21 +42,16 @@ def replay_scenario(jobs: Sequence[tuple[float, float, int]], nodes: int, policy
                 "pods": 1,
                 "oversubscription": 1,
             },
-            "workload": {
-                "jobs": [
-                    {"name": f"j{i}", "gpus": p, "work": r, "submit": s}
-                    for i, (s, r, p) in enumerate(jobs)
-                ]
-            },
+            "workload": {"jobs": [_spec(i, job) for i, job in enumerate(jobs)]},
             "checkpoint": {"policy": "none"},
             "restart": {"detection": 0, "init": 0, "init_per_gpu": 0, "load": 0},
-            "scheduler": {"policy": policy},
+            "scheduler": {"policy": policy, "estimates": {"model": "requested"}},
             "run": {"horizon": 1e9},
         }
     )
 
 
-def start_times(jobs: Sequence[tuple[float, float, int]], nodes: int, policy: str) -> list[float]:
+def start_times(jobs: Workload, nodes: int, policy: str) -> list[float]:
     """First start time of each job, in input order, as the engine simulates it."""
     sim = Simulation(replay_scenario(jobs, nodes, policy), replication=0, seed=0)
     sim.run(None)

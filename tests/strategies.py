@@ -275,7 +275,31 @@ def scheduling_workloads(
     return n_nodes, jobs
 
 
-__all__ += ["JOB_SIZES"]
+@st.composite
+def estimated_workloads(
+    draw: st.DrawFn, *, max_nodes: int = 8, max_jobs: int = 12
+) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """:func:`scheduling_workloads` with an integer user estimate per job.
+
+    Most estimates are over the runtime by a factor of 1-10 (users over-estimate, Mu'alem &
+    Feitelson 2001); some are exact and some under the runtime (a job that outlives its
+    estimate stays where it is: nothing enforces the limit).
+    """
+    n_nodes, jobs = draw(scheduling_workloads(max_nodes=max_nodes, max_jobs=max_jobs))
+    out = []
+    for submit, runtime, nodes in jobs:
+        kind = draw(st.sampled_from(("over", "over", "exact", "under")))
+        if kind == "over":
+            estimate = runtime * draw(st.integers(1, 10)) + draw(st.integers(0, 30))
+        elif kind == "under":
+            estimate = max(1, runtime - draw(st.integers(1, runtime)))
+        else:
+            estimate = runtime
+        out.append((submit, runtime, nodes, estimate))
+    return n_nodes, out
+
+
+__all__ += ["JOB_SIZES", "estimated_workloads"]
 
 
 # --------------------------------------------------------------------------- hostile input

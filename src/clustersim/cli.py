@@ -83,6 +83,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write a PNG of GPUs by state over time (needs the 'plot' extra: matplotlib)",
     )
     run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 65 (bad data) if some job can never be placed (it is warned about anyway)",
+    )
+    run.add_argument(
         "--check-invariants",
         action="store_true",
         help="assert GPU conservation after every event (slow; for debugging)",
@@ -249,6 +254,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             keep_events=args.events is not None,
             progress=progress,
         )
+    unplaceable = _warn_unplaceable(result)
+    if unplaceable and args.strict:
+        sys.stderr.write(f"clustersim: error: jobs that can never be placed: {unplaceable}\n")
+        return EXIT_DATA
     payload = result.to_dict(jobs=not args.no_jobs)
     text = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
     files: list[tuple[Path, bytes]] = []
@@ -270,6 +279,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         Console(highlight=False).print(render_result(result))
     return 0
+
+
+def _warn_unplaceable(result: RunResult) -> int:
+    """One warning line per reason a job can never be placed; says why a run lasted 0 s.
+
+    Returns how many jobs can never be placed.
+    """
+    first = result.replications[0]
+    count = 0
+    for reason, names in first.unplaceable.items():
+        count += len(names)
+        shown = ", ".join(names[:5]) + (f", ... ({len(names) - 5} more)" if len(names) > 5 else "")
+        noun = "job" if len(names) == 1 else "jobs"
+        sys.stderr.write(
+            f"clustersim: warning: {len(names)} {noun} never placed, {reason}: {shown}\n"
+        )
+    summary = first.summary
+    if summary["jobs_submitted"] == 0:
+        sys.stderr.write(
+            "clustersim: warning: no job is submitted before the end of the run (run.horizon)\n"
+        )
+    elif summary["sim_time_s"] == 0 and count >= summary["jobs_submitted"]:
+        sys.stderr.write("clustersim: warning: simulated 0 s: no job can ever be placed\n")
+    return count
 
 
 def _events_jsonl(result: RunResult) -> bytes:

@@ -199,6 +199,9 @@ class Job:
     failures_seen: int = 0
     peer_load_s: float = math.inf
     peer_copy_ok: bool = False
+    estimate_s: float = math.nan
+    """The user's estimate of the failure-free work (nan: exact, ``work_s``). Policies see
+    the failure-free time left scaled by ``estimate_s / work_s``."""
 
     @property
     def phase(self) -> JobPhase:
@@ -213,6 +216,12 @@ class Job:
         if self.on_phase is not None:
             self.on_phase(self)
 
+    def _estimated(self, seconds: float) -> float:
+        """``seconds`` of failure-free time as the job's estimate sees it."""
+        if math.isnan(self.estimate_s):
+            return seconds
+        return seconds * self.estimate_s / self.work_s
+
     def as_running(self) -> RunningView:
         """The job as a policy sees it while it holds nodes (cached until its phase changes)."""
         if self.running_view is None:
@@ -224,7 +233,8 @@ class Job:
     def as_queued(self) -> JobView:
         """The job as a policy sees it in the queue (cached until its phase changes)."""
         if self.queue_view is None:
-            runtime = self.init_s + time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
+            remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
+            runtime = self.init_s + self._estimated(remaining)
             self.queue_view = JobView(self.id, self.nodes, self.priority, self.submit_s, runtime)
         return self.queue_view
 
@@ -246,14 +256,13 @@ class Job:
         self.held_since_s = now
 
     def est_end_s(self) -> float:
-        """Failure-free estimate of when the job ends (inf while it recovers)."""
+        """When the job's estimate says it ends, failure-free (inf while it recovers)."""
         if self.phase is JobPhase.RUNNING:
-            return self.epoch_start_s + time_to_finish(
-                self.remaining_s, self.interval_s, self.stall_s
-            )
+            remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
+            return self.epoch_start_s + self._estimated(remaining)
         if self.phase is JobPhase.STARTING:
             remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
-            return self.placed_s + self.init_s + remaining
+            return self.placed_s + self.init_s + self._estimated(remaining)
         return math.inf
 
     def interrupt(self, cause: Failure | Preemption) -> None:

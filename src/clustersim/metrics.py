@@ -93,6 +93,8 @@ class RunMetrics:
     causes: dict[str, dict[str, Any]]
     jobs: list[JobRow] = field(default_factory=list)
     timeseries: dict[str, list[float]] = field(default_factory=dict)
+    unplaceable: dict[str, list[str]] = field(default_factory=dict)
+    """Names of the jobs that can never be placed, by reason."""
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -179,6 +181,7 @@ class Finished(Protocol):
     gpus_per_node: int
     end_s: float
     jobs: list[Job]
+    unplaceable: dict[str, list[str]]
 
     @property
     def tally(self) -> LogTally:
@@ -303,6 +306,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "gpu_hours_slowdown": slow / 3600,
         "nodes_quarantined": len(sim.quarantined),
         "jobs_submitted": len(rows),
+        "jobs_unplaceable": sum(len(names) for names in sim.unplaceable.values()),
         "jobs_started": len(started),
         "jobs_finished": len(finished),
         "mean_jct_s": _mean([r.jct_s for r in finished]),
@@ -310,7 +314,9 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
-    return RunMetrics(summary, gpu_seconds, rec_split, causes, rows, sim.series)
+    return RunMetrics(
+        summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable)
+    )
 
 
 def _mean(values: list[float | None]) -> float | None:

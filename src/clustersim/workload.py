@@ -3,7 +3,12 @@
 Explicit specs come first, then generated jobs (Poisson arrivals over the window, class drawn
 by weight, size uniform over the class's list, lognormal work with the given median). Jobs are
 numbered in submission order (ties keep spec order). The generator draws only from the
-``workload.arrivals`` and ``workload.jobs`` streams.
+``workload.arrivals`` and ``workload.jobs`` streams (a calibrated shape from
+``workload.synthetic``).
+
+Each job also gets the runtime estimate that ``scheduler.estimates`` models (what a user
+would have asked for): ``None`` when it is the exact failure-free work; the ``f-model``
+draws from the ``workload.estimates`` stream, one uniform per job in submission order.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clustersim.config import Scenario, WorkloadConfig
+from clustersim.config import EstimateConfig, Scenario, WorkloadConfig
 from clustersim.rng import Streams
 from clustersim.traces.workload import replay_jobs
 
@@ -31,12 +36,15 @@ class JobRecord:
     submit_s: float
     priority: int
     checkpoint_bytes: float
+    estimate_s: float | None = None
+    """The user's runtime estimate; None when it is the exact work (``estimates: exact``)."""
 
 
 def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     """All jobs of the scenario, sorted by submission time and numbered from 0."""
     bytes_per_param = scenario.checkpoint.bytes_per_param
     raw: list[tuple[float, int, str, int, float, int, float]] = []
+    requested: dict[int, float] = {}  # input order -> the job's own estimate, if it has one
     for spec in scenario.workload.jobs:
         if spec.checkpoint_bytes is not None:
             size = spec.checkpoint_bytes
@@ -46,15 +54,39 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
             size = 0.0
         for k in range(spec.count):
             name = spec.name if spec.count == 1 else f"{spec.name}-{k}"
+            if spec.estimate is not None:
+                requested[len(raw)] = spec.estimate
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
     raw.extend(_generate(scenario.workload, streams, bytes_per_param, offset=len(raw)))
     if scenario.workload.trace is not None:
-        raw.extend(replay_jobs(scenario.workload.trace, offset=len(raw)))
+        rows, trace_requested = replay_jobs(scenario.workload.trace, offset=len(raw))
+        raw.extend(rows)
+        requested.update(trace_requested)
     raw.sort(key=lambda r: (r[0], r[1]))
+    estimates = _estimates(scenario.scheduler.estimates, raw, requested, streams)
     return [
-        JobRecord(i, name, gpus, work, submit, prio, size)
-        for i, (submit, _, name, gpus, work, prio, size) in enumerate(raw)
+        JobRecord(i, name, gpus, work, submit, prio, size, estimate)
+        for i, ((submit, _, name, gpus, work, prio, size), estimate) in enumerate(
+            zip(raw, estimates, strict=True)
+        )
     ]
+
+
+def _estimates(
+    cfg: EstimateConfig,
+    raw: list[tuple[float, int, str, int, float, int, float]],
+    requested: dict[int, float],
+    streams: Streams,
+) -> list[float | None]:
+    """Each job's runtime estimate under the configured model (None: exact)."""
+    if cfg.model == "exact":
+        return [None] * len(raw)
+    if cfg.model == "requested":
+        return [requested.get(order) for _, order, *_ in raw]
+    if cfg.model == "factor":
+        return [work * cfg.factor for _, _, _, _, work, _, _ in raw]
+    draws = streams.get("workload.estimates").uniform(1.0, cfg.f, size=len(raw))
+    return [work * float(u) for (_, _, _, _, work, _, _), u in zip(raw, draws, strict=True)]
 
 
 def _generate(

@@ -11,7 +11,8 @@ number of jobs. The queue is in arrival order: by submit time, ties by input pos
 
 Conventions shared with the engine (its documented behaviour, not its code): a job larger
 than the whole machine can never run; every policy skips it (it neither blocks the queue
-nor gets a reservation) and it is reported as never started (``nan``).
+nor gets a reservation) and it is reported as never started (``nan``). A running job that
+outlives its estimate (nothing enforces the limit) is expected to end just after now.
 
 Policies, each a function of one scheduling pass:
 
@@ -149,7 +150,10 @@ def conservative(
     now: float, free: int, n_nodes: int, running: list[Running], queue: list[Queued]
 ) -> list[Queued]:
     """Conservative backfilling: a reservation for every queued job, in arrival order."""
-    busy = [(now, run.expected_end_s, run.nodes) for run in running]
+    # A job past its estimate (an under-estimate; nothing kills it) still holds its nodes:
+    # it is expected to end just after now, the convention the engine documents too.
+    soon = math.nextafter(now, math.inf)
+    busy = [(now, max(run.expected_end_s, soon), run.nodes) for run in running]
     chosen = []
     for job in queue:
         if job.nodes > n_nodes:

@@ -3,7 +3,8 @@
 The reference (``minisched``) is written from the policies' textbook definitions; the engine
 runs the same workload with faults off and zero start-up and checkpoint costs
 (``replay.start_times``), so a job runs for exactly its runtime and the start times are the
-policy's decisions alone. Times are integers, so ties are exact. Estimates equal runtimes.
+policy's decisions alone. Times are integers, so ties are exact. Estimates equal runtimes,
+or (``estimated_workloads``) are the users' own, over or under the runtime.
 
 Both sides order simultaneous events the same way: at one instant, all completions, then
 all arrivals, then one scheduling pass.
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from minisched import simulate
 from replay import start_times
-from strategies import scheduling_workloads
+from strategies import estimated_workloads, scheduling_workloads
 
 from clustersim.scheduler import REGISTRY
 from clustersim.views import ClusterView, Decision, JobView, Start
@@ -48,6 +49,18 @@ def test_the_engine_starts_every_job_when_the_reference_does(
     n_nodes, jobs = workload
     engine = never_nan(start_times(jobs, n_nodes, policy))
     assert engine == never_nan(reference(jobs, n_nodes, policy)), (n_nodes, jobs)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@AT_LEAST_1000
+@given(workload=estimated_workloads())
+def test_with_user_estimates_the_engine_starts_every_job_when_the_reference_does(
+    policy: str, workload: tuple[int, list[tuple[int, int, int, int]]]
+) -> None:
+    # Policies see the estimates; jobs run for their runtimes (shorter or longer).
+    n_nodes, jobs = workload
+    engine = never_nan(start_times(jobs, n_nodes, policy))
+    assert engine == never_nan(simulate(jobs, n_nodes, policy)), (n_nodes, jobs)
 
 
 @pytest.mark.parametrize("policy", POLICIES)

@@ -28,6 +28,7 @@ __all__ = [
     "ClusterConfig",
     "CorrelatedConfig",
     "CostConfig",
+    "EstimateConfig",
     "FaultConfig",
     "FaultSpec",
     "GeneratorConfig",
@@ -119,6 +120,9 @@ class JobSpec(Frozen):
     count: PositiveInt = 1
     model_params: Annotated[float, Field(ge=0)] | None = None
     checkpoint_bytes: Bytes | None = None
+    estimate: Duration | None = Field(default=None, gt=0)
+    """The user's runtime estimate (requested time limit), used by ``estimates.model:
+    requested``; None means the job's own failure-free work."""
 
 
 class JobClass(Frozen):
@@ -184,6 +188,12 @@ class TraceWorkloadConfig(Frozen):
     checkpoint_bytes_per_gpu: Bytes = 0.0
     priority: Priority = 0
     on_bad_line: Literal["error", "skip"] = "error"
+    origin: Literal["first-job", "trace"] = "first-job"
+    """Time zero: the first replayed job's submission, or the trace's own clock (SWF and
+    Alibaba count from the trace's start; Helios and Philly from the Unix epoch)."""
+    faithful: bool = False
+    """Replay the trace as a scheduler simulation: zero start-up, recovery and checkpoint
+    costs and no faults, so that every job runs for exactly its recorded run time."""
 
     @model_validator(mode="before")
     @classmethod
@@ -420,11 +430,26 @@ class RepairShopConfig(Frozen):
     test_failure: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
+class EstimateConfig(Frozen):
+    """Users' runtime estimates, which backfilling and shortest-first policies read.
+
+    ``exact``: the job's failure-free run time. ``requested``: the job's own estimate (a
+    job spec's ``estimate``, a trace's requested time such as SWF field 9), else exact.
+    ``factor``: run time × ``factor``. ``f-model``: run time × U[1, ``f``], drawn per job
+    from the ``workload.estimates`` stream (Mu'alem & Feitelson 2001, section 5).
+    """
+
+    model: Literal["exact", "requested", "factor", "f-model"] = "exact"
+    factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    f: Annotated[float, Field(ge=1, le=1e6)] = 1.0
+
+
 class SchedulerConfig(Frozen):
     """Which scheduling policy orders the queue, and how preemption behaves."""
 
     policy: str = "fifo"
     preempt_checkpoint: bool = True
+    estimates: EstimateConfig = Field(default_factory=EstimateConfig)
 
     @field_validator("policy")
     @classmethod
@@ -465,3 +490,19 @@ class Scenario(Frozen):
     repairs: RepairShopConfig = Field(default_factory=RepairShopConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+
+    @model_validator(mode="after")
+    def _faithful_replay(self) -> Scenario:
+        """``workload.trace.faithful``: no start-up, recovery or checkpoint cost, no faults."""
+        trace = self.workload.trace
+        if trace is None or not trace.faithful:
+            return self
+        free = {"detection": 0.0, "requeue": 0.0, "init": 0.0, "init_per_gpu": 0.0, "load": 0.0}
+        return self.model_copy(
+            update={
+                "restart": self.restart.model_copy(update=free),
+                "checkpoint": self.checkpoint.model_copy(update={"policy": "none"}),
+                "faults": {},
+                "lemons": None,
+            }
+        )

@@ -18,7 +18,7 @@ from clustersim.config import Scenario
 from clustersim.job import Job
 from clustersim.workload import JobRecord
 
-__all__ = ["Causes", "JobShape", "make_jobs"]
+__all__ = ["Causes", "JobShape", "make_jobs", "unplaceable"]
 
 JobShape = tuple[float, float, float, float, float, float, float | None]
 """Stall, persist, MTBF, interval, load, init and peer-load times of a job shape."""
@@ -97,6 +97,8 @@ def make_jobs(
         if peer_load is not None:
             job.peer_load_s = peer_load
             job.peer_copy_ok = True
+        if rec.estimate_s is not None:
+            job.estimate_s = rec.estimate_s
         jobs.append(job)
     return jobs
 
@@ -130,3 +132,22 @@ def job_shape(
         else None
     )
     return stall, persist, mtbf, interval, load, init, peer_load
+
+
+def unplaceable(jobs: Iterable[Job], n_nodes: int, spare_nodes: int) -> dict[str, list[str]]:
+    """The jobs no placement can ever serve, by reason, with their names (in job order).
+
+    A job needs its nodes all at once; it can never start if it is larger than the cluster,
+    or larger than what is left beside the hot-spare pool (spares only replace failed nodes).
+    """
+    gpn_reason = f"larger than the cluster ({n_nodes:,} nodes)"
+    spare_reason = (
+        f"larger than the {n_nodes - spare_nodes:,} nodes left beside {spare_nodes:,} hot spares"
+    )
+    out: dict[str, list[str]] = {}
+    for job in jobs:
+        if job.nodes > n_nodes:
+            out.setdefault(gpn_reason, []).append(job.name)
+        elif job.nodes > n_nodes - spare_nodes:
+            out.setdefault(spare_reason, []).append(job.name)
+    return out

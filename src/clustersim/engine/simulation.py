@@ -37,7 +37,7 @@ from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.workload import build_workload
 
-from .build import Causes, make_jobs
+from .build import Causes, make_jobs, unplaceable
 from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .fleet import Fleet
@@ -137,7 +137,9 @@ class Simulation:
         )
         for job in self.jobs:
             job.on_phase = dispatcher.track_phase
-        self.unrunnable = sum(1 for j in self.jobs if j.nodes > self.schedulable_nodes)
+        self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
+        """Names of the jobs that can never be placed, by reason (they are never started)."""
+        self.unrunnable = sum(len(names) for names in self.unplaceable.values())
         self.end_event = env.event()
         self.end_s = 0.0
         # The World interface of fault sources (faults.base.World), served by the components.

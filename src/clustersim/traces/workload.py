@@ -47,11 +47,15 @@ class TraceReplay:
             )
         return fmt
 
-    def jobs(self) -> list[tuple[float, str, int, float, int, float]]:
-        """``(submit_s, name, gpus, work_s, priority, checkpoint_bytes)`` per replayed job."""
+    def jobs(self) -> list[tuple[float, str, int, float, int, float, float | None]]:
+        """``(submit_s, name, gpus, work_s, priority, checkpoint_bytes, requested_s)`` per job.
+
+        ``requested_s`` is the trace's requested run time (SWF field 9) scaled like the work,
+        or None where the trace has none.
+        """
         cfg = self.cfg
-        out: list[tuple[float, str, int, float, int, float]] = []
-        origin: float | None = None
+        out: list[tuple[float, str, int, float, int, float, float | None]] = []
+        origin: float | None = 0.0 if cfg.origin == "trace" else None
         jobs = read_trace(
             cfg.path,
             self.format(),
@@ -72,7 +76,7 @@ class TraceReplay:
 
     def _record(
         self, job: TraceJob, since_first_s: float
-    ) -> tuple[float, str, int, float, int, float] | None:
+    ) -> tuple[float, str, int, float, int, float, float | None] | None:
         cfg = self.cfg
         if since_first_s < cfg.start:
             self._leave_out("before start")
@@ -87,15 +91,29 @@ class TraceReplay:
         gpus = max(1, math.ceil(job.gpus * cfg.gpu_scale * (1 - _EPS)))
         submit = (since_first_s - cfg.start) * cfg.time_scale
         size = cfg.checkpoint_bytes_per_gpu * gpus
-        return (submit, job.id, gpus, work, cfg.priority, size)
+        return (submit, job.id, gpus, work, cfg.priority, size, _requested(job, cfg.time_scale))
+
+
+def _requested(job: TraceJob, time_scale: float) -> float | None:
+    """The job's requested run time (SWF field 9, ``-1`` when unknown), scaled; else None."""
+    text = job.get("swf.req_time")
+    if text is None:
+        return None
+    value = float(text)
+    return value * time_scale if value > 0 else None
 
 
 def replay_jobs(
     cfg: TraceWorkloadConfig, offset: int
-) -> list[tuple[float, int, str, int, float, int, float]]:
-    """The trace's jobs as ``build_workload``'s raw rows (``order`` numbered from ``offset``)."""
+) -> tuple[list[tuple[float, int, str, int, float, int, float]], dict[int, float]]:
+    """The trace's jobs as ``build_workload``'s raw rows, and their requested run times.
+
+    Rows are numbered (``order``) from ``offset``; requested run times are keyed by ``order``
+    and present only where the trace gives one.
+    """
     rows = TraceReplay(cfg).jobs()
+    requested = {offset + i: row[6] for i, row in enumerate(rows) if row[6] is not None}
     return [
         (submit, offset + i, name, gpus, work, prio, size)
-        for i, (submit, name, gpus, work, prio, size) in enumerate(rows)
-    ]
+        for i, (submit, name, gpus, work, prio, size, _) in enumerate(rows)
+    ], requested
