@@ -6,7 +6,7 @@
   of :mod:`~clustersim.analysis.checks`;
 * :mod:`~clustersim.analysis.mc`: a numpy Monte Carlo of one checkpointed job (DES semantics);
 * :mod:`~clustersim.analysis.validate`: ``clustersim validate``, simulation against formula
-  against published numbers.
+  against published numbers; its cases are the :mod:`~clustersim.analysis.cases` package.
 
 Nothing is imported here: the engine uses ``analytic`` while ``validate`` runs the engine, so
 this package's ``__init__`` must not pull the modules in.
