@@ -12,6 +12,13 @@ free capacity (best fit), then the lowest id. Otherwise it spans the fewest pods
 first) and the last pod is chosen by the same rule for the remainder. Inside a pod, racks with
 the most free nodes are taken first and the last rack is the best fit for what remains; inside
 a rack the lowest node ids go first. Everything is sorted, so placement is deterministic.
+
+Size: one module (over 500 lines) because :class:`Cluster` is the single writer of the node
+state arrays and of the per-rack and per-pod free counters derived from them; every change
+goes through ``_set_state`` so that the counters and the state can never disagree (checked
+by :meth:`Cluster.check` and the allocator's stateful property test). Splitting placement
+from state would give two objects write access to the same arrays, and the placement hot
+paths are written against the arrays directly for speed (``bench/NOTES.md``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each case simulates one job under exponential failures (job MTBF M), checkpoint stall C,
 restart R (failures may hit the restart) and interval τ, and asserts that the exact formula's
 long-run ETTR lies inside the simulated 95 % confidence interval (ratio-of-sums estimator,
-see :func:`clustersim.analysis.validate.ratio_estimate`). Nothing here pins a number from a run.
+see :func:`clustersim.analysis.cases.base.ratio_estimate`). Nothing here pins a number from a run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clustersim.analysis import analytic
-from clustersim.analysis.validate import Estimate, _des_ettr, _mc_ettr, _reps_for, single_job
+from clustersim.analysis.cases.base import Estimate, des_ettr, mc_ettr, reps_for, single_job
 from clustersim.experiment import run
 
 HOUR = 3600.0
@@ -28,14 +28,14 @@ def test_design_case_m2h_c60_r10min_daly() -> None:
     exact = analytic.exact_ettr(tau, C, R, M)
     assert exact == pytest.approx(0.806, abs=0.001)
     sc = single_job(M, C, R, policy="daly")
-    reps = _reps_for(1200, M, sc.workload.jobs[0].work)
+    reps = reps_for(1200, M, sc.workload.jobs[0].work)
     result = run(sc, reps=reps, seed=11)
     assert result.summary["interruptions_total"] * reps >= 1000
-    des = _des_ettr(result)
+    des = des_ettr(result)
     assert des.contains(exact), (des, exact)
     # The first-order accounting (≈ 0.79) is the classic bug: the simulation must exclude it.
     assert not des.contains(analytic.first_order_ettr(tau, C, R, M))
-    mc = _mc_ettr(sc, 10_000)
+    mc = mc_ettr(sc, 10_000)
     assert mc.contains(exact), (mc, exact)
     assert not mc.contains(analytic.first_order_ettr(tau, C, R, M))
 
@@ -54,7 +54,7 @@ def test_fixed_interval_grid(
     M = mtbf_h * HOUR
     exact = analytic.exact_ettr(interval_s, stall_s, restart_s, M)
     sc = single_job(M, stall_s, restart_s, interval_s=interval_s, work_s=10 * DAY)
-    des = _des_ettr(run(sc, reps=_reps_for(600, M, 10 * DAY), seed=5))
+    des = des_ettr(run(sc, reps=reps_for(600, M, 10 * DAY), seed=5))
     assert des.contains(exact), (des, exact)
 
 
@@ -93,7 +93,7 @@ def test_mc_contains_the_exact_value(
     work = 200 * max(M, tau)
     sc = single_job(M, stall_s, restart_s, interval_s=tau, work_s=work)
     sc = sc.model_copy(update={"run": sc.run.model_copy(update={"horizon": 1e15})})
-    mc = _mc_ettr(sc, 2000, seed=seed)
+    mc = mc_ettr(sc, 2000, seed=seed)
     assert agrees(mc, exact, work, tau), f"MC {mc} disagrees with the exact ETTR {exact}"
 
 
@@ -116,8 +116,8 @@ def test_des_contains_the_exact_value(
     sc = single_job(M, stall_s, restart_s, interval_s=tau, work_s=work)
     sc = sc.model_copy(update={"run": sc.run.model_copy(update={"horizon": 1e15})})
     # At least 8 replications: a variance estimated from 2-3 runs makes the interval a lottery.
-    reps = _reps_for(1000, M, work, minimum=8)
-    des = _des_ettr(run(sc, reps=reps, seed=seed))
+    reps = reps_for(1000, M, work, minimum=8)
+    des = des_ettr(run(sc, reps=reps, seed=seed))
     assert agrees(des, exact, work, tau), f"DES {des} disagrees with the exact ETTR {exact}"
 
 
@@ -136,6 +136,6 @@ def test_des_and_mc_agree_on_presets(preset: str) -> None:
     from clustersim.config import load_scenario
 
     sc = load_scenario(preset)
-    des = _des_ettr(run(sc, reps=6, seed=2))
-    mc = _mc_ettr(sc, 4000)
+    des = des_ettr(run(sc, reps=6, seed=2))
+    mc = mc_ettr(sc, 4000)
     assert des.low <= mc.high and mc.low <= des.high, (des, mc)

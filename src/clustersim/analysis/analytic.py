@@ -4,6 +4,10 @@ Everything here is a pure function of floats in base units (seconds, bytes, byte
 failures per component-second). The functions are the reference the discrete-event simulator
 is checked against, so each one states its model and its source.
 
+The Lambert W function (:mod:`~clustersim.analysis.lambertw`) and the Poisson counts
+(:mod:`~clustersim.analysis.poisson`) live in their own modules and are re-exported here, so
+``analytic.poisson_interval`` and ``analytic.lambert_w0`` keep working.
+
 Notation (exponential failures): ``M`` is the job's mean time between failures, ``C`` the
 checkpoint cost (the time training is stalled per checkpoint), ``R`` the restart (recovery)
 time after a failure, and ``τ`` the compute time between two checkpoints, so that one segment
@@ -26,8 +30,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from numpy.typing import NDArray
+from clustersim.analysis.checks import check, check_nodes
+from clustersim.analysis.lambertw import lambert_w0
+from clustersim.analysis.poisson import (
+    expected_interruptions,
+    poisson_cdf,
+    poisson_interval,
+    poisson_quantile,
+    spare_pool_size,
+)
 
 __all__ = [
     "checkpoint_bytes",
@@ -50,77 +61,6 @@ __all__ = [
 ]
 
 # 1/e as the nearest double (which is slightly *above* the true 1/e) and the remainder
-# 1/e - _INV_E_HI, so that x + 1/e can be formed without cancellation near the branch point.
-_INV_E_HI = 0.36787944117144233
-_INV_E_LO = -1.2428753672788363e-17
-
-# Largest Poisson mean the exact (windowed) CDF accepts; the window is ~30·√mean entries.
-_MAX_POISSON_MEAN = 1e10
-
-
-# --------------------------------------------------------------------------------------------
-# Input validation
-# --------------------------------------------------------------------------------------------
-
-
-def _check(
-    name: str,
-    value: float,
-    *,
-    positive: bool = False,
-    allow_inf: bool = False,
-) -> float:
-    """Return ``value`` as a float after checking it is a usable non-negative number.
-
-    Args:
-        name: Parameter name used in the error message.
-        value: The value to check.
-        positive: Require ``value > 0`` instead of ``value >= 0``.
-        allow_inf: Accept ``+inf``.
-
-    Returns:
-        ``float(value)``.
-
-    Raises:
-        ValueError: If the value is NaN, negative, zero when ``positive``, or infinite when
-            not ``allow_inf``.
-    """
-    v = float(value)
-    if math.isnan(v):
-        raise ValueError(f"{name} must be a number, got NaN")
-    if math.isinf(v) and not (allow_inf and v > 0):
-        raise ValueError(f"{name} must be finite, got {v}")
-    if positive and v <= 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    return v
-
-
-def _check_nodes(n_nodes: int) -> int:
-    """Return ``n_nodes`` after checking it is a positive integer.
-
-    Raises:
-        ValueError: If ``n_nodes`` is not an integer >= 1.
-    """
-    if isinstance(n_nodes, bool) or int(n_nodes) != n_nodes:
-        raise ValueError(f"n_nodes must be an integer, got {n_nodes!r}")
-    n = int(n_nodes)
-    if n < 1:
-        raise ValueError(f"n_nodes must be >= 1, got {n}")
-    return n
-
-
-def _check_probability(probability: float) -> float:
-    """Return ``probability`` after checking it lies strictly between 0 and 1.
-
-    Raises:
-        ValueError: If ``probability`` is not in the open interval (0, 1).
-    """
-    p = float(probability)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"probability must be in (0, 1), got {p}")
-    return p
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,8 +85,8 @@ def young_interval(checkpoint_s: float, mtbf_s: float) -> float:
         ValueError: If ``checkpoint_s`` or ``mtbf_s`` is not > 0. (With ``C = 0`` the
             optimum degenerates to checkpointing continuously, which is not an interval.)
     """
-    c = _check("checkpoint_s", checkpoint_s, positive=True)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    c = check("checkpoint_s", checkpoint_s, positive=True)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     return math.sqrt(2.0 * c * m)
 
 
@@ -170,89 +110,14 @@ def daly_interval(checkpoint_s: float, mtbf_s: float) -> float:
     Raises:
         ValueError: If ``checkpoint_s`` or ``mtbf_s`` is not > 0.
     """
-    c = _check("checkpoint_s", checkpoint_s, positive=True)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    c = check("checkpoint_s", checkpoint_s, positive=True)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     if math.isinf(m):
         return math.inf
     if c >= 2.0 * m:
         return m
     ratio = c / (2.0 * m)
     return math.sqrt(2.0 * c * m) * (1.0 + math.sqrt(ratio) / 3.0 + ratio / 9.0) - c
-
-
-# --------------------------------------------------------------------------------------------
-# Lambert W
-# --------------------------------------------------------------------------------------------
-
-
-def _w0_initial(x: float, q: float) -> float:
-    """Return an initial guess for ``W₀(x)``; ``q = x + 1/e`` is formed without cancellation."""
-    if x < -0.25:
-        # Branch-point series in p = √(2(ex + 1)) (Corless et al. 1996).
-        p = math.sqrt(2.0 * math.e * q)
-        return -1.0 + p * (
-            1.0
-            + p
-            * (
-                -1.0 / 3.0
-                + p
-                * (11.0 / 72.0 + p * (-43.0 / 540.0 + p * (769.0 / 17280.0 - p * 221.0 / 8505.0)))
-            )
-        )
-    if x <= math.e:
-        # Winitzki's approximation, good to a few per cent on [-0.25, e].
-        lx = math.log1p(x)
-        return lx * (1.0 - math.log1p(lx) / (2.0 + lx))
-    # Asymptotic expansion for large x (Corless et al. 1996).
-    l1 = math.log(x)
-    l2 = math.log(l1)
-    return l1 - l2 + l2 / l1 + l2 * (l2 - 2.0) / (2.0 * l1 * l1)
-
-
-def lambert_w0(x: float) -> float:
-    """Principal branch ``W₀`` of the Lambert W function, the solution of ``w·eʷ = x``.
-
-    Implementation (no SciPy): an initial guess from the branch-point series near ``−1/e``,
-    Winitzki's approximation on ``[−0.25, e]`` or the asymptotic series above ``e``
-    (Corless et al. 1996), refined by Halley's iteration written as
-    ``t = w − x·e^{−w}``, ``w ← w − t / ((w + 1) − (w + 2)·t / (2w + 2))`` (no overflow for
-    large ``x``) until the step is below ~1e-16 relative. Very close to the branch point
-    (``p = √(2(ex+1)) < 1e-3``) the six-term series is already exact to double precision and
-    is returned directly, because Halley's step is singular at ``w = −1``.
-
-    Args:
-        x: Argument, ``x >= −1/e``. The double nearest ``−1/e`` (−0.36787944117144233, which
-            lies a hair below the true value) is accepted and gives ``−1``.
-
-    Returns:
-        ``W₀(x)``, in ``[−1, ∞)``.
-
-    Raises:
-        ValueError: If ``x`` is NaN or below ``−1/e``.
-    """
-    x = float(x)
-    if math.isnan(x):
-        raise ValueError("lambert_w0: x must be a number, got NaN")
-    if x < -_INV_E_HI:
-        raise ValueError(f"lambert_w0: x must be >= -1/e (≈ -0.36787944117144233), got {x}")
-    if x == 0.0:
-        return 0.0
-    if math.isinf(x):
-        return math.inf
-    q = max(0.0, (x + _INV_E_HI) + _INV_E_LO)  # x + 1/e, exact to ~1e-33 near the branch
-    if q == 0.0:
-        return -1.0
-    if 2.0 * math.e * q < 1e-6:  # p < 1e-3: series error O(p^7) < 1e-21
-        return _w0_initial(x, q)
-    w = _w0_initial(x, q)
-    for _ in range(64):
-        t = w - x * math.exp(-w)
-        wp1 = w + 1.0
-        step = t / (wp1 - (w + 2.0) * t / (2.0 * wp1))
-        w -= step
-        if abs(step) <= 4e-16 * max(1.0, abs(w)):
-            break
-    return w
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,10 +152,10 @@ def exact_segment_time(
     Raises:
         ValueError: On a negative or NaN argument, or ``mtbf_s <= 0``.
     """
-    tau = _check("work_s", work_s)
-    c = _check("checkpoint_s", checkpoint_s)
-    r = _check("restart_s", restart_s)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    tau = check("work_s", work_s)
+    c = check("checkpoint_s", checkpoint_s)
+    r = check("restart_s", restart_s)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     if math.isinf(m):
         return tau + c
     try:
@@ -318,7 +183,7 @@ def exact_ettr(interval_s: float, checkpoint_s: float, restart_s: float, mtbf_s:
     Raises:
         ValueError: On invalid input (``interval_s`` must be > 0).
     """
-    tau = _check("interval_s", interval_s, positive=True)
+    tau = check("interval_s", interval_s, positive=True)
     return tau / exact_segment_time(tau, checkpoint_s, restart_s, mtbf_s)
 
 
@@ -345,8 +210,8 @@ def exact_optimal_interval(checkpoint_s: float, mtbf_s: float) -> float:
     Raises:
         ValueError: If ``checkpoint_s`` or ``mtbf_s`` is not > 0.
     """
-    c = _check("checkpoint_s", checkpoint_s, positive=True)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    c = check("checkpoint_s", checkpoint_s, positive=True)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     if math.isinf(m):
         return math.inf
     ratio = c / m
@@ -395,10 +260,10 @@ def first_order_ettr(
     Raises:
         ValueError: On invalid input.
     """
-    tau = _check("interval_s", interval_s, positive=True)
-    c = _check("checkpoint_s", checkpoint_s)
-    r = _check("restart_s", restart_s)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    tau = check("interval_s", interval_s, positive=True)
+    c = check("checkpoint_s", checkpoint_s)
+    r = check("restart_s", restart_s)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     seg = tau + c
     waste = c / seg + (seg / 2.0 + r) / m
     return min(1.0, max(0.0, 1.0 - waste))
@@ -433,11 +298,11 @@ def kokolis_ettr(
     Raises:
         ValueError: On invalid input.
     """
-    n = _check_nodes(n_nodes)
-    rf = _check("rate_per_node_s", rate_per_node_s)
-    wcp = _check("checkpoint_write_s", checkpoint_write_s)
-    dt = _check("interval_s", interval_s, positive=True)
-    u0 = _check("restart_overhead_s", restart_overhead_s)
+    n = check_nodes(n_nodes)
+    rf = check("rate_per_node_s", rate_per_node_s)
+    wcp = check("checkpoint_write_s", checkpoint_write_s)
+    dt = check("interval_s", interval_s, positive=True)
+    u0 = check("restart_overhead_s", restart_overhead_s)
     value = (1.0 - n * rf * (u0 + dt / 2.0)) / (1.0 + wcp / dt)
     return min(1.0, max(0.0, value))
 
@@ -460,9 +325,9 @@ def kokolis_optimal_interval(
     Raises:
         ValueError: On invalid input.
     """
-    n = _check_nodes(n_nodes)
-    rf = _check("rate_per_node_s", rate_per_node_s)
-    wcp = _check("checkpoint_write_s", checkpoint_write_s, positive=True)
+    n = check_nodes(n_nodes)
+    rf = check("rate_per_node_s", rate_per_node_s)
+    wcp = check("checkpoint_write_s", checkpoint_write_s, positive=True)
     if rf == 0.0:
         return math.inf
     return math.sqrt(2.0 * wcp / (n * rf))
@@ -484,8 +349,8 @@ def job_mtbf(n_nodes: int, rate_per_node_s: float) -> float:
     Raises:
         ValueError: On invalid input.
     """
-    n = _check_nodes(n_nodes)
-    rf = _check("rate_per_node_s", rate_per_node_s)
+    n = check_nodes(n_nodes)
+    rf = check("rate_per_node_s", rate_per_node_s)
     if rf == 0.0:
         return math.inf
     return 1.0 / (n * rf)
@@ -512,8 +377,8 @@ def checkpoint_bytes(model_params: float, bytes_per_param: float = 14.0) -> floa
     Raises:
         ValueError: On invalid input.
     """
-    p = _check("model_params", model_params)
-    b = _check("bytes_per_param", bytes_per_param, positive=True)
+    p = check("model_params", model_params)
+    b = check("bytes_per_param", bytes_per_param, positive=True)
     return p * b
 
 
@@ -530,183 +395,8 @@ def checkpoint_time(n_bytes: float, bandwidth_bytes_per_s: float) -> float:
     Raises:
         ValueError: On invalid input.
     """
-    nb = _check("n_bytes", n_bytes)
-    bw = _check("bandwidth_bytes_per_s", bandwidth_bytes_per_s, positive=True, allow_inf=True)
+    nb = check("n_bytes", n_bytes)
+    bw = check("bandwidth_bytes_per_s", bandwidth_bytes_per_s, positive=True, allow_inf=True)
     if nb == 0.0:
         return 0.0
     return nb / bw
-
-
-# --------------------------------------------------------------------------------------------
-# Poisson counts: interruptions and spare pools
-# --------------------------------------------------------------------------------------------
-
-
-def _poisson_cdf_window(mean: float) -> tuple[int, NDArray[np.float64]]:
-    """Poisson CDF on a window of integers around the mode holding all but ~e^-100 of the mass.
-
-    The pmf is built relative to the mode in log space, ``log p(k+1) − log p(k) =
-    log(mean) − log(k+1)``, accumulated with ``cumsum`` in both directions from the mode,
-    exponentiated (the maximum is 0, so nothing overflows) and normalised by its sum. This
-    is stable for any mean up to :data:`_MAX_POISSON_MEAN`. The window is
-    ``mode ± (15·√mean + 40)``, beyond which the pmf relative to the mode is < e^-100.
-
-    Args:
-        mean: Poisson mean (> 0, finite).
-
-    Returns:
-        ``(lo, cdf)`` with ``cdf[i] = P(X <= lo + i)`` and ``cdf[-1] == 1``.
-    """
-    mode = math.floor(mean)
-    half = math.ceil(15.0 * math.sqrt(mean)) + 40
-    lo = max(0, mode - half)
-    hi = mode + half
-    rel = np.zeros(hi - lo + 1, dtype=np.float64)
-    log_mean = math.log(mean)
-    i_mode = mode - lo
-    if hi > mode:
-        j_up = np.arange(mode + 1, hi + 1, dtype=np.float64)
-        rel[i_mode + 1 :] = np.cumsum(log_mean - np.log(j_up))
-    if mode > lo:
-        j_down = np.arange(mode, lo, -1, dtype=np.float64)  # k + 1 for k = mode-1 .. lo
-        rel[i_mode - 1 :: -1] = -np.cumsum(log_mean - np.log(j_down))
-    pmf = np.exp(rel)
-    cdf = np.cumsum(pmf)
-    cdf /= cdf[-1]
-    return lo, cdf
-
-
-def _check_mean(mean: float) -> float:
-    """Return a validated Poisson mean.
-
-    Raises:
-        ValueError: If the mean is negative, NaN, infinite or above the supported maximum.
-    """
-    lam = _check("mean", mean)
-    if lam > _MAX_POISSON_MEAN:
-        raise ValueError(
-            f"mean must be <= {_MAX_POISSON_MEAN:g} for the exact Poisson CDF, got {lam}"
-        )
-    return lam
-
-
-def poisson_cdf(k: int, mean: float) -> float:
-    """Poisson cumulative distribution ``P(X <= k)`` for ``X ~ Poisson(mean)``.
-
-    Args:
-        k: Count (any integer; negative gives 0).
-        mean: Poisson mean (>= 0, at most 1e10).
-
-    Returns:
-        The probability.
-
-    Raises:
-        ValueError: On an invalid mean.
-    """
-    lam = _check_mean(mean)
-    k = int(k)
-    if k < 0:
-        return 0.0
-    if lam == 0.0:
-        return 1.0
-    lo, cdf = _poisson_cdf_window(lam)
-    if k < lo:
-        return 0.0
-    if k - lo >= cdf.size:
-        return 1.0
-    return float(cdf[k - lo])
-
-
-def poisson_quantile(mean: float, probability: float) -> int:
-    """Poisson quantile: the smallest ``k`` with ``P(X <= k) >= probability``.
-
-    Args:
-        mean: Poisson mean (>= 0, at most 1e10).
-        probability: Target probability in (0, 1).
-
-    Returns:
-        The quantile ``k``.
-
-    Raises:
-        ValueError: On an invalid mean or probability.
-    """
-    lam = _check_mean(mean)
-    p = _check_probability(probability)
-    if lam == 0.0:
-        return 0
-    lo, cdf = _poisson_cdf_window(lam)
-    idx = int(np.searchsorted(cdf, p, side="left"))
-    return lo + min(idx, cdf.size - 1)
-
-
-def expected_interruptions(n_nodes: int, rate_per_node_s: float, duration_s: float) -> float:
-    """Return the expected number of job interruptions, ``N·r·T``.
-
-    For Llama 3 (2,048 nodes for 54 days, 419 unexpected interruptions) this is the Poisson
-    mean used by :func:`poisson_interval`.
-
-    Args:
-        n_nodes: Number of nodes ``N`` (>= 1).
-        rate_per_node_s: Interruption rate per node per second (>= 0).
-        duration_s: Duration ``T`` in seconds (>= 0).
-
-    Returns:
-        The expected count.
-
-    Raises:
-        ValueError: On invalid input.
-    """
-    n = _check_nodes(n_nodes)
-    rf = _check("rate_per_node_s", rate_per_node_s)
-    d = _check("duration_s", duration_s)
-    return n * rf * d
-
-
-def poisson_interval(mean: float, probability: float = 0.95) -> tuple[int, int]:
-    """Central interval of a Poisson count: ``(q((1 − p)/2), q((1 + p)/2))``.
-
-    ``q`` is :func:`poisson_quantile`, so at least ``probability`` of the mass lies in the
-    closed interval (e.g. the spread of interruption counts across simulator replicas).
-
-    Args:
-        mean: Poisson mean (>= 0).
-        probability: Coverage in (0, 1), default 0.95.
-
-    Returns:
-        ``(lower, upper)`` inclusive bounds.
-
-    Raises:
-        ValueError: On an invalid mean or probability.
-    """
-    p = _check_probability(probability)
-    alpha = (1.0 - p) / 2.0
-    return poisson_quantile(mean, alpha), poisson_quantile(mean, 1.0 - alpha)
-
-
-def spare_pool_size(
-    n_nodes: int, rate_per_node_s: float, repair_s: float, probability: float = 0.99
-) -> int:
-    """Hot spares needed so that a failed node can be replaced immediately with ``probability``.
-
-    With node failures at ``r`` per node-second and parallel repairs taking ``repair_s``
-    on average, the number of nodes out for repair is Poisson with mean
-    ``λ = N·r·repair_s`` (M/G/∞ queue, any repair-time distribution). The pool size is the
-    smallest ``k`` with ``P(X <= k) >= probability``.
-
-    Args:
-        n_nodes: Number of nodes ``N`` exposed to failures (>= 1).
-        rate_per_node_s: Failure rate per node per second (>= 0).
-        repair_s: Mean repair time, seconds (>= 0).
-        probability: Target probability in (0, 1), default 0.99.
-
-    Returns:
-        Number of spare nodes.
-
-    Raises:
-        ValueError: On invalid input.
-    """
-    n = _check_nodes(n_nodes)
-    rf = _check("rate_per_node_s", rate_per_node_s)
-    rep = _check("repair_s", repair_s)
-    p = _check_probability(probability)
-    return poisson_quantile(n * rf * rep, p)

@@ -12,6 +12,12 @@ nesting deeper than :data:`MAX_NESTING` and documents of more than :data:`MAX_VA
 (YAML aliases expanded) are refused with a located one-line error before they can exhaust the
 stack, memory or time, and at most :data:`MAX_MESSAGES` problems are listed (docs/config.md,
 "Input limits").
+
+Size: one module (over 500 lines) because the bounded reader is one mechanism: the ruamel
+scanner, composer and constructor subclasses that enforce the limits, the position map they
+fill and the error lines that read it share private helpers and ruamel internals that should
+not leak into a second module. What is not reading (overrides, validation, presets) is
+already :mod:`clustersim.config.compose`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,35 @@
+"""The cases of ``clustersim validate``, registered by name in :data:`CASES` (run in this order).
+
+A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first line is its
+``validate --list`` description. Closed-form cases are in
+:mod:`~clustersim.analysis.cases.formulas`, preset-scale cases in
+:mod:`~clustersim.analysis.cases.scale`, the row types in
+:mod:`~clustersim.analysis.cases.base`; running and rendering them is
+:mod:`clustersim.analysis.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from clustersim.analysis.cases.base import CaseResult
+from clustersim.analysis.cases.formulas import (
+    case_checkpoint_size,
+    case_exact_grid,
+    case_kokolis_mttf,
+    case_llama3_restart,
+    case_young_daly_exact,
+)
+from clustersim.analysis.cases.scale import case_beyond, case_llama3_interruptions
+
+__all__ = ["CASES"]
+
+CASES: dict[str, Callable[[bool], CaseResult]] = {
+    "young-daly-exact": case_young_daly_exact,
+    "exact-grid": case_exact_grid,
+    "llama3-interruptions": case_llama3_interruptions,
+    "llama3-restart": case_llama3_restart,
+    "kokolis-mttf": case_kokolis_mttf,
+    "checkpoint-size": case_checkpoint_size,
+    "beyond-formulas": case_beyond,
+}
