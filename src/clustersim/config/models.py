@@ -3,6 +3,10 @@
 Human units are parsed once here (see :mod:`clustersim.config.units`); every model below holds base
 units (seconds, bytes, bytes/s, failures per node-second). Field names say the human concept;
 ``docs/config.md`` documents each field with its unit and default.
+
+Size: this is the scenario file's schema, one small model per section in the order the file
+and ``docs/config.md`` read; the models refer to each other (``Scenario`` composes them all),
+so splitting them by size would scatter one schema over modules without a seam between them.
 """
 
 from __future__ import annotations
