@@ -32,7 +32,14 @@ import numpy.typing as npt
 
 from clustersim.topology import Topology
 
-__all__ = ["Cluster", "NodeState", "Placement"]
+__all__ = ["PLACEMENTS", "Cluster", "NodeState", "Placement"]
+
+PLACEMENTS = ("topology", "first-fit", "spread")
+"""Placement rules for new jobs: the topology-aware rule of the module docstring (default);
+``first-fit``, the lowest-id FREE nodes whatever their racks; ``spread``, one node per rack
+in turn, racks with the most FREE nodes first (ties to the lowest id), so a job spans as
+many racks as it can. Replacements for failed nodes follow :meth:`Cluster.take_replacements`'s
+near-first rule (spares, then the job's racks and pods) under every placement."""
 
 IntArray = npt.NDArray[np.int64]
 
@@ -79,7 +86,12 @@ class Cluster:
     The arrays are exposed for cheap read access; only the methods below mutate them.
     """
 
-    def __init__(self, topology: Topology, *, spare_nodes: int = 0) -> None:
+    def __init__(
+        self, topology: Topology, *, spare_nodes: int = 0, placement: str = "topology"
+    ) -> None:
+        if placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {placement!r} (known: {', '.join(PLACEMENTS)})")
+        self.placement = placement
         n = topology.n_nodes
         if not 0 <= spare_nodes <= n:
             raise ValueError(f"spare_nodes must be in [0, {n}], got {spare_nodes}")
@@ -194,6 +206,8 @@ class Cluster:
             raise ValueError(f"job {job_id} already holds an allocation")
         if n_nodes > self.n_free:
             return None
+        if self.placement != "topology":
+            return self._allocate_by_rule(job_id, n_nodes)
         if n_nodes <= self._npr:
             placed = self._allocate_in_one_rack(job_id, n_nodes)
             if placed is not None:
@@ -206,6 +220,26 @@ class Cluster:
         used = racks[takes > 0]
         pods = int(np.count_nonzero(np.bincount(used // self._rpp)))
         return Placement(nodes=self.node_tuple(nodes), racks=int(used.size), pods=int(pods))
+
+    def _allocate_by_rule(self, job_id: int, n: int) -> Placement:
+        """``first-fit`` or ``spread`` placement of ``n`` <= FREE nodes (see PLACEMENTS)."""
+        if self.placement == "first-fit":
+            nodes = np.flatnonzero(self.state == _FREE)[:n].astype(np.int64)
+        else:
+            left = self.free_per_rack.copy()
+            takes = np.zeros_like(left)
+            need = n
+            while need > 0:
+                racks = np.flatnonzero(left > 0)
+                order = np.lexsort((racks, -left[racks]))[:need]
+                takes[racks[order]] += 1
+                left[racks[order]] -= 1
+                need -= order.size
+            used = np.flatnonzero(takes)
+            nodes = self._take_free(used, takes[used])
+        self._jobs[job_id] = set()
+        self._assign(job_id, nodes)
+        return self.placement_of(job_id)
 
     def _allocate_in_one_rack(self, job_id: int, n: int) -> Placement | None:
         """Fast path of the placement rule when some rack has ``n`` FREE nodes (``n`` <= rack).

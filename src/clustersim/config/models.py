@@ -73,6 +73,8 @@ class ClusterConfig(Frozen):
     pods: PositiveInt = 8
     oversubscription: Annotated[float, Field(ge=1.0)] = 7.0
     spare_nodes: NonNegativeInt = 0
+    placement: Literal["topology", "first-fit", "spread"] = "topology"
+    """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
 
     @property
     def n_nodes(self) -> int:

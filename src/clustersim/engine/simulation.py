@@ -74,7 +74,7 @@ class Simulation:
             cfg.oversubscription,
         )
         self.gpus_per_node = cfg.gpus_per_node
-        self.cluster = Cluster(self.topology, spare_nodes=cfg.spare_nodes)
+        self.cluster = Cluster(self.topology, spare_nodes=cfg.spare_nodes, placement=cfg.placement)
         self.restart: RestartConfig = scenario.restart
         self.closing = False
         self.horizon_s = scenario.run.horizon
