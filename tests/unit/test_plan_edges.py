@@ -180,3 +180,27 @@ def test_maintenance_derates_the_exact_formula_and_never_goes_negative() -> None
     )
     assert maintenance_factor(dataclasses.replace(daily, maintenance_every_s=3000.0)) == 0.0
     assert analytic_ettr(model, math.inf) == 0.0 and first_order_ettr(model, math.inf) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        (
+            "workload.jobs.0.gpus=4096",
+            "needs 512 nodes (4096 GPUs) but the cluster runs jobs on 144",
+        ),
+        ("cluster.spare_nodes=20", "runs jobs on 124 nodes (20 of its 144 are hot spares)"),
+        ("workload.jobs.0.submit=400d", "not before the horizon"),
+    ],
+)
+def test_a_job_that_can_never_start_is_one_line_exit_65(
+    override: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17 item 6: no ZeroDivisionError (exit 70), no ``DES –`` without a reason."""
+    out = tmp_path / "plan.md"
+    argv = ["plan", *SMALL, "--set", override, "--target", "ettr=0.5", "--reps", "2"]
+    assert main([*argv, "--knob", "checkpoint.interval", "--out", str(out)]) == 65
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "job 'job' can never start" in err[0] and why in err[0]
+    assert captured.out == "" and not out.exists()

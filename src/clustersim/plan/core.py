@@ -42,6 +42,7 @@ __all__ = [
     "des_point",
     "des_reps",
     "fast_model",
+    "never_starts",
     "summarise",
 ]
 
@@ -107,6 +108,32 @@ def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
     sim = Simulation(scenario)
     job = max(sim.jobs, key=lambda j: (j.gpus, -j.id))
     return mc.SingleJobModel.from_job(scenario, sim, job), reason
+
+
+def never_starts(scenario: Scenario) -> str | None:
+    """Why a job of ``scenario`` can never start, or None when every job can.
+
+    A job needs whole nodes outside the hot-spare pool, and must be submitted before the
+    horizon; otherwise its DES replications simulate nothing (no ETTR, no days).
+    """
+    cl = scenario.cluster
+    usable = cl.n_nodes - cl.spare_nodes
+    for spec in scenario.workload.jobs:
+        nodes = math.ceil(spec.gpus / cl.gpus_per_node)
+        if nodes > usable:
+            spares = (
+                f" ({cl.spare_nodes} of its {cl.n_nodes} are hot spares)" if cl.spare_nodes else ""
+            )
+            return (
+                f"job {spec.name!r} can never start: it needs {nodes} nodes ({spec.gpus} GPUs) "
+                f"but the cluster runs jobs on {usable} nodes{spares}"
+            )
+        if spec.submit >= scenario.run.horizon:
+            return (
+                f"job {spec.name!r} can never start: it is submitted at {spec.submit:g} s, "
+                f"not before the horizon ({scenario.run.horizon:g} s)"
+            )
+    return None
 
 
 def restart_s(model: mc.SingleJobModel) -> float:
@@ -191,7 +218,7 @@ def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
     of ``clustersim run``); the waste rates are totals over the replications' simulated days.
     """
     ettrs = [r["ettr"] for r in records]
-    days = sum(r["days"] for r in records)
+    days = sum(r["days"] for r in records) or math.nan  # no simulated time: rates unknown
     valid = [e for e in ettrs if not math.isnan(e)]
     return {
         "ettr": sum(valid) / len(valid) if valid else None,
