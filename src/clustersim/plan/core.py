@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -92,6 +92,15 @@ class PlanOptions:
 # --- fast path -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryUnexposedModel(mc.SingleJobModel):
+    """A single-job model whose restarts ignore failures (``failure_during_recovery: ignore``).
+
+    The class is the mark: :func:`analytic_ettr` uses
+    :func:`analytic.exact_ettr_recovery_unexposed` for it, and ``dataclasses.replace`` keeps it.
+    """
+
+
 def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
     """The single-job model of ``scenario``'s largest job, and why MC refuses it (or None).
 
@@ -107,7 +116,10 @@ def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
 
     sim = Simulation(scenario)
     job = max(sim.jobs, key=lambda j: (j.gpus, -j.id))
-    return mc.SingleJobModel.from_job(scenario, sim, job), reason
+    model = mc.SingleJobModel.from_job(scenario, sim, job)
+    if scenario.restart.failure_during_recovery == "ignore":
+        model = RecoveryUnexposedModel(**{f.name: getattr(model, f.name) for f in fields(model)})
+    return model, reason
 
 
 def never_starts(scenario: Scenario) -> str | None:
@@ -154,7 +166,12 @@ def analytic_ettr(model: mc.SingleJobModel, interval_s: float) -> float:
     """Exact-model ETTR at ``interval_s``, derated by the time planned maintenance takes."""
     if not math.isfinite(interval_s):
         return 0.0
-    ettr = analytic.exact_ettr(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
+    formula = (
+        analytic.exact_ettr_recovery_unexposed
+        if isinstance(model, RecoveryUnexposedModel)
+        else analytic.exact_ettr
+    )
+    ettr = formula(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
     return ettr * maintenance_factor(model)
 
 
