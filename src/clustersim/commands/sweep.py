@@ -141,9 +141,11 @@ def _table(
     from rich import box
     from rich.table import Table
 
+    from clustersim.output.terminal import few_replications
+
     table = Table(
         title=f"clustersim sweep · {name} · {len(records)} points × {reps} replications · "
-        f"seed {seed} (mean ± 95 % CI; Δ paired vs the baseline)",
+        f"seed {seed} (mean ± 95 % CI{few_replications(reps)}; Δ paired vs the baseline)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )

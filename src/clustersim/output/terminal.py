@@ -16,9 +16,17 @@ if TYPE_CHECKING:
     from clustersim.analysis.validate import CaseResult
     from clustersim.experiment import RunResult
 
-__all__ = ["fmt_duration", "render_result", "render_validation"]
+__all__ = [
+    "FEW_REPLICATIONS",
+    "few_replications",
+    "fmt_duration",
+    "render_result",
+    "render_validation",
+]
 
 MAX_JOB_ROWS = 12
+FEW_REPLICATIONS = 5
+"""Below this many replications a table says its intervals are rough (t has few d.o.f.)."""
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -32,6 +40,11 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.1f} min"
     return f"{seconds:.1f} s"
+
+
+def few_replications(reps: int) -> str:
+    """``"; only N replications: rough intervals"`` below :data:`FEW_REPLICATIONS`, else ``""``."""
+    return f"; only {reps} replications: rough intervals" if reps < FEW_REPLICATIONS else ""
 
 
 def _ci(summary: dict[str, Any], key: str, fmt: str) -> str:
@@ -51,7 +64,7 @@ def render_result(result: RunResult) -> Group:
     s = result.summary
     reps = s["replications"]
     title = f"clustersim · {sc.name} · seed {result.seed}" + (
-        f" · {reps} replications (mean, 95 % CI)" if reps > 1 else ""
+        f" · {reps} replications (mean, 95 % CI{few_replications(reps)})" if reps > 1 else ""
     )
     head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
     head.add_column(style="bold")

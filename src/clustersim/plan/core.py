@@ -23,7 +23,7 @@ from clustersim.analysis import analytic, mc
 from clustersim.analysis.validate import ratio_estimate
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
-from clustersim.experiment import ci95
+from clustersim.experiment import UNIT_RANGE, ci95
 from clustersim.plan.knobs import (
     HOURS_PER_MONTH,
     KNOBS,
@@ -231,7 +231,7 @@ def des_reps(scenario: Scenario, start: int, reps: int, seed: int) -> list[dict[
 def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
     """A DES point's summary from its replications' raw records (:func:`des_reps`).
 
-    ETTR is the mean over replications with its Student-t 95 % interval (as ``summary.ettr``
+    ETTR is the mean over replications with its 95 % interval (logit scale, inside (0, 1)) (as ``summary.ettr``
     of ``clustersim run``); the waste rates are totals over the replications' simulated days.
     """
     ettrs = [r["ettr"] for r in records]
@@ -239,7 +239,7 @@ def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
     valid = [e for e in ettrs if not math.isnan(e)]
     return {
         "ettr": sum(valid) / len(valid) if valid else None,
-        "ettr_ci95": ci95(valid),
+        "ettr_ci95": ci95(valid, UNIT_RANGE),
         "ettr_per_replication": [None if math.isnan(e) else e for e in ettrs],
         "replications": len(records),
         "interruptions_per_day": sum(r["interruptions"] for r in records) / days,
