@@ -48,7 +48,7 @@ def test_replicated_run_intervals_are_feasible_and_few_replications_are_flagged(
     sc = load_scenario("single-job", ["workload.jobs.0.work=1d"])
     result = run(sc, reps=2, seed=0)
     s = result.summary
-    assert 0.0 < s["ettr_ci95"][0] and s["ettr_ci95"][1] < 1.0
+    assert s["ettr_ci95"][0] > 0.0 and s["ettr_ci95"][1] < 1.0
     assert s["goodput_ci95"][1] < 1.0 and s["interruptions_total_ci95"][0] >= 0.0
     console = Console(file=io.StringIO(), width=200)
     console.print(render_result(result))

@@ -231,8 +231,9 @@ def des_reps(scenario: Scenario, start: int, reps: int, seed: int) -> list[dict[
 def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
     """A DES point's summary from its replications' raw records (:func:`des_reps`).
 
-    ETTR is the mean over replications with its 95 % interval (logit scale, inside (0, 1)) (as ``summary.ettr``
-    of ``clustersim run``); the waste rates are totals over the replications' simulated days.
+    ETTR is the mean over replications with its 95 % interval (logit scale, inside (0, 1); as
+    ``summary.ettr`` of ``clustersim run``); the waste rates are totals over the replications'
+    simulated days.
     """
     ettrs = [r["ettr"] for r in records]
     days = sum(r["days"] for r in records) or math.nan  # no simulated time: rates unknown
