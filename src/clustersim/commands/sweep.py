@@ -9,11 +9,15 @@ Dask and pyarrow are imported only when the sweep runs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
 
 from clustersim.commands.common import Parser, add_overrides, positive_int, progress_bar
+
+INERT_CHECK_POINTS = 256
+"""Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""
 
 __all__ = ["register", "run"]
 
@@ -77,13 +81,17 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim.config import UsageError, load_scenario
-    from clustersim.sweep import paired, parse_grid, sweep
+    from clustersim.config.inert import override_paths, warn_inert
+    from clustersim.sweep import grid_points, paired, parse_grid, point_scenario, sweep
 
     grid = parse_grid(args.grid)
     if not grid:
         raise UsageError("sweep: give at least one --grid PATH=V1,V2,...")
     baseline = _baseline(args.baseline, grid)
     scenario = load_scenario(args.scenario, args.overrides)
+    warn_inert([scenario], override_paths(args.overrides))
+    points = itertools.islice(grid_points(grid), INERT_CHECK_POINTS)
+    warn_inert((point_scenario(scenario, p) for p in points), list(grid))
     reps = args.reps or scenario.run.replications
     seed = scenario.run.seed if args.seed is None else args.seed
     with progress_bar("sweep", unit="points") as progress:

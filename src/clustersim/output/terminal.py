@@ -44,7 +44,7 @@ def fmt_duration(seconds: float | None) -> str:
 
 def few_replications(reps: int) -> str:
     """``"; only N replications: rough intervals"`` below :data:`FEW_REPLICATIONS`, else ``""``."""
-    return f"; only {reps} replications: rough intervals" if reps < FEW_REPLICATIONS else ""
+    return f"; only {reps} replications: rough intervals" if 1 < reps < FEW_REPLICATIONS else ""
 
 
 def _ci(summary: dict[str, Any], key: str, fmt: str) -> str:
