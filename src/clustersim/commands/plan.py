@@ -131,5 +131,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8") + "\n")
         sys.stdout.flush()
     else:
-        Console(highlight=False, width=200).print(render(result))
+        from clustersim.output.terminal import table_width
+
+        Console(highlight=False, width=table_width(sys.stdout)).print(render(result))
     return 0

@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        console = Console(highlight=False)
-        if not console.is_terminal:  # a file or pipe: never wrap the table's cells
-            console = Console(highlight=False, width=max(console.width, 200))
+        from clustersim.output.terminal import table_width
+
+        console = Console(highlight=False, width=table_width(sys.stdout))
         console.print(_table(scenario.name, grid, reps, seed, records, diffs))
     return 0
 
@@ -158,9 +158,10 @@ def _table(
         box=box.SIMPLE_HEAD,
     )
     for key in grid:
-        table.add_column(key, no_wrap=True)
+        table.add_column(key, overflow="fold")
     for column in ("ETTR", "Δ ETTR", "goodput", "interruptions", "GPU-h wasted"):
-        table.add_column(column, justify="right", no_wrap=True)
+        # "0.6741 ± 0.1959" wraps after the mean at a narrow width rather than losing the ±
+        table.add_column(column, justify="right", overflow="fold")
     for rec, diff in zip(records, diffs, strict=True):
         s = rec["summary"]
         table.add_row(
@@ -179,7 +180,11 @@ def _pm(mean: float | None, ci: list[float] | None, fmt: str) -> str:
         return "-"
     if not ci:
         return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format((ci[1] - ci[0]) / 2, fmt.lstrip('+'))}"
+    up, down = ci[1] - mean, mean - ci[0]
+    plain = fmt.lstrip("+")
+    if abs(up - down) > 0.05 * max(up, down):  # a range-respecting interval is asymmetric
+        return f"{format(mean, fmt)} +{format(up, plain)} −{format(down, plain)}"
+    return f"{format(mean, fmt)} ± {format((ci[1] - ci[0]) / 2, plain)}"
 
 
 def _delta(diff: dict[str, Any] | None, is_baseline: bool) -> str:

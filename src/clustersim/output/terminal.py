@@ -5,7 +5,8 @@ This and the CLI are the only modules that know about the terminal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -22,10 +23,13 @@ __all__ = [
     "fmt_duration",
     "render_result",
     "render_validation",
+    "table_width",
 ]
 
 MAX_JOB_ROWS = 12
 FEW_REPLICATIONS = 5
+FILE_WIDTH = 200
+"""Console width for tables written to a file or pipe when ``COLUMNS`` is not set."""
 """Below this many replications a table says its intervals are rough (t has few d.o.f.)."""
 
 
@@ -40,6 +44,17 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.1f} min"
     return f"{seconds:.1f} s"
+
+
+def table_width(stdout: TextIO) -> int | None:
+    """Width for a results console: the terminal's (or ``COLUMNS``); a file or pipe gets 200.
+
+    ``None`` lets rich measure the terminal; a file without ``COLUMNS`` gets wide lines so
+    that a table's cells are not wrapped for a width nobody will look at it in.
+    """
+    if "COLUMNS" in os.environ or stdout.isatty():
+        return None
+    return FILE_WIDTH
 
 
 def few_replications(reps: int) -> str:
