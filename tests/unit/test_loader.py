@@ -703,3 +703,19 @@ def test_set_mapping_still_replaces_lists_and_named_entries() -> None:
     assert [j.gpus for j in jobs] == [8]
     sc = load_scenario("single-job", ["faults.node={kind: maintenance, every: 7d}"])
     assert sc.faults["node"].kind == "maintenance"
+
+
+def test_maintenance_shows_as_planned_and_refuses_planned_false() -> None:
+    """Issue 17 item 19: ``clustersim show`` printed ``planned: false`` for maintenance."""
+    sc = load_scenario("llama3-405b")
+    maintenance = [f for f in sc.faults.values() if f.kind == "maintenance"]
+    assert maintenance and all(f.planned and f.is_planned for f in maintenance)
+    text = dump_yaml(sc)
+    assert load_scenario_text(text, "x.yaml") == sc
+    assert all(
+        fault["planned"] is True
+        for fault in dump_json_scenario(sc)["faults"].values()
+        if fault["kind"] == "maintenance"
+    )
+    with pytest.raises(UsageError, match="'maintenance' is always planned"):
+        load_scenario("llama3-405b", ["faults.automated-maintenance.planned=false"])
