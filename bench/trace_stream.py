@@ -10,7 +10,8 @@ sizes with most jobs small and a few of 256-2,048 GPUs, lognormal run times with
 through ``write_swf`` one job at a time, from a seeded ``numpy`` generator. ``info`` runs
 ``clustersim trace info`` on a file under ``/usr/bin/time -v`` and prints wall time and peak
 RSS. ``simulate`` runs the ``meta-24k-shared`` preset with its workload replaced by the
-trace (``--set workload={trace: ...}``) the same way and prints the headline results.
+trace (``--set 'workload={trace: ..., jobs: [], generator: null}'``) the same way and prints
+the headline results.
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ def main() -> None:
         print(f"trace info: {summary['jobs']:,} jobs, {summary['gpu_hours']:,.0f} GPU-h")
         print(f"wall {wall:.1f} s, peak RSS {rss:.0f} MiB")
     else:
-        trace = f"{{trace: {{path: {args.trace.resolve()}, time_scale: {args.time_scale}}}}}"
+        trace = (  # a mapping merges into workload: clear the preset's own jobs and generator
+            f"{{trace: {{path: {args.trace.resolve()}, time_scale: {args.time_scale}}}, "
+            "jobs: [], generator: null}"
+        )
         argv = [
             "clustersim",
             "run",

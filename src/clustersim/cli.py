@@ -42,6 +42,7 @@ from clustersim.config import (
     load_scenario,
     single_line,
 )
+from clustersim.config.inert import override_paths, warn_inert
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
 from clustersim.output.terminal import render_result, render_validation
@@ -130,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _cmd_validate(args)
         if args.command == "show":
-            sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
+            scenario = load_scenario(args.scenario, args.overrides)
+            warn_inert([scenario], override_paths(args.overrides))
+            sys.stdout.write(dump_yaml(scenario))
             return 0
         handler = getattr(args, "handler", None)
         if handler is not None:
@@ -239,6 +242,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
+    warn_inert([scenario], override_paths(overrides))
     for target in (args.events, args.out, args.plot):
         if target is None:
             continue

@@ -2,7 +2,8 @@
 
 ``run(scenario, reps=..., seed=...)`` never prints; it returns a :class:`RunResult` that
 carries the fully resolved scenario, the seed, versions, every replication's metrics and the
-aggregate (mean with a 95 % Student-t interval across replications). Replication ``i`` uses
+aggregate (mean with a 95 % interval across replications that stays in the quantity's
+range, :func:`ci95`). Replication ``i`` uses
 the named streams of ``(seed, i)``, so the same replication index sees the same workload and
 failure draws under any other setting (common random numbers).
 
@@ -34,9 +35,20 @@ from clustersim.metrics import (
 )
 from clustersim.version import __version__
 
-__all__ = ["IdentityError", "RunResult", "run", "run_replication"]
+__all__ = ["IdentityError", "RunResult", "ci95", "run", "run_replication"]
 
 CI_KEYS = ("ettr", "goodput", "interruptions_total", "energy_wasted_mwh", "gpu_hours_wasted")
+UNIT_RANGE = (0.0, 1.0)
+"""Ratios (ETTR, goodput): their interval is a logit-transformed t interval, inside (0, 1)."""
+NON_NEGATIVE = (0.0, math.inf)
+"""Counts and amounts: their t interval is clipped at 0."""
+CI_RANGES = {
+    "ettr": UNIT_RANGE,
+    "goodput": UNIT_RANGE,
+    "interruptions_total": NON_NEGATIVE,
+    "energy_wasted_mwh": NON_NEGATIVE,
+    "gpu_hours_wasted": NON_NEGATIVE,
+}
 
 
 class IdentityError(AssertionError):
@@ -68,7 +80,7 @@ class RunResult:
             elif isinstance(value, int | float) or value is None:
                 out[key] = _mean([r[key] for r in reps])
                 if key in CI_KEYS:
-                    out[f"{key}_ci95"] = ci95([r[key] for r in reps])
+                    out[f"{key}_ci95"] = ci95([r[key] for r in reps], CI_RANGES[key])
             else:
                 out[key] = value
         out["replications"] = len(reps)
@@ -158,15 +170,37 @@ def _isnan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def ci95(values: list[Any]) -> list[float] | None:
-    """Two-sided 95 % confidence interval of the mean (Student t); None for < 2 values."""
+def ci95(values: list[Any], feasible: tuple[float, float] | None = None) -> list[float] | None:
+    """Two-sided 95 % confidence interval of the mean; None for < 2 values.
+
+    Without ``feasible`` it is the Student-t interval. With ``feasible == (0, 1)`` (a ratio
+    such as ETTR) it is the t interval on the logit scale, by the delta method
+    (``logit(m) ± t·s/(√n·m(1−m))``, mapped back): inside ``(0, 1)`` and asymmetric near a
+    bound, close to the plain t interval when that is well inside. Any other ``feasible``
+    range clips the t interval to it (counts: never below 0). docs/results.md states this.
+    """
     xs = [float(v) for v in values if v is not None and not _isnan(v)]
     if len(xs) < 2:
         return None
     arr = np.asarray(xs)
     half = t_quantile_975(len(xs) - 1) * float(arr.std(ddof=1)) / math.sqrt(len(xs))
     mean = float(arr.mean())
-    return [mean - half, mean + half]
+    if feasible == UNIT_RANGE and 0.0 < mean < 1.0:
+        centre = math.log(mean / (1.0 - mean))
+        half_logit = half / (mean * (1.0 - mean))  # delta method: d logit(m)/dm = 1/(m(1−m))
+        return [_expit(centre - half_logit), _expit(centre + half_logit)]
+    low, high = mean - half, mean + half
+    if feasible is not None:
+        low, high = max(low, feasible[0]), min(high, feasible[1])
+    return [low, high]
+
+
+def _expit(x: float) -> float:
+    """The inverse logit, without overflow for large ``|x|``."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def run_replication(

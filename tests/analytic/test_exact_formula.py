@@ -139,3 +139,25 @@ def test_des_and_mc_agree_on_presets(preset: str) -> None:
     des = des_ettr(run(sc, reps=6, seed=2))
     mc = mc_ettr(sc, 4000)
     assert des.low <= mc.high and mc.low <= des.high, (des, mc)
+
+
+def test_des_contains_the_formula_when_recovery_ignores_failures() -> None:
+    """Issue 17 item 9: with ``failure_during_recovery: ignore`` each failure costs R once.
+
+    The DES's interval must contain ``τ / ((M + R)(e^{(τ+C)/M} − 1))`` and exclude the
+    restart-exposed formula, and ``plan`` must screen with the former.
+    """
+    from clustersim.plan.core import analytic_ettr, fast_model
+
+    M, C, R, tau = 0.5 * HOUR, 60.0, 1200.0, 900.0
+    sc = single_job(M, C, R, interval_s=tau, work_s=10 * DAY)
+    sc = sc.model_copy(
+        update={"restart": sc.restart.model_copy(update={"failure_during_recovery": "ignore"})}
+    )
+    exact = analytic.exact_ettr_recovery_unexposed(tau, C, R, M)
+    des = _des_ettr(run(sc, reps=6, seed=3))
+    assert des.contains(exact), (des, exact)
+    assert not des.contains(analytic.exact_ettr(tau, C, R, M))
+    model, _ = fast_model(sc)
+    assert analytic_ettr(model, tau) == pytest.approx(exact, rel=1e-12)
+    assert analytic.exact_ettr_recovery_unexposed(1e-9, 0.0, R, M) == pytest.approx(M / (M + R))

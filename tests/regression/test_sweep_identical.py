@@ -127,6 +127,8 @@ def test_ctrl_c_to_the_process_group_stops_dask_workers_quietly(tmp_path: Path) 
         "single-job",
         "--set",
         "workload.jobs.0.work=15d",
+        "--set",
+        "checkpoint.policy=fixed",  # else the interval has no effect (and a warning says so)
         "--grid",
         "checkpoint.interval=5m,10m,20m,30m,40m,1h",
         "--reps",

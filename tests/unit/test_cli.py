@@ -628,3 +628,58 @@ def test_run_plot_into_a_missing_directory_is_a_usage_error(
     code, out, err = cli(capsys, "run", *SMALL, "--plot", str(tmp_path / "no" / "g.png"))
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_set_without_effect_is_warned_once_naming_the_overriding_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 17 item 10: ``checkpoint.interval`` while ``checkpoint.policy`` is ``daly``."""
+    argv = [
+        "show",
+        "single-job",
+        "--set",
+        "checkpoint.interval=5m",
+        "--set",
+        "checkpoint.interval=6m",
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "clustersim: warning: checkpoint.interval has no effect"
+    )
+    assert "checkpoint.policy is 'daly'" in err[0]
+    assert (
+        main(
+            [
+                "show",
+                "single-job",
+                "--set",
+                "checkpoint.policy=fixed",
+                "--set",
+                "checkpoint.interval=5m",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "show",
+                "single-job",
+                "--set",
+                "restart.load=1m",
+                "--set",
+                "storage.read_bandwidth=1TB/s",
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "storage.read_bandwidth has no effect: restart.load is set" in err[0]
+    tiny = ["--set", "workload.jobs.0.work=1h", "--reps", "1", "--out", str(tmp_path / "r.jsonl")]
+    assert main(["sweep", "single-job", "--grid", "checkpoint.interval=5m,10m", *tiny]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(err) == 1 and "checkpoint.interval has no effect" in err[0]
+    grid = ["--grid", "checkpoint.policy=fixed,daly", "--grid", "checkpoint.interval=5m"]
+    assert main(["sweep", "single-job", *grid, *tiny[:-1], str(tmp_path / "s.jsonl")]) == 0
+    assert "warning" not in capsys.readouterr().err

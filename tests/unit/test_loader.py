@@ -675,3 +675,47 @@ def test_at_most_max_messages_problems_are_listed(
     ]
     path = write(tmp_path, "t.yaml", JOB + "".join(f"k{i}: !x 1\n" for i in range(4)))
     assert config_error(path).messages[3] == f"{path}:5:5: and 1 more problem, not listed"
+
+
+def test_set_mapping_merges_into_the_section() -> None:
+    """Issue 17 item 5: ``--set 'cluster={pods: 2}'`` keeps the preset's rack layout."""
+    base = load_scenario("single-job").cluster
+    merged = load_scenario("single-job", ["cluster={pods: 2, oversubscription: 2}"]).cluster
+    assert (merged.pods, merged.oversubscription) == (2, 2.0)
+    assert (merged.nodes_per_rack, merged.racks_per_pod) == (
+        base.nodes_per_rack,
+        base.racks_per_pod,
+    )
+    assert merged.n_nodes == 2 * base.n_nodes
+    fault = load_scenario("single-job", ["faults.node={repair: {mean: 2h}}"]).faults["node"]
+    assert (
+        fault.repair.mean == 7200.0
+        and fault.rate == load_scenario("single-job").faults["node"].rate
+    )
+
+
+def test_set_mapping_still_replaces_lists_and_named_entries() -> None:
+    """Lists, ``faults`` (keyed by name) and a fault of another kind are replaced whole."""
+    sc = load_scenario("single-job", ["faults={disk: {rate: 2/1000 node-days}}"])
+    assert list(sc.faults) == ["disk"]
+    assert load_scenario("single-job", ["faults={}"]).faults == {}
+    jobs = load_scenario("single-job", ["workload={jobs: [{gpus: 8, work: 1h}]}"]).workload.jobs
+    assert [j.gpus for j in jobs] == [8]
+    sc = load_scenario("single-job", ["faults.node={kind: maintenance, every: 7d}"])
+    assert sc.faults["node"].kind == "maintenance"
+
+
+def test_maintenance_shows_as_planned_and_refuses_planned_false() -> None:
+    """Issue 17 item 19: ``clustersim show`` printed ``planned: false`` for maintenance."""
+    sc = load_scenario("llama3-405b")
+    maintenance = [f for f in sc.faults.values() if f.kind == "maintenance"]
+    assert maintenance and all(f.planned and f.is_planned for f in maintenance)
+    text = dump_yaml(sc)
+    assert load_scenario_text(text, "x.yaml") == sc
+    assert all(
+        fault["planned"] is True
+        for fault in dump_json_scenario(sc)["faults"].values()
+        if fault["kind"] == "maintenance"
+    )
+    with pytest.raises(UsageError, match="'maintenance' is always planned"):
+        load_scenario("llama3-405b", ["faults.automated-maintenance.planned=false"])

@@ -180,3 +180,45 @@ def test_maintenance_derates_the_exact_formula_and_never_goes_negative() -> None
     )
     assert maintenance_factor(dataclasses.replace(daily, maintenance_every_s=3000.0)) == 0.0
     assert analytic_ettr(model, math.inf) == 0.0 and first_order_ettr(model, math.inf) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        (
+            "workload.jobs.0.gpus=4096",
+            "needs 512 nodes (4096 GPUs) but the cluster runs jobs on 144",
+        ),
+        ("cluster.spare_nodes=20", "runs jobs on 124 nodes (20 of its 144 are hot spares)"),
+        ("workload.jobs.0.submit=400d", "not before the horizon"),
+    ],
+)
+def test_a_job_that_can_never_start_is_one_line_exit_65(
+    override: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17 item 6: no ZeroDivisionError (exit 70), no ``DES –`` without a reason."""
+    out = tmp_path / "plan.md"
+    argv = ["plan", *SMALL, "--set", override, "--target", "ettr=0.5", "--reps", "2"]
+    assert main([*argv, "--knob", "checkpoint.interval", "--out", str(out)]) == 65
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "job 'job' can never start" in err[0] and why in err[0]
+    assert captured.out == "" and not out.exists()
+
+
+def test_plan_and_sweep_tables_fit_the_terminal_width(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 17 item 15: 200-column plan tables; a sweep table at 80 columns lost its ± values."""
+    monkeypatch.setenv("COLUMNS", "80")
+    argv = ["plan", *SMALL, "--target", "ettr=0.8", "--reps", "2", "--budget", "4"]
+    assert main([*argv, "--knob", "checkpoint.interval", "--knob", "restart.init_time=2m,5m"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and max(map(len, lines)) <= 80 and any("DES ETTR" in line for line in lines)
+    grid = ["--grid", "checkpoint.interval=5m,10m", "--set", "checkpoint.policy=fixed"]
+    out = ["--reps", "3", "--out", str(tmp_path / "r.jsonl")]
+    assert main(["sweep", *SMALL, *grid, *out]) == 0
+    text = capsys.readouterr().out
+    assert max(map(len, text.splitlines())) <= 80
+    assert text.count("±") + text.count("−") >= 6  # every interval is shown, none cut off
+    assert "…" not in text

@@ -234,3 +234,24 @@ def test_package_level_sweep_is_the_sweep_function() -> None:
         {"checkpoint.interval": v} for v in GRID["checkpoint.interval"]
     ]
     assert clustersim.sweep.executor is executor
+
+
+def test_overlapping_grid_knobs_are_refused(tmp_path: Any, capsys: Any) -> None:
+    """Issue 17 item 5: ``cluster.pods`` and ``cluster={pods: ...}`` would set the same field."""
+    for bad in (
+        ["cluster.pods=1,2", "cluster={pods: 3},{pods: 4}"],
+        ["faults={}", "faults.node.rate=1"],
+    ):
+        with pytest.raises(UsageError, match="overlaps the grid key"):
+            parse_grid(bad)
+    assert list(parse_grid(["cluster.pods=1,2", "cluster.podsx=1"])) == [
+        "cluster.pods",
+        "cluster.podsx",
+    ]
+    from clustersim.cli import main
+
+    argv = ["sweep", "single-job", "--grid", "cluster.pods=1,2", "--grid", "cluster={pods: 3}"]
+    assert main([*argv, "--out", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overlaps the grid key 'cluster.pods'" in err[0]
+    assert not (tmp_path / "r.jsonl").exists()

@@ -634,3 +634,23 @@ def test_philly_corrupt_gzip_is_fatal(tmp_path: Path) -> None:
     path.write_bytes(b"definitely not gzip")
     message = error_of(path, "philly", on_bad_line="skip")
     assert message.startswith(f"{path}:1: file: cannot read: ") and "gzip" in message
+
+
+def test_swf_to_swf_keeps_an_unknown_allocated_processor_count(tmp_path: Path) -> None:
+    """Issue 17 item 18: allocated processors -1 (GPUs from the request) came back as 16."""
+    src = tmp_path / "a.swf"
+    src.write_text(
+        "; test\n"
+        "1 0 10 100 -1 -1 -1 16 -1 -1 1 3 -1 -1 -1 -1 -1 -1\n"
+        "2 5 10 100 8 -1 -1 16 -1 -1 1 3 -1 -1 -1 -1 -1 -1\n",
+        encoding="utf-8",
+    )
+    jobs = list(read_swf(src))
+    assert [j.gpus for j in jobs] == [16, 8]
+    out = io.StringIO()
+    write_swf(jobs, out)
+    rows = [line.split() for line in out.getvalue().splitlines() if not line.startswith(";")]
+    assert rows == [line.split() for line in src.read_text().splitlines()[1:]]
+    back = tmp_path / "b.swf"
+    back.write_text(out.getvalue(), encoding="utf-8")
+    assert [j.gpus for j in read_swf(back)] == [16, 8]

@@ -316,3 +316,23 @@ def test_cli_fit_json_out_and_errors(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, (argv, err)
         assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_cause_with_few_failures_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17 item 16: one failure gave a rate and a p-value without a word of warning."""
+    from clustersim.cli import main
+    from clustersim.traces.fit import MIN_FAILURES
+
+    rows = [(3600.0, 0, "rare")] + [
+        (3600.0 * i, i % 4, "common") for i in range(2, 2 + MIN_FAILURES)
+    ]
+    path = write_trace(tmp_path / "f.csv", sorted(rows))
+    fit = fit_trace(path, nodes=4)
+    (warning,) = fit.warnings()
+    assert "cause 'rare': only 1 failure (fewer than 5)" in warning
+    assert fit.to_dict()["warnings"] == [warning]
+    assert main(["trace", "fit", str(path), "--nodes", "4"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning" in line] == [f"clustersim: warning: {warning}"]

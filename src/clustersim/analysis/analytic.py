@@ -45,6 +45,7 @@ __all__ = [
     "checkpoint_time",
     "daly_interval",
     "exact_ettr",
+    "exact_ettr_recovery_unexposed",
     "exact_optimal_interval",
     "exact_segment_time",
     "expected_interruptions",
@@ -185,6 +186,45 @@ def exact_ettr(interval_s: float, checkpoint_s: float, restart_s: float, mtbf_s:
     """
     tau = check("interval_s", interval_s, positive=True)
     return tau / exact_segment_time(tau, checkpoint_s, restart_s, mtbf_s)
+
+
+def exact_ettr_recovery_unexposed(
+    interval_s: float, checkpoint_s: float, restart_s: float, mtbf_s: float
+) -> float:
+    """Exact expected ETTR when failures during a restart are ignored.
+
+    The model of :func:`exact_segment_time`, except that the restart ``R`` is not exposed to
+    failures (``restart.failure_during_recovery: ignore``): each failure costs one ``R``.
+    A segment of ``τ + C`` needs a geometric number of attempts; the failed ones number
+    ``e^{(τ+C)/M} − 1`` on average, the attempts take ``M·(e^{(τ+C)/M} − 1)`` in all, so::
+
+        E[T] = (M + R)·(e^{(τ+C)/M} − 1)
+
+    (the restart-exposed model has ``M·e^{R/M}`` in place of ``M + R``; the optimal interval
+    is the same). As ``τ + C → 0`` the ETTR tends to ``M / (M + R)``.
+
+    Args:
+        interval_s: Compute time ``τ`` between checkpoints, seconds (> 0).
+        checkpoint_s: Checkpoint cost ``C``, seconds (>= 0).
+        restart_s: Restart time ``R``, seconds (>= 0).
+        mtbf_s: Mean time between failures ``M``, seconds (> 0; ``inf`` allowed).
+
+    Returns:
+        ETTR in ``[0, 1]``.
+
+    Raises:
+        ValueError: On invalid input (``interval_s`` must be > 0).
+    """
+    tau = _check("interval_s", interval_s, positive=True)
+    c = _check("checkpoint_s", checkpoint_s)
+    r = _check("restart_s", restart_s)
+    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    if math.isinf(m):
+        return tau / (tau + c)
+    try:
+        return tau / ((m + r) * math.expm1((tau + c) / m))
+    except OverflowError:
+        return 0.0
 
 
 def exact_optimal_interval(checkpoint_s: float, mtbf_s: float) -> float:

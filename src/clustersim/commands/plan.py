@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     from clustersim.commands.common import progress_bar, write_atomic
     from clustersim.config import UsageError, load_scenario
+    from clustersim.config.inert import override_paths, warn_inert
     from clustersim.plan import PlanOptions, plan
     from clustersim.plan.knobs import parse_price, parse_scales, requests_for
     from clustersim.plan.report import render, to_markdown
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         if args.out.is_dir():
             raise UsageError(f"cannot write {args.out}: it is a directory")
     scenario = load_scenario(args.scenario, args.overrides)
+    warn_inert([scenario], override_paths(args.overrides))
     options = PlanOptions(
         target=target,
         knobs=tuple(knobs),
@@ -129,5 +131,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8") + "\n")
         sys.stdout.flush()
     else:
-        Console(highlight=False, width=200).print(render(result))
+        from clustersim.output.terminal import table_width
+
+        Console(highlight=False, width=table_width(sys.stdout)).print(render(result))
     return 0

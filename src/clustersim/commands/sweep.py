@@ -9,11 +9,15 @@ Dask and pyarrow are imported only when the sweep runs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
 
 from clustersim.commands.common import Parser, add_overrides, positive_int, progress_bar
+
+INERT_CHECK_POINTS = 256
+"""Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""
 
 __all__ = ["register", "run"]
 
@@ -77,13 +81,17 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim.config import UsageError, load_scenario
-    from clustersim.sweep import paired, parse_grid, sweep
+    from clustersim.config.inert import override_paths, warn_inert
+    from clustersim.sweep import grid_points, paired, parse_grid, point_scenario, sweep
 
     grid = parse_grid(args.grid)
     if not grid:
         raise UsageError("sweep: give at least one --grid PATH=V1,V2,...")
     baseline = _baseline(args.baseline, grid)
     scenario = load_scenario(args.scenario, args.overrides)
+    warn_inert([scenario], override_paths(args.overrides))
+    points = itertools.islice(grid_points(grid), INERT_CHECK_POINTS)
+    warn_inert((point_scenario(scenario, p) for p in points), list(grid))
     reps = args.reps or scenario.run.replications
     seed = scenario.run.seed if args.seed is None else args.seed
     with progress_bar("sweep", unit="points") as progress:
@@ -106,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        console = Console(highlight=False)
-        if not console.is_terminal:  # a file or pipe: never wrap the table's cells
-            console = Console(highlight=False, width=max(console.width, 200))
+        from clustersim.output.terminal import table_width
+
+        console = Console(highlight=False, width=table_width(sys.stdout))
         console.print(_table(scenario.name, grid, reps, seed, records, diffs))
     return 0
 
@@ -141,16 +149,19 @@ def _table(
     from rich import box
     from rich.table import Table
 
+    from clustersim.output.terminal import few_replications
+
     table = Table(
         title=f"clustersim sweep · {name} · {len(records)} points × {reps} replications · "
-        f"seed {seed} (mean ± 95 % CI; Δ paired vs the baseline)",
+        f"seed {seed} (mean ± 95 % CI{few_replications(reps)}; Δ paired vs the baseline)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
     for key in grid:
-        table.add_column(key, no_wrap=True)
+        table.add_column(key, overflow="fold")
     for column in ("ETTR", "Δ ETTR", "goodput", "interruptions", "GPU-h wasted"):
-        table.add_column(column, justify="right", no_wrap=True)
+        # "0.6741 ± 0.1959" wraps after the mean at a narrow width rather than losing the ±
+        table.add_column(column, justify="right", overflow="fold")
     for rec, diff in zip(records, diffs, strict=True):
         s = rec["summary"]
         table.add_row(
@@ -169,7 +180,11 @@ def _pm(mean: float | None, ci: list[float] | None, fmt: str) -> str:
         return "-"
     if not ci:
         return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format((ci[1] - ci[0]) / 2, fmt.lstrip('+'))}"
+    up, down = ci[1] - mean, mean - ci[0]
+    plain = fmt.lstrip("+")
+    if abs(up - down) > 0.05 * max(up, down):  # a range-respecting interval is asymmetric
+        return f"{format(mean, fmt)} +{format(up, plain)} −{format(down, plain)}"
+    return f"{format(mean, fmt)} ± {format((ci[1] - ci[0]) / 2, plain)}"
 
 
 def _delta(diff: dict[str, Any] | None, is_baseline: bool) -> str:

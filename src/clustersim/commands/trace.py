@@ -278,7 +278,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from clustersim.commands.common import write_atomic
-    from clustersim.config import UsageError
+    from clustersim.config import UsageError, single_line
     from clustersim.config.units import parse_duration
     from clustersim.traces.fit import fit_trace
 
@@ -298,6 +298,8 @@ def _run_fit(args: argparse.Namespace) -> int:
     if out is not None and (not out.parent.is_dir() or out.is_dir()):
         raise UsageError(f"cannot write {out}: no such directory, or it is a directory")
     result = fit_trace(args.trace, nodes=args.nodes, window_s=window_s)
+    for warning in result.warnings():
+        sys.stderr.write(f"clustersim: warning: {single_line(warning)}\n")
     yaml_text = result.faults_yaml() if result.nodes is not None or out is not None else None
     if out is not None and yaml_text is not None:
         write_atomic([(out, yaml_text.encode("utf-8"))])

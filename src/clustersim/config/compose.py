@@ -165,7 +165,7 @@ def _apply_override(document: dict[str, Any], text: str) -> _Override:
             raise UsageError(f"--set {text}: {where} is a value, not a mapping")
         path.append(key)
         if depth == len(segments) - 1:
-            node[key] = value
+            node[key] = _merged(node[key] if _has(node, key) else None, value, tp)
         elif isinstance(node, dict):
             if node.get(key) is None and _is_model(_unwrap(tp)):
                 node[key] = {}  # a section left to its defaults
@@ -174,6 +174,31 @@ def _apply_override(document: dict[str, Any], text: str) -> _Override:
         else:
             node = node[key]
     return _Override(text=text, path=tuple(path), origin=origin or tuple(path))
+
+
+def _has(node: Any, key: str | int) -> bool:
+    return key in node if isinstance(node, dict) else 0 <= int(key) < len(node)
+
+
+def _merged(old: Any, new: Any, tp: Any) -> Any:
+    """``new`` deep-merged into ``old``, a value of the model type ``tp``.
+
+    A mapping given for a section (a model) changes only the fields it names:
+    ``--set 'cluster={pods: 2}'`` keeps the preset's rack layout. Anything else replaces the
+    old value whole: lists, scalars, and mappings keyed by name (``faults``), so that setting
+    the whole mapping still adds or removes entries. A fault source given another ``kind``
+    is replaced too, since the old kind's fields would not apply.
+    """
+    model = _unwrap(tp)
+    if not (isinstance(old, dict) and isinstance(new, dict) and _is_model(model)):
+        return new
+    if "kind" in new and new["kind"] != old.get("kind"):
+        return new
+    out = dict(old)
+    for key, value in new.items():
+        field = model.model_fields.get(key)
+        out[key] = _merged(out.get(key), value, field.annotation if field else None)
+    return out
 
 
 def _unknown_key(model: type[BaseModel], segments: list[str], depth: int) -> str:

@@ -380,6 +380,11 @@ class FaultConfig(Frozen):
             raise ValueError("a switch rate is per switch (or per pod for level: pod)")
         if self.kind in ("poisson", "sdc", "straggler", "flap") and self.per in ("switch", "pod"):
             raise ValueError(f"a {self.kind} rate is per node or per gpu")
+        if self.kind == "maintenance":
+            if "planned" in self.model_fields_set and not self.planned:
+                raise ValueError("kind 'maintenance' is always planned (planned: false)")
+            # The effective value, so that `show` and every result's scenario say so.
+            object.__setattr__(self, "planned", True)
         return self
 
     def node_rate(self, gpus_per_node: int) -> float:

@@ -5,7 +5,8 @@ This and the CLI are the only modules that know about the terminal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -16,9 +17,20 @@ if TYPE_CHECKING:
     from clustersim.analysis.validate import CaseResult
     from clustersim.experiment import RunResult
 
-__all__ = ["fmt_duration", "render_result", "render_validation"]
+__all__ = [
+    "FEW_REPLICATIONS",
+    "few_replications",
+    "fmt_duration",
+    "render_result",
+    "render_validation",
+    "table_width",
+]
 
 MAX_JOB_ROWS = 12
+FEW_REPLICATIONS = 5
+FILE_WIDTH = 200
+"""Console width for tables written to a file or pipe when ``COLUMNS`` is not set."""
+"""Below this many replications a table says its intervals are rough (t has few d.o.f.)."""
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -32,6 +44,22 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.1f} min"
     return f"{seconds:.1f} s"
+
+
+def table_width(stdout: TextIO) -> int | None:
+    """Width for a results console: the terminal's (or ``COLUMNS``); a file or pipe gets 200.
+
+    ``None`` lets rich measure the terminal; a file without ``COLUMNS`` gets wide lines so
+    that a table's cells are not wrapped for a width nobody will look at it in.
+    """
+    if "COLUMNS" in os.environ or stdout.isatty():
+        return None
+    return FILE_WIDTH
+
+
+def few_replications(reps: int) -> str:
+    """``"; only N replications: rough intervals"`` below :data:`FEW_REPLICATIONS`, else ``""``."""
+    return f"; only {reps} replications: rough intervals" if 1 < reps < FEW_REPLICATIONS else ""
 
 
 def _ci(summary: dict[str, Any], key: str, fmt: str) -> str:
@@ -51,7 +79,7 @@ def render_result(result: RunResult) -> Group:
     s = result.summary
     reps = s["replications"]
     title = f"clustersim · {sc.name} · seed {result.seed}" + (
-        f" · {reps} replications (mean, 95 % CI)" if reps > 1 else ""
+        f" · {reps} replications (mean, 95 % CI{few_replications(reps)})" if reps > 1 else ""
     )
     head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
     head.add_column(style="bold")

@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,7 +23,7 @@ from clustersim.analysis import analytic, mc
 from clustersim.analysis.validate import ratio_estimate
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
-from clustersim.experiment import ci95
+from clustersim.experiment import UNIT_RANGE, ci95
 from clustersim.plan.knobs import (
     HOURS_PER_MONTH,
     KNOBS,
@@ -42,6 +42,7 @@ __all__ = [
     "des_point",
     "des_reps",
     "fast_model",
+    "never_starts",
     "summarise",
 ]
 
@@ -91,6 +92,15 @@ class PlanOptions:
 # --- fast path -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryUnexposedModel(mc.SingleJobModel):
+    """A single-job model whose restarts ignore failures (``failure_during_recovery: ignore``).
+
+    The class is the mark: :func:`analytic_ettr` uses
+    :func:`analytic.exact_ettr_recovery_unexposed` for it, and ``dataclasses.replace`` keeps it.
+    """
+
+
 def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
     """The single-job model of ``scenario``'s largest job, and why MC refuses it (or None).
 
@@ -106,7 +116,36 @@ def fast_model(scenario: Scenario) -> tuple[mc.SingleJobModel, str | None]:
 
     sim = Simulation(scenario)
     job = max(sim.jobs, key=lambda j: (j.gpus, -j.id))
-    return mc.SingleJobModel.from_job(scenario, sim, job), reason
+    model = mc.SingleJobModel.from_job(scenario, sim, job)
+    if scenario.restart.failure_during_recovery == "ignore":
+        model = RecoveryUnexposedModel(**{f.name: getattr(model, f.name) for f in fields(model)})
+    return model, reason
+
+
+def never_starts(scenario: Scenario) -> str | None:
+    """Why a job of ``scenario`` can never start, or None when every job can.
+
+    A job needs whole nodes outside the hot-spare pool, and must be submitted before the
+    horizon; otherwise its DES replications simulate nothing (no ETTR, no days).
+    """
+    cl = scenario.cluster
+    usable = cl.n_nodes - cl.spare_nodes
+    for spec in scenario.workload.jobs:
+        nodes = math.ceil(spec.gpus / cl.gpus_per_node)
+        if nodes > usable:
+            spares = (
+                f" ({cl.spare_nodes} of its {cl.n_nodes} are hot spares)" if cl.spare_nodes else ""
+            )
+            return (
+                f"job {spec.name!r} can never start: it needs {nodes} nodes ({spec.gpus} GPUs) "
+                f"but the cluster runs jobs on {usable} nodes{spares}"
+            )
+        if spec.submit >= scenario.run.horizon:
+            return (
+                f"job {spec.name!r} can never start: it is submitted at {spec.submit:g} s, "
+                f"not before the horizon ({scenario.run.horizon:g} s)"
+            )
+    return None
 
 
 def restart_s(model: mc.SingleJobModel) -> float:
@@ -127,7 +166,12 @@ def analytic_ettr(model: mc.SingleJobModel, interval_s: float) -> float:
     """Exact-model ETTR at ``interval_s``, derated by the time planned maintenance takes."""
     if not math.isfinite(interval_s):
         return 0.0
-    ettr = analytic.exact_ettr(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
+    formula = (
+        analytic.exact_ettr_recovery_unexposed
+        if isinstance(model, RecoveryUnexposedModel)
+        else analytic.exact_ettr
+    )
+    ettr = formula(interval_s, model.stall_s, restart_s(model), model.mtbf_s)
     return ettr * maintenance_factor(model)
 
 
@@ -187,15 +231,16 @@ def des_reps(scenario: Scenario, start: int, reps: int, seed: int) -> list[dict[
 def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
     """A DES point's summary from its replications' raw records (:func:`des_reps`).
 
-    ETTR is the mean over replications with its Student-t 95 % interval (as ``summary.ettr``
-    of ``clustersim run``); the waste rates are totals over the replications' simulated days.
+    ETTR is the mean over replications with its 95 % interval (logit scale, inside (0, 1); as
+    ``summary.ettr`` of ``clustersim run``); the waste rates are totals over the replications'
+    simulated days.
     """
     ettrs = [r["ettr"] for r in records]
-    days = sum(r["days"] for r in records)
+    days = sum(r["days"] for r in records) or math.nan  # no simulated time: rates unknown
     valid = [e for e in ettrs if not math.isnan(e)]
     return {
         "ettr": sum(valid) / len(valid) if valid else None,
-        "ettr_ci95": ci95(valid),
+        "ettr_ci95": ci95(valid, UNIT_RANGE),
         "ettr_per_replication": [None if math.isnan(e) else e for e in ettrs],
         "replications": len(records),
         "interruptions_per_day": sum(r["interruptions"] for r in records) / days,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from clustersim.config import Scenario
-from clustersim.plan.core import PlanOptions, SerialExecutor, _Budget, _context
+from clustersim.config import ConfigError, Scenario
+from clustersim.plan.core import PlanOptions, SerialExecutor, _Budget, _context, never_starts
 from clustersim.plan.knobs import default_price, scale_scenario
 from clustersim.plan.search import plan_scale
 from clustersim.version import __version__
@@ -32,13 +32,21 @@ def plan(
     Returns the JSON object of ``clustersim plan --json`` (docs/planning.md). The DES runs
     through ``executor`` (default: serial, in this process) and never exceeds
     ``options.budget`` replications in all.
+
+    Raises:
+        ConfigError: a job of the scenario (at some scale) can never start (exit 65).
     """
     pool = executor if executor is not None else SerialExecutor()
     budget = _Budget(options.budget, options.reps, progress=progress)
     sizes: list[int | None] = list(options.scales) or [None]
     scales: list[dict[str, Any]] = []
-    for i, gpus in enumerate(sizes):
-        sc = scenario if gpus is None else scale_scenario(scenario, gpus)
+    scaled = [scenario if gpus is None else scale_scenario(scenario, gpus) for gpus in sizes]
+    for gpus, sc in zip(sizes, scaled, strict=True):  # before any work: one line, exit 65
+        reason = never_starts(sc)
+        if reason is not None:
+            at = "" if gpus is None else f" at {gpus:,} GPUs"
+            raise ConfigError([f"plan {scenario.name}{at}: {reason}"])
+    for i, sc in enumerate(scaled):
         budget.limit = budget.used + (budget.total - budget.used) // (len(sizes) - i)
         scales.append(plan_scale(_context(sc, options, pool, budget)))
     prices = {

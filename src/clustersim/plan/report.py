@@ -339,7 +339,9 @@ def render(result: dict[str, Any]) -> Any:
         for line in sec.lines:
             items.append(Markdown(line))
         if sec.header:
-            table = Table(*sec.header, show_lines=False)
+            table = Table(show_lines=False)
+            for head in sec.header:  # fit the console: wrap at spaces, fold what cannot wrap
+                table.add_column(head, overflow="fold")
             for row in sec.rows:
                 table.add_row(*row)
             items.append(table)

@@ -367,7 +367,7 @@ def _sensitivity(ctx: _Scale, values: dict[str, float]) -> list[dict[str, Any]]:
             n_common = min(len(a), len(b))  # replication i is common to both points
             diff = b[:n_common] - a[:n_common]
             row["des_delta_ettr"] = float(diff.mean())
-            row["des_delta_ci95"] = ci95(list(diff))
+            row["des_delta_ci95"] = ci95(list(diff), (-1.0, 1.0))  # a difference of ratios
         out.append(row)
     return out
 

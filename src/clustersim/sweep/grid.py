@@ -67,6 +67,12 @@ def parse_grid(specs: Sequence[str]) -> Grid:
             raise UsageError(f"--grid {spec}: expected dotted.path=value1,value2,...")
         if key in grid:
             raise UsageError(f"--grid {spec}: {key!r} is already a grid key")
+        for other in grid:
+            if _overlaps(key, other):
+                raise UsageError(
+                    f"--grid {spec}: overlaps the grid key {other!r} (both set "
+                    f"{min(key, other, key=len)!r} or a field inside it; give one of them)"
+                )
         values = split_values(rest)
         if any(not v for v in values):
             raise UsageError(f"--grid {spec}: an empty value")
@@ -74,6 +80,16 @@ def parse_grid(specs: Sequence[str]) -> Grid:
             raise UsageError(f"--grid {spec}: a value is listed twice")
         grid[key] = values
     return grid
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether one dotted key is the other or a section holding it (``cluster``, ``cluster.pods``).
+
+    A mapping value merges into its section, so such knobs could set the same field: the
+    later one would win silently and points would repeat under different labels.
+    """
+    short, long = sorted((a.split("."), b.split(".")), key=len)
+    return long[: len(short)] == short
 
 
 def grid_points(grid: Mapping[str, Sequence[str]]) -> list[Point]:

@@ -37,7 +37,7 @@ from typing import Any
 
 from clustersim.budget import check_budget
 from clustersim.config import Scenario, UsageError
-from clustersim.experiment import CI_KEYS, RunResult, ci95, run_replication
+from clustersim.experiment import CI_KEYS, CI_RANGES, UNIT_RANGE, RunResult, ci95, run_replication
 from clustersim.metrics import RunMetrics
 from clustersim.sweep.grid import Point, grid_points, knob_value, point_scenario
 
@@ -392,7 +392,8 @@ def _difference(rec: Mapping[str, Any], ref: Mapping[str, Any], key: str) -> dic
         if r["replication"] in own and own[r["replication"]] is not None and r[key] is not None
     ]
     mean = sum(diffs) / len(diffs) if diffs else None
-    return {"mean": mean, "ci95": ci95(diffs), "pairs": len(diffs)}
+    feasible = (-1.0, 1.0) if CI_RANGES[key] == UNIT_RANGE else None  # a difference of ratios
+    return {"mean": mean, "ci95": ci95(diffs, feasible), "pairs": len(diffs)}
 
 
 def sweep(

@@ -56,6 +56,7 @@ from clustersim.config.units import parse_duration
 from clustersim.faults.trace import FaultTrace, read_fault_trace
 
 __all__ = [
+    "MIN_FAILURES",
     "CauseFit",
     "ExponentialFit",
     "Sample",
@@ -75,6 +76,9 @@ __all__ = [
 DAY_S = 86400.0
 CONFIDENCE = 0.95
 """Level of the exponential rate's confidence interval."""
+MIN_FAILURES = 5
+"""Fewer failures than this in a cause and ``trace fit`` warns: with so few, the rate's interval
+spans an order of magnitude and a KS p-value is near 1 whatever the model."""
 SIGNIFICANT = 4
 """Significant digits of the rates and shapes in the emitted YAML (far below their SE)."""
 _NEWTON_STEPS = 200
@@ -439,6 +443,16 @@ class TraceFit:
         """What a rate is per: ``node`` or ``cluster``."""
         return "cluster" if self.nodes is None else "node"
 
+    def warnings(self) -> list[str]:
+        """One line per cause fitted from fewer than :data:`MIN_FAILURES` failures."""
+        return [
+            f"{self.path}: cause {fit.cause or '(unlabelled)'!r}: only {fit.failures} "
+            f"failure{'s' if fit.failures != 1 else ''} (fewer than {MIN_FAILURES}): its rate, "
+            "interval and KS p-value say little, and the Weibull fit less"
+            for fit in self.causes
+            if fit.failures < MIN_FAILURES
+        ]
+
     def faults_yaml(self) -> str:
         """The ``faults:`` section, ready to paste into a scenario (needs a node count)."""
         if self.nodes is None:
@@ -509,6 +523,8 @@ class TraceFit:
             "nodes": self.nodes,
             "window_s": self.window_s,
             "causes": [_cause_dict(fit) for fit in self.causes],
+            "min_failures": MIN_FAILURES,
+            "warnings": self.warnings(),
         }
 
 

@@ -11,7 +11,8 @@ those fields and :class:`~clustersim.traces.record.TraceJob` (``docs/traces.md``
   gpus_per_processor)``; a job with neither, or with 0, is dropped and counted;
 * status (11) → ``state`` (0 ``FAILED``, 1 ``COMPLETED``, 2 ``PARTIAL``, 3
   ``PARTIAL_COMPLETED``, 4 ``PARTIAL_FAILED``, 5 ``CANCELLED``, -1 ``""``);
-* every other field, when present, → ``meta`` as ``swf.<name>`` (written back unchanged).
+* every other field, when present, → ``meta`` as ``swf.<name>`` (written back unchanged);
+  a missing allocated-processor count is kept as ``swf.procs = -1`` and written back as -1.
 
 SWF stores whole seconds: the writer rounds times to the nearest second (half to even).
 """
@@ -80,6 +81,8 @@ _STATUS_BY_WORD: dict[str, int] = {
 }
 _META_FIELDS = tuple(i for i in range(18) if i not in (0, 1, 2, 3, 4, 10, 11))
 _DIGITS = re.compile(r"[0-9]{1,18}")
+_PROCS_KEY = f"swf.{FIELDS[4]}"
+"""``meta`` key present (as ``-1``) when an SWF job had no allocated processors (field 5)."""
 _EPS = 1e-12  # processors x ratio that is an integer up to rounding stays that integer
 
 
@@ -172,6 +175,8 @@ def _parse(text: str, line: int, ratio: float, stats: ReadStats) -> TraceJob | N
     meta = tuple(
         (f"swf.{FIELDS[i]}", format_number(v)) for i in _META_FIELDS if (v := values[i]) is not None
     )
+    if values[4] is None:  # GPUs from the requested count: allocated stays unknown on write
+        meta = ((_PROCS_KEY, "-1"), *meta)
     return TraceJob(
         id=format_number(job_no),
         user="" if user is None else format_number(user),
@@ -247,7 +252,8 @@ def _line(
         fields[2] = str(max(0, round(job.start_s - origin) - submit))
     if job.run_s is not None:
         fields[3] = str(round(job.run_s))
-    fields[4] = str(math.ceil(job.gpus / ratio * (1 - _EPS)))
+    if job.get(_PROCS_KEY) != "-1":
+        fields[4] = str(math.ceil(job.gpus / ratio * (1 - _EPS)))
     fields[10] = str(swf_status(job.state))
     if job.user:
         if _DIGITS.fullmatch(job.user):

@@ -1,0 +1,100 @@
+"""Settings that have no effect: the small table of "inert unless" rules, and their warnings.
+
+A ``--set`` (or a ``--grid`` knob) of a field that another field overrides is accepted by the
+model, so without this table it would silently change nothing: ``--set checkpoint.interval=5m``
+while ``checkpoint.policy`` is ``daly``. :func:`inert_messages` names, once per field, the
+field that overrides it; the commands print them on stderr as warnings.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from clustersim.config.errors import single_line
+from clustersim.config.models import Scenario
+
+__all__ = ["INERT_RULES", "InertRule", "inert_messages", "override_paths", "warn_inert"]
+
+
+@dataclass(frozen=True, slots=True)
+class InertRule:
+    """``field`` has no effect when ``inert(scenario)``; ``by`` is the field that decides."""
+
+    field: str
+    by: str
+    inert: Callable[[Scenario], bool]
+    why: Callable[[Scenario], str]
+
+
+def _kills_jobs(sc: Scenario) -> bool:
+    return any(f.kills_jobs for f in sc.faults.values())
+
+
+INERT_RULES: tuple[InertRule, ...] = (
+    InertRule(
+        "checkpoint.interval",
+        "checkpoint.policy",
+        # young/daly/exact fall back to the interval only when the job cannot fail or a
+        # checkpoint costs nothing; adaptive uses it until it has an MTBF estimate.
+        lambda sc: (
+            sc.checkpoint.policy == "none"
+            or (
+                sc.checkpoint.policy in ("young", "daly", "exact")
+                and _kills_jobs(sc)
+                and (sc.checkpoint.stall or 0.0) > 0.0
+            )
+        ),
+        lambda sc: (
+            f"checkpoint.policy is {sc.checkpoint.policy!r}, which "
+            + (
+                "never checkpoints"
+                if sc.checkpoint.policy == "none"
+                else "sets the interval itself"
+            )
+            + " (only 'fixed' and 'adaptive' use checkpoint.interval)"
+        ),
+    ),
+    InertRule(
+        "checkpoint.copy_bandwidth_per_gpu",
+        "checkpoint.mode",
+        lambda sc: sc.checkpoint.mode == "sync" and not sc.checkpoint.in_memory,
+        lambda sc: (
+            "checkpoint.mode is 'sync' and checkpoint.in_memory is false (it is the "
+            "bandwidth of async copies and in-memory loads)"
+        ),
+    ),
+    InertRule(
+        "storage.read_bandwidth",
+        "restart.load",
+        lambda sc: sc.restart.load is not None,
+        lambda sc: "restart.load is set (the load time is given, not bytes / read bandwidth)",
+    ),
+)
+
+
+def override_paths(overrides: Iterable[str]) -> list[str]:
+    """The dotted paths of ``--set path=value`` or ``--grid path=v1,v2`` strings."""
+    return [text.partition("=")[0].strip() for text in overrides]
+
+
+def warn_inert(scenarios: Iterable[Scenario], paths: Iterable[str]) -> None:
+    """Write :func:`inert_messages` to stderr, one ``clustersim: warning:`` line each."""
+    for message in inert_messages(scenarios, paths):
+        sys.stderr.write(f"clustersim: warning: {single_line(message)}\n")
+
+
+def inert_messages(scenarios: Iterable[Scenario], paths: Iterable[str]) -> list[str]:
+    """One message per given path that has no effect in every one of ``scenarios``.
+
+    ``scenarios`` are the scenarios the paths were set in (one for ``--set``, each grid point
+    for ``--grid``); a field that matters in any of them is not reported.
+    """
+    wanted = dict.fromkeys(paths)
+    scs = list(scenarios)
+    out = []
+    for rule in INERT_RULES:
+        if rule.field in wanted and scs and all(rule.inert(sc) for sc in scs):
+            out.append(f"{rule.field} has no effect: {rule.why(scs[0])}")
+    return out
