@@ -155,7 +155,7 @@ def test_des_contains_the_formula_when_recovery_ignores_failures() -> None:
         update={"restart": sc.restart.model_copy(update={"failure_during_recovery": "ignore"})}
     )
     exact = analytic.exact_ettr_recovery_unexposed(tau, C, R, M)
-    des = _des_ettr(run(sc, reps=6, seed=3))
+    des = des_ettr(run(sc, reps=6, seed=3))
     assert des.contains(exact), (des, exact)
     assert not des.contains(analytic.exact_ettr(tau, C, R, M))
     model, _ = fast_model(sc)

@@ -215,10 +215,10 @@ def exact_ettr_recovery_unexposed(
     Raises:
         ValueError: On invalid input (``interval_s`` must be > 0).
     """
-    tau = _check("interval_s", interval_s, positive=True)
-    c = _check("checkpoint_s", checkpoint_s)
-    r = _check("restart_s", restart_s)
-    m = _check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
+    tau = check("interval_s", interval_s, positive=True)
+    c = check("checkpoint_s", checkpoint_s)
+    r = check("restart_s", restart_s)
+    m = check("mtbf_s", mtbf_s, positive=True, allow_inf=True)
     if math.isinf(m):
         return tau / (tau + c)
     try:
