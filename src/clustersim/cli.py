@@ -2,7 +2,8 @@
 
 Results go to stdout (a rich summary, or exactly one JSON object with ``--json``); progress
 and errors go to stderr. Exit codes: 0 success, 2 usage error (bad flag, unknown preset or
-``--set`` key), 65 bad data (scenario file), 70 internal error. No traceback is shown for bad
+``--set`` key), 65 bad data (scenario file, input file), 70 internal error, 71 out of memory,
+74 an output could not be written (full disk, closed stdout). No traceback is shown for bad
 input, and output files are written atomically (temp file + rename), so a failed run leaves
 no partial file behind.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import io
 import os
 import signal
 import sys
@@ -25,10 +28,13 @@ from clustersim.budget import BudgetExceeded
 from clustersim.commands import plan, plot, report, sweep, trace
 from clustersim.commands.common import (
     EXIT_DATA,
+    EXIT_IOERR,
+    EXIT_OSERR,
     EXIT_SOFTWARE,
     EXIT_USAGE,
     Parser,
     add_overrides,
+    check_writable,
     non_negative_int,
     positive_int,
     progress_bar,
@@ -44,6 +50,7 @@ from clustersim.config import (
 )
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
+from clustersim.files import OutputError
 from clustersim.output.terminal import render_result, render_validation
 from clustersim.version import __version__
 
@@ -118,19 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     stop = _Stop()
     previous = stop.install()
+    if sys.stdout is None:  # started with stdout closed: writing results must fail loudly
+        sys.stdout = _ClosedStream()
     try:
         args = parser.parse_args(argv)
-        if args.command == "presets":
-            return _cmd_presets()
-        if args.command == "validate":
-            return _cmd_validate(args)
-        if args.command == "show":
-            sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
-            return 0
-        handler = getattr(args, "handler", None)
-        if handler is not None:
-            return int(handler(args))
-        return _cmd_run(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # inside the try: a full or closed stdout is an I/O error here
+        return code
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     except UsageError as exc:
@@ -143,6 +144,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BudgetExceeded as exc:  # its message may quote the scenario's name: one line
         sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
         return EXIT_DATA
+    except OutputError as exc:
+        _say(f"clustersim: error: {exc}")
+        return EXIT_IOERR
+    except OSError as exc:  # stdout closed or full, or a device that failed mid-write
+        _silence_stdout()
+        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
+        return EXIT_IOERR
+    except MemoryError:
+        _say(
+            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
+            "replications) or lower run.max_memory so the resource guard refuses it up front"
+        )
+        return EXIT_OSERR
     except IdentityError as exc:
         sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
         return EXIT_SOFTWARE
@@ -161,6 +175,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stop.stopping = True
         stop.restore(previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "presets":
+        return _cmd_presets()
+    if args.command == "validate":
+        return _cmd_validate(args)
+    if args.command == "show":
+        sys.stdout.write(dump_yaml(load_scenario(args.scenario, args.overrides)))
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args))
+    return _cmd_run(args)
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a stdout that was closed before the process started."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so the exit-time flush cannot fail again."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr, if there is a stderr to write to."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class _Stop:
@@ -234,13 +289,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
-    for target in (args.events, args.out, args.plot):
-        if target is None:
-            continue
-        if not target.parent.is_dir():
-            raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
-        if target.is_dir():
-            raise UsageError(f"cannot write {target}: it is a directory")
+    check_writable([args.events, args.out, args.plot])
     with progress_bar() as progress:
         result = run_experiment(
             scenario,

@@ -403,8 +403,8 @@ def test_fit_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     trace.write_text("time,component,cause,duration\n100,0,gpu,\n")
     cases = [
         (["--window", "0s"], "--window 0s: must be positive"),
-        (["--out", str(tmp_path / "no" / "f.yaml")], "no such directory, or it is a directory"),
-        (["--out", str(tmp_path)], "no such directory, or it is a directory"),
+        (["--out", str(tmp_path / "no" / "f.yaml")], "does not exist"),
+        (["--out", str(tmp_path)], "it is a directory"),
     ]
     for extra, expected in cases:
         code, out, err = cli(capsys, "trace", "fit", str(trace), *extra)

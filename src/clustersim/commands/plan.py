@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.commands.common import progress_bar, write_atomic
+    from clustersim.commands.common import check_writable, progress_bar, write_atomic
     from clustersim.config import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
     from clustersim.plan.knobs import parse_price, parse_scales, requests_for
@@ -104,11 +104,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--reps must be at least 2 (a confidence interval needs two)")
     if args.mc_reps < 2:
         raise UsageError("--mc-reps must be at least 2")
-    if args.out is not None:
-        if not args.out.parent.is_dir():
-            raise UsageError(f"cannot write {args.out}: directory {args.out.parent} does not exist")
-        if args.out.is_dir():
-            raise UsageError(f"cannot write {args.out}: it is a directory")
+    check_writable([args.out])
     scenario = load_scenario(args.scenario, args.overrides)
     options = PlanOptions(
         target=target,

@@ -31,15 +31,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
-    from clustersim.commands.common import write_atomic
+    from clustersim.commands.common import check_writable, write_atomic
     from clustersim.config import UsageError
     from clustersim.output.plots import PlotUnavailable
     from clustersim.sweep.plot import sweep_png
     from clustersim.sweep.results import read_results
 
     out: Path = args.out
-    if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    check_writable([out])
     header, records = read_results(args.results)
     try:
         png = sweep_png(header, records, args.x, args.y, args.hue)

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Render and write the report."""
     import orjson
 
-    from clustersim.commands.common import write_atomic
+    from clustersim.commands.common import check_writable, write_atomic
     from clustersim.config import ConfigError, UsageError
     from clustersim.output.page import render, validate_run
 
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{out}: unsupported report type {out.suffix or '(none)'!r}; use .html or .md"
         )
-    if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    check_writable([out, out.with_name(out.stem + "-gpus-down.png") if fmt == "md" else None])
     source: Path = args.run_json
     try:
         with source.open("rb") as fh:

@@ -38,6 +38,7 @@ import orjson
 
 from clustersim.config import ConfigError, Scenario, UsageError, dump_json_scenario
 from clustersim.experiment import versions
+from clustersim.files import write_atomic
 
 __all__ = [
     "FORMAT",
@@ -233,21 +234,8 @@ class ResultsFile:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it over."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``data`` durably and atomically (:func:`clustersim.files.write_atomic`)."""
+    write_atomic([(path, data)], durable=True)
 
 
 def _parse_jsonl(path: Path, data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
