@@ -263,3 +263,10 @@ def test_stdout_pipe_closed_by_reader_is_exit_74() -> None:
     proc.wait(timeout=120)
     assert proc.returncode == 74, err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["-3", "0"])
+def test_reps_below_one_says_at_least_one(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", *SMALL, "--reps", value]) == 2
+    err = capsys.readouterr().err
+    assert f"must be >= 1, got {value}" in err and err.count("\n") == 1

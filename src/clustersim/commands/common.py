@@ -71,25 +71,26 @@ def add_overrides(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer from 0 to :data:`~clustersim.config.MAX_INT`."""
+def _bounded_int(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
     if value > MAX_INT:
         raise argparse.ArgumentTypeError(f"must be <= 2**62, got {value}")
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer from 0 to :data:`~clustersim.config.MAX_INT`."""
+    return _bounded_int(text, 0)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer from 1 to :data:`~clustersim.config.MAX_INT`."""
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    return _bounded_int(text, 1)
 
 
 class progress_bar:
