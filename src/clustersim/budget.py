@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from clustersim.config import FaultConfig, Scenario
+from clustersim.config import FaultConfig, RunConfig, Scenario
 
-__all__ = ["BudgetExceeded", "Estimate", "check_budget", "estimate"]
+__all__ = ["BudgetExceeded", "Estimate", "check_budget", "check_mc_budget", "estimate"]
 
 EVENTS_PER_JOB = 8
 EVENTS_PER_FAULT = 3
@@ -23,6 +23,14 @@ BYTES_PER_NODE = 64
 BYTES_PER_JOB = 2_000
 BYTES_PER_EVENT = 160
 MIN_ETTR = 0.1
+DEFAULT_MAX_EVENTS = RunConfig.model_fields["max_events"].default
+DEFAULT_MAX_MEMORY = RunConfig.model_fields["max_memory"].default
+MC_CHUNK_REPS = 1 << 16
+"""Monte Carlo replications stepped together (a working set of a few tens of MB)."""
+MC_RESULT_BYTES_PER_REP = 33
+"""The five per-replication result arrays: four 8-byte numbers and a flag."""
+MC_WORK_BYTES_PER_REP = 600
+"""State and per-step temporaries of a replication in the chunk being stepped."""
 
 
 class BudgetExceeded(Exception):
@@ -102,3 +110,27 @@ def check_budget(scenario: Scenario, replications: int = 1) -> Estimate:
             "shrink the scenario or raise the limits with --set"
         )
     return est
+
+
+def check_mc_budget(
+    reps: int,
+    steps_per_rep: float,
+    chunk_reps: int,
+    *,
+    max_events: float = DEFAULT_MAX_EVENTS,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+) -> None:
+    """Raise :class:`BudgetExceeded` if a vectorised Monte Carlo would exceed its budget.
+
+    The result arrays grow with ``reps``; the working set with the ``chunk_reps`` stepped
+    together. Steps (one per replication per disturbance phase) count as events.
+    """
+    memory = MC_RESULT_BYTES_PER_REP * reps + MC_WORK_BYTES_PER_REP * chunk_reps
+    steps = steps_per_rep * reps
+    if steps > max_events or memory > max_memory:
+        raise BudgetExceeded(
+            f"Monte Carlo of {reps:,} replications too big: about {steps:.3g} steps and "
+            f"{memory / 1e9:.3g} GB exceed run.max_events={max_events:.3g} / "
+            f"run.max_memory={max_memory / 1e9:.3g} GB; use fewer replications or raise "
+            "the limits with --set"
+        )

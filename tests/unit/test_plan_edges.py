@@ -180,3 +180,9 @@ def test_maintenance_derates_the_exact_formula_and_never_goes_negative() -> None
     )
     assert maintenance_factor(dataclasses.replace(daily, maintenance_every_s=3000.0)) == 0.0
     assert analytic_ettr(model, math.inf) == 0.0 and first_order_ettr(model, math.inf) == 0.0
+
+
+def test_huge_mc_reps_are_refused_up_front(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "single-job", "--target", "ettr=0.9", "--mc-reps", "1000000000"])
+    err = capsys.readouterr().err
+    assert code == 65 and err.count("\n") == 1 and "Monte Carlo of 1,000,000,000" in err

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
+    from clustersim.budget import MC_CHUNK_REPS, check_mc_budget
     from clustersim.commands.common import check_writable, progress_bar, write_atomic
     from clustersim.config import UsageError, load_scenario
     from clustersim.plan import PlanOptions, plan
@@ -106,6 +107,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--mc-reps must be at least 2")
     check_writable([args.out])
     scenario = load_scenario(args.scenario, args.overrides)
+    check_mc_budget(  # up front, before any point: the Monte Carlo's result arrays alone
+        args.mc_reps,
+        2.0,
+        min(args.mc_reps, MC_CHUNK_REPS),
+        max_events=scenario.run.max_events,
+        max_memory=scenario.run.max_memory,
+    )
     options = PlanOptions(
         target=target,
         knobs=tuple(knobs),
