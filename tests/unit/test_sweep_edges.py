@@ -171,3 +171,41 @@ def test_categorical_knob_plots_in_grid_order() -> None:
     recs = sweep(load_scenario("single-job", TINY), grid, 2, 1, SerialExecutor())
     assert _positions(recs, "checkpoint.policy") == ({"young": 0.0, "daly": 1.0}, False)
     assert sweep_png(None, recs, "checkpoint.policy", "summary.ettr")[:4] == b"\x89PNG"
+
+
+SWEEP_ARGV = ["sweep", "single-job", *[a for s in TINY for a in ("--set", s)]]
+SWEEP_ARGV += ["--grid", "checkpoint.interval=5m,20m", "--reps", "2", "--workers", "1"]
+
+
+def test_second_sweep_on_the_same_out_is_locked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    out = tmp_path / "r.jsonl"
+    scenario = load_scenario("single-job", TINY)
+    holder = ResultsFile.open(out, header(scenario, GRID, 2, 0))  # "another sweep" running
+    try:
+        before = out.read_bytes()
+        assert main([*SWEEP_ARGV, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"in use by another sweep (pid {os.getpid()})" in err
+        assert out.read_bytes() == before
+    finally:
+        holder.close()
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0  # released: this one runs
+
+
+def test_resume_drops_a_duplicated_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.jsonl"
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    clean = out.read_bytes()
+    lines = clean.splitlines(keepends=True)
+    out.write_bytes(b"".join([*lines, lines[1]]))  # point 0 stored twice
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    assert out.read_bytes() == clean
+    out.write_bytes(b"".join([lines[0], lines[1], lines[1]]))  # point 1 missing, 0 twice
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    assert out.read_bytes() == clean

@@ -25,6 +25,7 @@ Flat row columns: ``index``, ``reps``, ``seed``, ``point.<knob>`` (the value as 
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -48,6 +49,7 @@ __all__ = [
     "flatten",
     "header",
     "journal_path",
+    "lock_path",
     "read_results",
     "unflatten",
 ]
@@ -79,6 +81,11 @@ def header(
         "seed": seed,
         "versions": versions(),
     }
+
+
+def lock_path(out: Path) -> Path:
+    """The sidecar lock file of a results file (it holds the sweep's pid)."""
+    return out.with_name(f".{out.name}.lock")
 
 
 def journal_path(out: Path) -> Path:
@@ -136,6 +143,7 @@ class ResultsFile:
         self._fd = -1
         self._table_dirty = False
         self._table_at = 0.0
+        self._lock_fd = -1
 
     @classmethod
     def open(cls, out: Path, head: dict[str, Any]) -> ResultsFile:
@@ -161,14 +169,40 @@ class ResultsFile:
             )
         self = cls(out, log, head)
         try:
+            self._lock()
             if log.exists() and log.stat().st_size > 0:
                 self._resume()
             else:
                 _write_atomic(log, orjson.dumps(head) + b"\n")
             self._fd = os.open(log, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
-            raise UsageError(f"cannot write {exc.filename or log}: {exc.strerror or exc}") from None
+            self.close()
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+        except BaseException:
+            self.close()
+            raise
         return self
+
+    def _lock(self) -> None:
+        """Hold an advisory lock on the sidecar :func:`lock_path` while the sweep runs.
+
+        The results file itself is replaced when rewritten, so its inode cannot carry the
+        lock; the sidecar is never removed (removing a lock file races with its next taker).
+        """
+        path = lock_path(self.out)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(
+                f"{self.out} is in use by another sweep (pid {holder}); wait for it to "
+                "finish or use another --out"
+            ) from None
+        self._lock_fd = fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
 
     def _resume(self) -> None:
         data = self.log.read_bytes()
@@ -183,6 +217,10 @@ class ResultsFile:
             if record["index"] not in self.records:
                 self.records[record["index"]] = record
                 self._order.append(record["index"])
+        if len(records) > len(self.records):  # a point stored twice: keep the first only
+            lines = [orjson.dumps(head)] + [orjson.dumps(self.records[k]) for k in self._order]
+            _write_atomic(self.log, b"\n".join(lines) + b"\n")
+            self._table_dirty = True
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one finished point: one whole line, written and fsynced before returning."""
@@ -211,13 +249,17 @@ class ResultsFile:
         self._write_table()
 
     def close(self) -> None:
-        """Write the table of the points finished so far (if it changed) and close."""
+        """Write the table of the points finished so far (if it changed), close, unlock."""
         try:
-            self._write_table()
+            if self._fd >= 0:
+                self._write_table()
         finally:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)  # releases the flock
+                self._lock_fd = -1
 
     def _write_table(self) -> None:
         if self.out == self.log or not self._table_dirty:
