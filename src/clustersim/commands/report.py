@@ -59,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError([f"{source}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"]) from None
     result = validate_run(parsed, str(source))
     png_path = out.with_name(out.stem + "-gpus-down.png")
-    page, png = render(result, fmt, png_path.name)
+    try:
+        page, png = render(result, fmt, png_path.name)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # validate_run checks every field the page reads; this is the backstop for one missed
+        raise ConfigError([f"{source}:1:1: cannot render this run result: {exc!r}"]) from None
     files = [(out, page.encode("utf-8"))]
     if fmt == "md" and png is not None:
         files.append((png_path, png))

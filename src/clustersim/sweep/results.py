@@ -144,6 +144,7 @@ class ResultsFile:
         self._table_dirty = False
         self._table_at = 0.0
         self._lock_fd = -1
+        self._created = False
 
     @classmethod
     def open(cls, out: Path, head: dict[str, Any]) -> ResultsFile:
@@ -174,6 +175,7 @@ class ResultsFile:
                 self._resume()
             else:
                 _write_atomic(log, orjson.dumps(head) + b"\n")
+                self._created = True
             self._fd = os.open(log, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
             self.close()
@@ -260,6 +262,13 @@ class ResultsFile:
             if self._lock_fd >= 0:
                 os.close(self._lock_fd)  # releases the flock
                 self._lock_fd = -1
+
+    def discard_if_empty(self) -> None:
+        """Remove the file if this run created it and no point was finished (call after close)."""
+        if self._created and not self.records:
+            self.log.unlink(missing_ok=True)
+            if self.out != self.log:
+                self.out.unlink(missing_ok=True)
 
     def _write_table(self) -> None:
         if self.out == self.log or not self._table_dirty:
@@ -451,14 +460,52 @@ def read_results(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]
     journal = journal_path(path)
     head = _parse_jsonl(journal, journal.read_bytes())[0] if journal.is_file() else None
     if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = [{c: _uncell(c, v) for c, v in row.items()} for row in reader]
-        return head, [unflatten(r) for r in rows]
+        rows: list[tuple[int, dict[str, Any]]] = []
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                for row in reader:
+                    if None in row:
+                        raise ConfigError(
+                            [f"{path}:{reader.line_num}:1: more cells than header columns"]
+                        )
+                    rows.append((reader.line_num, {c: _uncell(c, v) for c, v in row.items()}))
+                columns = reader.fieldnames or []
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError([f"{path}:1:1: not a CSV sweep table: {exc}"]) from None
+        return head, _records(path, columns, rows)
     pa = _pyarrow()
     try:
         table = pa.parquet.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise ConfigError([f"{path}:1:1: not a Parquet file: {exc}"]) from None
     meta = (table.schema.metadata or {}).get(b"clustersim.sweep")
-    return (orjson.loads(meta) if meta else head), [unflatten(r) for r in table.to_pylist()]
+    numbered = [(i + 1, row) for i, row in enumerate(table.to_pylist())]
+    return (orjson.loads(meta) if meta else head), _records(path, table.column_names, numbered)
+
+
+TABLE_COLUMNS = ("index", "reps", "seed", "per_replication")
+"""Columns every sweep table has (besides ``point.*``, ``summary.*`` ...)."""
+
+
+def _records(
+    path: Path, columns: Sequence[str], rows: Sequence[tuple[int, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Point records of numbered flat rows; a foreign table is a ConfigError naming the cell."""
+    missing = [c for c in TABLE_COLUMNS if c not in columns]
+    if missing:
+        raise ConfigError(
+            [f"{path}:1:1: not a clustersim sweep table (no column {', '.join(missing)})"]
+        )
+    out = []
+    for line, row in rows:
+        for column in ("index", "reps", "seed"):
+            if not isinstance(row[column], int) or isinstance(row[column], bool):
+                raise ConfigError(
+                    [f"{path}:{line}:1: {column}: expected an integer, got {row[column]!r:.40}"]
+                )
+        try:
+            out.append(unflatten(row))
+        except ValueError as exc:  # a JSON cell that is not JSON
+            raise ConfigError([f"{path}:{line}:1: bad cell: {exc}"]) from None
+    return out
