@@ -271,7 +271,10 @@ def test_detect_format_gives_up_on_unreadable_or_empty_files(tmp_path: Path) -> 
     blank = tmp_path / "blank.csv"
     blank.write_text("\n# comment\n   \n")
     assert detect_format(blank) is None
-    assert detect_format(tmp_path / "missing.csv") is None
+    with pytest.raises(ConfigError, match="missing.csv:1: file: cannot read"):  # issue 17 #13
+        detect_format(tmp_path / "missing.csv")
+    with pytest.raises(ConfigError, match="is a directory"):
+        detect_format(tmp_path)
 
 
 # --- summary --------------------------------------------------------------------------------
@@ -634,3 +637,57 @@ def test_philly_corrupt_gzip_is_fatal(tmp_path: Path) -> None:
     path.write_bytes(b"definitely not gzip")
     message = error_of(path, "philly", on_bad_line="skip")
     assert message.startswith(f"{path}:1: file: cannot read: ") and "gzip" in message
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "fifo", "pty"])
+def test_trace_path_that_is_not_a_regular_file_is_refused(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from clustersim.cli import main
+
+    path, what = tmp_path / "t", ""
+    master = slave = -1
+    if kind == "directory":
+        path.mkdir()
+        what = "is a directory"
+    elif kind == "fifo":
+        os.mkfifo(path)
+        what = "is a FIFO"
+    elif kind == "pty":  # a character device the test owns (like /dev/zero, never ending)
+        master, slave = os.openpty()
+        path = Path(os.ttyname(slave))
+        what = "is a character device"
+    else:
+        what = "cannot read: No such file"
+    try:
+        argv = ["run", "single-job", "--set", "workload.jobs=[]"]
+        code = main([*argv, "--set", f"workload.trace.path={path}"])
+    finally:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+    err = capsys.readouterr().err
+    assert code == 65 and err.count("\n") == 1, err
+    assert f"{path}:1: file: {what}" in err and "cannot tell the trace format" not in err
+
+
+def test_gzip_trace_past_the_ratio_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clustersim.config import ConfigError
+    from clustersim.traces import record
+    from clustersim.traces.formats import read_trace
+
+    monkeypatch.setattr(record, "GZIP_RATIO_FREE_BYTES", 1 << 16)
+    bomb = tmp_path / "bomb.swf.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"; blank lines\n" + b"\n" * (4 << 20))
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(ConfigError, match=r"bomb.swf.gz:\d+: file: cannot read: decompresses"):
+        list(read_trace(bomb, "swf"))
+    ok = tmp_path / "ok.swf.gz"
+    with gzip.open(ok, "wb") as fh:
+        fh.write((Path(record.__file__).parent / "samples" / "sample.swf").read_bytes())
+    assert list(read_trace(ok, "swf"))
