@@ -87,7 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--plot",
         type=Path,
         metavar="FILE.png",
-        help="write a PNG of GPUs by state over time (needs the 'plot' extra: matplotlib)",
+        help="write a figure of GPUs by state over time: .png, .svg or .pdf (needs the 'plot' "
+        "extra: matplotlib)",
     )
     run.add_argument(
         "--check-invariants",
@@ -290,6 +291,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
     check_writable([args.events, args.out, args.plot])
+    if args.plot is not None:
+        from clustersim.output.plots import figure_format
+
+        figure_format(args.plot)  # before the run: an unsupported type is a usage error
     with progress_bar() as progress:
         result = run_experiment(
             scenario,
@@ -306,10 +311,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         files.append((args.out, text))
     if args.plot is not None:
-        from clustersim.output.plots import PlotUnavailable, timeseries_png
+        from clustersim.output.plots import PlotUnavailable, figure_format, timeseries_png
 
         try:
-            files.append((args.plot, timeseries_png(result)))
+            files.append((args.plot, timeseries_png(result, figure_format(args.plot))))
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
     write_atomic(files)

@@ -284,3 +284,32 @@ def test_memory_error_is_a_resource_message(
     assert main(["run", *SMALL]) == 71
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "out of memory" in err and "internal error" not in err
+
+
+def test_figures_are_written_in_the_format_their_name_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    magic = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}
+    for fmt, head in magic.items():
+        fig = tmp_path / f"run.{fmt.upper() if fmt == 'pdf' else fmt}"
+        assert main(["run", *SMALL, "--plot", str(fig)]) == 0, capsys.readouterr().err
+        assert fig.read_bytes().startswith(head), fmt
+    sweep_out = tmp_path / "s.jsonl"
+    grid = ["--grid", "checkpoint.interval=5m,20m", "--reps", "2", "--out", str(sweep_out)]
+    assert main(["sweep", *SMALL, *grid]) == 0
+    for fmt, head in magic.items():
+        fig = tmp_path / f"sweep.{fmt}"
+        argv = ["plot", str(sweep_out), "--x", "checkpoint.interval", "--out", str(fig)]
+        assert main(argv) == 0, capsys.readouterr().err
+        assert fig.read_bytes().startswith(head), fmt
+    capsys.readouterr()
+    for argv in (
+        ["run", *SMALL, "--plot", str(tmp_path / "x.jpg")],
+        ["plot", str(sweep_out), "--x", "checkpoint.interval", "--out", str(tmp_path / "x.jpg")],
+        ["run", *SMALL, "--plot", str(tmp_path / "noext")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "use .png, .svg or .pdf" in err
+    assert not (tmp_path / "x.jpg").exists() and not (tmp_path / "noext").exists()

@@ -271,7 +271,7 @@ def test_detect_format_gives_up_on_unreadable_or_empty_files(tmp_path: Path) -> 
     blank = tmp_path / "blank.csv"
     blank.write_text("\n# comment\n   \n")
     assert detect_format(blank) is None
-    with pytest.raises(ConfigError, match="missing.csv:1: file: cannot read"):  # issue 17 #13
+    with pytest.raises(ConfigError, match=r"missing\.csv:1: file: cannot read"):  # issue 17 #13
         detect_format(tmp_path / "missing.csv")
     with pytest.raises(ConfigError, match="is a directory"):
         detect_format(tmp_path)
