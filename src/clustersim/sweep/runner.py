@@ -130,7 +130,7 @@ def check_address(address: str | None) -> None:
     if address is None:
         return
     try:
-        from distributed.comm import get_address_host_port, parse_address
+        from distributed.comm.addressing import get_address_host_port, parse_address
     except ImportError:  # no Dask: executor() says so
         return
     try:

@@ -187,7 +187,7 @@ def check_trace_file(path: str | os.PathLike[str]) -> None:
 class _CappedGzip:
     """A gzip stream that stops with an error past :data:`MAX_GZIP_BYTES` decompressed."""
 
-    def __init__(self, inner: IO[bytes], compressed_bytes: int) -> None:
+    def __init__(self, inner: gzip.GzipFile, compressed_bytes: int) -> None:
         ratio_cap = max(GZIP_RATIO_FREE_BYTES, MAX_GZIP_RATIO * compressed_bytes)
         self._cap = min(MAX_GZIP_BYTES, ratio_cap)
         self._inner, self._left = inner, self._cap
