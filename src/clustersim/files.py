@@ -5,15 +5,17 @@ and the sweep results files. A regular file (or a path that does not exist yet) 
 to a temporary file beside it and renamed over it, so a failed run leaves no partial file. A
 symlink is followed first: the temporary file goes beside its *target*, which is replaced,
 and the link stays a link. A path that exists and is not a regular file (a FIFO, a character
-device such as ``/dev/stdout``) is written straight to, never replaced. New files get the
-mode ``0666`` less the umask, and a replaced file keeps its mode. Every error names the
-path the user gave.
+device) is written straight to, never replaced; one that names an open descriptor of this
+process (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``: maybe a shell redirection into a
+file) is written through that descriptor, sharing its offset. New files get the mode ``0666``
+less the umask, and a replaced file keeps its mode. Every error names the path the user gave.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -62,21 +64,48 @@ class _Plan:
     target: Path
     direct: bool
     mode: int
+    fd: int | None = None
+    """An open descriptor of this process to write through (not closed)."""
+
+
+_FD_LINK = re.compile(r"/(?:proc/(?:self|thread-self|(\d+))|dev)/fd/(\d+)")
+
+
+def _own_fd(path: Path) -> int | None:
+    """The descriptor ``path`` names, if it is (or links to) ``/dev/fd/N`` or ``/proc/self/fd/N``.
+
+    Such a path is an open file of this process (``/dev/stdout`` after a shell redirection):
+    it is written through the descriptor itself, never replaced by a file the shell's
+    descriptor does not see, nor reopened at another offset.
+    """
+    name = os.fspath(path)
+    for _ in range(40):
+        found = _FD_LINK.fullmatch(name)
+        if found and (found.group(1) is None or int(found.group(1)) == os.getpid()):
+            return int(found.group(2))
+        try:
+            link = os.readlink(name)
+        except OSError:
+            return None
+        name = os.path.normpath(os.path.join(os.path.dirname(name), link))
+    return None
 
 
 def _plan(path: Path) -> _Plan:
-    target = path.resolve() if path.is_symlink() else path
     try:
-        st = target.stat()
-    except FileNotFoundError:
+        st = path.stat()  # follows links, as the kernel does (even /proc's magic links)
+    except FileNotFoundError:  # new, or a dangling link: create the link's target
+        target = path.resolve() if path.is_symlink() else path
         return _Plan(path, target, False, 0o666 & ~_umask())
     except OSError as exc:
         raise error_for(path, exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise UsageError(f"cannot write {path}: it is a directory")
-    if stat.S_ISREG(st.st_mode):
-        return _Plan(path, target, False, stat.S_IMODE(st.st_mode))
-    return _Plan(path, target, True, 0)
+    fd = _own_fd(path)
+    if fd is not None or not stat.S_ISREG(st.st_mode):  # /dev/stdout, a pipe, a tty
+        return _Plan(path, path, True, 0, fd)
+    target = path.resolve() if path.is_symlink() else path
+    return _Plan(path, target, False, stat.S_IMODE(st.st_mode))
 
 
 def check_writable(paths: Sequence[Path | None]) -> None:
@@ -93,7 +122,10 @@ def check_writable(paths: Sequence[Path | None]) -> None:
         plan = _plan(path)
         if not plan.direct and not plan.target.parent.is_dir():
             raise UsageError(f"cannot write {path}: directory {plan.target.parent} does not exist")
-        key = plan.target.resolve()
+        key = Path(os.path.realpath(plan.target))
+        if plan.direct:
+            st = plan.target.stat()
+            key = Path(f"/dev-inode/{st.st_dev}/{st.st_ino}")
         if key in seen:
             raise UsageError(f"{seen[key]} and {path} are the same file; give different paths")
         seen[key] = path
@@ -159,6 +191,9 @@ def write_atomic(files: Sequence[tuple[Path, bytes]], *, durable: bool = False) 
         for plan, data in plans:
             if plan.direct:
                 current = plan.path
+                if plan.fd is not None:
+                    _write_all(plan.fd, data)
+                    continue
                 fd = os.open(plan.target, os.O_WRONLY)
                 try:
                     _write_all(fd, data)
@@ -187,7 +222,9 @@ def atomic_open(path: Path, *, text: bool = False) -> Iterator[IO[Any]]:
     plan = _plan(path)
     tmp = ""
     try:
-        if plan.direct:
+        if plan.fd is not None:
+            fd = os.dup(plan.fd)
+        elif plan.direct:
             fd = os.open(plan.target, os.O_WRONLY)
         else:
             fd, tmp = _open_temp(plan)

@@ -99,7 +99,7 @@ def test_device_check_is_on_the_target_not_the_link(
 
     def fake_stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
         st = real_stat(self, follow_symlinks=follow_symlinks)
-        if self.name == "device":  # a character-device stand-in
+        if follow_symlinks and os.path.realpath(self).endswith("device"):  # a device stand-in
             return os.stat_result((stat.S_IFCHR | 0o666, *st[1:]))
         return st
 
@@ -114,7 +114,7 @@ def test_device_check_is_on_the_target_not_the_link(
     monkeypatch.setattr(Path, "stat", fake_stat)
     monkeypatch.setattr(files.os, "open", fake_open)
     files.write_atomic([(tmp_path / "link", b"data")])
-    assert written == [(tmp_path / "device", b"")]
+    assert written == [(tmp_path / "link", b"")]  # opened (the kernel follows the link)
     assert (tmp_path / "link").is_symlink()
 
 
@@ -313,3 +313,22 @@ def test_figures_are_written_in_the_format_their_name_says(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "use .png, .svg or .pdf" in err
     assert not (tmp_path / "x.jpg").exists() and not (tmp_path / "noext").exists()
+
+
+def test_a_path_naming_an_open_descriptor_is_written_through_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    redirected = tmp_path / "stdout.txt"  # like `clustersim run ... --out /dev/stdout > FILE`
+    fd = os.open(redirected, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, b"before\n")
+        inode = redirected.stat().st_ino
+        code = main(["run", *SMALL, "--no-jobs", "--out", f"/proc/self/fd/{fd}"])
+        assert code == 0, capsys.readouterr().err
+        os.write(fd, b"after\n")  # the shared offset: nothing overwritten
+    finally:
+        os.close(fd)
+    assert redirected.stat().st_ino == inode  # not replaced behind the descriptor's back
+    data = redirected.read_bytes()
+    assert data.startswith(b"before\n{") and data.endswith(b"}\nafter\n")
+    assert json.loads(data[len(b"before\n") : -len(b"after\n")])["seed"] == 0
