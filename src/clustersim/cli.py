@@ -2,7 +2,8 @@
 
 Results go to stdout (a rich summary, or exactly one JSON object with ``--json``); progress
 and errors go to stderr. Exit codes: 0 success, 2 usage error (bad flag, unknown preset or
-``--set`` key), 65 bad data (scenario file), 70 internal error. No traceback is shown for bad
+``--set`` key), 65 bad data (scenario file, input file), 70 internal error, 71 out of memory,
+74 an output could not be written (full disk, closed stdout). No traceback is shown for bad
 input, and output files are written atomically (temp file + rename), so a failed run leaves
 no partial file behind.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import io
 import os
 import signal
 import sys
@@ -25,10 +28,13 @@ from clustersim.budget import BudgetExceeded
 from clustersim.commands import plan, plot, report, sweep, trace
 from clustersim.commands.common import (
     EXIT_DATA,
+    EXIT_IOERR,
+    EXIT_OSERR,
     EXIT_SOFTWARE,
     EXIT_USAGE,
     Parser,
     add_overrides,
+    check_writable,
     non_negative_int,
     positive_int,
     progress_bar,
@@ -45,6 +51,7 @@ from clustersim.config import (
 from clustersim.config.inert import override_paths, warn_inert
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
+from clustersim.files import OutputError
 from clustersim.output.terminal import render_result, render_validation
 from clustersim.version import __version__
 
@@ -81,7 +88,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--plot",
         type=Path,
         metavar="FILE.png",
-        help="write a PNG of GPUs by state over time (needs the 'plot' extra: matplotlib)",
+        help="write a figure of GPUs by state over time: .png, .svg or .pdf (needs the 'plot' "
+        "extra: matplotlib)",
     )
     run.add_argument(
         "--strict",
@@ -124,21 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     stop = _Stop()
     previous = stop.install()
+    if sys.stdout is None:  # started with stdout closed: writing results must fail loudly
+        sys.stdout = _ClosedStream()
     try:
         args = parser.parse_args(argv)
-        if args.command == "presets":
-            return _cmd_presets()
-        if args.command == "validate":
-            return _cmd_validate(args)
-        if args.command == "show":
-            scenario = load_scenario(args.scenario, args.overrides)
-            warn_inert([scenario], override_paths(args.overrides))
-            sys.stdout.write(dump_yaml(scenario))
-            return 0
-        handler = getattr(args, "handler", None)
-        if handler is not None:
-            return int(handler(args))
-        return _cmd_run(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # inside the try: a full or closed stdout is an I/O error here
+        return code
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     except UsageError as exc:
@@ -151,6 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BudgetExceeded as exc:  # its message may quote the scenario's name: one line
         sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
         return EXIT_DATA
+    except OutputError as exc:
+        _say(f"clustersim: error: {exc}")
+        return EXIT_IOERR
+    except OSError as exc:  # stdout closed or full, or a device that failed mid-write
+        _silence_stdout()
+        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
+        return EXIT_IOERR
+    except MemoryError:
+        _say(
+            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
+            "replications) or lower run.max_memory so the resource guard refuses it up front"
+        )
+        return EXIT_OSERR
     except IdentityError as exc:
         sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
         return EXIT_SOFTWARE
@@ -169,6 +182,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stop.stopping = True
         stop.restore(previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "presets":
+        return _cmd_presets()
+    if args.command == "validate":
+        return _cmd_validate(args)
+    if args.command == "show":
+        scenario = load_scenario(args.scenario, args.overrides)
+        warn_inert([scenario], override_paths(args.overrides))
+        sys.stdout.write(dump_yaml(scenario))
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args))
+    return _cmd_run(args)
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a stdout that was closed before the process started."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so the exit-time flush cannot fail again."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr, if there is a stderr to write to."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class _Stop:
@@ -243,13 +299,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append("run.check_invariants=true")
     scenario = load_scenario(args.scenario, overrides)
     warn_inert([scenario], override_paths(overrides))
-    for target in (args.events, args.out, args.plot):
-        if target is None:
-            continue
-        if not target.parent.is_dir():
-            raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
-        if target.is_dir():
-            raise UsageError(f"cannot write {target}: it is a directory")
+    check_writable([args.events, args.out, args.plot])
+    if args.plot is not None:
+        from clustersim.output.plots import figure_format
+
+        figure_format(args.plot)  # before the run: an unsupported type is a usage error
     with progress_bar() as progress:
         result = run_experiment(
             scenario,
@@ -270,10 +324,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         files.append((args.out, text))
     if args.plot is not None:
-        from clustersim.output.plots import PlotUnavailable, timeseries_png
+        from clustersim.output.plots import PlotUnavailable, figure_format, timeseries_png
 
         try:
-            files.append((args.plot, timeseries_png(result)))
+            files.append((args.plot, timeseries_png(result, figure_format(args.plot))))
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
     write_atomic(files)

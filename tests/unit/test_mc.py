@@ -58,3 +58,48 @@ def test_from_scenario_rejects_multi_job_and_ignore_mode() -> None:
     sc = load_scenario("single-job", ["restart.failure_during_recovery=ignore"])
     with pytest.raises(ValueError, match="restart only"):
         SingleJobModel.from_scenario(sc)
+
+
+def _digest(r: object) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("wall_s", "progress_s", "interruptions", "lost_s", "finished"):
+        h.update(np.ascontiguousarray(getattr(r, name)).tobytes())
+    return h.hexdigest()
+
+
+RICH = model(
+    work_s=20 * 3600.0,
+    mtbf_s=3600.0,
+    requeue_s=10.0,
+    persist_s=20.0,
+    detection_mix=((0.3, 30.0), (0.7, 300.0)),  # type: ignore[arg-type]
+    maintenance_every_s=50000.0,
+    maintenance_s=600.0,
+)
+UNCHUNKED_DIGEST = "d46af92cc1181858d0e5e1934ee02c67d2e69873ab737c6c5bf099ceb83ab4c1"
+"""sha256 of simulate(RICH, 3000, seed=11) from the unchunked code (before issue 17)."""
+
+
+def test_chunked_equals_unchunked_for_a_small_case() -> None:
+    assert _digest(simulate(RICH, 3000, seed=11)) == UNCHUNKED_DIGEST
+    assert _digest(simulate(RICH, 3000, seed=11, chunk_reps=3000)) == UNCHUNKED_DIGEST
+    # a longer run in chunks extends the shorter: its first chunk is the unchunked run
+    long = simulate(RICH, 7000, seed=11, chunk_reps=3000)
+    assert len(long.wall_s) == 7000
+    short = simulate(RICH, 3000, seed=11)
+    assert np.array_equal(long.wall_s[:3000], short.wall_s)
+    assert np.array_equal(long.interruptions[:3000], short.interruptions)
+    # later chunks are fresh streams, not copies of the first
+    assert not np.array_equal(long.wall_s[3000:6000], short.wall_s)
+
+
+def test_monte_carlo_is_refused_up_front_when_too_big() -> None:
+    from clustersim.budget import BudgetExceeded
+
+    with pytest.raises(BudgetExceeded, match="1,000,000,000 replications too big"):
+        simulate(RICH, 10**9)
+    with pytest.raises(BudgetExceeded):
+        simulate(RICH, 10_000, max_events=1000)
+    assert len(simulate(RICH, 10_000, max_memory=10_000 * 33 + 600 * 10_000).wall_s) == 10_000

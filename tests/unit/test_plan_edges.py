@@ -222,3 +222,9 @@ def test_plan_and_sweep_tables_fit_the_terminal_width(
     assert max(map(len, text.splitlines())) <= 80
     assert text.count("±") + text.count("−") >= 6  # every interval is shown, none cut off
     assert "…" not in text
+
+
+def test_huge_mc_reps_are_refused_up_front(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "single-job", "--target", "ettr=0.9", "--mc-reps", "1000000000"])
+    err = capsys.readouterr().err
+    assert code == 65 and err.count("\n") == 1 and "Monte Carlo of 1,000,000,000" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -41,3 +42,44 @@ def test_cause_table_fits_80_columns() -> None:
     console = Console(record=True, width=80)
     console.print(render_result(result))
     assert all(len(line) <= 80 for line in console.export_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("summary", "ettr"), "abc", "summary.ettr"),
+        (("timeseries", "t_s"), [0.0, "x"], "timeseries.t_s"),
+        (("causes", "node", "interruptions"), "x", "causes.node.interruptions"),
+        (("jobs",), [{"gpus": "x"}], "jobs.0.gpus"),
+        (("seed",), "1", "seed"),
+        (("causes",), [], "causes"),
+    ],
+)
+def test_wrong_typed_field_is_bad_data_naming_the_field(
+    path: tuple[str, ...],
+    value: object,
+    field: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from clustersim.cli import main
+
+    run_json = tmp_path / "run.json"
+    assert (
+        main(["run", "single-job", "--set", "workload.jobs.0.work=2d", "--out", str(run_json)]) == 0
+    )
+    data = json.loads(run_json.read_text())
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    capsys.readouterr()
+    out = tmp_path / "r.html"
+    assert main(["report", str(bad), "--out", str(out)]) == 65
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bad}:1:1: {field}: expected" in err, err
+    assert not out.exists()

@@ -171,3 +171,85 @@ def test_categorical_knob_plots_in_grid_order() -> None:
     recs = sweep(load_scenario("single-job", TINY), grid, 2, 1, SerialExecutor())
     assert _positions(recs, "checkpoint.policy") == ({"young": 0.0, "daly": 1.0}, False)
     assert sweep_png(None, recs, "checkpoint.policy", "summary.ettr")[:4] == b"\x89PNG"
+
+
+SWEEP_ARGV = ["sweep", "single-job", *[a for s in TINY for a in ("--set", s)]]
+SWEEP_ARGV += ["--grid", "checkpoint.interval=5m,20m", "--reps", "2", "--workers", "1"]
+
+
+def test_second_sweep_on_the_same_out_is_locked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    out = tmp_path / "r.jsonl"
+    scenario = load_scenario("single-job", TINY)
+    holder = ResultsFile.open(out, header(scenario, GRID, 2, 0))  # "another sweep" running
+    try:
+        before = out.read_bytes()
+        assert main([*SWEEP_ARGV, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"in use by another sweep (pid {os.getpid()})" in err
+        assert out.read_bytes() == before
+    finally:
+        holder.close()
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0  # released: this one runs
+
+
+def test_resume_drops_a_duplicated_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.jsonl"
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    clean = out.read_bytes()
+    lines = clean.splitlines(keepends=True)
+    out.write_bytes(b"".join([*lines, lines[1]]))  # point 0 stored twice
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    assert out.read_bytes() == clean
+    out.write_bytes(b"".join([lines[0], lines[1], lines[1]]))  # point 1 missing, 0 twice
+    assert main([*SWEEP_ARGV, "--out", str(out)]) == 0
+    assert out.read_bytes() == clean
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a,b,c\n1,2,3\n", ":1:1: not a clustersim sweep table (no column index"),
+        ("index,reps,seed,per_replication\n1,2,x,[]\n", ":2:1: seed: expected an integer"),
+        ("index,reps,seed,per_replication\n1,2,3,{x\n", ":2:1: bad cell"),
+        ("a\n1,2\n", ":2:1: more cells than header columns"),
+    ],
+)
+def test_foreign_csv_given_to_plot_is_bad_data(
+    text: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text(text)
+    code = main(["plot", str(table), "--x", "a", "--out", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert code == 65 and err.count("\n") == 1 and f"{table}{where}" in err, err
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("address", ["not a url", "tcp://host", "foo://h:1"])
+def test_bad_address_is_a_usage_error_and_leaves_no_file(
+    address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("distributed")
+    out = tmp_path / "r.jsonl"
+    assert main([*SWEEP_ARGV[:-2], "--address", address, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a Dask scheduler address" in err
+    assert not out.exists()
+
+
+def test_failed_executor_start_leaves_no_header_only_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise UsageError("cannot start or reach the Dask scheduler at x")
+
+    monkeypatch.setattr(sweep_mod, "_open_executor", refuse)
+    out = tmp_path / "r.csv"
+    assert main([*SWEEP_ARGV[:-2], "--workers", "2", "--out", str(out)]) == 2
+    assert not out.exists() and not (tmp_path / "r.csv.journal.jsonl").exists()

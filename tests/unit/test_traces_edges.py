@@ -271,7 +271,10 @@ def test_detect_format_gives_up_on_unreadable_or_empty_files(tmp_path: Path) -> 
     blank = tmp_path / "blank.csv"
     blank.write_text("\n# comment\n   \n")
     assert detect_format(blank) is None
-    assert detect_format(tmp_path / "missing.csv") is None
+    with pytest.raises(ConfigError, match=r"missing\.csv:1: file: cannot read"):  # issue 17 #13
+        detect_format(tmp_path / "missing.csv")
+    with pytest.raises(ConfigError, match="is a directory"):
+        detect_format(tmp_path)
 
 
 # --- summary --------------------------------------------------------------------------------
@@ -403,8 +406,8 @@ def test_fit_command_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     trace.write_text("time,component,cause,duration\n100,0,gpu,\n")
     cases = [
         (["--window", "0s"], "--window 0s: must be positive"),
-        (["--out", str(tmp_path / "no" / "f.yaml")], "no such directory, or it is a directory"),
-        (["--out", str(tmp_path)], "no such directory, or it is a directory"),
+        (["--out", str(tmp_path / "no" / "f.yaml")], "does not exist"),
+        (["--out", str(tmp_path)], "it is a directory"),
     ]
     for extra, expected in cases:
         code, out, err = cli(capsys, "trace", "fit", str(trace), *extra)
@@ -654,3 +657,57 @@ def test_swf_to_swf_keeps_an_unknown_allocated_processor_count(tmp_path: Path) -
     back = tmp_path / "b.swf"
     back.write_text(out.getvalue(), encoding="utf-8")
     assert [j.gpus for j in read_swf(back)] == [16, 8]
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "fifo", "pty"])
+def test_trace_path_that_is_not_a_regular_file_is_refused(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from clustersim.cli import main
+
+    path, what = tmp_path / "t", ""
+    master = slave = -1
+    if kind == "directory":
+        path.mkdir()
+        what = "is a directory"
+    elif kind == "fifo":
+        os.mkfifo(path)
+        what = "is a FIFO"
+    elif kind == "pty":  # a character device the test owns (like /dev/zero, never ending)
+        master, slave = os.openpty()
+        path = Path(os.ttyname(slave))
+        what = "is a character device"
+    else:
+        what = "cannot read: No such file"
+    try:
+        argv = ["run", "single-job", "--set", "workload.jobs=[]"]
+        code = main([*argv, "--set", f"workload.trace.path={path}"])
+    finally:
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+    err = capsys.readouterr().err
+    assert code == 65 and err.count("\n") == 1, err
+    assert f"{path}:1: file: {what}" in err and "cannot tell the trace format" not in err
+
+
+def test_gzip_trace_past_the_ratio_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clustersim.config import ConfigError
+    from clustersim.traces import record
+    from clustersim.traces.formats import read_trace
+
+    monkeypatch.setattr(record, "GZIP_RATIO_FREE_BYTES", 1 << 16)
+    bomb = tmp_path / "bomb.swf.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"; blank lines\n" + b"\n" * (4 << 20))
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(ConfigError, match=r"bomb.swf.gz:\d+: file: cannot read: decompresses"):
+        list(read_trace(bomb, "swf"))
+    ok = tmp_path / "ok.swf.gz"
+    with gzip.open(ok, "wb") as fh:
+        fh.write((Path(record.__file__).parent / "samples" / "sample.swf").read_bytes())
+    assert list(read_trace(ok, "swf"))

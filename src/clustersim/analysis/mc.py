@@ -25,11 +25,18 @@ to end (in the DES it holds no nodes then).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clustersim.budget import (
+    DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_MEMORY,
+    MC_CHUNK_REPS,
+    MIN_ETTR,
+    check_mc_budget,
+)
 from clustersim.config import Scenario
 from clustersim.rng import Streams
 
@@ -37,7 +44,7 @@ if TYPE_CHECKING:
     from clustersim.engine import Simulation
     from clustersim.job import Job
 
-__all__ = ["MCResult", "SingleJobModel", "simulate"]
+__all__ = ["MCResult", "SingleJobModel", "expected_steps", "simulate"]
 
 _RECOVERING = 0
 _RUNNING = 1
@@ -165,11 +172,64 @@ class MCResult:
         return mean, mean - half, mean + half
 
 
-def simulate(model: SingleJobModel, reps: int, seed: int = 0) -> MCResult:
-    """Simulate ``reps`` independent replications of the job (stream ``mc.single_job``)."""
+def expected_steps(model: SingleJobModel) -> float:
+    """An upper estimate of the lockstep steps one replication takes (its "events").
+
+    Two steps (a recovery and a run) per disturbance, over the horizon or the time the job
+    would take at an ETTR of :data:`~clustersim.budget.MIN_ETTR`, whichever is shorter.
+    """
+    rate = 1.0 / model.mtbf_s + 1.0 / model.maintenance_every_s
+    span = min(model.horizon_s, (model.work_s + model.init_s) / MIN_ETTR)
+    return 2.0 * (1.0 + span * rate) if math.isfinite(span * rate) else math.inf
+
+
+def simulate(
+    model: SingleJobModel,
+    reps: int,
+    seed: int = 0,
+    *,
+    max_events: float = DEFAULT_MAX_EVENTS,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+    chunk_reps: int = MC_CHUNK_REPS,
+) -> MCResult:
+    """Simulate ``reps`` independent replications of the job.
+
+    Refused up front (:class:`~clustersim.budget.BudgetExceeded`) over ``max_events`` steps
+    or ``max_memory`` bytes, like ``run``. Replications are stepped in chunks of
+    ``chunk_reps``, so the working set stays bounded; chunk ``k`` draws from stream
+    ``mc.single_job`` (``k = 0``) or ``mc.single_job.k``, so a run of at most ``chunk_reps``
+    replications is exactly the unchunked one, and the first ``chunk_reps`` replications of
+    a longer run are those of the shorter.
+    """
     if reps < 2:
         raise ValueError("reps must be at least 2")
-    rng = Streams(seed).get("mc.single_job")
+    if chunk_reps < 1:
+        raise ValueError("chunk_reps must be at least 1")
+    check_mc_budget(
+        reps,
+        expected_steps(model),
+        min(reps, chunk_reps),
+        max_events=max_events,
+        max_memory=max_memory,
+    )
+    streams = Streams(seed)
+    parts = [
+        _simulate_chunk(
+            model,
+            min(chunk_reps, reps - start),
+            streams.get("mc.single_job" if start == 0 else f"mc.single_job.{start // chunk_reps}"),
+        )
+        for start in range(0, reps, chunk_reps)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return MCResult(
+        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(MCResult))
+    )
+
+
+def _simulate_chunk(model: SingleJobModel, reps: int, rng: np.random.Generator) -> MCResult:
+    """``reps`` replications stepped in lockstep, drawing from ``rng``."""
     tau, stall, persist = model.interval_s, model.stall_s, model.persist_s
     period = tau + stall
     t = np.zeros(reps)

@@ -9,12 +9,9 @@ imports them).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -27,14 +24,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from clustersim.config import MAX_INT, UsageError, single_line
+from clustersim.config import MAX_INT, single_line
+from clustersim.files import check_writable, write_atomic
 
 __all__ = [
     "EXIT_DATA",
+    "EXIT_IOERR",
+    "EXIT_OSERR",
     "EXIT_SOFTWARE",
     "EXIT_USAGE",
     "Parser",
     "add_overrides",
+    "check_writable",
     "non_negative_int",
     "positive_int",
     "progress_bar",
@@ -44,6 +45,8 @@ __all__ = [
 EXIT_USAGE = 2
 EXIT_DATA = 65
 EXIT_SOFTWARE = 70
+EXIT_OSERR = 71
+EXIT_IOERR = 74
 PROGRESS_DELAY_S = 1.0
 
 
@@ -68,47 +71,26 @@ def add_overrides(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer from 0 to :data:`~clustersim.config.MAX_INT`."""
+def _bounded_int(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
     if value > MAX_INT:
         raise argparse.ArgumentTypeError(f"must be <= 2**62, got {value}")
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer from 0 to :data:`~clustersim.config.MAX_INT`."""
+    return _bounded_int(text, 0)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer from 1 to :data:`~clustersim.config.MAX_INT`."""
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def write_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
-    """Write every file or none: all go to temporary files first, then are renamed.
-
-    An OS error (no permission, a directory in the way, a full disk) becomes a one-line
-    usage error, and no temporary file outlives the call.
-    """
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, data in files:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
-    finally:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
+    return _bounded_int(text, 1)
 
 
 class progress_bar:

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.commands.common import progress_bar, write_atomic
+    from clustersim.budget import MC_CHUNK_REPS, check_mc_budget
+    from clustersim.commands.common import check_writable, progress_bar, write_atomic
     from clustersim.config import UsageError, load_scenario
     from clustersim.config.inert import override_paths, warn_inert
     from clustersim.plan import PlanOptions, plan
@@ -105,13 +106,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--reps must be at least 2 (a confidence interval needs two)")
     if args.mc_reps < 2:
         raise UsageError("--mc-reps must be at least 2")
-    if args.out is not None:
-        if not args.out.parent.is_dir():
-            raise UsageError(f"cannot write {args.out}: directory {args.out.parent} does not exist")
-        if args.out.is_dir():
-            raise UsageError(f"cannot write {args.out}: it is a directory")
+    check_writable([args.out])
     scenario = load_scenario(args.scenario, args.overrides)
     warn_inert([scenario], override_paths(args.overrides))
+    check_mc_budget(  # up front, before any point: the Monte Carlo's result arrays alone
+        args.mc_reps,
+        2.0,
+        min(args.mc_reps, MC_CHUNK_REPS),
+        max_events=scenario.run.max_events,
+        max_memory=scenario.run.max_memory,
+    )
     options = PlanOptions(
         target=target,
         knobs=tuple(knobs),

@@ -25,24 +25,30 @@ def register(sub: Any) -> None:
         "--y", default="summary.ettr", metavar="FIELD", help="record field (summary.ettr)"
     )
     p.add_argument("--hue", metavar="KNOB", help="grid knob that splits the lines")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="PNG to write")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.png",
+        help="figure to write: .png, .svg or .pdf",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Read the results, draw, write the PNG atomically."""
-    from clustersim.commands.common import write_atomic
+    from clustersim.commands.common import check_writable, write_atomic
     from clustersim.config import UsageError
-    from clustersim.output.plots import PlotUnavailable
+    from clustersim.output.plots import PlotUnavailable, figure_format
     from clustersim.sweep.plot import sweep_png
     from clustersim.sweep.results import read_results
 
     out: Path = args.out
-    if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    fmt = figure_format(out)
+    check_writable([out])
     header, records = read_results(args.results)
     try:
-        png = sweep_png(header, records, args.x, args.y, args.hue)
+        png = sweep_png(header, records, args.x, args.y, args.hue, fmt)
     except PlotUnavailable as exc:
         raise UsageError(str(exc)) from None
     write_atomic([(out, png)])

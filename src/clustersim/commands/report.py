@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Render and write the report."""
     import orjson
 
-    from clustersim.commands.common import write_atomic
+    from clustersim.commands.common import check_writable, write_atomic
     from clustersim.config import ConfigError, UsageError
     from clustersim.output.page import render, validate_run
 
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{out}: unsupported report type {out.suffix or '(none)'!r}; use .html or .md"
         )
-    if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
+    check_writable([out, out.with_name(out.stem + "-gpus-down.png") if fmt == "md" else None])
     source: Path = args.run_json
     try:
         with source.open("rb") as fh:
@@ -60,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError([f"{source}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"]) from None
     result = validate_run(parsed, str(source))
     png_path = out.with_name(out.stem + "-gpus-down.png")
-    page, png = render(result, fmt, png_path.name)
+    try:
+        page, png = render(result, fmt, png_path.name)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # validate_run checks every field the page reads; this is the backstop for one missed
+        raise ConfigError([f"{source}:1:1: cannot render this run result: {exc!r}"]) from None
     files = [(out, page.encode("utf-8"))]
     if fmt == "md" and png is not None:
         files.append((png_path, png))

@@ -203,12 +203,11 @@ def _info_text(info: dict[str, Any]) -> str:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    import os
     import sys
-    import tempfile
     from pathlib import Path
 
     from clustersim.config import UsageError
+    from clustersim.files import atomic_open, check_writable
     from clustersim.traces.formats import EPOCH_FORMATS, write_trace
     from clustersim.traces.record import ReadStats
 
@@ -217,30 +216,18 @@ def _run_convert(args: argparse.Namespace) -> int:
     to = args.to_format or _OUT_EXTENSIONS.get(out.suffix.lower())
     if to is None:
         raise UsageError(f"{out}: cannot tell the output format from its name; give --to swf|csv")
-    if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise UsageError(f"cannot write {out}: it is a directory")
+    check_writable([out])
     stats = ReadStats()
     jobs = _read(args, args.input, fmt, stats)
-    tmp = ""
-    try:  # stream into a temporary file, renamed over OUT only once all is written
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            count = write_trace(
-                jobs,
-                fh,
-                to,
-                gpus_per_processor=args.gpus_per_processor,
-                origin_s=None if fmt in EPOCH_FORMATS else 0.0,
-                source=str(args.input),
-            )
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
+    with atomic_open(out, text=True) as fh:  # a temporary file, renamed over OUT at the end
+        count = write_trace(
+            jobs,
+            fh,
+            to,
+            gpus_per_processor=args.gpus_per_processor,
+            origin_s=None if fmt in EPOCH_FORMATS else 0.0,
+            source=str(args.input),
+        )
     _report_skips(stats)
     dropped = "".join(f", dropped {n} ({why})" for why, n in sorted(stats.dropped.items()))
     sys.stderr.write(f"clustersim: wrote {count:,} jobs to {out} ({to}){dropped}\n")
@@ -277,9 +264,9 @@ def _run_fit(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from clustersim.commands.common import write_atomic
     from clustersim.config import UsageError, single_line
     from clustersim.config.units import parse_duration
+    from clustersim.files import check_writable, write_atomic
     from clustersim.traces.fit import fit_trace
 
     window_s = None
@@ -295,8 +282,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     if not args.trace.is_file():
         raise UsageError(f"{args.trace}: not a file")
     out = args.out
-    if out is not None and (not out.parent.is_dir() or out.is_dir()):
-        raise UsageError(f"cannot write {out}: no such directory, or it is a directory")
+    check_writable([out])
     result = fit_trace(args.trace, nodes=args.nodes, window_s=window_s)
     for warning in result.warnings():
         sys.stderr.write(f"clustersim: warning: {single_line(warning)}\n")

@@ -29,7 +29,11 @@ _DOWN = (
 
 
 def validate_run(data: Any, name: str) -> dict[str, Any]:
-    """``data`` if it looks like ``clustersim run --json`` output, else a ConfigError."""
+    """``data`` if it looks like ``clustersim run --json`` output, else a ConfigError.
+
+    Besides the top-level keys, every field the page reads is checked for its type, so a
+    hand-edited or foreign file is reported as ``FILE:1:1: FIELD: ...`` (bad data).
+    """
     if not isinstance(data, dict):
         raise ConfigError([f"{name}:1:1: expected the JSON object of `clustersim run --json`"])
     missing = [key for key in REQUIRED_KEYS if key not in data]
@@ -37,7 +41,66 @@ def validate_run(data: Any, name: str) -> dict[str, Any]:
         raise ConfigError(
             [f"{name}:1:1: not a `clustersim run --json` result (no {', '.join(missing)})"]
         )
+    problem = _type_problem(data)
+    if problem is not None:
+        field, expected, value = problem
+        raise ConfigError(
+            [f"{name}:1:1: {field}: expected {expected}, got {type(value).__name__} {value!r:.40}"]
+        )
     return data
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numeric(value: Any) -> bool:
+    """A number, null, or a list or mapping of those (an interval, a per-cause split)."""
+    if value is None or _is_number(value):
+        return True
+    if isinstance(value, list):
+        return all(v is None or _is_number(v) for v in value)
+    if isinstance(value, dict):
+        return all(v is None or _is_number(v) for v in value.values())
+    return False
+
+
+def _type_problem(run: Mapping[str, Any]) -> tuple[str, str, Any] | None:
+    """The first field of ``run`` the page cannot render: (dotted name, expected, value)."""
+    for key in ("scenario", "summary", "causes", "timeseries"):
+        if not isinstance(run[key], dict):
+            return key, "an object", run[key]
+    if not isinstance(run["seed"], int) or isinstance(run["seed"], bool):
+        return "seed", "an integer", run["seed"]
+    for key, value in run["summary"].items():
+        if not _numeric(value):
+            return f"summary.{key}", "a number or null", value
+    for cause, fields in run["causes"].items():
+        if not isinstance(fields, dict):
+            return f"causes.{cause}", "an object", fields
+        for key in ("interruptions", "share", "lost_gpu_h", "mean_recovery_s"):
+            if key in fields and not (fields[key] is None or _is_number(fields[key])):
+                return f"causes.{cause}.{key}", "a number or null", fields[key]
+    lengths = set()
+    for key, series in run["timeseries"].items():
+        if not isinstance(series, list) or not all(_is_number(v) for v in series):
+            return f"timeseries.{key}", "a list of numbers", series
+        lengths.add(len(series))
+    if len(lengths) > 1:
+        return "timeseries", "lists of one length", sorted(lengths)
+    jobs = run.get("jobs")
+    if jobs is not None and not isinstance(jobs, list):
+        return "jobs", "a list", jobs
+    for i, job in enumerate(jobs or []):
+        if not isinstance(job, dict):
+            return f"jobs.{i}", "an object", job
+        for key in ("gpus", "id", "ettr", "jct_s"):
+            if key in job and not (job[key] is None or _is_number(job[key])):
+                return f"jobs.{i}.{key}", "a number or null", job[key]
+    versions = run.get("versions")
+    if versions is not None and not isinstance(versions, dict):
+        return "versions", "an object", versions
+    return None
 
 
 def gpus_down_png(run: Mapping[str, Any]) -> bytes:

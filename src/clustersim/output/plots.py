@@ -7,12 +7,19 @@ caller writes the bytes.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clustersim.config import UsageError
 
 if TYPE_CHECKING:
     from clustersim.experiment import RunResult
 
-__all__ = ["PlotUnavailable", "timeseries_png"]
+__all__ = ["FIGURE_FORMATS", "PlotUnavailable", "figure_format", "save_figure", "timeseries_png"]
+
+FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+"""Figure file types by suffix; a plot is written in the format its name says."""
+_NO_DATES = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 
 _LAYERS = (
     ("gpus_allocated", "allocated", "#4C72B0"),
@@ -28,8 +35,29 @@ class PlotUnavailable(RuntimeError):
     """matplotlib is not installed."""
 
 
-def timeseries_png(result: RunResult) -> bytes:
-    """A stacked area chart of GPUs by state over time (replication 0) as PNG bytes.
+def figure_format(path: Path) -> str:
+    """The figure format of ``path`` from its suffix (png, svg, pdf).
+
+    Raises:
+        UsageError: any other suffix (so ``x.svg`` never holds PNG bytes).
+    """
+    fmt = FIGURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"{path}: unsupported figure type {path.suffix or '(none)'!r}; use .png, .svg or .pdf"
+        )
+    return fmt
+
+
+def save_figure(fig: Any, fmt: str = "png", dpi: int = 110) -> bytes:
+    """``fig`` as bytes in ``fmt``, without a creation date (same run, same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=_NO_DATES[fmt])
+    return buf.getvalue()
+
+
+def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
+    """A stacked area chart of GPUs by state over time (replication 0) as ``fmt`` bytes.
 
     Each point is the mean over one of the run's 500 time bins, so short windows (a 10-minute
     maintenance) show as their share of the bin.
@@ -63,7 +91,6 @@ def timeseries_png(result: RunResult) -> bytes:
     ax_down.set_xlabel("simulated days")
     ax_down.legend(loc="upper left", fontsize="small", ncols=4)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    data = save_figure(fig, fmt)
     plt.close(fig)
-    return buf.getvalue()
+    return data

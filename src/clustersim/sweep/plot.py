@@ -8,7 +8,6 @@ job, from its checkpoint stall and its MTBF exactly as the engine derives them.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,7 +16,7 @@ import orjson
 
 from clustersim.analysis import analytic
 from clustersim.config import UsageError, load_scenario_text
-from clustersim.output.plots import PlotUnavailable
+from clustersim.output.plots import PlotUnavailable, save_figure
 
 __all__ = ["INTERVAL_KNOB", "lookup", "optimum_intervals", "sweep_png"]
 
@@ -85,8 +84,9 @@ def sweep_png(
     x: str,
     y: str,
     hue: str | None = None,
+    fmt: str = "png",
 ) -> bytes:
-    """``y`` against ``x``, one line per ``hue`` value (and other knob), as PNG bytes.
+    """``y`` against ``x``, one line per ``hue`` value (and other knob), as ``fmt`` bytes.
 
     The band is the 95 % interval stored beside ``y`` (``summary.ettr`` →
     ``summary.ettr_ci95``). The x ticks are the grid values as typed. For an interval sweep
@@ -156,10 +156,9 @@ def sweep_png(
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    data = save_figure(fig, fmt)
     plt.close(fig)
-    return buf.getvalue()
+    return data
 
 
 def _positions(records: Sequence[Mapping[str, Any]], x: str) -> tuple[dict[str, float], bool]:

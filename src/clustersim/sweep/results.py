@@ -25,6 +25,7 @@ Flat row columns: ``index``, ``reps``, ``seed``, ``point.<knob>`` (the value as 
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -38,6 +39,7 @@ import orjson
 
 from clustersim.config import ConfigError, Scenario, UsageError, dump_json_scenario
 from clustersim.experiment import versions
+from clustersim.files import write_atomic
 
 __all__ = [
     "FORMAT",
@@ -47,6 +49,7 @@ __all__ = [
     "flatten",
     "header",
     "journal_path",
+    "lock_path",
     "read_results",
     "unflatten",
 ]
@@ -78,6 +81,11 @@ def header(
         "seed": seed,
         "versions": versions(),
     }
+
+
+def lock_path(out: Path) -> Path:
+    """The sidecar lock file of a results file (it holds the sweep's pid)."""
+    return out.with_name(f".{out.name}.lock")
 
 
 def journal_path(out: Path) -> Path:
@@ -135,6 +143,8 @@ class ResultsFile:
         self._fd = -1
         self._table_dirty = False
         self._table_at = 0.0
+        self._lock_fd = -1
+        self._created = False
 
     @classmethod
     def open(cls, out: Path, head: dict[str, Any]) -> ResultsFile:
@@ -160,14 +170,41 @@ class ResultsFile:
             )
         self = cls(out, log, head)
         try:
+            self._lock()
             if log.exists() and log.stat().st_size > 0:
                 self._resume()
             else:
                 _write_atomic(log, orjson.dumps(head) + b"\n")
+                self._created = True
             self._fd = os.open(log, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
-            raise UsageError(f"cannot write {exc.filename or log}: {exc.strerror or exc}") from None
+            self.close()
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+        except BaseException:
+            self.close()
+            raise
         return self
+
+    def _lock(self) -> None:
+        """Hold an advisory lock on the sidecar :func:`lock_path` while the sweep runs.
+
+        The results file itself is replaced when rewritten, so its inode cannot carry the
+        lock; the sidecar is never removed (removing a lock file races with its next taker).
+        """
+        path = lock_path(self.out)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(
+                f"{self.out} is in use by another sweep (pid {holder}); wait for it to "
+                "finish or use another --out"
+            ) from None
+        self._lock_fd = fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
 
     def _resume(self) -> None:
         data = self.log.read_bytes()
@@ -182,6 +219,10 @@ class ResultsFile:
             if record["index"] not in self.records:
                 self.records[record["index"]] = record
                 self._order.append(record["index"])
+        if len(records) > len(self.records):  # a point stored twice: keep the first only
+            lines = [orjson.dumps(head)] + [orjson.dumps(self.records[k]) for k in self._order]
+            _write_atomic(self.log, b"\n".join(lines) + b"\n")
+            self._table_dirty = True
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one finished point: one whole line, written and fsynced before returning."""
@@ -210,13 +251,24 @@ class ResultsFile:
         self._write_table()
 
     def close(self) -> None:
-        """Write the table of the points finished so far (if it changed) and close."""
+        """Write the table of the points finished so far (if it changed), close, unlock."""
         try:
-            self._write_table()
+            if self._fd >= 0:
+                self._write_table()
         finally:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)  # releases the flock
+                self._lock_fd = -1
+
+    def discard_if_empty(self) -> None:
+        """Remove the file if this run created it and no point was finished (call after close)."""
+        if self._created and not self.records:
+            self.log.unlink(missing_ok=True)
+            if self.out != self.log:
+                self.out.unlink(missing_ok=True)
 
     def _write_table(self) -> None:
         if self.out == self.log or not self._table_dirty:
@@ -233,21 +285,8 @@ class ResultsFile:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it over."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``data`` durably and atomically (:func:`clustersim.files.write_atomic`)."""
+    write_atomic([(path, data)], durable=True)
 
 
 def _parse_jsonl(path: Path, data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -421,14 +460,52 @@ def read_results(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]
     journal = journal_path(path)
     head = _parse_jsonl(journal, journal.read_bytes())[0] if journal.is_file() else None
     if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = [{c: _uncell(c, v) for c, v in row.items()} for row in reader]
-        return head, [unflatten(r) for r in rows]
+        rows: list[tuple[int, dict[str, Any]]] = []
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                for row in reader:
+                    if None in row:
+                        raise ConfigError(
+                            [f"{path}:{reader.line_num}:1: more cells than header columns"]
+                        )
+                    rows.append((reader.line_num, {c: _uncell(c, v) for c, v in row.items()}))
+                columns = reader.fieldnames or []
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError([f"{path}:1:1: not a CSV sweep table: {exc}"]) from None
+        return head, _records(path, columns, rows)
     pa = _pyarrow()
     try:
         table = pa.parquet.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise ConfigError([f"{path}:1:1: not a Parquet file: {exc}"]) from None
     meta = (table.schema.metadata or {}).get(b"clustersim.sweep")
-    return (orjson.loads(meta) if meta else head), [unflatten(r) for r in table.to_pylist()]
+    numbered = [(i + 1, row) for i, row in enumerate(table.to_pylist())]
+    return (orjson.loads(meta) if meta else head), _records(path, table.column_names, numbered)
+
+
+TABLE_COLUMNS = ("index", "reps", "seed", "per_replication")
+"""Columns every sweep table has (besides ``point.*``, ``summary.*`` ...)."""
+
+
+def _records(
+    path: Path, columns: Sequence[str], rows: Sequence[tuple[int, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Point records of numbered flat rows; a foreign table is a ConfigError naming the cell."""
+    missing = [c for c in TABLE_COLUMNS if c not in columns]
+    if missing:
+        raise ConfigError(
+            [f"{path}:1:1: not a clustersim sweep table (no column {', '.join(missing)})"]
+        )
+    out = []
+    for line, row in rows:
+        for column in ("index", "reps", "seed"):
+            if not isinstance(row[column], int) or isinstance(row[column], bool):
+                raise ConfigError(
+                    [f"{path}:{line}:1: {column}: expected an integer, got {row[column]!r:.40}"]
+                )
+        try:
+            out.append(unflatten(row))
+        except ValueError as exc:  # a JSON cell that is not JSON
+            raise ConfigError([f"{path}:{line}:1: bad cell: {exc}"]) from None
+    return out

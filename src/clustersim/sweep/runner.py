@@ -105,6 +105,7 @@ def executor(address: str | None = None, workers: int | None = None) -> Iterator
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     address = address or os.environ.get(ADDRESS_ENV) or None
+    check_address(address)
     if address is None and workers == 1:
         yield SerialExecutor()
         return
@@ -118,6 +119,29 @@ def executor(address: str | None = None, workers: int | None = None) -> Iterator
         yield from _process_pool(workers or os.cpu_count() or 1)
         return
     yield from _dask(distributed, address, workers or os.cpu_count() or 1)
+
+
+def check_address(address: str | None) -> None:
+    """Refuse a Dask scheduler address that cannot be one, before anything is started.
+
+    Raises:
+        UsageError: no port, an unknown scheme, or not text at all.
+    """
+    if address is None:
+        return
+    try:
+        from distributed.comm.addressing import get_address_host_port, parse_address
+    except ImportError:  # no Dask: executor() says so
+        return
+    try:
+        scheme, _ = parse_address(address)
+        if scheme != "inproc":
+            get_address_host_port(address)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(
+            f"--address {address!r}: not a Dask scheduler address ({exc}); "
+            "expected e.g. tcp://host:8786"
+        ) from None
 
 
 def _process_pool(workers: int) -> Iterator[cf.Executor]:
@@ -151,7 +175,7 @@ def _dask(distributed: Any, address: str | None, workers: int) -> Iterator[cf.Ex
             client = distributed.Client(cluster)
         else:
             client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         if cluster is not None:
             cluster.close()
         where = address or "a local cluster"
@@ -426,6 +450,8 @@ def sweep(
         raise UsageError(f"--reps must be >= 1, got {reps}")
     for p in points:  # a bad key, value or size is reported before any file is touched
         check_budget(_resolved(point_scenario(scenario, p), reps, seed), reps)
+    if executor is None:
+        check_address(address or os.environ.get(ADDRESS_ENV) or None)
     header = store.header(scenario, grid, reps, seed, source)
     results = store.ResultsFile.open(out, header) if out is not None else None
     try:
@@ -446,6 +472,11 @@ def sweep(
                         progress(len(done), len(points))
         if results is not None:
             results.finish()
+    except BaseException:
+        if results is not None:
+            results.close()
+            results.discard_if_empty()  # a failed start leaves no header-only file behind
+        raise
     finally:
         if results is not None:
             results.close()

@@ -14,7 +14,13 @@ from typing import IO, Literal
 from clustersim.traces.alibaba import read_alibaba
 from clustersim.traces.helios import read_helios, write_csv
 from clustersim.traces.philly import read_philly
-from clustersim.traces.record import OnBadLine, ReadStats, TraceJob, open_trace
+from clustersim.traces.record import (
+    OnBadLine,
+    ReadStats,
+    TraceJob,
+    check_trace_file,
+    open_trace,
+)
 from clustersim.traces.swf import read_swf, write_swf
 
 __all__ = [
@@ -52,7 +58,11 @@ def detect_format(path: str | os.PathLike[str]) -> TraceFormat | None:
     one with any other name, is told apart by its first line: ``;`` or 18 numbers is SWF, a
     ``[`` is Philly, a CSV header naming ``gpu_milli`` is Alibaba and one naming ``gpu_num``
     or ``job_id`` is Helios. None when the file says nothing recognisable (or cannot be read).
+
+    Raises:
+        ConfigError: the path is missing or not a regular file (a directory, a device ...).
     """
+    check_trace_file(path)
     name = os.fspath(path).lower().removesuffix(".gz")
     for extension, fmt in _BY_EXTENSION.items():
         if name.endswith(extension):

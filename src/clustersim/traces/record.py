@@ -12,10 +12,12 @@ Problems with the file itself (unreadable, not gzip, a bad header) are never ski
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gzip
 import math
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from clustersim.config import ConfigError
 
 __all__ = [
     "MAX_GPUS",
+    "MAX_GZIP_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TIME_S",
     "BadLine",
@@ -33,6 +36,7 @@ __all__ = [
     "TraceJob",
     "bad_line",
     "check_times",
+    "check_trace_file",
     "fail",
     "fatal",
     "format_number",
@@ -50,6 +54,12 @@ __all__ = [
 
 OnBadLine = Literal["error", "skip"]
 MAX_LINE_BYTES = 1 << 20
+MAX_GZIP_BYTES = 1 << 30
+"""A gzip trace is refused once it decompresses to more than this (1 GiB; docs/traces.md)."""
+MAX_GZIP_RATIO = 50
+"""... or, past :data:`GZIP_RATIO_FREE_BYTES`, to more than this many times its own size
+(real traces compress 3-20 times; a file of blank lines a thousand times)."""
+GZIP_RATIO_FREE_BYTES = 16 << 20
 """Longest line (or JSON job object) read (1 MiB); a longer one is a bad line."""
 MAX_GPUS = 2**31 - 1
 """Largest GPU count accepted for one job."""
@@ -149,16 +159,82 @@ def show(text: str) -> str:
     return repr(text)
 
 
-def open_trace(path: str | os.PathLike[str]) -> IO[bytes]:
-    """The file at ``path`` as a binary stream, decompressed if its name ends in ``.gz``.
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_trace_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a trace path that is missing or not a regular file (a device, a FIFO ...).
 
     Raises:
-        ConfigError: ``path:1: file: cannot read: ...`` for a missing or unreadable file.
+        ConfigError: ``path:1: file: ...`` saying what the path is.
     """
     name = os.fspath(path)
     try:
+        mode = os.stat(name).st_mode
+    except OSError as err:
+        raise ConfigError([f"{name}:1: file: cannot read: {err.strerror or err}"]) from None
+    if not stat.S_ISREG(mode):
+        what = next((text for test, text in _KINDS if test(mode)), "not a regular file")
+        raise ConfigError([f"{name}:1: file: is {what}, not a trace file"])
+
+
+class _CappedGzip:
+    """A gzip stream that stops with an error past :data:`MAX_GZIP_BYTES` decompressed."""
+
+    def __init__(self, inner: gzip.GzipFile, compressed_bytes: int) -> None:
+        ratio_cap = max(GZIP_RATIO_FREE_BYTES, MAX_GZIP_RATIO * compressed_bytes)
+        self._cap = min(MAX_GZIP_BYTES, ratio_cap)
+        self._inner, self._left = inner, self._cap
+
+    def _count(self, data: bytes) -> bytes:
+        self._left -= len(data)
+        if self._left < 0:
+            raise OSError(
+                errno.EFBIG,
+                f"decompresses to more than {self._cap:,} bytes (a gzip trace may grow to "
+                f"{MAX_GZIP_RATIO} times its size beyond {GZIP_RATIO_FREE_BYTES >> 20} MiB, and "
+                f"to {MAX_GZIP_BYTES >> 30} GiB at most); decompress it yourself to read it",
+            )
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._count(self._inner.read(size if size >= 0 else self._left + 1))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._count(self._inner.readline(size))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> _CappedGzip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_trace(path: str | os.PathLike[str]) -> IO[bytes]:
+    """The file at ``path`` as a binary stream, decompressed if its name ends in ``.gz``.
+
+    Only a regular file is opened (never a device or FIFO, which could block or never end);
+    a gzip file may decompress to at most :data:`MAX_GZIP_BYTES`, and past
+    :data:`GZIP_RATIO_FREE_BYTES` to at most :data:`MAX_GZIP_RATIO` times its size.
+
+    Raises:
+        ConfigError: ``path:1: file: ...`` for a missing, unreadable or non-regular file.
+    """
+    name = os.fspath(path)
+    check_trace_file(name)
+    try:
         if name.lower().endswith(".gz"):
-            return cast(IO[bytes], gzip.open(name, "rb"))
+            size = os.path.getsize(name)
+            return cast(IO[bytes], _CappedGzip(gzip.open(name, "rb"), size))
         return open(name, "rb")
     except OSError as err:
         raise ConfigError([f"{name}:1: file: cannot read: {err.strerror or err}"]) from None
