@@ -20,6 +20,10 @@ replication count, seed or version is refused with one line naming the differenc
 Flat row columns: ``index``, ``reps``, ``seed``, ``point.<knob>`` (the value as typed),
 ``value.<knob>`` (parsed, base units), ``summary.<key>`` (intervals as ``summary.<key>.lo`` and
 ``.hi``; per-cause mappings as JSON text), ``gpu_seconds.<term>``, ``per_replication`` (JSON).
+
+Size: the header check, the append/fsync protocol, the lock, resume with de-duplication and
+the final rewrite are one protocol over one file; split apart, each half would have to know
+the other's invariants.
 """
 
 from __future__ import annotations
