@@ -32,11 +32,10 @@ import gc
 import io
 import json
 import math
-import platform
 import pstats
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,8 +50,8 @@ sys.path[:0] = [str(ROOT / "tests" / "reference"), str(ROOT / "tests")]
 
 from minisched import simulate  # noqa: E402
 from replay import replay_scenario  # noqa: E402
+from run import code_fingerprint, machine_info  # noqa: E402
 
-import clustersim  # noqa: E402
 from clustersim.engine import Simulation  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -122,29 +121,28 @@ def peak_queue(jobs: Sequence[Job], starts: Sequence[float]) -> int:
     return best
 
 
-def engine_starts(jobs: Sequence[Job], nodes: int, policy: str) -> tuple[list[float], float]:
-    """Start times from the engine and the seconds ``Simulation`` + ``run`` took."""
+Timed = tuple[list[float], float, float]  # start times, wall seconds, CPU seconds
+
+
+def engine_starts(jobs: Sequence[Job], nodes: int, policy: str) -> Timed:
+    """Start times from the engine, and the wall and CPU seconds ``Simulation`` + ``run`` took."""
     scenario = replay_scenario(jobs, nodes, policy)
-    t0 = time.perf_counter()
+    gc.collect()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim = Simulation(scenario, replication=0, seed=0, keep_log=False)
     sim.run(None)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     by_name = {job.name: job.first_start_s for job in sim.jobs}
-    return [by_name[f"j{i}"] for i in range(len(jobs))], wall
+    return [by_name[f"j{i}"] for i in range(len(jobs))], wall, cpu
 
 
-def reference_starts(jobs: Sequence[Job], nodes: int, policy: str) -> tuple[list[float], float]:
-    """Start times from the reference (estimates exact) and the seconds it took."""
+def reference_starts(jobs: Sequence[Job], nodes: int, policy: str) -> Timed:
+    """Start times from the reference (estimates exact), and the wall and CPU seconds."""
     with_estimates = [(s, r, p, r) for s, r, p in jobs]
-    t0 = time.perf_counter()
-    starts = simulate(with_estimates, nodes, policy)
-    return starts, time.perf_counter() - t0
-
-
-def timed(run: Callable[[], tuple[list[float], float]]) -> tuple[list[float], float]:
-    """One run with the garbage collector collected first (not disabled: the engine needs it)."""
     gc.collect()
-    return run()
+    t0, c0 = time.perf_counter(), time.process_time()
+    starts = simulate(with_estimates, nodes, policy)
+    return starts, time.perf_counter() - t0, time.process_time() - c0
 
 
 def differing(a: Sequence[float], b: Sequence[float]) -> int:
@@ -160,34 +158,41 @@ def measure(name: str, cfg: QueueConfig, policy: str, repeat: int) -> dict[str, 
     t0 = time.perf_counter()
     replay_scenario(jobs, cfg.nodes, policy)
     scenario_s = time.perf_counter() - t0
-    engine_s, reference_s = [], []
+    engine: list[tuple[float, float]] = []
+    reference: list[tuple[float, float]] = []
     differ = 0
     starts: list[float] = []
     for _ in range(repeat):
-        ours, wall = timed(lambda: engine_starts(jobs, cfg.nodes, policy))
-        engine_s.append(wall)
-        starts, wall = timed(lambda: reference_starts(jobs, cfg.nodes, policy))
-        reference_s.append(wall)
+        ours, wall, cpu = engine_starts(jobs, cfg.nodes, policy)
+        engine.append((wall, cpu))
+        starts, wall, cpu = reference_starts(jobs, cfg.nodes, policy)
+        reference.append((wall, cpu))
         differ = max(differ, differing(ours, starts))
     agree = differ == 0
+    engine_s, engine_cpu_s = (min(t) for t in zip(*engine, strict=True))
+    reference_s, reference_cpu_s = (min(t) for t in zip(*reference, strict=True))
     row = {
         "config": name,
         "policy": policy,
         "jobs": cfg.n_jobs,
         "nodes": cfg.nodes,
         "peak_queue": peak_queue(jobs, starts),
-        "engine_s": min(engine_s),
-        "reference_s": min(reference_s),
-        "ratio": min(engine_s) / min(reference_s),
-        "engine_runs_s": engine_s,
-        "reference_runs_s": reference_s,
+        "engine_s": engine_s,
+        "reference_s": reference_s,
+        "ratio": engine_s / reference_s,
+        "engine_cpu_s": engine_cpu_s,
+        "reference_cpu_s": reference_cpu_s,
+        "ratio_cpu": engine_cpu_s / reference_cpu_s,
+        "engine_runs": engine,
+        "reference_runs": reference,
         "scenario_s": scenario_s,
         "agree": agree,
         "jobs_differing": differ,
     }
     sys.stderr.write(
         f"{name:>15} {policy:>22}: engine {row['engine_s']:7.3f} s  reference "
-        f"{row['reference_s']:7.3f} s  ratio {row['ratio']:5.2f}  peak queue "
+        f"{row['reference_s']:7.3f} s  ratio {row['ratio']:5.2f} (CPU {row['ratio_cpu']:5.2f})  "
+        f"peak queue "
         f"{row['peak_queue']:,}  start times {'agree' if agree else f'DIFFER ({differ})'}\n"
     )
     return row
@@ -208,49 +213,36 @@ def profile(cfg: QueueConfig, policy: str, top: int = 20) -> str:
     return out.getvalue()
 
 
-def machine() -> dict[str, Any]:
-    """CPU, Python and library versions, for the note under the table."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import simpy
-
-    return {
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "simpy": simpy.__version__,
-        "clustersim": clustersim.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def markdown(result: dict[str, Any], command: str) -> str:
-    """The ``## Long queues`` section for NOTES.md / REPORT.md."""
+def markdown(result: dict[str, Any], command: str, before: dict[str, Any] | None) -> str:
+    """The ``## Long queues`` section for NOTES.md / REPORT.md (with an earlier run beside)."""
     m = result["machine"]
+    earlier = {(r["config"], r["policy"]): r for r in (before or {}).get("rows", [])}
     lines = [
         SECTION,
         "",
         "Issue 15, item 7: *FIFO and EASY on a 10,000-job overloaded trace within 5× of a "
-        "plain-Python reference scheduler on the same trace.* Generated by `bench/long_queues.py` "
-        f"({result['date']}; best of {result['repeat']}, engine and reference alternating in "
-        "one process; faults off, zero start-up and checkpoint costs; every job's start time "
-        "compared).",
+        "plain-Python reference scheduler on the same trace.* Generated by "
+        f"`bench/long_queues.py` ({result['date']}, code `{result['code']}`; best of "
+        f"{result['repeat']}, engine and reference alternating in one process; faults off, "
+        "zero start-up and checkpoint costs; every job's start time compared). Wall seconds; "
+        "the CPU-time ratio is less disturbed by other processes on a shared machine.",
         "",
         "| trace | policy | jobs | nodes | peak queue | engine s | reference s | "
-        "engine ÷ reference | start times |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "engine ÷ reference | CPU ratio |"
+        + (f" before (code `{before['code']}`) |" if before else "")
+        + " start times |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if before else "") + "---|",
     ]
     for r in result["rows"]:
         target = f" (target ≤ {TARGET_RATIO:g})" if r["policy"] in TARGETED else ""
+        old = earlier.get((r["config"], r["policy"]))
+        was = f" {old['ratio']:.2f} ({old['engine_s']:.1f} s) |" if old else " – |"
         lines.append(
             f"| `{r['config']}` | {r['policy']} | {r['jobs']:,} | {r['nodes']} | "
             f"{r['peak_queue']:,} | {r['engine_s']:.3f} | {r['reference_s']:.3f} | "
-            f"**{r['ratio']:.2f}**{target} | "
-            f"{'identical' if r['agree'] else 'DIFFER: ' + str(r['jobs_differing'])} |"
+            f"**{r['ratio']:.2f}**{target} | {r['ratio_cpu']:.2f} |"
+            + (was if before else "")
+            + f" {'identical' if r['agree'] else 'DIFFER: ' + str(r['jobs_differing'])} |"
         )
     lines += [
         "",
@@ -261,9 +253,10 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "backfilling is cubic in the queue per pass, so that policy runs on the 500-job trace "
         "only.",
         "",
-        f"Machine: {m['cpu']}; {m['platform']}; CPython {m['python']}, numpy {m['numpy']}, "
-        f"SimPy {m['simpy']}, clustersim {m['clustersim']}. The machine is shared: compare the "
-        "ratios, which are measured in one run, not the seconds.",
+        f"Machine: {m['cpu_model']}, {m['cpu_usable']} usable of {m['cpu_count']} CPUs; "
+        f"{m['platform']}; CPython {m['python']}, numpy {m['numpy']}, SimPy {m['simpy']}, "
+        f"clustersim {m['clustersim']}; load average at start {m['load_average_at_start'][0]:.2f}"
+        ". The machine is shared: compare the ratios, measured in one run, not the seconds.",
         "",
         f"Reproduce: `{command}`",
         "",
@@ -292,8 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best of k (default 3)")
     parser.add_argument("--profile", choices=POLICIES, help="cProfile one engine run")
     parser.add_argument("--out", default="long_queues.json", help="under bench/results/")
+    parser.add_argument("--before", help="an earlier result file (under bench/results/) to show")
     parser.add_argument("--notes", action="store_true", help="rewrite the notes' section")
     args = parser.parse_args(argv)
+    # Before the runs: the load average at start, and the code as imported.
+    machine, code = machine_info(), code_fingerprint()
     rows = []
     for name in args.config or DEFAULT:
         cfg = CONFIGS[name]
@@ -305,8 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(profile(CONFIGS[name], args.profile))
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": code,
         "repeat": args.repeat,
-        "machine": machine(),
+        "machine": machine,
         "configs": {name: asdict(cfg) for name, cfg in CONFIGS.items()},
         "rows": rows,
     }
@@ -315,7 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "uv run python bench/long_queues.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    section = markdown(result, command.strip())
+    before = json.loads((RESULTS_DIR / args.before).read_text()) if args.before else None
+    section = markdown(result, command.strip(), before)
     sys.stdout.write(section)
     if args.notes:
         for path in (BENCH_DIR / "NOTES.md", BENCH_DIR / "REPORT.md"):
