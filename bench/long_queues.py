@@ -198,6 +198,48 @@ def measure(name: str, cfg: QueueConfig, policy: str, repeat: int) -> dict[str, 
     return row
 
 
+IDLE_QUEUES = (100, 1_000, 10_000)
+IDLE_POLICIES = ("fifo", "easy-backfill")
+IDLE_NODES = 256
+
+
+def idle_pass_us(policy: str, queued: int, repeat: int, number: int = 200) -> float:
+    """µs per scheduling pass that starts nothing, with ``queued`` jobs waiting behind the head.
+
+    One job holds all but 4 of 256 nodes until t = 1000. At t = 1 a head job needing the whole
+    machine arrives, then ``queued`` one-node jobs of 10,000 s: each fits in the 4 free nodes
+    but would delay the head (its reservation leaves no extra node), so neither FIFO nor EASY
+    starts anything, and the pass can be repeated at that instant. Best of ``repeat`` batches.
+    """
+    jobs = [(0, 1000, IDLE_NODES - 4), (1, 10, IDLE_NODES), *[(1, 10_000, 1)] * queued]
+    sim = Simulation(replay_scenario(jobs, IDLE_NODES, policy), seed=0, keep_log=False)
+    env = sim.env
+    env.process(sim.submit_jobs(env))
+    env.run(until=2)
+    dispatch = sim.dispatcher._dispatch
+    before = (sim.cluster.n_free, len(sim.queue))
+    assert before == (4, queued + 1), before
+    best = math.inf
+    gc.collect()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            dispatch()
+        best = min(best, (time.perf_counter() - t0) / number * 1e6)
+    assert (sim.cluster.n_free, len(sim.queue)) == before, "the pass started something"
+    return best
+
+
+def idle_passes(repeat: int) -> list[dict[str, Any]]:
+    """:func:`idle_pass_us` for each policy and queue length."""
+    rows = []
+    for policy in IDLE_POLICIES:
+        us = {str(q): idle_pass_us(policy, q, max(repeat, 5)) for q in IDLE_QUEUES}
+        rows.append({"policy": policy, "us": us})
+        sys.stderr.write(f"pass that starts nothing, {policy}: {us} µs\n")
+    return rows
+
+
 def profile(cfg: QueueConfig, policy: str, top: int = 20) -> str:
     """cProfile of one engine run: the top functions by cumulative and by self time."""
     jobs = workload(cfg)
@@ -244,6 +286,29 @@ def markdown(result: dict[str, Any], command: str, before: dict[str, Any] | None
             + (was if before else "")
             + f" {'identical' if r['agree'] else 'DIFFER: ' + str(r['jobs_differing'])} |"
         )
+    idle = result["idle_passes"]
+    old_idle = {r["policy"]: r["us"] for r in (before or {}).get("idle_passes", [])}
+    lines += [
+        "",
+        "A scheduling pass that can start nothing, µs per pass (best of batches), against the "
+        "number of jobs waiting behind a blocked head (`idle_pass_us`: one-node jobs that fit "
+        "in the free nodes but would delay the head):",
+        "",
+        "| policy | " + " | ".join(f"{int(q):,} queued" for q in idle[0]["us"]) + " |"
+        if idle
+        else "",
+        "|---|" + "---:|" * len(idle[0]["us"]) if idle else "",
+    ]
+    for r in idle:
+        was = old_idle.get(r["policy"], {})
+        lines.append(
+            f"| {r['policy']} | "
+            + " | ".join(
+                f"{us:,.1f}" + (f" (before {was[q]:,.0f})" if q in was else "")
+                for q, us in r["us"].items()
+            )
+            + " |"
+        )
     lines += [
         "",
         "Traces: one-GPU nodes; 35 % one-node jobs, the rest log-uniform on 2 … nodes (three "
@@ -287,11 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="long_queues.json", help="under bench/results/")
     parser.add_argument("--before", help="an earlier result file (under bench/results/) to show")
     parser.add_argument("--notes", action="store_true", help="rewrite the notes' section")
+    parser.add_argument("--no-traces", action="store_true", help="only the idle-pass table")
     args = parser.parse_args(argv)
     # Before the runs: the load average at start, and the code as imported.
     machine, code = machine_info(), code_fingerprint()
     rows = []
-    for name in args.config or DEFAULT:
+    for name in () if args.no_traces else args.config or DEFAULT:
         cfg = CONFIGS[name]
         for policy in cfg.policies:
             if args.policy is None or policy in args.policy:
@@ -306,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine,
         "configs": {name: asdict(cfg) for name, cfg in CONFIGS.items()},
         "rows": rows,
+        "idle_passes": idle_passes(args.repeat),
     }
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -32,9 +32,9 @@ PREFIX: frozenset[str] = frozenset({"fifo"})
 does not: the dispatcher hands them the queue up to that job only."""
 
 BACKFILL: frozenset[str] = frozenset({"easy-backfill"})
-"""Policies that start jobs in submission order while they fit, then start later jobs only
-if they fit in the nodes left: the dispatcher hands them that prefix, the first job that does
-not fit, and the later jobs that fit in what the prefix leaves.
+"""EASY backfilling: the dispatcher hands it the FIFO prefix that fits, the head (the first job
+that does not), and the later jobs it could backfill by :func:`easy_backfill.shadow`: those
+that fit in the nodes the prefix leaves and end by the shadow time or fit in the extra nodes.
 
 Every other non-preemptive policy is handed every job that fits in the free nodes now."""
 

@@ -60,7 +60,7 @@ def test_long_queues_cut_nothing_a_policy_would_start(
     """Up to 60 jobs arriving within two minutes, so that dozens wait at once.
 
     The dispatcher hands FIFO only the queue up to the first job that does not fit, EASY that
-    prefix, the head and the later jobs that fit beside it, SJF the jobs that fit. On every
+    prefix, the head and the later jobs it could backfill, SJF the jobs that fit. On every
     pass the policy must decide on that cut exactly as on the whole queue, and every job must
     start when the reference starts it.
     """
@@ -68,11 +68,10 @@ def test_long_queues_cut_nothing_a_policy_would_start(
     cut_queue = Dispatcher._queue_view
     passes = []
 
-    def checked(dispatcher: Dispatcher, free: int) -> tuple[JobView, ...]:
-        cut = cut_queue(dispatcher, free)
+    def checked(dispatcher: Dispatcher, view: ClusterView) -> tuple[JobView, ...]:
+        cut = cut_queue(dispatcher, view)
         with patch.object(dispatcher, "filter_queue", False):
-            whole = cut_queue(dispatcher, free)
-        view = dispatcher._view(dispatcher.env.now)
+            whole = cut_queue(dispatcher, view)
         assert dispatcher.policy(view, cut) == dispatcher.policy(view, whole), (view, whole)
         passes.append(len(whole) - len(cut))
         return cut

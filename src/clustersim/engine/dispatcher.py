@@ -27,6 +27,7 @@ import simpy
 from clustersim.cluster import Cluster
 from clustersim.events import JobFinished, JobPreempted, JobStarted, ReplacementTaken
 from clustersim.job import NO_EPOCHS, Job, JobPhase, Preemption
+from clustersim.scheduler.easy_backfill import shadow
 from clustersim.views import ClusterView, JobView, Policy, Preempt, RunningView, Start
 
 from .recorder import Recorder
@@ -35,6 +36,7 @@ __all__ = ["Dispatcher", "QueueCut"]
 
 _BY_END = attrgetter("est_end_s", "id")  # the order of Dispatcher.running_by_end
 _BY_SUBMIT = attrgetter("submit_s", "id")  # the order of the queue, as policies walk it
+_BY_ESTIMATE = attrgetter("est_runtime_s", "submit_s", "id")  # for EASY's short jobs
 
 QueueCut = Literal["all", "fitting", "backfill", "prefix"]
 """How much of the queue a policy is handed (see :meth:`Dispatcher._queue_view`)."""
@@ -83,8 +85,10 @@ class Dispatcher:
         # larger than the schedulable nodes (no policy ever starts them).
         self.queue_order: list[JobView] = []
         self.never_fit: list[JobView] = []
-        # nodes -> views of the queued jobs of that size, in policy order; and its sizes, sorted.
+        # nodes -> views of the queued jobs of that size, in policy order and by estimate; and
+        # the sizes, sorted.
         self.queue_by_size: dict[int, list[JobView]] = {}
+        self.queue_by_estimate: dict[int, list[JobView]] = {}
         self.queue_sizes: list[int] = []
         self.active: dict[int, Job] = {}
         self.running_views: dict[int, RunningView] = {}
@@ -110,8 +114,10 @@ class Dispatcher:
         same = self.queue_by_size.get(job.nodes)
         if same is None:
             same = self.queue_by_size[job.nodes] = []
+            self.queue_by_estimate[job.nodes] = []
             bisect.insort(self.queue_sizes, job.nodes)
         _insort(same, view)
+        bisect.insort(self.queue_by_estimate[job.nodes], view, key=_BY_ESTIMATE)
 
     def _dequeue(self, job: Job) -> None:
         del self.queue[job.id]
@@ -119,8 +125,13 @@ class Dispatcher:
         _remove(self.queue_order if job.nodes <= self.schedulable_nodes else self.never_fit, key)
         same = self.queue_by_size[job.nodes]
         _remove(same, key)
+        by_estimate = self.queue_by_estimate[job.nodes]
+        i = bisect.bisect_left(by_estimate, _BY_ESTIMATE(job.as_queued()), key=_BY_ESTIMATE)
+        assert by_estimate[i].id == job.id
+        del by_estimate[i]
         if not same:
             del self.queue_by_size[job.nodes]
+            del self.queue_by_estimate[job.nodes]
             self.queue_sizes.remove(job.nodes)
 
     # ----------------------------------------------------------------- job callbacks
@@ -212,7 +223,8 @@ class Dispatcher:
                     job.wait_event.succeed()
         if not self.queue or (cluster.n_free < self.queue_sizes[0] and not self.preemptive):
             return  # no queued job fits in the free nodes (and this policy never preempts)
-        for decision in self.policy(self._view(now), self._queue_view(cluster.n_free)):
+        view = self._view(now)
+        for decision in self.policy(view, self._queue_view(view)):
             if isinstance(decision, Start):
                 self._start(self.queue[decision.job])
             elif isinstance(decision, Preempt):
@@ -263,6 +275,9 @@ class Dispatcher:
         assert self.queue_sizes == sorted({v.nodes for v in views}), "queue sizes are stale"
         for size, same in self.queue_by_size.items():
             assert same == [v for v in views if v.nodes == size], "queue by size is stale"
+            by_estimate = sorted(same, key=_BY_ESTIMATE)
+            assert self.queue_by_estimate[size] == by_estimate, "queue by estimate is stale"
+        assert self.queue_by_estimate.keys() == self.queue_by_size.keys()
 
     def _view(self, now: float) -> ClusterView:
         draining = sum(j.held_nodes for j in self.draining.values())
@@ -276,7 +291,7 @@ class Dispatcher:
             queue_ordered=True,
         )
 
-    def _queue_view(self, free: int) -> tuple[JobView, ...]:
+    def _queue_view(self, view: ClusterView) -> tuple[JobView, ...]:
         """The queue as the policy sees it, in submission order (``ClusterView.queue_ordered``).
 
         Preemptive and ``FULL_QUEUE`` policies (conservative backfill reserves for every
@@ -287,46 +302,61 @@ class Dispatcher:
         * ``prefix`` (FIFO): the jobs that fit one after another in submission order, and the
           first that does not, which blocks the rest. A pass that starts nothing reads one job.
         * ``backfill`` (EASY): that prefix and blocking job (the head, which gets the
-          reservation), then every later job that fits in the nodes the prefix leaves free:
-          no other job can be backfilled.
+          reservation), then the later jobs that could be backfilled: those that fit in the
+          nodes the prefix leaves and either end by the head's shadow time or fit in its extra
+          nodes (computed as EASY does, :func:`~clustersim.scheduler.easy_backfill.shadow`;
+          free and extra nodes only shrink during the pass). Short jobs are found by estimate,
+          so a pass that starts nothing reads none of the jobs that wait behind the head.
         * ``fitting`` (SJF, and the default): every job that fits in the free nodes, and the
           first that does not but could ever run.
 
-        So every policy makes the decisions it would make on the whole queue (tested against
-        the whole queue), without an O(queue) scan when most of a long queue cannot start.
+        So every policy makes the decisions it would make on the whole queue (tested pass by
+        pass against the whole queue), without an O(queue) scan when most of a long queue
+        cannot start.
         """
         cut = self.queue_cut
         if cut == "all" or not self.filter_queue:
             if not self.never_fit:
                 return tuple(self.queue_order)
             return tuple(sorted(self.queue_order + self.never_fit, key=_BY_SUBMIT))
+        free = view.free_nodes
         if cut == "fitting":
             return self._fitting(free)
         views: list[JobView] = []
-        for view in self.queue_order:
-            views.append(view)
-            if view.nodes > free:
+        for job in self.queue_order:
+            views.append(job)
+            if job.nodes > free:
                 break
-            free -= view.nodes
+            free -= job.nodes
         else:
             return tuple(views)  # every job that can run fits
         if cut == "prefix" or free < self.queue_sizes[0]:
             return tuple(views)
-        # Later jobs that fit in what the prefix leaves: the tail of each small size's list.
-        after = _BY_SUBMIT(views[-1])
+        return (*views, *self._backfill(view, views, free))
+
+    def _backfill(self, view: ClusterView, prefix: list[JobView], free: int) -> list[JobView]:
+        """The jobs behind the head (``prefix[-1]``) that EASY could backfill, in order."""
+        now = view.now_s
+        head = prefix[-1]
+        started = tuple((now + job.est_runtime_s, job.nodes) for job in prefix[:-1])
+        shadow_s, extra = shadow(view, free, head.nodes, started)
+        after = _BY_SUBMIT(head)
         later: list[JobView] = []
-        runs = 0
         for size in self.queue_sizes:
             if size > free:
                 break
-            same = self.queue_by_size[size]
-            i = bisect.bisect_right(same, after, key=_BY_SUBMIT)
-            if i < len(same):
-                later.extend(same[i:])
-                runs += 1
-        if runs > 1:
-            later.sort(key=_BY_SUBMIT)
-        return (*views, *later)
+            if size <= extra:  # any such job may use the extra nodes
+                same = self.queue_by_size[size]
+                later.extend(same[bisect.bisect_right(same, after, key=_BY_SUBMIT) :])
+                continue
+            # Only jobs ending by the shadow time: a prefix of the size's estimate order.
+            by_estimate = self.queue_by_estimate[size]
+            short = bisect.bisect_right(
+                by_estimate, shadow_s, key=lambda job: now + job.est_runtime_s
+            )
+            later.extend(job for job in by_estimate[:short] if _BY_SUBMIT(job) > after)
+        later.sort(key=_BY_SUBMIT)
+        return later
 
     def _fitting(self, free: int) -> tuple[JobView, ...]:
         """Every queued job that fits in ``free`` nodes, and the first that does not but could."""
