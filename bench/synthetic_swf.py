@@ -34,13 +34,17 @@ def main() -> None:
     write_atomic([(args.out, text.getvalue().encode("utf-8"))])
     small, large, gpu_h = job_shares([j.gpus for j in jobs], [j.work_s for j in jobs])
     print(f"{count:,} jobs -> {args.out}")
-    print(f"measured: jobs < 8 GPUs {small:.4f}, GPU time in >= 256 GPUs {large:.4f}, "
-          f"{gpu_h:.1f} GPU-h/job")
+    print(
+        f"measured: jobs < 8 GPUs {small:.4f}, GPU time in >= 256 GPUs {large:.4f}, "
+        f"{gpu_h:.1f} GPU-h/job"
+    )
     gen = scenario.workload.generator
     if gen is not None and gen.shape is not None:
         e_small, e_large, e_gpu_h = expected_shares(SHAPES[gen.shape])
-        print(f"expected: jobs < 8 GPUs {e_small:.4f}, GPU time in >= 256 GPUs {e_large:.4f}, "
-              f"{e_gpu_h:.1f} GPU-h/job (before work_scale / max_gpus)")
+        print(
+            f"expected: jobs < 8 GPUs {e_small:.4f}, GPU time in >= 256 GPUs {e_large:.4f}, "
+            f"{e_gpu_h:.1f} GPU-h/job (before work_scale / max_gpus)"
+        )
 
 
 if __name__ == "__main__":
