@@ -308,6 +308,17 @@ def markdown(result: dict[str, Any], command: str, before: dict[str, Any] | None
                 else " – |"
             )
         )
+    for r in result["rows"]:
+        if r.get("calm_engine_s") is not None and r["policy"] in TARGETED:
+            calm = r["calm_engine_s"]
+            lines += [
+                "",
+                f"`{r['policy']}` on `{r['config']}`: the same jobs arriving calmly (peak queue "
+                f"{r['calm_peak_queue']:,}) cost the engine {calm:.3f} s, "
+                f"{calm / r['reference_s']:.1f}× the reference's time on the overloaded trace: "
+                f"the engine's own cost per job (placement, the job's process, its records), "
+                f"{calm / r['engine_s']:.0%} of the overloaded run.",
+            ]
     idle = result["idle_passes"]
     old_idle = {r["policy"]: r["us"] for r in (before or {}).get("idle_passes", [])}
     lines += [
@@ -339,7 +350,8 @@ def markdown(result: dict[str, Any], command: str, before: dict[str, Any] | None
         "a fixed seed (`bench/long_queues.py`, `CONFIGS`). *Calm*: the same jobs arriving ten "
         "times slower (`load` 0.2), so the queue stays short: the engine's cost per job when the "
         "queue costs nothing. The reference's conservative backfilling is cubic in the queue "
-        "per pass, so that policy runs on the 500-job trace only.",
+        "per pass, so that policy runs on the 500-job trace only. How the dispatcher reads a "
+        "long queue: `docs/scheduling.md`, *Queue filtering*.",
         "",
         f"Machine: {m['cpu_model']}, {m['cpu_usable']} usable of {m['cpu_count']} CPUs; "
         f"{m['platform']}; CPython {m['python']}, numpy {m['numpy']}, SimPy {m['simpy']}, "
@@ -352,12 +364,19 @@ def markdown(result: dict[str, Any], command: str, before: dict[str, Any] | None
     return "\n".join(lines)
 
 
-def replace_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Long queues`` section of a markdown file."""
+def replace_section(path: Path, section: str, anchor: str | None) -> None:
+    """Replace the ``## Long queues`` section of a markdown file.
+
+    Without one, the section goes just before the line ``anchor`` (appended if absent).
+    """
     text = path.read_text() if path.exists() else ""
     start = text.find(SECTION)
     if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
+        at = text.find(anchor + "\n") if anchor else -1
+        if at < 0:
+            text = text.rstrip("\n") + "\n\n" + section
+        else:
+            text = text[:at] + section + "\n" + text[at:]
     else:
         end = text.find("\n## ", start + len(SECTION))
         rest = text[end + 1 :] if end >= 0 else ""
@@ -406,8 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = markdown(result, command.strip(), before)
     sys.stdout.write(section)
     if args.notes:
+        # Newest first in NOTES.md; REPORT.md ends with a copy of NOTES.md (bench/report.py).
+        notes = (BENCH_DIR / "NOTES.md").read_text().splitlines()
+        anchor = next((line for line in notes if line.startswith("## ")), None)
         for path in (BENCH_DIR / "NOTES.md", BENCH_DIR / "REPORT.md"):
-            replace_section(path, section)
+            replace_section(path, section, anchor)
     return 0 if all(r["agree"] for r in rows) else 1
 
 
