@@ -8,10 +8,10 @@ the set of jobs holding nodes, and the recovering jobs waiting for replacement n
 It runs only on state changes, coalesced per instant (:meth:`Dispatcher.wake`): first it
 gives replacement nodes to recovering jobs, then it asks the policy what to start or preempt.
 
-The queue is kept in the policies' order (submission time, then id), whole and by size, so
-that the queue a policy is handed (:meth:`Dispatcher._queue_view`) is read off in order
-instead of being rebuilt and sorted per pass: a FIFO pass reads as far as the first job that
-does not fit, and a pass that can start nothing reads nothing.
+The queue is kept in the policies' order (submission time, then id), whole and by size (and
+by estimate per size), so that the queue a policy is handed (:meth:`Dispatcher._queue_view`) is
+read off in order instead of being rebuilt and sorted per pass: a FIFO or EASY pass that starts
+nothing reads no job behind the head, however long the queue.
 """
 
 from __future__ import annotations
