@@ -10,7 +10,7 @@ from __future__ import annotations
 from clustersim.scheduler import conservative_backfill, easy_backfill, fifo, priority_preempt, sjf
 from clustersim.views import Policy
 
-__all__ = ["FULL_QUEUE", "PREEMPTIVE", "REGISTRY", "get_policy"]
+__all__ = ["BACKFILL", "FULL_QUEUE", "PREEMPTIVE", "PREFIX", "REGISTRY", "get_policy"]
 
 REGISTRY: dict[str, Policy] = {
     "fifo": fifo.decide,
@@ -26,6 +26,17 @@ PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt"})
 FULL_QUEUE: frozenset[str] = frozenset({"conservative-backfill"})
 """Non-preemptive policies that must see every queued job: a job's start depends on the
 reservations of all jobs ahead of it, not only on the jobs that fit now."""
+
+PREFIX: frozenset[str] = frozenset({"fifo"})
+"""Policies that start jobs in submission order while they fit and stop at the first that
+does not: the dispatcher hands them the queue up to that job only."""
+
+BACKFILL: frozenset[str] = frozenset({"easy-backfill"})
+"""EASY backfilling: the dispatcher hands it the FIFO prefix that fits, the head (the first job
+that does not), and the later jobs it could backfill by :func:`easy_backfill.shadow`: those
+that fit in the nodes the prefix leaves and end by the shadow time or fit in the extra nodes.
+
+Every other non-preemptive policy is handed every job that fits in the free nodes now."""
 
 
 def get_policy(name: str) -> Policy:

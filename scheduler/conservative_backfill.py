@@ -85,7 +85,7 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
         view.now_s, view.free_nodes, [(run.est_end_s, run.nodes) for run in view.running]
     )
     decisions: list[Decision] = []
-    for job in order(queue):
+    for job in order(view, queue):
         if job.nodes > view.schedulable_nodes:
             continue
         i = profile.earliest(job.nodes, job.est_runtime_s)

@@ -58,7 +58,7 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     free = view.free_nodes
     decisions: list[Decision] = []
     schedulable = view.schedulable_nodes
-    pending = [job for job in order(queue) if job.nodes <= schedulable]
+    pending = [job for job in order(view, queue) if job.nodes <= schedulable]
     started: list[tuple[float, int]] = []
     i = 0
     while i < len(pending) and pending[i].nodes <= free:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import attrgetter
 
 from clustersim.views import ClusterView, Decision, JobView, Start
 
-__all__ = ["decide"]
+__all__ = ["decide", "order"]
 
-_BY_SUBMIT = attrgetter("submit_s", "id")  # C-level sort key (sorted on every dispatch)
+_BY_SUBMIT = attrgetter("submit_s", "id")  # C-level sort key
 
 
-def order(queue: tuple[JobView, ...]) -> list[JobView]:
-    """Submission order, ties by job id."""
-    return sorted(queue, key=_BY_SUBMIT)
+def order(view: ClusterView, queue: tuple[JobView, ...]) -> Sequence[JobView]:
+    """Submission order, ties by job id (as handed, when ``view.queue_ordered`` says it is)."""
+    return queue if view.queue_ordered else sorted(queue, key=_BY_SUBMIT)
 
 
 def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
@@ -24,7 +25,7 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     """
     free = view.free_nodes
     decisions: list[Decision] = []
-    for job in order(queue):
+    for job in order(view, queue):
         if job.nodes > view.schedulable_nodes:
             continue
         if job.nodes > free:

@@ -48,6 +48,10 @@ class ClusterView:
     by_end: tuple[RunningView, ...] | None = None
     """``running`` ordered by (``est_end_s``, ``id``), when the caller keeps that order (the
     engine does); None means a policy that needs the order sorts ``running`` itself."""
+    queue_ordered: bool = False
+    """True when the queue handed with this view is already in submission order
+    (``submit_s``, then ``id``), as the engine's always is; False means a policy that walks the
+    queue in that order sorts it itself."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,14 +377,15 @@ def _loaded_simulation(idle: int, running: int, queued: int) -> Simulation:
 
     ``running`` jobs started at t=0 and hold all but ``idle`` nodes (``running - 1`` of one
     size and a longer-running filler for the rest). At t=1 a head job arrives that needs
-    exactly ``idle`` nodes plus ten running jobs' worth (so its reservation leaves no extra
-    nodes), then ``queued`` 1-node jobs that fit now but would end after the reservation: EASY
-    must decline all of them. Every later ``_dispatch`` at that instant builds the views and
-    calls the policy, which starts nothing.
+    exactly ``idle`` nodes plus every same-size job's nodes (they all end at one instant, and
+    the extra nodes count every job ending at the shadow time, so none are extra), then
+    ``queued`` 1-node jobs that fit now but would end after the reservation: EASY must decline
+    all of them. Every later dispatch at that instant builds the views and calls the policy,
+    which starts nothing.
     """
     size = (N_NODES - idle) // running
     filler = N_NODES - idle - (running - 1) * size
-    head = idle + 10 * size
+    head = idle + (running - 1) * size
     gpn = TOPOLOGY.gpus_per_node
     jobs: list[dict[str, Any]] = [
         {"name": "run", "gpus": size * gpn, "work": "2d", "count": running - 1},
@@ -417,7 +418,7 @@ def _loaded_simulation(idle: int, running: int, queued: int) -> Simulation:
 
 def _dispatch_us(sim: Simulation) -> float:
     free, queued = sim.cluster.n_free, len(sim.queue)
-    us = best_us(sim._dispatch, number=20)
+    us = best_us(sim.dispatcher._dispatch, number=20)
     assert (sim.cluster.n_free, len(sim.queue)) == (free, queued)  # started nothing
     return us
 
@@ -440,7 +441,9 @@ def test_dispatch_cost_does_not_grow_with_idle_nodes() -> None:
     """
     sims = {idle: _loaded_simulation(idle, 1000, 1000) for idle in (64, 8192)}
     before = {idle: (s.cluster.n_free, len(s.queue)) for idle, s in sims.items()}
-    t = best_interleaved({f"idle-{i}": (s._dispatch, None) for i, s in sims.items()}, number=20)
+    t = best_interleaved(
+        {f"idle-{i}": (s.dispatcher._dispatch, None) for i, s in sims.items()}, number=20
+    )
     for idle, sim in sims.items():
         assert (sim.cluster.n_free, len(sim.queue)) == before[idle]  # started nothing
         note(f"engine._dispatch/idle-{idle}/running-1000/queue-1000", t[f"idle-{idle}"])

@@ -770,7 +770,7 @@ def test_filtered_queue_view_gives_the_same_run(scenario: Scenario) -> None:
     logs = []
     for filtered in (True, False):
         sim = Simulation(scenario)
-        sim.filter_queue = filtered
+        sim.dispatcher.filter_queue = filtered
         sim.run()
         logs.append(sim.log)
     assert logs[0] == logs[1]

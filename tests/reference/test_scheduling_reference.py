@@ -22,6 +22,7 @@ from minisched import simulate
 from replay import start_times
 from strategies import estimated_workloads, scheduling_workloads
 
+from clustersim.engine.dispatcher import Dispatcher
 from clustersim.scheduler import REGISTRY
 from clustersim.views import ClusterView, Decision, JobView, Start
 
@@ -63,6 +64,38 @@ def test_with_user_estimates_the_engine_starts_every_job_when_the_reference_does
     n_nodes, jobs = workload
     engine = never_nan(start_times(jobs, n_nodes, policy))
     assert engine == never_nan(simulate(jobs, n_nodes, policy)), (n_nodes, jobs)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=max(100, settings().max_examples), deadline=None)
+@given(workload=scheduling_workloads(max_nodes=16, max_jobs=60))
+def test_long_queues_cut_nothing_a_policy_would_start(
+    policy: str, workload: tuple[int, list[tuple[int, int, int]]]
+) -> None:
+    """Up to 60 jobs arriving within two minutes, so that dozens wait at once.
+
+    The dispatcher hands FIFO only the queue up to the first job that does not fit, EASY that
+    prefix, the head and the later jobs it could backfill, SJF the jobs that fit. On every
+    pass the policy must decide on that cut exactly as on the whole queue, and every job must
+    start when the reference starts it.
+    """
+    n_nodes, jobs = workload
+    cut_queue = Dispatcher._queue_view
+    passes = []
+
+    def checked(dispatcher: Dispatcher, view: ClusterView) -> tuple[JobView, ...]:
+        cut = cut_queue(dispatcher, view)
+        with patch.object(dispatcher, "filter_queue", False):
+            whole = cut_queue(dispatcher, view)
+        assert dispatcher.policy(view, cut) == dispatcher.policy(view, whole), (view, whole)
+        passes.append(len(whole) - len(cut))
+        return cut
+
+    with patch.object(Dispatcher, "_queue_view", checked):
+        engine = never_nan(start_times(jobs, n_nodes, policy))
+    assert engine == never_nan(reference(jobs, n_nodes, policy)), (n_nodes, jobs)
+    if policy == "conservative-backfill":
+        assert not any(passes)  # it is handed the whole queue
 
 
 @pytest.mark.parametrize("policy", POLICIES)

@@ -7,6 +7,11 @@ the set of jobs holding nodes, and the recovering jobs waiting for replacement n
 
 It runs only on state changes, coalesced per instant (:meth:`Dispatcher.wake`): first it
 gives replacement nodes to recovering jobs, then it asks the policy what to start or preempt.
+
+The queue is kept in the policies' order (submission time, then id), whole and by size (and
+by estimate per size), so that the queue a policy is handed (:meth:`Dispatcher._queue_view`) is
+read off in order instead of being rebuilt and sorted per pass: a FIFO or EASY pass that starts
+nothing reads no job behind the head, however long the queue.
 """
 
 from __future__ import annotations
@@ -15,27 +20,33 @@ import bisect
 import math
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 import simpy
 
 from clustersim.cluster import Cluster
 from clustersim.events import JobFinished, JobPreempted, JobStarted, ReplacementTaken
 from clustersim.job import NO_EPOCHS, Job, JobPhase, Preemption
+from clustersim.scheduler.easy_backfill import shadow
 from clustersim.views import ClusterView, JobView, Policy, Preempt, RunningView, Start
 
 from .recorder import Recorder
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "QueueCut"]
 
 _BY_END = attrgetter("est_end_s", "id")  # the order of Dispatcher.running_by_end
+_BY_SUBMIT = attrgetter("submit_s", "id")  # the order of the queue, as policies walk it
+_BY_ESTIMATE = attrgetter("est_runtime_s", "submit_s", "id")  # for EASY's short jobs
+
+QueueCut = Literal["all", "fitting", "backfill", "prefix"]
+"""How much of the queue a policy is handed (see :meth:`Dispatcher._queue_view`)."""
 
 
 class Dispatcher:
     """Queue, running views, placement and the policy calls of one simulation."""
 
     filter_queue = True
-    """Give non-preemptive policies only the queued jobs that can matter (see _queue_view)."""
+    """Hand policies only the queued jobs that can matter to them (see _queue_view)."""
 
     def __init__(
         self,
@@ -47,6 +58,7 @@ class Dispatcher:
         policy: Policy,
         preemptive: bool,
         full_queue: bool,
+        queue_cut: QueueCut = "fitting",
         preempt_checkpoint: bool,
         gpus_per_node: int,
         launch: Callable[[Job], simpy.Process],
@@ -60,15 +72,24 @@ class Dispatcher:
         self.preemptive = preemptive
         self.full_queue = preemptive or full_queue
         """The policy sees every queued job (preemptive and FULL_QUEUE policies)."""
+        self.queue_cut: QueueCut = "all" if self.full_queue else queue_cut
         self.preempt_checkpoint = preempt_checkpoint
         self.gpus_per_node = gpus_per_node
         self._launch = launch
         self._on_finished = on_finished
         self.closing = False
+        self.schedulable_nodes = cluster.topology.n_nodes - cluster.spare_target
+        """Nodes a new job may be placed on (all nodes but the hot-spare pool, a fixed size)."""
         self.queue: dict[int, Job] = {}
-        self.queue_sizes: dict[int, int] = {}  # nodes -> queued jobs of that size
-        # nodes -> queued jobs of that size as sorted (submit_s, id): policy order per size
-        self.queue_by_size: dict[int, list[tuple[float, int]]] = {}
+        # The queued jobs' views in policy order (submit_s, id): those that can run, and those
+        # larger than the schedulable nodes (no policy ever starts them).
+        self.queue_order: list[JobView] = []
+        self.never_fit: list[JobView] = []
+        # nodes -> views of the queued jobs of that size, in policy order and by estimate; and
+        # the sizes, sorted.
+        self.queue_by_size: dict[int, list[JobView]] = {}
+        self.queue_by_estimate: dict[int, list[JobView]] = {}
+        self.queue_sizes: list[int] = []
         self.active: dict[int, Job] = {}
         self.running_views: dict[int, RunningView] = {}
         # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
@@ -79,11 +100,6 @@ class Dispatcher:
         self.finished = 0
         self._dispatch_pending = False
 
-    @property
-    def schedulable_nodes(self) -> int:
-        """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
-        return self.cluster.topology.n_nodes - self.cluster.spare_target
-
     # ----------------------------------------------------------------- the queue
     def submit(self, job: Job) -> None:
         """Queue a newly submitted job."""
@@ -91,21 +107,32 @@ class Dispatcher:
         self._enqueue(job)
 
     def _enqueue(self, job: Job) -> None:
+        # The view is cached on the job until its phase changes, which only dequeuing does.
+        view = job.as_queued()
         self.queue[job.id] = job
-        self.queue_sizes[job.nodes] = self.queue_sizes.get(job.nodes, 0) + 1
-        bisect.insort(self.queue_by_size.setdefault(job.nodes, []), (job.submit_s, job.id))
+        _insort(self.queue_order if job.nodes <= self.schedulable_nodes else self.never_fit, view)
+        same = self.queue_by_size.get(job.nodes)
+        if same is None:
+            same = self.queue_by_size[job.nodes] = []
+            self.queue_by_estimate[job.nodes] = []
+            bisect.insort(self.queue_sizes, job.nodes)
+        _insort(same, view)
+        bisect.insort(self.queue_by_estimate[job.nodes], view, key=_BY_ESTIMATE)
 
     def _dequeue(self, job: Job) -> None:
         del self.queue[job.id]
+        key = (job.submit_s, job.id)
+        _remove(self.queue_order if job.nodes <= self.schedulable_nodes else self.never_fit, key)
         same = self.queue_by_size[job.nodes]
-        del same[bisect.bisect_left(same, (job.submit_s, job.id))]
+        _remove(same, key)
+        by_estimate = self.queue_by_estimate[job.nodes]
+        i = bisect.bisect_left(by_estimate, _BY_ESTIMATE(job.as_queued()), key=_BY_ESTIMATE)
+        assert by_estimate[i].id == job.id
+        del by_estimate[i]
         if not same:
             del self.queue_by_size[job.nodes]
-        left = self.queue_sizes[job.nodes] - 1
-        if left:
-            self.queue_sizes[job.nodes] = left
-        else:
-            del self.queue_sizes[job.nodes]
+            del self.queue_by_estimate[job.nodes]
+            self.queue_sizes.remove(job.nodes)
 
     # ----------------------------------------------------------------- job callbacks
     def finish(self, job: Job) -> None:
@@ -194,9 +221,10 @@ class Dispatcher:
                 del self.awaiting[job.id]
                 if job.wait_event is not None and not job.wait_event.triggered:
                     job.wait_event.succeed()
-        if not self.queue or (cluster.n_free < min(self.queue_sizes) and not self.preemptive):
+        if not self.queue or (cluster.n_free < self.queue_sizes[0] and not self.preemptive):
             return  # no queued job fits in the free nodes (and this policy never preempts)
-        for decision in self.policy(self._view(now), self._queue_view(cluster.n_free)):
+        view = self._view(now)
+        for decision in self.policy(view, self._queue_view(view)):
             if isinstance(decision, Start):
                 self._start(self.queue[decision.job])
             elif isinstance(decision, Preempt):
@@ -237,9 +265,19 @@ class Dispatcher:
         del order[i]
 
     def check(self) -> None:
-        """Assert that :attr:`running_by_end` holds the running views in order."""
+        """Assert that the running views and the queue's indexes are complete and in order."""
         by_end = sorted(self.running_views.values(), key=_BY_END)
         assert self.running_by_end == by_end, "running_by_end is out of order or stale"
+        views = sorted((job.as_queued() for job in self.queue.values()), key=_BY_SUBMIT)
+        fit = self.schedulable_nodes
+        assert self.queue_order == [v for v in views if v.nodes <= fit], "queue order is stale"
+        assert self.never_fit == [v for v in views if v.nodes > fit], "never-fit list is stale"
+        assert self.queue_sizes == sorted({v.nodes for v in views}), "queue sizes are stale"
+        for size, same in self.queue_by_size.items():
+            assert same == [v for v in views if v.nodes == size], "queue by size is stale"
+            by_estimate = sorted(same, key=_BY_ESTIMATE)
+            assert self.queue_by_estimate[size] == by_estimate, "queue by estimate is stale"
+        assert self.queue_by_estimate.keys() == self.queue_by_size.keys()
 
     def _view(self, now: float) -> ClusterView:
         draining = sum(j.held_nodes for j in self.draining.values())
@@ -250,38 +288,93 @@ class Dispatcher:
             draining,
             tuple(self.running_views.values()),
             tuple(self.running_by_end),
+            queue_ordered=True,
         )
 
-    def _queue_view(self, free: int) -> tuple[JobView, ...]:
-        """The queue as the policy sees it.
+    def _queue_view(self, view: ClusterView) -> tuple[JobView, ...]:
+        """The queue as the policy sees it, in submission order (``ClusterView.queue_ordered``).
 
         Preemptive and ``FULL_QUEUE`` policies (conservative backfill reserves for every
-        queued job) see all of it. FIFO and EASY backfill can only start jobs
-        that fit in the free nodes now (free nodes only shrink during a dispatch), and they
-        look past those only to find the first job that does not fit (the one that blocks, or
-        gets the reservation) and the first such job that could ever run (FIFO skips the
-        others). So they get exactly those: the same decisions, without an O(queue) scan
-        when most of a long queue cannot start (tested against the full queue).
+        queued job) see all of it. The others can only start jobs that fit in the free nodes
+        now (free nodes only shrink during a pass), and never a job larger than the
+        schedulable nodes; each is handed what its definition reads (``queue_cut``):
+
+        * ``prefix`` (FIFO): the jobs that fit one after another in submission order, and the
+          first that does not, which blocks the rest. A pass that starts nothing reads one job.
+        * ``backfill`` (EASY): that prefix and blocking job (the head, which gets the
+          reservation), then the later jobs that could be backfilled: those that fit in the
+          nodes the prefix leaves and either end by the head's shadow time or fit in its extra
+          nodes (computed as EASY does, :func:`~clustersim.scheduler.easy_backfill.shadow`;
+          free and extra nodes only shrink during the pass). Short jobs are found by estimate,
+          so a pass that starts nothing reads none of the jobs that wait behind the head.
+        * ``fitting`` (SJF, and the default): every job that fits in the free nodes, and the
+          first that does not but could ever run.
+
+        So every policy makes the decisions it would make on the whole queue (tested pass by
+        pass against the whole queue), without an O(queue) scan when most of a long queue
+        cannot start.
         """
-        if self.full_queue or not self.filter_queue:
-            return tuple(j.as_queued() for j in self.queue.values())
-        queue = self.queue
+        cut = self.queue_cut
+        if cut == "all" or not self.filter_queue:
+            if not self.never_fit:
+                return tuple(self.queue_order)
+            return tuple(sorted(self.queue_order + self.never_fit, key=_BY_SUBMIT))
+        free = view.free_nodes
+        if cut == "fitting":
+            return self._fitting(free)
         views: list[JobView] = []
-        first_big: tuple[float, int] | None = None
-        first_runnable_big: tuple[float, int] | None = None
-        schedulable = self.schedulable_nodes
-        for size, keys in self.queue_by_size.items():
-            if size <= free:
-                views.extend(queue[job_id].as_queued() for _, job_id in keys)
+        for job in self.queue_order:
+            views.append(job)
+            if job.nodes > free:
+                break
+            free -= job.nodes
+        else:
+            return tuple(views)  # every job that can run fits
+        if cut == "prefix" or free < self.queue_sizes[0]:
+            return tuple(views)
+        return (*views, *self._backfill(view, views, free))
+
+    def _backfill(self, view: ClusterView, prefix: list[JobView], free: int) -> list[JobView]:
+        """The jobs behind the head (``prefix[-1]``) that EASY could backfill, in order."""
+        now = view.now_s
+        head = prefix[-1]
+        started = tuple((now + job.est_runtime_s, job.nodes) for job in prefix[:-1])
+        shadow_s, extra = shadow(view, free, head.nodes, started)
+        after = _BY_SUBMIT(head)
+        later: list[JobView] = []
+        for size in self.queue_sizes:
+            if size > free:
+                break
+            if size <= extra:  # any such job may use the extra nodes
+                same = self.queue_by_size[size]
+                later.extend(same[bisect.bisect_right(same, after, key=_BY_SUBMIT) :])
                 continue
-            head = keys[0]
-            if first_big is None or head < first_big:
-                first_big = head
-            if size <= schedulable and (first_runnable_big is None or head < first_runnable_big):
-                first_runnable_big = head
-        for key in {first_big, first_runnable_big} - {None}:
-            assert key is not None
-            views.append(queue[key[1]].as_queued())
+            # Only jobs ending by the shadow time: a prefix of the size's estimate order.
+            by_estimate = self.queue_by_estimate[size]
+            short = bisect.bisect_right(
+                by_estimate, shadow_s, key=lambda job: now + job.est_runtime_s
+            )
+            later.extend(job for job in by_estimate[:short] if _BY_SUBMIT(job) > after)
+        later.sort(key=_BY_SUBMIT)
+        return later
+
+    def _fitting(self, free: int) -> tuple[JobView, ...]:
+        """Every queued job that fits in ``free`` nodes, and the first that does not but could."""
+        views: list[JobView] = []
+        first_big: JobView | None = None
+        schedulable = self.schedulable_nodes
+        for size in self.queue_sizes:
+            if size <= free:
+                views.extend(self.queue_by_size[size])
+            elif size > schedulable:
+                break
+            else:
+                head = self.queue_by_size[size][0]
+                if first_big is None or _BY_SUBMIT(head) < _BY_SUBMIT(first_big):
+                    first_big = head
+        if first_big is not None:
+            views.append(first_big)
+        views.sort(key=_BY_SUBMIT)
         return tuple(views)
 
     def _start(self, job: Job) -> None:
@@ -323,3 +416,21 @@ class Dispatcher:
         if job.phase is JobPhase.RUNNING:
             job.phase = JobPhase.DRAINING
         job.interrupt(Preemption(checkpoint))
+
+
+def _insort(order: list[JobView], view: JobView) -> None:
+    """Insert ``view`` into ``order`` (in policy order); arrivals mostly go at the end."""
+    if not order or _BY_SUBMIT(order[-1]) < _BY_SUBMIT(view):
+        order.append(view)
+    else:
+        bisect.insort(order, view, key=_BY_SUBMIT)
+
+
+def _remove(order: list[JobView], key: tuple[float, int]) -> None:
+    """Remove the view with policy key ``key`` from ``order`` (it is there exactly once)."""
+    if _BY_SUBMIT(order[0]) == key:  # the usual case: the first job in order starts
+        del order[0]
+        return
+    i = bisect.bisect_left(order, key, key=_BY_SUBMIT)
+    assert _BY_SUBMIT(order[i]) == key
+    del order[i]

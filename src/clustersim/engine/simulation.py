@@ -32,7 +32,7 @@ from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import LogTally
 from clustersim.rng import Streams
-from clustersim.scheduler import FULL_QUEUE, PREEMPTIVE, get_policy
+from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX, get_policy
 from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.workload import build_workload
@@ -98,14 +98,20 @@ class Simulation:
             self.store = SharedStore(env, scenario.storage.write_bandwidth)
         # The order of the stream draws below is part of the golden outputs.
         self.jobs: list[Job] = []
+        policy = scenario.scheduler.policy
         dispatcher = self.dispatcher = Dispatcher(
             env,
             self.cluster,
             self.recorder,
             self.jobs,
-            policy=get_policy(scenario.scheduler.policy),
-            preemptive=scenario.scheduler.policy in PREEMPTIVE,
-            full_queue=scenario.scheduler.policy in FULL_QUEUE,
+            policy=get_policy(policy),
+            preemptive=policy in PREEMPTIVE,
+            full_queue=policy in FULL_QUEUE,
+            queue_cut="prefix"
+            if policy in PREFIX
+            else "backfill"
+            if policy in BACKFILL
+            else "fitting",
             preempt_checkpoint=scenario.scheduler.preempt_checkpoint,
             gpus_per_node=self.gpus_per_node,
             launch=lambda job: env.process(run_job(env, self, job)),
