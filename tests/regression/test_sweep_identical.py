@@ -154,4 +154,5 @@ def test_ctrl_c_to_the_process_group_stops_dask_workers_quietly(tmp_path: Path) 
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err == b"clustersim: interrupted\n"
-    assert out.read_bytes().count(b"\n") - 1 < 6
+    # Interrupted before any point finished (a loaded machine), the sweep leaves no file.
+    assert not out.exists() or out.read_bytes().count(b"\n") - 1 < 6
