@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich.console import Console
 
 from clustersim.budget import BudgetExceeded
 from clustersim.commands import plan, plot, report, sweep, trace
@@ -33,6 +32,7 @@ from clustersim.commands.common import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
     Parser,
+    StdoutConsole,
     add_overrides,
     check_writable,
     non_negative_int,
@@ -259,7 +259,7 @@ class _Stop:
 
 
 def _cmd_presets() -> int:
-    console = Console()
+    console = StdoutConsole()
     for name, description in list_presets():
         console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
     return 0
@@ -289,7 +289,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     elif args.markdown:
         sys.stdout.write(validate.to_markdown(results, args.quick))
     else:
-        Console(highlight=False).print(render_validation(results))
+        StdoutConsole(highlight=False).print(render_validation(results))
     return 0 if all(c.passed for c in results) else 1
 
 
@@ -335,7 +335,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
-        Console(highlight=False).print(render_result(result))
+        StdoutConsole(highlight=False).print(render_result(result))
     return 0
 
 

@@ -250,9 +250,11 @@ def test_closed_stdout_is_exit_74() -> None:
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_stdout_pipe_closed_by_reader_is_exit_74() -> None:
+@pytest.mark.parametrize("form", [["--json"], []])
+def test_stdout_pipe_closed_by_reader_is_exit_74(form: list[str]) -> None:
+    # Both the JSON and the rich summary (rich's own reaction is a silent exit 1).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clustersim", "run", *SMALL, "--json"],
+        [sys.executable, "-m", "clustersim", "run", *SMALL, *form],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

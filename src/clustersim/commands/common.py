@@ -9,6 +9,7 @@ imports them).
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from collections.abc import Callable
@@ -48,6 +49,19 @@ EXIT_SOFTWARE = 70
 EXIT_OSERR = 71
 EXIT_IOERR = 74
 PROGRESS_DELAY_S = 1.0
+
+
+class StdoutConsole(Console):
+    """A rich console for results on stdout whose broken pipe is an I/O error (exit 74).
+
+    rich's default reaction to a reader closing the pipe is ``SystemExit(1)``; raising
+    ``BrokenPipeError`` instead lets ``cli.main`` report it like any failed write.
+    """
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing and raise the broken pipe as an ``OSError``."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
 class Parser(argparse.ArgumentParser):

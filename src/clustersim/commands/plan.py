@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import add_overrides, non_negative_int, positive_int
+from clustersim.commands.common import StdoutConsole, add_overrides, non_negative_int, positive_int
 
 __all__ = ["DEFAULT_KNOBS", "register", "run"]
 
@@ -85,7 +85,6 @@ def _executor(workers: int | None, address: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Plan and report; returns the exit code."""
     import orjson
-    from rich.console import Console
 
     from clustersim.budget import MC_CHUNK_REPS, check_mc_budget
     from clustersim.commands.common import check_writable, progress_bar, write_atomic
@@ -137,5 +136,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         from clustersim.output.terminal import table_width
 
-        Console(highlight=False, width=table_width(sys.stdout)).print(render(result))
+        StdoutConsole(highlight=False, width=table_width(sys.stdout)).print(render(result))
     return 0

@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import Parser, add_overrides, positive_int, progress_bar
+from clustersim.commands.common import (
+    Parser,
+    StdoutConsole,
+    add_overrides,
+    positive_int,
+    progress_bar,
+)
 
 INERT_CHECK_POINTS = 256
 """Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""
@@ -112,11 +118,9 @@ def run(args: argparse.Namespace) -> int:
         payload = {"grid": grid, "reps": reps, "seed": seed, "records": records, "paired": diffs}
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        from rich.console import Console
-
         from clustersim.output.terminal import table_width
 
-        console = Console(highlight=False, width=table_width(sys.stdout))
+        console = StdoutConsole(highlight=False, width=table_width(sys.stdout))
         console.print(_table(scenario.name, grid, reps, seed, records, diffs))
     return 0
 

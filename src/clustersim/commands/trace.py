@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from clustersim.commands.common import Parser
+from clustersim.commands.common import Parser, StdoutConsole
 
 __all__ = ["register", "run"]
 
@@ -262,7 +262,6 @@ def _run_fit(args: argparse.Namespace) -> int:
     import sys
 
     import orjson
-    from rich.console import Console
 
     from clustersim.config import UsageError, single_line
     from clustersim.config.units import parse_duration
@@ -295,7 +294,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
     # Piped output gets a fixed width wide enough for the table (a terminal its own).
-    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(result)
+    StdoutConsole(highlight=False, width=None if sys.stdout.isatty() else 120).print(result)
     if yaml_text is None:
         sys.stderr.write("clustersim: note: give --nodes N for a faults: section\n")
     else:
