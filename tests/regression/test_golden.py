@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ from clustersim.config import list_presets
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("CLUSTERSIM_REGEN_GOLDEN") == "1"
+RECORDED_ON = (3, 11)
+"""The Python the files were recorded with. Floats are byte-identical only on one minor
+version: Python 3.12's ``sum()`` of floats is compensated (Neumaier), so its last digits
+differ. CI's plain run uses the project's 3.11; its coverage run on 3.12 skips these."""
+pytestmark = pytest.mark.skipif(
+    sys.version_info[:2] != RECORDED_ON and not REGEN,
+    reason=f"golden files are recorded on Python {RECORDED_ON[0]}.{RECORDED_ON[1]}",
+)
 VERSION_KEYS = frozenset({"clustersim_version", "versions"})
 
 SWEEP = (
