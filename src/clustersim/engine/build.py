@@ -140,14 +140,14 @@ def unplaceable(jobs: Iterable[Job], n_nodes: int, spare_nodes: int) -> dict[str
     A job needs its nodes all at once; it can never start if it is larger than the cluster,
     or larger than what is left beside the hot-spare pool (spares only replace failed nodes).
     """
-    gpn_reason = f"larger than the cluster ({n_nodes:,} nodes)"
+    cluster_reason = f"larger than the cluster ({n_nodes:,} nodes)"
     spare_reason = (
         f"larger than the {n_nodes - spare_nodes:,} nodes left beside {spare_nodes:,} hot spares"
     )
     out: dict[str, list[str]] = {}
     for job in jobs:
         if job.nodes > n_nodes:
-            out.setdefault(gpn_reason, []).append(job.name)
+            out.setdefault(cluster_reason, []).append(job.name)
         elif job.nodes > n_nodes - spare_nodes:
             out.setdefault(spare_reason, []).append(job.name)
     return out
