@@ -7,10 +7,25 @@ A policy is a pure function ``decide(view, queue) -> list[Decision]`` of frozen 
 
 from __future__ import annotations
 
-from clustersim.scheduler import conservative_backfill, easy_backfill, fifo, priority_preempt, sjf
+from clustersim.scheduler import (
+    conservative_backfill,
+    easy_backfill,
+    fair_share,
+    fifo,
+    priority_preempt,
+    sjf,
+)
 from clustersim.views import Policy
 
-__all__ = ["BACKFILL", "FULL_QUEUE", "PREEMPTIVE", "PREFIX", "REGISTRY", "get_policy"]
+__all__ = [
+    "BACKFILL",
+    "FULL_QUEUE",
+    "PREEMPTIVE",
+    "PREFIX",
+    "READS_USAGE",
+    "REGISTRY",
+    "get_policy",
+]
 
 REGISTRY: dict[str, Policy] = {
     "fifo": fifo.decide,
@@ -18,14 +33,20 @@ REGISTRY: dict[str, Policy] = {
     "priority-preempt": priority_preempt.decide,
     "sjf": sjf.decide,
     "conservative-backfill": conservative_backfill.decide,
+    "fair-share": fair_share.decide,
 }
 
 PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt"})
 """Policies that may act with no free node (by preempting); others are skipped then."""
 
-FULL_QUEUE: frozenset[str] = frozenset({"conservative-backfill"})
+FULL_QUEUE: frozenset[str] = frozenset({"conservative-backfill", "fair-share"})
 """Non-preemptive policies that must see every queued job: a job's start depends on the
-reservations of all jobs ahead of it, not only on the jobs that fit now."""
+reservations of all jobs ahead of it (conservative backfill), or on an order other than
+submission (fair share's head and its reservation), not only on the jobs that fit now."""
+
+READS_USAGE: frozenset[str] = frozenset({"fair-share"})
+"""Policies that read the accounts' decayed GPU usage (``ClusterView.usage``); the engine
+keeps it (:mod:`clustersim.engine.usage`) only while one of them runs."""
 
 PREFIX: frozenset[str] = frozenset({"fifo"})
 """Policies that start jobs in submission order while they fit and stop at the first that

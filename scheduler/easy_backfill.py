@@ -4,18 +4,22 @@ The head job that does not fit gets a reservation at the *shadow time*, the earl
 enough nodes are expected to be free (from running jobs' failure-free end estimates). A later
 job is backfilled if it fits now and either ends before the shadow time or uses only the
 *extra* nodes that the head job will not need at the shadow time.
+
+:func:`backfill` is the same procedure over a queue in any order (``fair-share`` runs it in
+fair-share priority order, as Slurm's backfill scheduler does).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from operator import attrgetter
 
 from clustersim.scheduler.fifo import order
 from clustersim.views import ClusterView, Decision, JobView, Start
 
-__all__ = ["decide", "shadow"]
+__all__ = ["backfill", "decide", "shadow"]
 
 _BY_END = attrgetter("est_end_s", "id")  # C-level sort key: the hot path sorts every dispatch
 
@@ -55,10 +59,19 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     A job larger than every schedulable node can never run: it is skipped (as FIFO skips it)
     and neither blocks the queue nor takes the reservation from the first job that can run.
     """
+    schedulable = view.schedulable_nodes
+    return backfill(view, [job for job in order(view, queue) if job.nodes <= schedulable])
+
+
+def backfill(view: ClusterView, pending: Sequence[JobView]) -> list[Decision]:
+    """EASY over ``pending`` in the order given (every job no larger than the schedulable nodes).
+
+    Start jobs in that order while they fit; the first that does not is the head and gets the
+    reservation; every later job, in that order, is backfilled if it fits now and either ends
+    by the shadow time or fits in the extra nodes.
+    """
     free = view.free_nodes
     decisions: list[Decision] = []
-    schedulable = view.schedulable_nodes
-    pending = [job for job in order(view, queue) if job.nodes <= schedulable]
     started: list[tuple[float, int]] = []
     i = 0
     while i < len(pending) and pending[i].nodes <= free:

@@ -53,6 +53,7 @@ SCHEDULER_POLICIES = (
     "easy-backfill",
     "sjf",
     "conservative-backfill",
+    "fair-share",
     "priority-preempt",
     "priority-preempt",
 )
@@ -121,6 +122,7 @@ def job_specs(draw: st.DrawFn, *, n_gpus: int, index: int, oversize: bool = True
             st.one_of(st.just(0.0), durations(0.0, 6 * HOUR_S), durations(0.0, 2 * DAY_S))
         ),
         "priority": draw(st.integers(0, 3)),
+        "user": draw(st.sampled_from(("a", "b", "c"))),
     }
     size = draw(st.sampled_from(("none", "params", "bytes")))
     if size == "params":
@@ -227,6 +229,7 @@ def scenarios(
         "scheduler": {
             "policy": draw(st.sampled_from(SCHEDULER_POLICIES)),
             "preempt_checkpoint": draw(st.booleans()),
+            "fair_share": {"half_life": draw(st.sampled_from((None, 3600.0, 86400.0)))},
         },
         "run": {
             "seed": draw(st.integers(0, 2**32 - 1)),
@@ -300,6 +303,49 @@ def estimated_workloads(
 
 
 __all__ += ["JOB_SIZES", "estimated_workloads"]
+
+
+FAIR_SHARE_HALF_LIVES: tuple[float | None, ...] = (None, 37.3, 311.7, 1e4)
+"""Half-lives for the fair-share reference suite: none (exact integer usage, so accounts tie
+often and ties are broken by submission), and decays from strong to slight. None of them
+is short enough to decay a usage below the smallest float within a workload's span."""
+
+
+@st.composite
+def fair_share_workloads(
+    draw: st.DrawFn, *, max_nodes: int = 8, max_jobs: int = 12
+) -> tuple[int, list[tuple[int, int, int]], list[tuple[str, str]], dict[str, Any]]:
+    """:func:`scheduling_workloads` with each job's (user, group) and fair-share settings.
+
+    One to four users ``u0``..``u3`` in one or two groups; the settings (``fair_share``
+    section) are a half-life from :data:`FAIR_SHARE_HALF_LIVES`, fair share by user or by
+    group, EASY backfilling or strict priority, and sometimes unequal shares.
+    """
+    n_nodes, jobs = draw(scheduling_workloads(max_nodes=max_nodes, max_jobs=max_jobs))
+    n_users = draw(st.integers(1, 4))
+    n_groups = draw(st.integers(1, 2))
+    owners = []
+    for _ in jobs:
+        user = draw(st.integers(0, n_users - 1))
+        owners.append((f"u{user}", f"g{user % n_groups}"))
+    by = draw(st.sampled_from(("user", "user", "group")))
+    accounts = sorted({owner[0 if by == "user" else 1] for owner in owners})
+    shares = draw(
+        st.one_of(
+            st.just({}),
+            st.dictionaries(st.sampled_from(accounts), st.sampled_from((1.0, 2.0, 3.0, 0.5))),
+        )
+    )
+    settings = {
+        "by": by,
+        "half_life": draw(st.sampled_from(FAIR_SHARE_HALF_LIVES)),
+        "shares": shares,
+        "backfill": draw(st.booleans()),
+    }
+    return n_nodes, jobs, owners, settings
+
+
+__all__ += ["FAIR_SHARE_HALF_LIVES", "fair_share_workloads"]
 
 
 # --------------------------------------------------------------------------- hostile input

@@ -202,6 +202,10 @@ class Job:
     estimate_s: float = math.nan
     """The user's estimate of the failure-free work (nan: exact, ``work_s``). Policies see
     the failure-free time left scaled by ``estimate_s / work_s``."""
+    user: str = ""
+    group: str = ""
+    account: str = ""
+    """Who the job's GPU time is charged to under fair share: its user or its group."""
 
     @property
     def phase(self) -> JobPhase:
@@ -226,7 +230,7 @@ class Job:
         """The job as a policy sees it while it holds nodes (cached until its phase changes)."""
         if self.running_view is None:
             self.running_view = RunningView(
-                self.id, self.nodes, self.priority, self.placed_s, self.est_end_s()
+                self.id, self.nodes, self.priority, self.placed_s, self.est_end_s(), self.submit_s
             )
         return self.running_view
 
@@ -235,7 +239,9 @@ class Job:
         if self.queue_view is None:
             remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
             runtime = self.init_s + self._estimated(remaining)
-            self.queue_view = JobView(self.id, self.nodes, self.priority, self.submit_s, runtime)
+            self.queue_view = JobView(
+                self.id, self.nodes, self.priority, self.submit_s, runtime, self.account
+            )
         return self.queue_view
 
     @property

@@ -8,10 +8,20 @@ nodes); times are simulated seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["ClusterView", "Decision", "JobView", "Policy", "Preempt", "RunningView", "Start"]
+__all__ = [
+    "Attained",
+    "ClusterView",
+    "Decision",
+    "JobView",
+    "Policy",
+    "Preempt",
+    "Promote",
+    "RunningView",
+    "Start",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,8 @@ class JobView:
     priority: int
     submit_s: float
     est_runtime_s: float
+    account: str = ""
+    """The user or group the job is charged to (``scheduler.fair_share.by``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +46,23 @@ class RunningView:
     priority: int
     start_s: float
     est_end_s: float
+    submit_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attained:
+    """A job's attained service since its last promotion (Tiresias), exact at any time.
+
+    A job holding nodes (``holding``) attains ``gpus`` GPU-seconds per second from ``since_s``
+    (its placement) on: at time t it has ``service_gpu_s + gpus * (t - since_s)``. A queued
+    job attains nothing; ``since_s`` is when it (re)joined the queue.
+    """
+
+    service_gpu_s: float
+    executed_s: float
+    since_s: float
+    gpus: int
+    holding: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +81,12 @@ class ClusterView:
     """True when the queue handed with this view is already in submission order
     (``submit_s``, then ``id``), as the engine's always is; False means a policy that walks the
     queue in that order sorts it itself."""
+    usage: Mapping[str, float] | None = None
+    """Each account's decayed GPU-seconds at ``now_s`` (every account of the workload), for
+    policies that read it (``fair-share``); None otherwise."""
+    service: Mapping[int, Attained] | None = None
+    """Each queued and running job's attained service, for policies that read it
+    (``tiresias``); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,5 +103,12 @@ class Preempt:
     job: int
 
 
-Decision = Start | Preempt
+@dataclass(frozen=True, slots=True)
+class Promote:
+    """Reset this queued job's attained service: it starved and goes back to the top queue."""
+
+    job: int
+
+
+Decision = Start | Preempt | Promote
 Policy = Callable[[ClusterView, tuple[JobView, ...]], list[Decision]]

@@ -9,6 +9,11 @@ numbered in submission order (ties keep spec order). The generator draws only fr
 Each job also gets the runtime estimate that ``scheduler.estimates`` models (what a user
 would have asked for): ``None`` when it is the exact failure-free work; the ``f-model``
 draws from the ``workload.estimates`` stream, one uniform per job in submission order.
+
+Each job has a user and a group (``""`` when unknown), which fair share charges: a job
+spec's own, a trace's (SWF fields 12 and 13, Helios and Philly ``user``, Philly ``vc`` as the
+group), or for generated jobs one draw per job from the ``workload.users`` stream
+(``workload.generator.users``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clustersim.config import EstimateConfig, Scenario, WorkloadConfig
+from clustersim.config import EstimateConfig, Scenario, UsersConfig, WorkloadConfig
 from clustersim.rng import Streams
 from clustersim.traces.workload import replay_jobs
 
@@ -38,6 +43,8 @@ class JobRecord:
     checkpoint_bytes: float
     estimate_s: float | None = None
     """The user's runtime estimate; None when it is the exact work (``estimates: exact``)."""
+    user: str = ""
+    group: str = ""
 
 
 def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
@@ -45,6 +52,7 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     bytes_per_param = scenario.checkpoint.bytes_per_param
     raw: list[tuple[float, int, str, int, float, int, float]] = []
     requested: dict[int, float] = {}  # input order -> the job's own estimate, if it has one
+    owners: dict[int, tuple[str, str]] = {}  # input order -> (user, group), where known
     for spec in scenario.workload.jobs:
         if spec.checkpoint_bytes is not None:
             size = spec.checkpoint_bytes
@@ -56,20 +64,46 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
             name = spec.name if spec.count == 1 else f"{spec.name}-{k}"
             if spec.estimate is not None:
                 requested[len(raw)] = spec.estimate
+            if spec.user is not None or spec.group is not None:
+                owners[len(raw)] = (spec.user or "", spec.group or "")
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
-    raw.extend(_generate(scenario.workload, streams, bytes_per_param, offset=len(raw)))
+    generated = _generate(scenario.workload, streams, bytes_per_param, offset=len(raw))
+    gen_cfg = scenario.workload.generator
+    if gen_cfg is not None and gen_cfg.users is not None:
+        owners.update(_draw_users(gen_cfg.users, streams, offset=len(raw), n=len(generated)))
+    raw.extend(generated)
     if scenario.workload.trace is not None:
-        rows, trace_requested = replay_jobs(scenario.workload.trace, offset=len(raw))
+        rows, trace_requested, trace_owners = replay_jobs(scenario.workload.trace, offset=len(raw))
         raw.extend(rows)
         requested.update(trace_requested)
+        owners.update(trace_owners)
     raw.sort(key=lambda r: (r[0], r[1]))
     estimates = _estimates(scenario.scheduler.estimates, raw, requested, streams)
     return [
-        JobRecord(i, name, gpus, work, submit, prio, size, estimate)
-        for i, ((submit, _, name, gpus, work, prio, size), estimate) in enumerate(
+        JobRecord(i, name, gpus, work, submit, prio, size, estimate, *owners.get(order, ("", "")))
+        for i, ((submit, order, name, gpus, work, prio, size), estimate) in enumerate(
             zip(raw, estimates, strict=True)
         )
     ]
+
+
+def _draw_users(
+    cfg: UsersConfig, streams: Streams, offset: int, n: int
+) -> dict[int, tuple[str, str]]:
+    """The (user, group) of ``n`` generated jobs numbered from ``offset``, in arrival order.
+
+    One draw per job from the ``workload.users`` stream: user k with probability proportional
+    to ``(k + 1) ** -skew``; user k's group is ``g<k mod groups>`` (``""`` without groups).
+    """
+    if n == 0:
+        return {}
+    weights = np.arange(1, cfg.count + 1, dtype=float) ** -cfg.skew
+    picks = streams.get("workload.users").choice(cfg.count, size=n, p=weights / weights.sum())
+    groups = cfg.groups
+    return {
+        offset + i: (f"u{k}", f"g{k % groups}" if groups is not None else "")
+        for i, k in enumerate(int(p) for p in picks)
+    }
 
 
 def _estimates(

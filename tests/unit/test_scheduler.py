@@ -30,15 +30,17 @@ def test_registry_names() -> None:
         "priority-preempt",
         "sjf",
         "conservative-backfill",
+        "fair-share",
     }
-    known = "known: conservative-backfill, easy-backfill, fifo, priority-preempt, sjf"
+    known = "known: conservative-backfill, easy-backfill, fair-share, fifo, priority-preempt, sjf"
     with pytest.raises(ValueError, match=known):
         get_policy("lottery")
 
 
-def test_only_conservative_backfill_needs_the_whole_queue() -> None:
-    # SJF starts only jobs that fit now, which the dispatcher's filtered queue holds.
-    assert {"conservative-backfill"} == FULL_QUEUE
+def test_only_conservative_backfill_and_fair_share_need_the_whole_queue() -> None:
+    # SJF starts only jobs that fit now, which the dispatcher's filtered queue holds; fair
+    # share's head (and so its reservation) depends on every queued job's account.
+    assert {"conservative-backfill", "fair-share"} == FULL_QUEUE
     assert FULL_QUEUE.issubset(REGISTRY)
     assert not FULL_QUEUE & PREEMPTIVE
 

@@ -10,9 +10,11 @@ from clustersim.config.units import (
     format_bandwidth,
     format_bytes,
     format_duration,
+    format_gpu_seconds,
     parse_bandwidth,
     parse_bytes,
     parse_duration,
+    parse_gpu_seconds,
     parse_rate,
 )
 
@@ -69,6 +71,7 @@ def test_formatting_round_trips_exactly(x: float) -> None:
         (format_duration, parse_duration),
         (format_bytes, parse_bytes),
         (format_bandwidth, parse_bandwidth),
+        (format_gpu_seconds, parse_gpu_seconds),
     ):
         text = fmt(x)
         assert parse(text) == x or (isinstance(text, float) and text == x)
@@ -79,3 +82,30 @@ def test_formatting_is_human() -> None:
     assert format_duration(54 * 86400.0) == "54d"
     assert format_bytes(5.67e12) == "5.67TB"
     assert format_bandwidth(2e12) == "2TB/s"
+
+
+@pytest.mark.parametrize(
+    ("text", "gpu_s"),
+    [
+        ("3200 GPU-s", 3200.0),
+        ("1 GPU-h", 3600.0),
+        ("2.5 gpu-days", 216000.0),
+        ("10GPU-m", 600.0),
+        (42, 42.0),
+        ("7", 7.0),
+    ],
+)
+def test_gpu_time(text: object, gpu_s: float) -> None:
+    assert parse_gpu_seconds(text) == gpu_s
+    assert parse_gpu_seconds(format_gpu_seconds(gpu_s)) == gpu_s
+
+
+@pytest.mark.parametrize("bad", ["3 node-h", "GPU-h", "1 GPU-fortnight", "1 GPU"])
+def test_bad_gpu_time(bad: str) -> None:
+    with pytest.raises(ValueError, match="GPU time"):
+        parse_gpu_seconds(bad)
+
+
+def test_gpu_time_is_written_in_gpu_hours_where_exact() -> None:
+    assert format_gpu_seconds(3600.0) == "1 GPU-h"
+    assert format_gpu_seconds(3200.0) == "3200 GPU-s"

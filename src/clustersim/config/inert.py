@@ -65,6 +65,15 @@ INERT_RULES: tuple[InertRule, ...] = (
             "bandwidth of async copies and in-memory loads)"
         ),
     ),
+    *(
+        InertRule(
+            f"scheduler.fair_share.{name}",
+            "scheduler.policy",
+            lambda sc: sc.scheduler.policy != "fair-share",
+            lambda sc: f"scheduler.policy is {sc.scheduler.policy!r}, not 'fair-share'",
+        )
+        for name in ("by", "half_life", "shares", "backfill")
+    ),
     InertRule(
         "storage.read_bandwidth",
         "restart.load",

@@ -14,6 +14,7 @@ Conventions (documented in ``docs/config.md``):
   ``b`` means bits (``400Gb/s`` = 5e10 B/s).
 * A rate names its component: ``"3.79/1000 node-days"``, ``"0.5 per gpu-year"``,
   ``"1/1000 switch-months"``. The component must be the one the field expects.
+* An amount of GPU time is GPUs x time: ``"3200 GPU-s"``, ``"1 GPU-h"``, ``"2.5 gpu-days"``.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ __all__ = [
     "Bandwidth",
     "Bytes",
     "Duration",
+    "GpuSeconds",
     "NodeRate",
     "format_bandwidth",
     "format_bytes",
     "format_duration",
+    "format_gpu_seconds",
     "format_rate",
     "parse_bandwidth",
     "parse_bytes",
     "parse_duration",
+    "parse_gpu_seconds",
     "parse_rate",
 ]
 
@@ -78,6 +82,7 @@ _BIN_PREFIX = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi":
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _DURATION_PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
 _SIZE = re.compile(rf"^\s*({_NUM})\s*(Ki|Mi|Gi|Ti|Pi|[kKMGTPE]?)([Bb])\s*$")
+_GPU_TIME = re.compile(rf"^\s*({_NUM})\s*gpu[-\s]?([a-z]+)\s*$", re.IGNORECASE)
 _RATE = re.compile(rf"^\s*({_NUM})\s*(?:/|per)\s*(?:({_NUM})\s*)?([a-zA-Z]+)[-\s]([a-zA-Z]+)\s*$")
 
 
@@ -136,6 +141,21 @@ def parse_duration(value: Any) -> float:
     if not matched:
         raise ValueError(f"cannot parse duration {value!r}")
     return _finite(total, value, "duration")
+
+
+def parse_gpu_seconds(value: Any) -> float:
+    """Parse ``"3200 GPU-s"``, ``"1 GPU-h"``, ``"2 gpu-days"`` or a number of GPU-seconds."""
+    plain = _number(value, "GPU time")
+    if plain is not None:
+        return plain
+    m = _GPU_TIME.match(str(value))
+    if m is None:
+        raise ValueError(f"cannot parse GPU time {value!r} (try '3200 GPU-s', '1 GPU-h')")
+    number, unit = m.groups()
+    scale = SECONDS_PER_UNIT.get(unit, SECONDS_PER_UNIT.get(unit.lower()))
+    if scale is None:
+        raise ValueError(f"unknown time unit {unit!r} in GPU time {value!r}")
+    return _finite(float(number) * scale, value, "GPU time")
 
 
 def parse_bytes(value: Any) -> float:
@@ -237,6 +257,12 @@ def format_rate(per_component_s: float, component: str = "node") -> str | float:
     return text if parse_rate(text, component) == per_component_s else per_component_s
 
 
+def format_gpu_seconds(gpu_s: float) -> str | float:
+    """Shortest exact human string for GPU-seconds (``"1 GPU-h"``), or the float itself."""
+    units = [(f" GPU-{u}", scale) for u, scale in _DURATION_UNITS]
+    return _shortest(gpu_s, units, parse_gpu_seconds)
+
+
 def _format_node_rate(per_node_s: float) -> str | float:
     return format_rate(per_node_s, "node")
 
@@ -271,6 +297,13 @@ Bandwidth = Annotated[
     PlainSerializer(format_bandwidth, return_type=Any),
 ]
 """Bytes per second; accepts ``"2TB/s"``, ``"400Gb/s"`` or a number; never negative."""
+
+GpuSeconds = Annotated[
+    float,
+    BeforeValidator(_non_negative(parse_gpu_seconds)),
+    PlainSerializer(format_gpu_seconds, return_type=Any),
+]
+"""GPU-seconds (GPUs x seconds); accepts ``"3200 GPU-s"``, ``"1 GPU-h"`` or a number."""
 
 NodeRate = Annotated[
     float,

@@ -4,7 +4,8 @@
 (detection time, planned or not, category, and the per-node rate of job-killing faults that
 the checkpoint-interval policies model). :func:`make_jobs` turns workload records into
 :class:`~clustersim.job.Job` objects with their checkpoint stall, interval, start-up and load
-times, computed once per (size, checkpoint size) shape.
+times, computed once per (size, checkpoint size) shape, and the account fair share charges
+them to (their user or group, ``scheduler.fair_share.by``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def make_jobs(
 ) -> list[Job]:
     """One :class:`Job` per workload record, with the costs of its shape."""
     gpn = scenario.cluster.gpus_per_node
+    by_group = scenario.scheduler.fair_share.by == "group"
     shapes: dict[tuple[int, float], JobShape] = {}
     jobs: list[Job] = []
     for rec in records:
@@ -99,6 +101,8 @@ def make_jobs(
             job.peer_copy_ok = True
         if rec.estimate_s is not None:
             job.estimate_s = rec.estimate_s
+        job.user, job.group = rec.user, rec.group
+        job.account = rec.group if by_group else rec.user
         jobs.append(job)
     return jobs
 

@@ -32,7 +32,7 @@ from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import LogTally
 from clustersim.rng import Streams
-from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX, get_policy
+from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
 from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.workload import build_workload
@@ -42,6 +42,7 @@ from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .fleet import Fleet
 from .lifecycle import run_job
+from .passes import PolicyRunner
 from .recorder import Recorder
 
 __all__ = ["ProgressCallback", "Simulation"]
@@ -99,12 +100,13 @@ class Simulation:
         # The order of the stream draws below is part of the golden outputs.
         self.jobs: list[Job] = []
         policy = scenario.scheduler.policy
+        self.policy_runner = PolicyRunner(env, scenario.scheduler)
         dispatcher = self.dispatcher = Dispatcher(
             env,
             self.cluster,
             self.recorder,
             self.jobs,
-            policy=get_policy(policy),
+            policy=self.policy_runner.policy,
             preemptive=policy in PREEMPTIVE,
             full_queue=policy in FULL_QUEUE,
             queue_cut="prefix"
@@ -141,8 +143,9 @@ class Simulation:
                 scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
             )
         )
+        on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase)
         for job in self.jobs:
-            job.on_phase = dispatcher.track_phase
+            job.on_phase = on_phase
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())

@@ -4,7 +4,8 @@ This module owns the rules of ``workload.trace`` (``docs/traces.md``): which tra
 replayed (a known run time > 0 and at least one GPU; submitted at or after ``start``; the
 first ``max_jobs``) and how their times and sizes are scaled. The trace's clock starts at
 its first job's submission (in file order); a job submitted before that (an unsorted file)
-counts as submitted with it.
+counts as submitted with it. A replayed job keeps the trace's user, and its group where the
+format has one (SWF field 13, Philly ``vc``).
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class TraceReplay:
         """``(submit_s, name, gpus, work_s, priority, checkpoint_bytes, requested_s)`` per job.
 
         ``requested_s`` is the trace's requested run time (SWF field 9) scaled like the work,
-        or None where the trace has none.
+        or None where the trace has none. The jobs' users and groups, in the same order, are
+        :attr:`owners` afterwards.
         """
         cfg = self.cfg
+        self.owners: list[tuple[str, str]] = []
         out: list[tuple[float, str, int, float, int, float, float | None]] = []
         origin: float | None = 0.0 if cfg.origin == "trace" else None
         jobs = read_trace(
@@ -70,6 +73,7 @@ class TraceReplay:
             if record is None:
                 continue
             out.append(record)
+            self.owners.append((job.user, _group(job)))
             if cfg.max_jobs is not None and len(out) >= cfg.max_jobs:
                 break
         return out
@@ -103,17 +107,33 @@ def _requested(job: TraceJob, time_scale: float) -> float | None:
     return value * time_scale if value > 0 else None
 
 
+def _group(job: TraceJob) -> str:
+    """The job's group: SWF field 13 (``swf.group``) or Philly's virtual cluster, else ``""``."""
+    return job.get("swf.group") or job.get("vc") or ""
+
+
 def replay_jobs(
     cfg: TraceWorkloadConfig, offset: int
-) -> tuple[list[tuple[float, int, str, int, float, int, float]], dict[int, float]]:
-    """The trace's jobs as ``build_workload``'s raw rows, and their requested run times.
+) -> tuple[
+    list[tuple[float, int, str, int, float, int, float]],
+    dict[int, float],
+    dict[int, tuple[str, str]],
+]:
+    """The trace's jobs as ``build_workload``'s raw rows, their requested run times and owners.
 
     Rows are numbered (``order``) from ``offset``; requested run times are keyed by ``order``
-    and present only where the trace gives one.
+    and present only where the trace gives one; owners are ``(user, group)`` by ``order``,
+    present where either is known.
     """
-    rows = TraceReplay(cfg).jobs()
+    replay = TraceReplay(cfg)
+    rows = replay.jobs()
     requested = {offset + i: row[6] for i, row in enumerate(rows) if row[6] is not None}
-    return [
-        (submit, offset + i, name, gpus, work, prio, size)
-        for i, (submit, name, gpus, work, prio, size, _) in enumerate(rows)
-    ], requested
+    owners = {offset + i: owner for i, owner in enumerate(replay.owners) if any(owner)}
+    return (
+        [
+            (submit, offset + i, name, gpus, work, prio, size)
+            for i, (submit, name, gpus, work, prio, size, _) in enumerate(rows)
+        ],
+        requested,
+        owners,
+    )
