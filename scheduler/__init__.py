@@ -7,6 +7,8 @@ A policy is a pure function ``decide(view, queue) -> list[Decision]`` of frozen 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from clustersim.scheduler import (
     conservative_backfill,
     easy_backfill,
@@ -14,14 +16,17 @@ from clustersim.scheduler import (
     fifo,
     priority_preempt,
     sjf,
+    tiresias,
 )
 from clustersim.views import Policy
 
 __all__ = [
     "BACKFILL",
     "FULL_QUEUE",
+    "NEXT_PASS",
     "PREEMPTIVE",
     "PREFIX",
+    "READS_SERVICE",
     "READS_USAGE",
     "REGISTRY",
     "get_policy",
@@ -34,9 +39,10 @@ REGISTRY: dict[str, Policy] = {
     "sjf": sjf.decide,
     "conservative-backfill": conservative_backfill.decide,
     "fair-share": fair_share.decide,
+    "tiresias": tiresias.decide,
 }
 
-PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt"})
+PREEMPTIVE: frozenset[str] = frozenset({"priority-preempt", "tiresias"})
 """Policies that may act with no free node (by preempting); others are skipped then."""
 
 FULL_QUEUE: frozenset[str] = frozenset({"conservative-backfill", "fair-share"})
@@ -47,6 +53,17 @@ submission (fair share's head and its reservation), not only on the jobs that fi
 READS_USAGE: frozenset[str] = frozenset({"fair-share"})
 """Policies that read the accounts' decayed GPU usage (``ClusterView.usage``); the engine
 keeps it (:mod:`clustersim.engine.usage`) only while one of them runs."""
+
+READS_SERVICE: frozenset[str] = frozenset({"tiresias"})
+"""Policies that read each job's attained service (``ClusterView.service``) and may return
+:class:`~clustersim.views.Promote`; the engine keeps it (:mod:`clustersim.engine.service`)
+only while one of them runs."""
+
+NEXT_PASS: dict[str, Callable[..., float]] = {"tiresias": tiresias.next_pass_s}
+"""Policies whose decisions change with time alone (between events), with the function
+``(view, queue, decisions, **settings) -> float`` giving the next instant after a pass (that
+made ``decisions``) at which they do; the engine keeps one timer there (``inf``: none)."""
+
 
 PREFIX: frozenset[str] = frozenset({"fifo"})
 """Policies that start jobs in submission order while they fit and stop at the first that

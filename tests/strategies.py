@@ -54,6 +54,7 @@ SCHEDULER_POLICIES = (
     "sjf",
     "conservative-backfill",
     "fair-share",
+    "tiresias",
     "priority-preempt",
     "priority-preempt",
 )
@@ -230,6 +231,10 @@ def scenarios(
             "policy": draw(st.sampled_from(SCHEDULER_POLICIES)),
             "preempt_checkpoint": draw(st.booleans()),
             "fair_share": {"half_life": draw(st.sampled_from((None, 3600.0, 86400.0)))},
+            "tiresias": {
+                "thresholds": draw(st.sampled_from(([3600.0], [1800.0, 36000.0], [1e3, 1e4]))),
+                "promote_knob": draw(st.sampled_from((None, 1.0, 4.0))),
+            },
         },
         "run": {
             "seed": draw(st.integers(0, 2**32 - 1)),
@@ -346,6 +351,44 @@ def fair_share_workloads(
 
 
 __all__ += ["FAIR_SHARE_HALF_LIVES", "fair_share_workloads"]
+
+
+@st.composite
+def tiresias_workloads(
+    draw: st.DrawFn, *, max_nodes: int = 8, max_jobs: int = 12
+) -> tuple[int, list[tuple[int, int, int]], list[int], int | None]:
+    """Workloads for the Tiresias reference: ``(nodes, jobs, thresholds, promote_knob)``.
+
+    Jobs are ``(submit_s, runtime_s, gpus)`` on one-GPU nodes as in
+    :func:`scheduling_workloads` (bursts, a runtime pool, integer times), but sizes are 1, 2,
+    4 or 8 GPUs (or larger than the machine) and thresholds are multiples of 8 GPU-seconds:
+    a job's service is then a multiple of its GPUs, every threshold crossing, promotion,
+    preemption and completion falls on a whole second, and both sides compute every time
+    exactly. One to three thresholds of 8-480 GPU-s (jobs attain up to 1,200), and a
+    promotion knob of 1-4 or none.
+    """
+    n_nodes = draw(st.integers(1, max_nodes))
+    bursts = draw(st.lists(st.integers(0, 60), min_size=1, max_size=3))
+    pool = draw(st.lists(st.integers(1, 30), min_size=1, max_size=3))
+    fitting = [g for g in (1, 2, 4, 8) if g <= n_nodes]
+    jobs = []
+    for _ in range(draw(st.integers(1, max_jobs))):
+        submit = draw(st.one_of(st.sampled_from(bursts), st.integers(0, 120)))
+        runtime = draw(st.one_of(st.sampled_from(pool), st.integers(1, 150)))
+        gpus = draw(
+            st.one_of(
+                st.sampled_from(fitting),
+                st.sampled_from(fitting),
+                st.integers(n_nodes + 1, 2 * n_nodes),
+            )
+        )
+        jobs.append((submit, runtime, gpus))
+    thresholds = sorted(set(draw(st.lists(st.integers(1, 60), min_size=1, max_size=3))))
+    knob = draw(st.sampled_from((None, None, 1, 2, 4)))
+    return n_nodes, jobs, [8 * t for t in thresholds], knob
+
+
+__all__ += ["tiresias_workloads"]
 
 
 # --------------------------------------------------------------------------- hostile input

@@ -2,8 +2,9 @@
 
 Policies never touch the simulation: the dispatcher builds a :class:`ClusterView` and a tuple
 of :class:`JobView` for the queue, calls ``decide(view, queue)``, and carries out the returned
-:class:`Start` / :class:`Preempt` decisions. Sizes are in nodes (gang scheduling of whole
-nodes); times are simulated seconds.
+:class:`Start` / :class:`Preempt` decisions (a :class:`Promote` is carried out by
+:class:`clustersim.engine.passes.PolicyRunner` before the dispatcher sees the rest). Sizes are
+in nodes (gang scheduling of whole nodes); times are simulated seconds.
 """
 
 from __future__ import annotations

@@ -31,8 +31,12 @@ def test_registry_names() -> None:
         "sjf",
         "conservative-backfill",
         "fair-share",
+        "tiresias",
     }
-    known = "known: conservative-backfill, easy-backfill, fair-share, fifo, priority-preempt, sjf"
+    known = (
+        "known: conservative-backfill, easy-backfill, fair-share, fifo, priority-preempt, sjf, "
+        "tiresias"
+    )
     with pytest.raises(ValueError, match=known):
         get_policy("lottery")
 

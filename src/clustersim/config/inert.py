@@ -74,6 +74,15 @@ INERT_RULES: tuple[InertRule, ...] = (
         )
         for name in ("by", "half_life", "shares", "backfill")
     ),
+    *(
+        InertRule(
+            f"scheduler.tiresias.{name}",
+            "scheduler.policy",
+            lambda sc: sc.scheduler.policy != "tiresias",
+            lambda sc: f"scheduler.policy is {sc.scheduler.policy!r}, not 'tiresias'",
+        )
+        for name in ("thresholds", "promote_knob")
+    ),
     InertRule(
         "storage.read_bandwidth",
         "restart.load",

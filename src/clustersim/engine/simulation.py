@@ -143,7 +143,7 @@ class Simulation:
                 scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
             )
         )
-        on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase)
+        on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase, dispatcher.wake)
         for job in self.jobs:
             job.on_phase = on_phase
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)

@@ -1,0 +1,180 @@
+"""Tiresias: discretised two-dimensional least-attained-service with preemption.
+
+Gu et al., "Tiresias: A GPU Cluster Manager for Distributed Deep Learning", NSDI 2019
+(section 4.2, Discretized 2D-LAS; its simulator's ``dlas-gpu`` scheme). A job's **attained
+service** is GPUs x time: it attains ``gpus`` GPU-seconds per second for as long as it holds
+an allocation (the engine keeps it, :mod:`clustersim.engine.service`, and hands it over as
+``ClusterView.service``). Thresholds T1 < ... < T(K-1) (``scheduler.tiresias.thresholds``)
+split it into K queues: a job is in queue k once it has attained Tk, so new jobs start in
+queue 0 and a running job is demoted the instant it crosses a threshold.
+
+One pass orders every job that holds nodes or waits by (queue, holding before waiting,
+submission time, id): lower queues first; within a queue the jobs that run keep their place
+(so a waiting job never preempts a job of its own queue), then the waiting ones first come,
+first served. Walking that order with the capacity (free nodes, nodes held by running jobs
+and nodes being drained), every job that fits in what is left is a *target* and takes its
+nodes; one that does not fit is skipped (fit-first: it does not block smaller jobs behind
+it). Running jobs that are not targets are preempted (only a waiting job of a lower queue can
+push one out); waiting targets start as soon as they fit in the free nodes, in that order.
+
+**Starvation guard** (``promote_knob``, off by default): a waiting job below queue 0 that has
+run before is promoted to queue 0 once it has waited (since it last joined the queue)
+``promote_knob`` times its executed time (time held since its last promotion); promotion
+resets its attained and executed time to zero (a :class:`~clustersim.views.Promote`
+decision), as in Tiresias' simulator.
+
+Demotions and promotions happen between events; :func:`next_pass_s` gives the engine the
+earliest such instant after a pass so that it wakes the dispatcher then, and no sooner.
+The policy never reads runtime estimates. Jobs larger than the schedulable nodes are
+skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from clustersim.views import Attained, ClusterView, Decision, JobView, Preempt, Promote, Start
+
+__all__ = ["DEFAULT_THRESHOLDS_GPU_S", "decide", "next_pass_s"]
+
+DEFAULT_THRESHOLDS_GPU_S: tuple[float, ...] = (3600.0,)
+"""Two queues split at one GPU-hour (the example of Tiresias' simulator)."""
+
+
+_Entry = tuple[int, int, float, int, int, bool]
+"""One job in a pass's order: (queue, 0 holding / 1 waiting, submit_s, id, nodes, promoted);
+the first four make the sort key (ids are unique)."""
+
+
+def _crossing_s(attained: Attained, threshold: float, start_s: float) -> float:
+    """When a job attaining from ``start_s`` reaches ``threshold`` GPU-seconds."""
+    return start_s + (threshold - attained.service_gpu_s) / attained.gpus
+
+
+def _level(attained: Attained, now_s: float, thresholds: Sequence[float]) -> int:
+    """The job's queue at ``now_s``: how many thresholds it has attained.
+
+    A running job has crossed a threshold when its crossing time is past, computed as
+    :func:`next_pass_s` computes the wake-up, so that the pass at that instant sees it.
+    """
+    level = 0
+    for threshold in thresholds:
+        if attained.service_gpu_s >= threshold or (
+            attained.holding and _crossing_s(attained, threshold, attained.since_s) <= now_s
+        ):
+            level += 1
+        else:
+            break
+    return level
+
+
+def _plan(
+    view: ClusterView,
+    queue: tuple[JobView, ...],
+    thresholds: Sequence[float],
+    promote_knob: float | None,
+) -> tuple[list[_Entry], set[int]]:
+    """The pass's order and its targets (the jobs that should hold nodes after it)."""
+    now = view.now_s
+    service = view.service if view.service is not None else {}
+    entries: list[_Entry] = []
+    for run in view.running:
+        attained = service.get(run.id)
+        level = 0 if attained is None else _level(attained, now, thresholds)
+        entries.append((level, 0, run.submit_s, run.id, run.nodes, False))
+    schedulable = view.schedulable_nodes
+    for job in queue:
+        if job.nodes > schedulable:
+            continue
+        attained = service.get(job.id)
+        level = 0 if attained is None else _level(attained, now, thresholds)
+        promoted = (
+            attained is not None
+            and promote_knob is not None
+            and level > 0
+            and attained.executed_s > 0
+            and now - attained.since_s >= promote_knob * attained.executed_s
+        )
+        entries.append((0 if promoted else level, 1, job.submit_s, job.id, job.nodes, promoted))
+    entries.sort()
+    capacity = view.free_nodes + view.draining_nodes + sum(run.nodes for run in view.running)
+    targets: set[int] = set()
+    for entry in entries:
+        if entry[4] <= capacity:
+            capacity -= entry[4]
+            targets.add(entry[3])
+    return entries, targets
+
+
+def decide(
+    view: ClusterView,
+    queue: tuple[JobView, ...],
+    *,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS_GPU_S,
+    promote_knob: float | None = None,
+) -> list[Decision]:
+    """Promote starved jobs, preempt running jobs that lost their place, start targets."""
+    entries, targets = _plan(view, queue, thresholds, promote_knob)
+    decisions: list[Decision] = [Promote(e[3]) for e in entries if e[5]]
+    decisions.extend(Preempt(e[3]) for e in entries if e[1] == 0 and e[3] not in targets)
+    free = view.free_nodes
+    for _, waiting, _, job_id, nodes, _ in entries:
+        if waiting and job_id in targets and nodes <= free:
+            decisions.append(Start(job_id))
+            free -= nodes
+    return decisions
+
+
+def next_pass_s(
+    view: ClusterView,
+    queue: tuple[JobView, ...],
+    decisions: Sequence[Decision],
+    *,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS_GPU_S,
+    promote_knob: float | None = None,
+) -> float:
+    """The earliest instant after ``view.now_s`` at which a job changes queue with no event.
+
+    ``decisions`` are this pass's (:func:`decide` on the same view and queue). After them,
+    the jobs holding nodes are the running ones not preempted and the ones started (placed
+    now); a job's next threshold crossing is a candidate, and so is every still-waiting
+    job's promotion. A waiting target that could not start yet is not one: it starts only
+    when the jobs preempted for it release their nodes, and that release makes a pass of its
+    own. ``inf`` if nothing changes with time alone.
+    """
+    now = view.now_s
+    service = view.service if view.service is not None else {}
+    preempted = {d.job for d in decisions if isinstance(d, Preempt)}
+    started = {d.job for d in decisions if isinstance(d, Start)}
+    promoted = {d.job for d in decisions if isinstance(d, Promote)}
+    soonest = math.inf
+    for run in view.running:
+        attained = service.get(run.id)
+        if run.id not in preempted and attained is not None:
+            soonest = min(soonest, _next_crossing_s(attained, attained.since_s, now, thresholds))
+    for job in queue:
+        attained = service.get(job.id)
+        if attained is None:
+            continue
+        if job.id in promoted:
+            attained = Attained(0.0, 0.0, attained.since_s, attained.gpus, False)
+        if job.id in started:
+            soonest = min(soonest, _next_crossing_s(attained, now, now, thresholds))
+        elif promote_knob is not None and attained.executed_s > 0:
+            promote_s = attained.since_s + promote_knob * attained.executed_s
+            if promote_s > now and _level(attained, now, thresholds) > 0:
+                soonest = min(soonest, promote_s)
+    return soonest
+
+
+def _next_crossing_s(
+    attained: Attained, start_s: float, now_s: float, thresholds: Sequence[float]
+) -> float:
+    """The first threshold crossing after ``now_s`` of a job attaining from ``start_s``."""
+    for threshold in thresholds:
+        if threshold > attained.service_gpu_s:
+            crossing = _crossing_s(attained, threshold, start_s)
+            if crossing > now_s:
+                return crossing
+    return math.inf

@@ -1,0 +1,106 @@
+"""The Tiresias policy (``scheduler/tiresias.py``) on hand-made views, without SimPy."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from clustersim.scheduler import tiresias
+from clustersim.views import Attained, ClusterView, JobView, Preempt, Promote, RunningView, Start
+
+T = (100.0, 1000.0)  # three queues
+
+
+Pair = tuple[Any, Attained]
+
+
+def run(i: int, nodes: int, service: float, since: float = 0.0, submit: float = 0.0) -> Pair:
+    view = RunningView(i, nodes, 0, since, math.inf, submit)
+    return view, Attained(service, service / nodes, since, nodes, True)
+
+
+def wait(i: int, nodes: int, service: float, since: float, executed: float = 0.0) -> Pair:
+    return JobView(i, nodes, 0, float(i), 10.0), Attained(service, executed, since, nodes, False)
+
+
+def cluster(
+    now: float, free: int, running: list[Pair], queued: list[Pair]
+) -> tuple[ClusterView, tuple[JobView, ...]]:
+    service = {v.id: a for v, a in running + queued}
+    view = ClusterView(now, free, 8, 0, tuple(v for v, _ in running), service=service)
+    return view, tuple(v for v, _ in queued)
+
+
+def test_a_waiting_job_of_a_lower_queue_preempts_a_demoted_running_job() -> None:
+    # Job 1 (4 nodes) started at t = 0 with no service: it crossed 100 GPU-s at t = 25.
+    view, queue = cluster(30.0, 4, [run(1, 4, 0.0)], [wait(2, 8, 0.0, 5.0)])
+    assert tiresias.decide(view, queue, thresholds=T) == [Preempt(1)]
+    # Before the crossing it keeps its place: job 2 is in its queue and waits.
+    view, queue = cluster(20.0, 4, [run(1, 4, 0.0)], [wait(2, 8, 0.0, 5.0)])
+    assert tiresias.decide(view, queue, thresholds=T) == []
+
+
+def test_the_crossing_instant_itself_counts_as_crossed() -> None:
+    view, queue = cluster(25.0, 4, [run(1, 4, 0.0)], [wait(2, 8, 0.0, 5.0)])
+    assert tiresias.decide(view, queue, thresholds=T) == [Preempt(1)]
+
+
+def test_fit_first_starts_what_fits_and_never_preempts_in_vain() -> None:
+    # Job 1 (queue 0, 6 nodes) runs; job 2 (queue 0, 4 nodes) does not fit beside it; job 3
+    # (queue 1, 2 nodes) fits in the 2 free nodes and starts.
+    view, queue = cluster(1.0, 2, [run(1, 6, 0.0)], [wait(2, 4, 0.0, 0.5), wait(3, 2, 500.0, 0.5)])
+    assert tiresias.decide(view, queue, thresholds=T) == [Start(3)]
+
+
+def test_lower_queues_first_then_first_come_first_served() -> None:
+    queue_jobs = [wait(5, 4, 2000.0, 0.0), wait(7, 4, 0.0, 3.0), wait(6, 4, 0.0, 2.0)]
+    view, queue = cluster(4.0, 8, [], queue_jobs)
+    assert tiresias.decide(view, queue, thresholds=T) == [Start(6), Start(7)]
+
+
+def test_a_starved_job_is_promoted_and_goes_first() -> None:
+    # Job 4 sits in queue 2 (2,000 GPU-s), ran 50 s and has waited 100 s: with knob 2 it is
+    # promoted (service back to 0) and, submitted first, goes before job 6.
+    queue_jobs = [wait(4, 8, 2000.0, 0.0, executed=50.0), wait(6, 8, 0.0, 90.0)]
+    view, queue = cluster(100.0, 8, [], queue_jobs)
+    got = tiresias.decide(view, queue, thresholds=T, promote_knob=2.0)
+    assert got == [Promote(4), Start(4)]
+    assert tiresias.decide(view, queue, thresholds=T) == [Start(6)]  # no guard
+
+
+def next_pass(view: ClusterView, queue: tuple[JobView, ...], **kw: Any) -> float:
+    return tiresias.next_pass_s(view, queue, tiresias.decide(view, queue, **kw), **kw)
+
+
+def test_next_pass_is_the_next_crossing_or_promotion() -> None:
+    # Running job 1 (2 nodes, 40 GPU-s at t = 10) crosses 100 at t = 40; waiting job 2
+    # (queue 1, executed 20 s, waiting since t = 0) is promoted at t = 0 + 3 x 20 = 60.
+    view, queue = cluster(10.0, 0, [run(1, 2, 40.0, since=10.0)], [wait(2, 8, 150.0, 0.0, 20.0)])
+    assert next_pass(view, queue, thresholds=T) == 40.0
+    view, queue = cluster(50.0, 0, [run(1, 2, 40.0, since=10.0)], [wait(2, 8, 150.0, 0.0, 20.0)])
+    assert next_pass(view, queue, thresholds=T, promote_knob=3.0) == 60.0
+    # Job 1 past its last threshold and no guard: nothing changes with time alone.
+    view, queue = cluster(10.0, 0, [run(1, 2, 5000.0, since=10.0)], [wait(2, 8, 150.0, 0.0)])
+    assert next_pass(view, queue, thresholds=T) == math.inf
+
+
+def test_next_pass_counts_started_jobs_from_now_and_not_preempted_ones() -> None:
+    # At t = 30 job 1 (crossed 100 at t = 25) is preempted for job 2 (8 nodes, 50 GPU-s
+    # attained before): job 2 cannot start before job 1 drains, and job 1 will be queued, so
+    # nothing here is due: the drain's release makes the next pass.
+    view, queue = cluster(30.0, 4, [run(1, 4, 0.0)], [wait(2, 8, 50.0, 5.0)])
+    assert next_pass(view, queue, thresholds=T) == math.inf
+    # With 8 free nodes job 2 starts now and crosses 100 GPU-s at 30 + 50 / 8.
+    view, queue = cluster(30.0, 8, [], [wait(2, 8, 50.0, 5.0)])
+    assert next_pass(view, queue, thresholds=T) == 30.0 + 50.0 / 8
+
+
+def test_a_job_larger_than_the_cluster_is_skipped() -> None:
+    view, queue = cluster(0.0, 8, [], [wait(1, 9, 0.0, 0.0), wait(2, 8, 0.0, 0.0)])
+    assert tiresias.decide(view, queue, thresholds=T) == [Start(2)]
+
+
+def test_without_service_in_the_view_every_job_is_new() -> None:
+    view = ClusterView(0.0, 4, 8, 0, ())
+    queue = (JobView(1, 4, 0, 0.0, 1.0), JobView(2, 4, 0, 1.0, 1.0))
+    assert tiresias.decide(view, queue) == [Start(1)]
