@@ -65,6 +65,12 @@ class Attained:
     gpus: int
     holding: bool
 
+    def service_at(self, t_s: float) -> float:
+        """Attained GPU-seconds at time ``t_s`` (not before ``since_s``)."""
+        if not self.holding:
+            return self.service_gpu_s
+        return self.service_gpu_s + self.gpus * (t_s - self.since_s)
+
 
 @dataclass(frozen=True, slots=True)
 class ClusterView:

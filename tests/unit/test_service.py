@@ -27,8 +27,10 @@ def test_service_is_gpus_times_time_held_across_placements() -> None:
     move(s, j, JobPhase.DRAINING, 30.0)
     move(s, j, JobPhase.QUEUED, 35.0)  # preempted: 25 s held, 100 GPU-s
     assert s.at()[7] == Attained(100.0, 25.0, 35.0, 4, False)
+    assert s.at()[7].service_at(1e6) == 100.0  # queued: attains nothing
     move(s, j, JobPhase.STARTING, 50.0)
     assert s.at()[7] == Attained(100.0, 25.0, 50.0, 4, True)
+    assert s.at()[7].service_at(60.0) == 140.0
     move(s, j, JobPhase.FINISHED, 60.0)
     assert 7 not in s.at()
 
