@@ -11,6 +11,7 @@ so splitting them by size would scatter one schema over modules without a seam b
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
+from clustersim.config.parse import PositionMap
 from clustersim.config.units import Bandwidth, Bytes, Duration, format_rate, parse_rate
 
 __all__ = [
@@ -517,3 +520,26 @@ class Scenario(Frozen):
                 "lemons": None,
             }
         )
+
+    def replace(
+        self, set: Mapping[str, Any] | Iterable[str] | None = None, **overrides: Any
+    ) -> Scenario:
+        """A new scenario: this one with overrides applied, validated again (it stays frozen).
+
+        The keys are the dotted paths of ``--set`` and the values keep the files' human units:
+        ``sc.replace({"checkpoint.interval": "10m", "run.seed": 7})``, or as keyword arguments
+        ``sc.replace(**{"checkpoint.interval": "10m"})``; a mapping given for a section changes
+        only the fields it names (``{"cluster": {"pods": 2}}``). ``set`` may also be
+        ``--set``-style ``"path=value"`` strings. The mapping is applied first, then the
+        keywords, in order.
+
+        Raises:
+            UsageError: a path that names no field, or a value the model rejects (the message
+                names the override).
+        """
+        given = overrides_from(set, overrides)
+        if not given:
+            return self
+        document = self.model_dump(mode="json")
+        applied = apply_overrides(document, given, type(self))
+        return validate_document(type(self), document, PositionMap(), self.name, applied)
