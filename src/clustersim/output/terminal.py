@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 MAX_JOB_ROWS = 12
+LABEL_WIDTH = 16
+"""Width of the summary's labels (the longest, ``GPUs down (mean)``)."""
 FEW_REPLICATIONS = 5
 FILE_WIDTH = 200
 """Console width for tables written to a file or pipe when ``COLUMNS`` is not set."""
@@ -81,15 +83,16 @@ def render_result(result: RunResult) -> Group:
     title = f"clustersim · {sc.name} · seed {result.seed}" + (
         f" · {reps} replications (mean, 95 % CI{few_replications(reps)})" if reps > 1 else ""
     )
-    head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row(
+    top = _rows(title)
+    top.add_row(
         "cluster",
         f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
         f"{sc.cluster.spare_nodes} hot spares)",
     )
-    head.add_row("simulated", fmt_duration(s["sim_time_s"]))
+    # A row of its own: its width (the wall time's) must not change the padding of the others.
+    timing = _rows()
+    timing.add_row("simulated", fmt_duration(s["sim_time_s"]) + _speed(result))
+    head = _rows()
     head.add_row(
         "jobs",
         f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
@@ -109,11 +112,43 @@ def render_result(result: RunResult) -> Group:
         "energy wasted",
         _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
     )
-    parts: list[Any] = [head, _gpu_hours_table(result), _CauseTable(result)]
+    parts: list[Any] = [top, timing, head, _gpu_hours_table(result), _CauseTable(result)]
     jobs = result.replications[0].jobs
     if jobs:
         parts.append(_jobs_table(result))
     return Group(*parts)
+
+
+def _rows(title: str | None = None) -> Table:
+    """Label and value rows without borders; the labels' width is fixed, so stacked grids align."""
+    table = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
+    table.add_column(style="bold", width=LABEL_WIDTH)
+    table.add_column()
+    return table
+
+
+def _speed(result: RunResult) -> str:
+    """`` in 0.21 s (9.51 M× real time, 28.7 k events/s)``: how long the run took.
+
+    Wall time is the one part of the summary that differs between two runs of one seed.
+    """
+    stats = result.run
+    if stats is None:
+        return ""
+    reps = len(result.replications)
+    wall = f"{stats.wall_s:.2f} s" if stats.wall_s < 1 else fmt_duration(stats.wall_s)
+    text = f" in {wall}"
+    if stats.sim_s_per_wall_s is not None and stats.events_per_s is not None:
+        text += f" ({_big(stats.sim_s_per_wall_s)}× real time, {_big(stats.events_per_s)} events/s)"
+    return (f" × {reps} replications" if reps > 1 else "") + text
+
+
+def _big(x: float) -> str:
+    """``9.51 M``, ``28.7 k``, ``512``: three significant digits and an SI prefix."""
+    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {prefix}"
+    return f"{x:.3g}"
 
 
 def _gpu_hours_table(result: RunResult) -> Table:
