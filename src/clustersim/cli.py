@@ -17,6 +17,7 @@ import io
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from clustersim.config import (
     single_line,
 )
 from clustersim.config.inert import override_paths, warn_inert
+from clustersim.errors import ClusterSimWarning
 from clustersim.experiment import IdentityError, RunResult
 from clustersim.experiment import run as run_experiment
 from clustersim.files import OutputError
@@ -135,8 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:  # started with stdout closed: writing results must fail loudly
         sys.stdout = _ClosedStream()
     try:
-        args = parser.parse_args(argv)
-        code = _dispatch(args)
+        with warnings.catch_warnings():  # restores the filters and showwarning on the way out
+            warnings.simplefilter("always", ClusterSimWarning)
+            warnings.showwarning = _show_warning
+            args = parser.parse_args(argv)
+            code = _dispatch(args)
         sys.stdout.flush()  # inside the try: a full or closed stdout is an I/O error here
         return code
     except SystemExit as exc:
@@ -198,6 +203,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     if handler is not None:
         return int(handler(args))
     return _cmd_run(args)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """The library's warnings as one ``clustersim: warning:`` line each on stderr."""
+    if issubclass(category, ClusterSimWarning):
+        sys.stderr.write(f"clustersim: warning: {single_line(str(message))}\n")
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 class _ClosedStream(io.TextIOBase):

@@ -12,14 +12,16 @@ line (``cli.py``) turns each into one line on stderr and an exit code (``exit_co
 * :class:`~clustersim.files.OutputError`: an output could not be written (exit 74).
 
 A failed internal check (:class:`~clustersim.experiment.IdentityError`) is a bug, not bad
-input, and is an ``AssertionError`` instead.
+input, and is an ``AssertionError`` instead. What is worth saying but not an error (a setting
+that has no effect, a job that can never be placed) is a :class:`ClusterSimWarning` through
+Python's ``warnings``; the command line shows each as one ``clustersim: warning:`` line.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = ["ClusterSimError", "ResourceError"]
+__all__ = ["ClusterSimError", "ClusterSimWarning", "ResourceError"]
 
 
 class ClusterSimError(Exception):
@@ -32,3 +34,7 @@ class ResourceError(ClusterSimError):
     """The scenario would exceed the run's event or memory budget (``run.max_events``, ...)."""
 
     exit_code: ClassVar[int] = 65
+
+
+class ClusterSimWarning(UserWarning):
+    """Something the input asks for that will not happen as asked (a setting with no effect)."""
