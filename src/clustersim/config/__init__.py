@@ -24,7 +24,7 @@ from clustersim.config.compose import (
     load_scenario_text,
     preset_text,
 )
-from clustersim.config.errors import ConfigError, UsageError, single_line
+from clustersim.config.errors import ConfigError, Problem, UsageError, single_line
 from clustersim.config.models import (
     MAX_INT,
     CheckpointConfig,
@@ -67,6 +67,7 @@ __all__ = [
     "JobClass",
     "JobSpec",
     "LemonConfig",
+    "Problem",
     "QuarantineConfig",
     "RepairConfig",
     "RepairShopConfig",

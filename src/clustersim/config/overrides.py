@@ -21,6 +21,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from ruamel.yaml.error import YAMLError
 
 from clustersim.config.errors import ConfigError, UsageError
@@ -42,6 +43,7 @@ from clustersim.config.parse import (
 __all__ = [
     "Override",
     "apply_overrides",
+    "field_of",
     "overrides_from",
     "parse_override",
     "python_override",
@@ -185,6 +187,25 @@ def _model_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
         if _is_model(tp):
             paths.extend(_model_paths(tp, f"{path}."))
     return paths
+
+
+def field_of(root: type[BaseModel], path: str) -> FieldInfo | None:
+    """The model field a dotted path names (list items as ``0``, mapping entries by key).
+
+    ``None`` if the path names no field (a mapping key, an index past a section).
+    """
+    tp: Any = root
+    found: FieldInfo | None = None
+    for seg in path.split("."):
+        tp = _unwrap(tp)
+        if _is_model(tp) and seg in tp.model_fields:
+            found = tp.model_fields[seg]
+            tp = found.annotation
+        elif get_origin(tp) in (list, dict):
+            found, tp = None, get_args(tp)[-1]
+        else:
+            return None
+    return found
 
 
 def apply_overrides(

@@ -24,8 +24,16 @@ Modules: :mod:`~clustersim.plan.knobs` (the knobs, their ranges and prices, scal
 (one scale's stages), :mod:`~clustersim.plan.planner` (:func:`plan`, every scale) and
 :mod:`~clustersim.plan.report` (markdown and rich tables of a result).
 
-:func:`plan` returns one JSON-ready dict; it never prints.
+:func:`plan` returns one JSON-ready dict; it never prints. :mod:`~clustersim.plan.result`
+holds :class:`~clustersim.plan.result.PlanResult`, what the public API returns. The package is
+callable: ``clustersim.plan(scenario, target, ...)`` is the public :func:`clustersim.api.plan`
+(as :mod:`clustersim.sweep` is, and for the same reason).
 """
+
+import inspect
+import sys
+import types
+from typing import Any
 
 from clustersim.plan.core import (
     PlanOptions,
@@ -46,3 +54,22 @@ __all__ = [
     "plan",
     "summarise",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """The plan package made callable: calling it is :func:`clustersim.api.plan`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from clustersim import api
+
+        return api.plan(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The signature of :func:`clustersim.api.plan`, for ``help()`` and ``inspect``."""
+        from clustersim import api
+
+        return inspect.signature(api.plan)
+
+
+sys.modules[__name__].__class__ = _CallableModule
