@@ -16,12 +16,9 @@ nothing heavy (no numpy, pydantic, rich or pandas). ``clustersim.sweep`` and
 ``clustersim.plan`` are packages that can be called like the functions they are named after.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from clustersim.version import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms at start-up)
 if TYPE_CHECKING:
     from clustersim.api import (
         ClusterSimError,
@@ -89,4 +86,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names (for completion in a console or notebook) and the module's own."""
+    return sorted({*globals(), *__all__} - {"TYPE_CHECKING"})

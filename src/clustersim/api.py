@@ -166,7 +166,7 @@ def run(
     _count("seed", seed, 0)
     with _progress(progress) as update:
         done = experiment.run(scenario, reps=reps, seed=seed, keep_events=events, progress=update)
-    result = Result.of(done)
+    result = Result._of(done)
     _warn_unplaceable(result)
     return result
 

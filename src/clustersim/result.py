@@ -59,7 +59,7 @@ class Result(RunResult):
     __slots__ = ()
 
     @classmethod
-    def of(cls, result: RunResult) -> Result:
+    def _of(cls, result: RunResult) -> Result:
         """The public result of an internal one (the same values, not copied)."""
         return cls(result.scenario, result.seed, result.replications, result.events, result.run)
 
