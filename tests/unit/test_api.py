@@ -274,7 +274,8 @@ def test_sweep_result(tmp_path: Path) -> None:
     assert "cluster.spare_nodes" in frame.columns and "ettr_ci95_low" in frame.columns
     assert res.reps_frame().shape[0] == 4
     paired = res.paired_frame()
-    assert set(paired["metric"]) >= {"ettr", "goodput"}
+    assert list(paired["ettr_diff"])[1] == 0.0 and list(paired["pairs"]) == [2, 2]
+    assert {"goodput_diff_ci95_low", "gpu_hours_wasted_diff_ci95_high"} <= set(paired.columns)
     assert res.to_dict()["run"]["wall_s"] == res.wall_s
     buf = io.StringIO()
     Console(file=buf, width=200).print(res)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from clustersim.config import Scenario
+from clustersim.experiment import CI_KEYS
 from clustersim.frames import frame, knob_column, summary_row
 from clustersim.summary import Summary
 from clustersim.sweep.runner import paired
@@ -33,7 +34,7 @@ class SweepResult:
     ``values``: parsed, ``summary``, ``gpu_seconds``, ``per_replication``); ``baseline`` is
     the reference of the paired differences (``None``: the first point). ``to_pandas()`` has
     one row per point (knobs, then the summary's columns), ``reps_frame()`` one per point and
-    replication, ``paired_frame()`` the differences against the baseline.
+    replication, ``paired_frame()`` the paired differences from the baseline.
     """
 
     scenario: Scenario
@@ -83,23 +84,21 @@ class SweepResult:
         )
 
     def paired_frame(self) -> pd.DataFrame:
-        """One row per point and metric: the paired difference against the reference point."""
+        """One row per point: its knobs, and per metric the paired difference from its reference.
+
+        For each interval metric (``ettr``, ``goodput``, ...): ``METRIC_diff`` (the mean of
+        the per-replication differences point − reference), ``METRIC_diff_ci95_low`` and
+        ``_high``; ``pairs`` the replications paired. The reference point's own row is 0.
+        """
         rows = []
         for record, diff in zip(self.records, self.paired(), strict=True):
-            for metric, d in diff.items():
-                if metric in ("index", "point", "vs") or d is None:
-                    continue
+            row = self._knobs(record)
+            for key in CI_KEYS:
+                d = diff[key] or {"mean": None, "ci95": None, "pairs": 0}
                 low, high = d["ci95"] or (None, None)
-                rows.append(
-                    {
-                        **self._knobs(record),
-                        "metric": metric,
-                        "diff_mean": d["mean"],
-                        "diff_ci95_low": low,
-                        "diff_ci95_high": high,
-                        "pairs": d["pairs"],
-                    }
-                )
+                row |= {f"{key}_diff": d["mean"], f"{key}_diff_ci95_low": low}
+                row |= {f"{key}_diff_ci95_high": high, "pairs": d["pairs"]}
+            rows.append(row)
         return frame(rows)
 
     def __rich__(self) -> RenderableType:
