@@ -19,29 +19,15 @@ nothing heavy (no numpy, pydantic, rich or pandas). ``clustersim.sweep`` and
 from clustersim.version import __version__
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms at start-up)
-if TYPE_CHECKING:
-    from clustersim.api import (
-        ClusterSimError,
-        ClusterSimWarning,
-        ConfigError,
-        PlanResult,
-        Problem,
-        Progress,
-        ResourceError,
-        Result,
-        RunStats,
-        Scenario,
-        Summary,
-        SweepResult,
-        UsageError,
-        Validation,
-        load,
-        plan,
-        presets,
-        run,
-        sweep,
-        validate,
-    )
+if TYPE_CHECKING:  # what __getattr__ gives, as the type checker should see it
+    from clustersim.api import Progress, load, plan, presets, run, sweep, validate
+    from clustersim.config import ConfigError, Problem, Scenario, UsageError
+    from clustersim.errors import ClusterSimError, ClusterSimWarning, ResourceError
+    from clustersim.experiment import RunStats
+    from clustersim.plan.result import PlanResult
+    from clustersim.result import Result, Validation
+    from clustersim.summary import Summary
+    from clustersim.sweep.result import SweepResult
 
 __all__ = [
     "ClusterSimError",

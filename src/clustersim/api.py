@@ -24,41 +24,26 @@ from pathlib import Path
 from typing import Any
 
 from clustersim import experiment
-from clustersim.config import MAX_INT, ConfigError, Problem, Scenario, UsageError, list_presets
+from clustersim.config import MAX_INT, Scenario, UsageError, list_presets
+from clustersim.config import ConfigError as ConfigError
+from clustersim.config import Problem as Problem
 from clustersim.config.compose import load_scenario
 from clustersim.config.inert import warn_inert
 from clustersim.config.overrides import overrides_from
-from clustersim.errors import ClusterSimError, ClusterSimWarning, ResourceError
-from clustersim.experiment import RunStats
+from clustersim.errors import ClusterSimError as ClusterSimError
+from clustersim.errors import ClusterSimWarning
+from clustersim.errors import ResourceError as ResourceError
+from clustersim.experiment import RunStats as RunStats
 from clustersim.plan.result import PlanResult
 from clustersim.result import Result, Validation
-from clustersim.summary import Summary
+from clustersim.summary import Summary as Summary
 from clustersim.sweep.result import SweepResult
-from clustersim.version import __version__
+from clustersim.version import __version__ as __version__
 
-__all__ = [
-    "ClusterSimError",
-    "ClusterSimWarning",
-    "ConfigError",
-    "PlanResult",
-    "Problem",
-    "Progress",
-    "ResourceError",
-    "Result",
-    "RunStats",
-    "Scenario",
-    "Summary",
-    "SweepResult",
-    "UsageError",
-    "Validation",
-    "__version__",
-    "load",
-    "plan",
-    "presets",
-    "run",
-    "sweep",
-    "validate",
-]
+__all__ = ["Progress", "load", "plan", "presets", "run", "sweep", "validate"]
+"""The functions defined here. The package's ``__all__`` is the public API: these, and the
+types and errors this module imports from where they are defined, which the package reaches
+through this module (``from x import y as y``: re-exported on purpose)."""
 
 INERT_CHECK_POINTS = 256
 """Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""

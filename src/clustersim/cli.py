@@ -45,6 +45,7 @@ from clustersim.config import ConfigError, UsageError, dump_yaml, single_line
 from clustersim.errors import ClusterSimWarning, ResourceError
 from clustersim.experiment import IdentityError
 from clustersim.files import OutputError
+from clustersim.result import Result
 from clustersim.version import __version__
 
 __all__ = ["main"]
@@ -337,7 +338,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _events_jsonl(result: api.Result) -> bytes:
+def _events_jsonl(result: Result) -> bytes:
     lines = []
     for event in result.events or []:
         record = {"type": type(event).__name__, **dataclasses.asdict(event)}

@@ -82,24 +82,28 @@ class ConfigError(ClusterSimError):
         super().__init__("\n".join(self.messages))
 
     @property
+    def _first(self) -> Problem:
+        return self.problems[0] if self.problems else Problem(None, None, None, None, "")
+
+    @property
     def file(self) -> str | None:
         """The file of the first problem (a preset is ``presets/NAME.yaml``)."""
-        return self.problems[0].file if self.problems else None
+        return self._first.file
 
     @property
     def line(self) -> int | None:
         """The line of the first problem, from 1."""
-        return self.problems[0].line if self.problems else None
+        return self._first.line
 
     @property
     def column(self) -> int | None:
         """The column of the first problem, from 1."""
-        return self.problems[0].column if self.problems else None
+        return self._first.column
 
     @property
     def path(self) -> str | None:
         """The dotted path of the first problem's field (``checkpoint.interval``), if any."""
-        return self.problems[0].path if self.problems else None
+        return self._first.path
 
 
 class UsageError(ClusterSimError):

@@ -30,11 +30,9 @@ callable: ``clustersim.plan(scenario, target, ...)`` is the public :func:`cluste
 (as :mod:`clustersim.sweep` is, and for the same reason).
 """
 
-import inspect
 import sys
-import types
-from typing import Any
 
+from clustersim.callable_package import CallablePackage
 from clustersim.plan.core import (
     PlanOptions,
     SerialExecutor,
@@ -56,20 +54,4 @@ __all__ = [
 ]
 
 
-class _CallableModule(types.ModuleType):
-    """The plan package made callable: calling it is :func:`clustersim.api.plan`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from clustersim import api
-
-        return api.plan(*args, **kwargs)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        """The signature of :func:`clustersim.api.plan`, for ``help()`` and ``inspect``."""
-        from clustersim import api
-
-        return inspect.signature(api.plan)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = CallablePackage

@@ -22,11 +22,9 @@ the function on the package ``clustersim`` as soon as it is imported.
 
 from __future__ import annotations
 
-import inspect
 import sys
-import types
-from typing import Any
 
+from clustersim.callable_package import CallablePackage
 from clustersim.sweep.grid import (
     Grid,
     Point,
@@ -62,20 +60,4 @@ __all__ = [
 ]
 
 
-class _CallableModule(types.ModuleType):
-    """The sweep package made callable: calling it is :func:`clustersim.api.sweep`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from clustersim import api
-
-        return api.sweep(*args, **kwargs)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        """The signature of :func:`clustersim.api.sweep`, for ``help()`` and ``inspect``."""
-        from clustersim import api
-
-        return inspect.signature(api.sweep)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = CallablePackage
