@@ -139,6 +139,26 @@ def test_load_overrides_every_way_give_one_scenario() -> None:
     assert "single-job" in cs.presets() and all(cs.presets().values())
 
 
+def test_python_values_as_overrides(tmp_path: Path) -> None:
+    from clustersim.config.overrides import field_of, overrides_from
+
+    trace = tmp_path / "t.csv"
+    [one] = overrides_from({"faults.node.path": trace}, {})
+    assert one.value == str(trace) and one.segments == ("faults", "node", "path")
+    [listed] = overrides_from(None, {"sources": ("a", "b")})
+    assert listed.value == ["a", "b"]
+    [typed] = overrides_from("run.seed=3", {})
+    assert typed.value == 3 and typed.label == "--set run.seed=3"
+    with pytest.raises(cs.UsageError, match="expected a dotted path"):
+        overrides_from({"run..seed": 1}, {})
+    with pytest.raises(cs.UsageError, match=r"sources=\[1, <object .*>\]: 1: unsupported value"):
+        overrides_from({"sources": [1, object()]}, {})
+    with pytest.raises(cs.UsageError, match="is not a mapping in the scenario"):
+        cs.load("single-job", set={"cluster": 5, "cluster.pods": 2})
+    assert field_of(cs.Scenario, "workload.jobs.0.work") is not None
+    assert field_of(cs.Scenario, "faults.node") is None and field_of(cs.Scenario, "x.y") is None
+
+
 def test_bad_input_raises_typed_errors_never_system_exit(tmp_path: Path) -> None:
     with pytest.raises(cs.UsageError, match=r"did you mean 'checkpoint\.interval'"):
         cs.load("single-job", **{"checkpoint.intervl": "10m"})
@@ -224,6 +244,18 @@ def test_result_attributes_and_frames() -> None:
         cs.run(cs.load("single-job", set=SMALL)).events_frame()
 
 
+def test_every_summary_attribute_reads_its_key() -> None:
+    s = cs.run(cs.load("single-job", set=SMALL), reps=2, seed=1).summary
+    names = [n for n, v in vars(cs.Summary).items() if isinstance(v, property)]
+    assert len(names) == 30
+    for name in names:
+        value, raw = getattr(s, name), s[name]
+        if name.endswith("_ci95"):
+            assert value == tuple(raw), name
+        else:
+            assert value == raw, name
+
+
 def test_summary_is_a_dict_whose_undefined_ratio_is_none() -> None:
     s = cs.Summary({"ettr": math.nan, "goodput": 0.5, "interruptions_total": 4, "events": 7.0})
     assert s.ettr is None and s.goodput == 0.5 and s.ettr_ci95 is None
@@ -297,8 +329,17 @@ def test_sweep_result(tmp_path: Path) -> None:
 
 def test_plan_result() -> None:
     scenario = cs.load("single-job", set=SMALL)
+    from clustersim.sweep import SerialExecutor
+
     res = cs.plan(
-        scenario, 0.8, knobs=["checkpoint.interval"], budget=4, reps=2, mc_reps=50, seed=1
+        scenario,
+        0.8,
+        knobs=["checkpoint.interval"],
+        budget=4,
+        reps=2,
+        mc_reps=50,
+        seed=1,
+        executor=SerialExecutor(),
     )
     assert len(res.scales) == len(res.recommendations) == 1
     points = res.to_pandas()
@@ -320,6 +361,8 @@ def test_plan_result() -> None:
 
 
 def test_validate_returns_the_cases_as_data() -> None:
+    mttf = cs.validate(["kokolis-mttf"], quick=True, progress=lambda done, total: None)
+    assert mttf.to_pandas()["des_mean"].notna().all() and mttf.wall_s > 0
     v = cs.validate("checkpoint-size", quick=True)
     assert v.passed and [c.name for c in v.cases] == ["checkpoint-size"]
     assert v.to_dict()["passed"] and v.to_markdown().startswith("# Validation")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from clustersim.config.models import Scenario
 from clustersim.errors import ClusterSimWarning
 
-__all__ = ["INERT_RULES", "InertRule", "inert_messages", "override_paths", "warn_inert"]
+__all__ = ["INERT_RULES", "InertRule", "inert_messages", "warn_inert"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +73,6 @@ INERT_RULES: tuple[InertRule, ...] = (
         lambda sc: "restart.load is set (the load time is given, not bytes / read bandwidth)",
     ),
 )
-
-
-def override_paths(overrides: Iterable[str]) -> list[str]:
-    """The dotted paths of ``--set path=value`` or ``--grid path=v1,v2`` strings."""
-    return [text.partition("=")[0].strip() for text in overrides]
 
 
 def warn_inert(scenarios: Iterable[Scenario], paths: Iterable[str], stacklevel: int = 1) -> None:
