@@ -88,11 +88,11 @@ def _decide_shared(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decisi
 
     The same rule on :class:`~clustersim.views.Capacity`: FIFO starts while jobs fit; the
     head's shadow time is the first estimated end after which it fits, releasing running
-    jobs (and those started this pass) in end order; the capacity left at the shadow time
-    once the head is placed is the *extra*. A later job that fits now is backfilled if it
-    ends by the shadow time, or if the GPUs it would take now (on the node it would get)
-    are still free in the extra, which it then holds. Without sub-node jobs this is
-    exactly :func:`decide` (extra nodes counted as capacity).
+    jobs (and those started this pass) in end order. A later job that fits now is
+    backfilled if it ends by the shadow time, or if the head still fits at the shadow time
+    with that job (and every job backfilled before it) still holding the GPUs it would take
+    now, on the node it would get: the head's reservation is never delayed. Without
+    sub-node jobs this is exactly :func:`decide` (the head fits with ``extra`` nodes left).
     """
     capacity = Capacity(view)
     decisions: list[Decision] = []
@@ -109,22 +109,26 @@ def _decide_shared(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decisi
     if i >= len(pending):
         return decisions
     head = pending[i]
-    extra = capacity.copy()
+    at_shadow = capacity.copy()  # capacity at the shadow time, before the head starts
     by_end = view.by_end if view.by_end is not None else sorted(view.running, key=_BY_END)
     running = ((r.est_end_s, r.id, r.nodes, r.slot_gpus, r.node) for r in by_end)
     shadow_s = math.inf
     for end_s, _, nodes, gpus, node in heapq.merge(running, sorted(started)):
         if end_s > shadow_s:
-            break  # jobs ending at the shadow time itself all add to the extra
-        extra.release(nodes, gpus, node)
-        if shadow_s == math.inf and extra.fits(head):
+            break  # jobs ending at the shadow time itself all count
+        at_shadow.release(nodes, gpus, node)
+        if shadow_s == math.inf and at_shadow.fits(head):
             shadow_s = end_s
-    if shadow_s < math.inf:
-        extra.take(head)
     for job in pending[i + 1 :]:
         if not capacity.fits(job):
             continue
-        if view.now_s + job.est_runtime_s <= shadow_s or extra.hold(job, capacity.where(job)):
-            capacity.take(job)
-            decisions.append(Start(job.id))
+        if view.now_s + job.est_runtime_s > shadow_s:
+            node = capacity.where(job)
+            if not at_shadow.hold(job, node):
+                continue
+            if not at_shadow.fits(head):
+                at_shadow.release(job.nodes, job.slot_gpus, node)
+                continue
+        capacity.take(job)
+        decisions.append(Start(job.id))
     return decisions

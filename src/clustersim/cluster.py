@@ -15,8 +15,10 @@ a rack the lowest node ids go first. Everything is sorted, so placement is deter
 
 GPU sharing (``share_gpus``): a job smaller than a node takes a *slot* of its GPUs on a
 shared node instead of a whole node, packed best-fit as Slurm's GPU GRES selection does: the
-shared node with the fewest free GPUs that still hold the job, ties to the lowest node id;
-when none has room, a FREE node chosen by the placement rule above becomes shared. A shared
+shared node with the fewest free GPUs that still hold the job, ties to the node that became
+shared first (so that a policy, which sees shared nodes in that order, can tell where each
+job will go); when none has room, a FREE node chosen by the placement rule above becomes
+shared. A shared
 node is ALLOCATED with owner :data:`SHARED`; its tenants and free GPUs are kept here, and it
 returns to FREE (or the spare pool) when its last tenant leaves. Jobs of a node or more
 always take whole nodes. Spares are never shared: a sub-node job whose node failed gets a
@@ -151,14 +153,17 @@ class Cluster:
         for node in np.flatnonzero(self.state == _SPARE).tolist():
             self._spares_in_pod[self._pod_list[node]].add(node)
         # GPU sharing (module docstring): the tenants of each shared node (job -> GPUs), its
-        # free GPUs, and per free count k the shared nodes with k free GPUs, as a set and a
-        # lazy min-heap over the same ids (stale heap entries are skipped when read).
+        # free GPUs, when it became shared (a sequence number), and per free count k the
+        # shared nodes with k free GPUs, as a set and a lazy min-heap of (sequence, node)
+        # (stale heap entries are skipped when read).
         self.share_gpus = share_gpus
         self._gpn = topology.gpus_per_node
         self._tenants: dict[int, dict[int, int]] = {}
         self._slot_free: dict[int, int] = {}
+        self._shared_seq: dict[int, int] = {}
+        self._next_seq = 0
         self._with_free: list[set[int]] = [set() for _ in range(self._gpn)]
-        self._with_free_heap: list[list[int]] = [[] for _ in range(self._gpn)]
+        self._with_free_heap: list[list[tuple[int, int]]] = [[] for _ in range(self._gpn)]
         self._slot_jobs: dict[int, int] = {}  # sub-node job -> its GPUs
         self._slack = 0
 
@@ -198,8 +203,8 @@ class Cluster:
         return (0, *(len(nodes) for nodes in self._with_free[1:]))
 
     def shared_nodes(self) -> tuple[tuple[int, int], ...]:
-        """``(node, free GPUs)`` of every shared node, by node id."""
-        return tuple(sorted(self._slot_free.items()))
+        """``(node, free GPUs)`` of every shared node, in the order they became shared."""
+        return tuple(self._slot_free.items())  # dicts keep insertion order
 
     def slot_fits(self, gpus: int) -> bool:
         """Whether a new ``gpus``-GPU slot fits now (a shared node or a FREE node has room)."""
@@ -312,6 +317,8 @@ class Cluster:
             self.owner[node] = SHARED
             self._tenants[node] = {}
             self._slot_free[node] = self._gpn
+            self._shared_seq[node] = self._next_seq
+            self._next_seq += 1
             self._slack += self._gpn
         else:
             self._jobs[job_id] = {node}
@@ -321,12 +328,13 @@ class Cluster:
 
     def _best_slot(self, gpus: int) -> int | None:
         """The shared node a ``gpus``-GPU slot goes to by best fit, or None."""
+        seq_of = self._shared_seq
         for k in range(gpus, self._gpn):
             members, heap = self._with_free[k], self._with_free_heap[k]
-            while heap and heap[0] not in members:
-                heapq.heappop(heap)  # a stale entry: the node left this bucket
+            while heap and (heap[0][1] not in members or seq_of[heap[0][1]] != heap[0][0]):
+                heapq.heappop(heap)  # a stale entry: the node left this bucket since
             if heap:
-                return heap[0]
+                return heap[0][1]
         return None
 
     def _set_slot_free(self, node: int, free: int) -> None:
@@ -336,7 +344,7 @@ class Cluster:
             self._with_free[old].discard(node)
         if 0 < free < self._gpn:
             self._with_free[free].add(node)
-            heapq.heappush(self._with_free_heap[free], node)
+            heapq.heappush(self._with_free_heap[free], (self._shared_seq[node], node))
         self._slot_free[node] = free
 
     def _enter_slot(self, node: int, job_id: int, gpus: int) -> None:
@@ -350,6 +358,7 @@ class Cluster:
             self._jobs[tenant].discard(node)
         self._set_slot_free(node, 0)
         del self._slot_free[node]
+        del self._shared_seq[node]
         self.owner[node] = -1
 
     def _allocate_by_rule(self, job_id: int, n: int) -> Placement:

@@ -99,13 +99,14 @@ class Capacity:
 
     It mirrors the cluster's packing (``clustersim.cluster``), so a policy knows exactly
     whether a job fits and where it would go: a job of whole nodes takes FREE nodes; a
-    sub-node job takes the best-fit shared node (fewest free GPUs that hold it, then the
-    lowest id), else a FREE node becomes shared. A node opened this way gets a new negative
-    id (its real id does not matter to counts). :meth:`release` gives back a running job's
-    GPUs, so a copy can walk the future by estimated ends (EASY's reservation).
+    sub-node job takes the best-fit shared node (fewest free GPUs that hold it, ties to the
+    node shared first: ``ClusterView.shared`` lists them in that order), else a FREE node
+    becomes shared. A node opened this way gets a new id below -1 (its real id does not
+    matter) and comes after every node shared before it. :meth:`release` gives back a
+    running job's GPUs, so a copy can walk the future by estimated ends (EASY's reservation).
     """
 
-    __slots__ = ("_next", "_order", "free", "gpn", "nodes")
+    __slots__ = ("_base", "_ids", "_next", "_order", "_real", "free", "gpn", "nodes")
 
     def __init__(self, view: ClusterView) -> None:
         self.nodes = view.free_nodes
@@ -113,26 +114,38 @@ class Capacity:
         self.gpn = view.gpus_per_node
         self.free: dict[int, int] = dict(view.shared)
         """Free GPUs of every shared node (0 when full)."""
-        # Shared nodes with k free GPUs (0 < k < gpn), ids sorted, per k.
+        # Rank of a node in the tie order: its index in view.shared; nodes opened in this
+        # pass (ids -2, -3, ...) come after, in the order they were opened.
+        self._ids = [node for node, _ in view.shared]
+        self._real = {node: rank for rank, node in enumerate(self._ids)}
+        self._base = len(self._ids)
+        # Ranks of the shared nodes with k free GPUs (0 < k < gpn), sorted, per k.
         self._order: list[list[int]] = [[] for _ in range(max(self.gpn, 1))]
-        for node, free in view.shared:
+        for rank, (_, free) in enumerate(view.shared):
             if 0 < free < self.gpn:
-                self._order[free].append(node)
-        # The next id for a node opened in this pass, shared by copies (-1 means "no node").
-        self._next = [-2]
+                self._order[free].append(rank)
+        self._next = [-2]  # the next opened node's id, shared by copies (-1 means "none")
 
     def copy(self) -> Capacity:
         """An independent copy (opened node ids stay unique across copies)."""
         other = Capacity.__new__(Capacity)
         other.nodes, other.gpn, other.free = self.nodes, self.gpn, dict(self.free)
-        other._order = [list(ids) for ids in self._order]
+        other._order = [list(ranks) for ranks in self._order]
+        other._ids, other._real, other._base = self._ids, self._real, self._base
         other._next = self._next
         return other
+
+    def _rank(self, node: int) -> int:
+        rank = self._real.get(node)
+        return self._base + (-2 - node) if rank is None else rank
+
+    def _node(self, rank: int) -> int:
+        return -2 - (rank - self._base) if rank >= self._base else self._ids[rank]
 
     def _slot(self, gpus: int) -> int | None:
         for k in range(gpus, self.gpn):
             if self._order[k]:
-                return self._order[k][0]
+                return self._node(self._order[k][0])
         return None
 
     def where(self, job: JobView) -> int:
@@ -172,6 +185,7 @@ class Capacity:
 
         EASY uses it on the capacity at the head's shadow time for a job placed on ``node``
         now that would still run then. A node not shared here is a FREE node taken whole.
+        :meth:`release` undoes it.
         """
         gpus = job.slot_gpus
         if not gpus:
@@ -208,9 +222,10 @@ class Capacity:
 
     def _set(self, node: int, free: int) -> None:
         old = self.free.get(node)
+        rank = self._rank(node)
         if old is not None and 0 < old < self.gpn:
-            ids = self._order[old]
-            del ids[bisect.bisect_left(ids, node)]
+            ranks = self._order[old]
+            del ranks[bisect.bisect_left(ranks, rank)]
         if 0 < free < self.gpn:
-            bisect.insort(self._order[free], node)
+            bisect.insort(self._order[free], rank)
         self.free[node] = free
