@@ -28,6 +28,7 @@ __all__ = [
     "ReplacementTaken",
     "RunEnded",
     "RunStarted",
+    "SlotsLost",
     "SlowdownBegan",
     "SlowdownEnded",
     "StorageChanged",
@@ -166,13 +167,26 @@ class JobFinished:
 
 @dataclass(frozen=True, slots=True)
 class NodeFailed:
-    """A node went down (``job`` = -1 if it was idle or spare)."""
+    """A node went down (``job`` = -1 if it was idle or spare, -2 if shared by sub-node jobs)."""
 
     t: float
     node: int
     cause: str
     job: int
     repair_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SlotsLost:
+    """A shared node left service: each sub-node job in ``jobs`` lost its slot on it.
+
+    It follows the ``NodeFailed`` or ``NodesMaintained`` record that names the node with
+    job -2 (shared), so the log says whose slots went with it.
+    """
+
+    t: float
+    node: int
+    jobs: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +275,7 @@ Event = (
     | JobPreempted
     | JobFinished
     | NodeFailed
+    | SlotsLost
     | NodeRepaired
     | NodesMaintained
     | NodesReturned

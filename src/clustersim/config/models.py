@@ -78,6 +78,9 @@ class ClusterConfig(Frozen):
     spare_nodes: NonNegativeInt = 0
     placement: Literal["topology", "first-fit", "spread"] = "topology"
     """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
+    sharing: Literal["node", "gpu"] = "node"
+    """``node``: every job holds whole nodes. ``gpu``: a job smaller than a node holds only
+    its GPUs, packed best-fit onto shared nodes (docs/scheduling.md)."""
 
     @property
     def n_nodes(self) -> int:
@@ -504,6 +507,17 @@ class Scenario(Frozen):
     repairs: RepairShopConfig = Field(default_factory=RepairShopConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+
+    @model_validator(mode="after")
+    def _sharing_policy(self) -> Scenario:
+        """Conservative backfill's profile counts whole nodes; GPU sharing needs more."""
+        if self.cluster.sharing == "gpu" and self.scheduler.policy == "conservative-backfill":
+            raise ValueError(
+                "scheduler.policy conservative-backfill reserves whole nodes and does not"
+                " support cluster.sharing: gpu (use easy-backfill, fifo, sjf or"
+                " priority-preempt)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _faithful_replay(self) -> Scenario:

@@ -106,7 +106,16 @@ def render_result(result: RunResult) -> Group:
     )
     head.add_row("ETTR", _ci(s, "ettr", ".4f"))
     head.add_row("goodput", _ci(s, "goodput", ".4f"))
-    head.add_row("utilisation", f"{s['utilisation']:.4f}")
+    head.add_row(
+        "utilisation",
+        f"{s['utilisation']:.4f} GPUs allocated, {s['utilisation_computing']:.4f} computing",
+    )
+    held = s["gpus_held_per_requested"]
+    if held > 1.0 + 1e-9:
+        head.add_row(
+            "GPUs held / asked",
+            f"{held:.3f}  (sub-node jobs hold whole nodes; see cluster.sharing)",
+        )
     head.add_row("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}")
     head.add_row(
         "energy wasted",
