@@ -55,7 +55,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """Import a public name from :mod:`clustersim.api` on first use (PEP 562)."""
+    """Import a public name on first use (PEP 562): from :mod:`clustersim.api`, or its package."""
     if name == "sweep":
         import clustersim.sweep
 
@@ -64,6 +64,14 @@ def __getattr__(name: str) -> object:
         import clustersim.plan
 
         return clustersim.plan
+    if name == "SweepResult":
+        from clustersim.sweep.result import SweepResult
+
+        return SweepResult
+    if name == "PlanResult":
+        from clustersim.plan.result import PlanResult
+
+        return PlanResult
     if name in __all__:
         from clustersim import api
 

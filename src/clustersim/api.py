@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clustersim import experiment
 from clustersim.config import MAX_INT, Scenario, UsageError, list_presets
@@ -34,16 +34,19 @@ from clustersim.errors import ClusterSimError as ClusterSimError
 from clustersim.errors import ClusterSimWarning
 from clustersim.errors import ResourceError as ResourceError
 from clustersim.experiment import RunStats as RunStats
-from clustersim.plan.result import PlanResult
 from clustersim.result import Result, Validation
 from clustersim.summary import Summary as Summary
-from clustersim.sweep.result import SweepResult
 from clustersim.version import __version__ as __version__
+
+if TYPE_CHECKING:  # imported when called: the sweep and plan packages are not needed to run
+    from clustersim.plan.result import PlanResult
+    from clustersim.sweep.result import SweepResult
 
 __all__ = ["Progress", "load", "plan", "presets", "run", "sweep", "validate"]
 """The functions defined here. The package's ``__all__`` is the public API: these, and the
 types and errors this module imports from where they are defined, which the package reaches
-through this module (``from x import y as y``: re-exported on purpose)."""
+through this module (``from x import y as y``: re-exported on purpose), but for
+``SweepResult`` and ``PlanResult``, which stay with their packages until asked for."""
 
 INERT_CHECK_POINTS = 256
 """Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""
@@ -252,6 +255,7 @@ def sweep(
         ResourceError: a point too big to simulate.
     """
     from clustersim.sweep.grid import grid_of, grid_points, point_scenario
+    from clustersim.sweep.result import SweepResult
     from clustersim.sweep.runner import sweep as run_sweep
 
     _count("reps", reps, 1)
@@ -346,6 +350,7 @@ def plan(
     from clustersim.plan.core import PlanOptions
     from clustersim.plan.knobs import DEFAULT_KNOBS, parse_scales, requests_for
     from clustersim.plan.planner import plan as run_plan
+    from clustersim.plan.result import PlanResult
     from clustersim.sweep.runner import executor as open_executor
 
     if not (isinstance(target, int | float) and 0.0 < target < 1.0):

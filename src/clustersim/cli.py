@@ -20,7 +20,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -45,8 +45,10 @@ from clustersim.config import ConfigError, UsageError, dump_yaml, single_line
 from clustersim.errors import ClusterSimWarning, ResourceError
 from clustersim.experiment import IdentityError
 from clustersim.files import OutputError
-from clustersim.result import Result
 from clustersim.version import __version__
+
+if TYPE_CHECKING:
+    from clustersim.result import Result
 
 __all__ = ["main"]
 

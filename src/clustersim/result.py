@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from clustersim.analysis.validate import CaseResult, Estimate, to_dict, to_markdown
 from clustersim.config import UsageError
 from clustersim.experiment import RunResult
 from clustersim.frames import frame, summary_row
@@ -26,6 +25,8 @@ from clustersim.metrics import JobRow
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
+
+    from clustersim.analysis.validate import CaseResult, Estimate
 
 __all__ = ["Result", "Validation"]
 
@@ -173,10 +174,14 @@ class Validation:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``clustersim validate --json``."""
+        from clustersim.analysis.validate import to_dict
+
         return to_dict(list(self.cases))
 
     def to_markdown(self) -> str:
         """The markdown report (docs/validation.md is this, generated)."""
+        from clustersim.analysis.validate import to_markdown
+
         return to_markdown(list(self.cases), self.quick)
 
     def to_pandas(self) -> pd.DataFrame:

@@ -67,6 +67,16 @@ class Summary(dict[str, Any]):
         return self._ratio("utilisation")
 
     @property
+    def utilisation_computing(self) -> float | None:
+        """GPU-seconds in training steps (useful, lost or slowed) over all GPU-seconds."""
+        return self._ratio("utilisation_computing")
+
+    @property
+    def gpus_held_per_requested(self) -> float | None:
+        """GPUs held over GPUs asked for, time-weighted (above 1: jobs hold whole nodes)."""
+        return self._ratio("gpus_held_per_requested")
+
+    @property
     def interruptions_total(self) -> float:
         """Interruptions of jobs (``JobInterrupted`` records), planned ones included."""
         return self._count("interruptions_total")

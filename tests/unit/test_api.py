@@ -247,7 +247,7 @@ def test_result_attributes_and_frames() -> None:
 def test_every_summary_attribute_reads_its_key() -> None:
     s = cs.run(cs.load("single-job", set=SMALL), reps=2, seed=1).summary
     names = [n for n, v in vars(cs.Summary).items() if isinstance(v, property)]
-    assert len(names) == 30
+    assert len(names) == 32
     for name in names:
         value, raw = getattr(s, name), s[name]
         if name.endswith("_ci95"):

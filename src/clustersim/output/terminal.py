@@ -27,8 +27,6 @@ __all__ = [
 ]
 
 MAX_JOB_ROWS = 12
-LABEL_WIDTH = 16
-"""Width of the summary's labels (the longest, ``GPUs down (mean)``)."""
 FEW_REPLICATIONS = 5
 FILE_WIDTH = 200
 """Console width for tables written to a file or pipe when ``COLUMNS`` is not set."""
@@ -83,44 +81,50 @@ def render_result(result: RunResult) -> Group:
     title = f"clustersim · {sc.name} · seed {result.seed}" + (
         f" · {reps} replications (mean, 95 % CI{few_replications(reps)})" if reps > 1 else ""
     )
-    top = _rows(title)
-    top.add_row(
-        "cluster",
-        f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
-        f"{sc.cluster.spare_nodes} hot spares)",
-    )
-    # A row of its own: its width (the wall time's) must not change the padding of the others.
-    timing = _rows()
-    timing.add_row("simulated", fmt_duration(s["sim_time_s"]) + _speed(result))
-    head = _rows()
-    head.add_row(
-        "jobs",
-        f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
-        f"submitted ({s['jobs_started']:,.0f} started)",
-    )
-    head.add_row(
-        "interruptions",
-        _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f")
-        + f"  ({s['interruptions_unexpected']:,.1f} unexpected, "
-        f"{s['interruptions_planned']:,.1f} planned)".replace(".0 ", " ").replace(".0,", ","),
-    )
-    head.add_row("ETTR", _ci(s, "ettr", ".4f"))
-    head.add_row("goodput", _ci(s, "goodput", ".4f"))
-    head.add_row(
-        "utilisation",
-        f"{s['utilisation']:.4f} GPUs allocated, {s['utilisation_computing']:.4f} computing",
-    )
+    rows: list[tuple[str, str]] = [
+        (
+            "jobs",
+            f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
+            f"submitted ({s['jobs_started']:,.0f} started)",
+        ),
+        (
+            "interruptions",
+            _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f")
+            + f"  ({s['interruptions_unexpected']:,.1f} unexpected, "
+            f"{s['interruptions_planned']:,.1f} planned)".replace(".0 ", " ").replace(".0,", ","),
+        ),
+        ("ETTR", _ci(s, "ettr", ".4f")),
+        ("goodput", _ci(s, "goodput", ".4f")),
+        (
+            "utilisation",
+            f"{s['utilisation']:.4f} GPUs allocated, {s['utilisation_computing']:.4f} computing",
+        ),
+    ]
     held = s["gpus_held_per_requested"]
     if held > 1.0 + 1e-9:
-        head.add_row(
-            "GPUs held / asked",
-            f"{held:.3f}  (sub-node jobs hold whole nodes; see cluster.sharing)",
+        rows.append(
+            (
+                "GPUs held / asked",
+                f"{held:.3f}  (sub-node jobs hold whole nodes; see cluster.sharing)",
+            )
         )
-    head.add_row("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}")
-    head.add_row(
-        "energy wasted",
-        _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
+    rows.append(("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}"))
+    rows.append(
+        (
+            "energy wasted",
+            _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
+        )
     )
+    width = max(len(label) for label, _ in rows)
+    cluster = (
+        f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
+        f"{sc.cluster.spare_nodes} hot spares)"
+    )
+    # The simulated row is a grid of its own: the wall time's width must not change the
+    # padding of the other rows (their bytes are the same for one seed, INV-9).
+    top = _rows(width, [("cluster", cluster)], title)
+    timing = _rows(width, [("simulated", fmt_duration(s["sim_time_s"]) + _speed(result))])
+    head = _rows(width, rows)
     parts: list[Any] = [top, timing, head, _gpu_hours_table(result), _CauseTable(result)]
     jobs = result.replications[0].jobs
     if jobs:
@@ -128,11 +132,13 @@ def render_result(result: RunResult) -> Group:
     return Group(*parts)
 
 
-def _rows(title: str | None = None) -> Table:
-    """Label and value rows without borders; the labels' width is fixed, so stacked grids align."""
+def _rows(width: int, rows: list[tuple[str, str]], title: str | None = None) -> Table:
+    """Label and value rows without borders, labels ``width`` wide, so stacked grids align."""
     table = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
-    table.add_column(style="bold", width=LABEL_WIDTH)
+    table.add_column(style="bold", width=width)
     table.add_column()
+    for label, value in rows:
+        table.add_row(label, value)
     return table
 
 
