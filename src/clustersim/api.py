@@ -14,7 +14,6 @@ use of one of its names, so that ``import clustersim`` stays light.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 import time
 import warnings
@@ -39,6 +38,8 @@ from clustersim.summary import Summary as Summary
 from clustersim.version import __version__ as __version__
 
 if TYPE_CHECKING:  # imported when called: the sweep and plan packages are not needed to run
+    import concurrent.futures as cf
+
     from clustersim.plan.result import PlanResult
     from clustersim.sweep.result import SweepResult
 
