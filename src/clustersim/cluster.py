@@ -831,6 +831,8 @@ class Cluster:
         if nodes.size <= _SCALAR_MAX:
             self._set_state_few(nodes.tolist(), new)
             return
+        if self._set_state_one_rack(nodes, new):
+            return
         topo = self.topology
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
@@ -861,6 +863,41 @@ class Cluster:
             hist -= np.bincount(keys + before, minlength=hist.size)
             hist += np.bincount(keys + after, minlength=hist.size)
         self.state[nodes] = new
+
+    def _set_state_one_rack(self, nodes: IntArray, new: int) -> bool:
+        """:meth:`_set_state` by scalar counter updates, for nodes of one rack in one state.
+
+        The nodes are distinct; returns False (changing nothing) unless they all lie in one
+        rack and share one old state different from ``new``.
+        """
+        lo, hi = int(nodes.min()), int(nodes.max())
+        rack = self._rack_list[lo]
+        if self._rack_list[hi] != rack:
+            return False
+        old_states = self.state[nodes]
+        old = int(old_states[0])
+        if old == new or not bool((old_states == old).all()):
+            return False
+        k = int(nodes.size)
+        pod = self._pod_list[lo]
+        self._counts[old] -= k
+        self._counts[new] += k
+        for state, sign in ((old, -1), (new, 1)):
+            if state == _FREE:
+                free = int(self.free_per_rack[rack])
+                self.free_per_rack[rack] = free + sign * k
+                self.free_per_pod[pod] += sign * k
+                self._rack_hist[pod, free] -= 1
+                self._rack_hist[pod, free + sign * k] += 1
+            elif state == _SPARE:
+                self.spare_per_pod[pod] += sign * k
+                spares = self._spares_in_pod[pod]
+                if sign < 0:
+                    spares.difference_update(nodes.tolist())
+                else:
+                    spares.update(nodes.tolist())
+        self.state[nodes] = new
+        return True
 
     def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
         """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""
