@@ -165,6 +165,7 @@ class Cluster:
         self._with_free: list[set[int]] = [set() for _ in range(self._gpn)]
         self._with_free_heap: list[list[tuple[int, int]]] = [[] for _ in range(self._gpn)]
         self._slot_jobs: dict[int, int] = {}  # sub-node job -> its GPUs
+        self._closed: set[int] = set()  # shared nodes taking no new tenant (maintenance)
         self._slack = 0
 
     # ----------------------------------------------------------------- read-only views
@@ -203,8 +204,18 @@ class Cluster:
         return (0, *(len(nodes) for nodes in self._with_free[1:]))
 
     def shared_nodes(self) -> tuple[tuple[int, int], ...]:
-        """``(node, free GPUs)`` of every shared node, in the order they became shared."""
-        return tuple(self._slot_free.items())  # dicts keep insertion order
+        """``(node, free GPUs)`` of every shared node, in the order they became shared.
+
+        A node closed for maintenance shows no free GPU (it takes no new tenant).
+        """
+        closed = self._closed
+        if not closed:
+            return tuple(self._slot_free.items())  # dicts keep insertion order
+        return tuple((n, 0 if n in closed else f) for n, f in self._slot_free.items())
+
+    def is_closed(self, node: int) -> bool:
+        """Whether shared ``node`` takes no new tenant (see :meth:`close_shared`)."""
+        return node in self._closed
 
     def slot_fits(self, gpus: int) -> bool:
         """Whether a new ``gpus``-GPU slot fits now (a shared node or a FREE node has room)."""
@@ -342,7 +353,7 @@ class Cluster:
         old = self._slot_free[node]
         if 0 < old < self._gpn:
             self._with_free[old].discard(node)
-        if 0 < free < self._gpn:
+        if 0 < free < self._gpn and node not in self._closed:
             self._with_free[free].add(node)
             heapq.heappush(self._with_free_heap[free], (self._shared_seq[node], node))
         self._slot_free[node] = free
@@ -359,7 +370,33 @@ class Cluster:
         self._set_slot_free(node, 0)
         del self._slot_free[node]
         del self._shared_seq[node]
+        self._closed.discard(node)
         self.owner[node] = -1
+
+    def close_shared(self, node: int) -> None:
+        """Take no new tenant on shared ``node`` (it is due for maintenance)."""
+        if node in self._tenants:
+            free = self._slot_free[node]
+            self._set_slot_free(node, 0)
+            self._closed.add(node)
+            self._slot_free[node] = free
+
+    def vacate_slot(self, job_id: int) -> int:
+        """A sub-node job leaves its slot while other tenants stay; returns the node.
+
+        The job keeps its allocation record with no node (like a job whose node failed);
+        the node keeps its other tenants. Raises KeyError unless ``job_id`` is a sub-node
+        job on a node with another tenant.
+        """
+        (node,) = self._jobs[job_id]
+        tenants = self._tenants[node]
+        if len(tenants) < 2:
+            raise KeyError(f"job {job_id} is the last tenant of node {node}")
+        gpus = tenants.pop(job_id)
+        self._jobs[job_id].discard(node)
+        self._slack += gpus
+        self._set_slot_free(node, self._slot_free[node] + gpus)
+        return node
 
     def _allocate_by_rule(self, job_id: int, n: int) -> Placement:
         """``first-fit`` or ``spread`` placement of ``n`` <= FREE nodes (see PLACEMENTS)."""
@@ -640,11 +677,12 @@ class Cluster:
             )
             slack += free
             for k in range(1, self._gpn):
-                _require((node in self._with_free[k]) == (k == free), f"node {node} bucket")
+                listed = k == free and node not in self._closed
+                _require((node in self._with_free[k]) == listed, f"node {node} bucket")
         _require(slack == self._slack, f"slack counter {self._slack} != {slack}")
         _require(
             sum(len(b) for b in self._with_free)
-            == sum(1 for f in self._slot_free.values() if f > 0),
+            == sum(1 for n, f in self._slot_free.items() if f > 0 and n not in self._closed),
             "free-GPU buckets hold nodes that are not shared",
         )
         topo = self.topology
@@ -831,6 +869,8 @@ class Cluster:
         if nodes.size <= _SCALAR_MAX:
             self._set_state_few(nodes.tolist(), new)
             return
+        if self._set_state_one_rack(nodes, new):
+            return
         topo = self.topology
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
@@ -861,6 +901,41 @@ class Cluster:
             hist -= np.bincount(keys + before, minlength=hist.size)
             hist += np.bincount(keys + after, minlength=hist.size)
         self.state[nodes] = new
+
+    def _set_state_one_rack(self, nodes: IntArray, new: int) -> bool:
+        """:meth:`_set_state` by scalar counter updates, for nodes of one rack in one state.
+
+        The nodes are distinct; returns False (changing nothing) unless they all lie in one
+        rack and share one old state different from ``new``.
+        """
+        lo, hi = int(nodes.min()), int(nodes.max())
+        rack = self._rack_list[lo]
+        if self._rack_list[hi] != rack:
+            return False
+        old_states = self.state[nodes]
+        old = int(old_states[0])
+        if old == new or not bool((old_states == old).all()):
+            return False
+        k = int(nodes.size)
+        pod = self._pod_list[lo]
+        self._counts[old] -= k
+        self._counts[new] += k
+        for state, sign in ((old, -1), (new, 1)):
+            if state == _FREE:
+                free = int(self.free_per_rack[rack])
+                self.free_per_rack[rack] = free + sign * k
+                self.free_per_pod[pod] += sign * k
+                self._rack_hist[pod, free] -= 1
+                self._rack_hist[pod, free + sign * k] += 1
+            elif state == _SPARE:
+                self.spare_per_pod[pod] += sign * k
+                spares = self._spares_in_pod[pod]
+                if sign < 0:
+                    spares.difference_update(nodes.tolist())
+                else:
+                    spares.update(nodes.tolist())
+        self.state[nodes] = new
+        return True
 
     def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
         """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""

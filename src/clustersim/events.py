@@ -178,10 +178,11 @@ class NodeFailed:
 
 @dataclass(frozen=True, slots=True)
 class SlotsLost:
-    """A shared node left service: each sub-node job in ``jobs`` lost its slot on it.
+    """Each sub-node job in ``jobs`` lost its slot on shared ``node``.
 
-    It follows the ``NodeFailed`` or ``NodesMaintained`` record that names the node with
-    job -2 (shared), so the log says whose slots went with it.
+    Either the node left service (this follows the ``NodeFailed`` or ``NodesMaintained``
+    record that names it with job -2), or, under planned maintenance, the job drained and left
+    a node that goes down when its last tenant has drained (the job then recovers elsewhere).
     """
 
     t: float

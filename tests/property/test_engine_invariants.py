@@ -137,7 +137,7 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
             if ev.job >= 0:
                 held[ev.job] -= 1
         elif isinstance(ev, SlotsLost):
-            assert ev.node in repair_due and ev.jobs, f"{ev}: not a shared node that went down"
+            assert ev.jobs, f"{ev}: no job lost a slot"  # node down, or a drained tenant left
             assert sum(per_node[j] for j in ev.jobs) <= gpn, f"{ev}: node overbooked"
             for job in ev.jobs:
                 assert per_node[job] < gpn, f"{ev}: job {job} is not a sub-node job"

@@ -171,3 +171,58 @@ def test_allocator_matches_the_definition(ops: list[tuple[str, int, int]]) -> No
         assert dict(c.shared_nodes()) == free
         assert [n for n, _ in c.shared_nodes()] == order
         assert c.slack_gpus == sum(free.values())
+
+
+def test_a_shared_node_goes_to_maintenance_after_its_last_tenant_drains() -> None:
+    from clustersim.engine import Simulation
+    from clustersim.events import NodeFailed, ReplacementTaken, RunEnded, SlotsLost
+
+    # Two 4-GPU jobs share node 0; their drains differ (checkpoint stalls of 60 s and 300 s
+    # from checkpoint sizes at 1 GB/s). Maintenance of node 0 at t = 1000 s must wait for both.
+    sc = Scenario.model_validate(
+        {
+            "cluster": {
+                "gpus_per_node": 8,
+                "nodes_per_rack": 2,
+                "racks_per_pod": 1,
+                "pods": 1,
+                "sharing": "gpu",
+            },
+            "storage": {"write_bandwidth": "1GB/s", "read_bandwidth": "1GB/s"},
+            "workload": {
+                "jobs": [
+                    {"name": "a", "gpus": 4, "work": "10h", "checkpoint_bytes": 60e9},
+                    {"name": "b", "gpus": 4, "work": "10h", "checkpoint_bytes": 300e9},
+                ]
+            },
+            "checkpoint": {"policy": "fixed", "interval": "1h"},
+            "restart": {"init": 0, "init_per_gpu": 0, "detection": 0},
+            "run": {"horizon": "1d"},
+        }
+    )
+    sim = Simulation(sc, replication=0, seed=0)
+    assert sim.cluster.share_gpus
+    sim.env.process(_maintain_at(sim, 1000.0))
+    sim.run(None)
+    drained = {
+        ev.job: ev.t for ev in sim.log if isinstance(ev, RunEnded) and ev.reason == "drained"
+    }
+    assert drained == {0: pytest.approx(1060.0), 1: pytest.approx(1300.0)}
+    down = [ev for ev in sim.log if isinstance(ev, NodeFailed) and ev.node == 0]
+    assert [(ev.t, ev.job) for ev in down] == [(pytest.approx(1300.0), -2)]
+    moved = [ev for ev in sim.log if isinstance(ev, ReplacementTaken)]
+    # Each drained job recovers on a new slot: node 1, the only other node.
+    assert [(ev.t, ev.job, ev.nodes) for ev in moved] == [
+        (pytest.approx(1060.0), 0, (1,)),
+        (pytest.approx(1300.0), 1, (1,)),
+    ]
+    lost = [ev for ev in sim.log if isinstance(ev, SlotsLost)]
+    assert [(ev.t, ev.node, ev.jobs) for ev in lost] == [
+        (pytest.approx(1060.0), 0, (0,)),
+        (pytest.approx(1300.0), 0, (1,)),
+    ]
+
+
+def _maintain_at(sim: object, t: float):  # type: ignore[no-untyped-def]
+    yield sim.env.timeout(t)  # type: ignore[attr-defined]
+    sim.fleet.maintain([0], "maintenance", 600.0)  # type: ignore[attr-defined]

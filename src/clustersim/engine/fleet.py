@@ -311,6 +311,8 @@ class Fleet:
 
         Idle and spare nodes go at once. A running job first writes a checkpoint (drains),
         then hands its nodes over; a job that is starting or recovering loses them at once.
+        A shared node goes when the last of its running tenants has drained (its other
+        tenants lose their slots then).
         """
         cluster = self.cluster
         arr = np.fromiter(nodes, dtype=np.int64)
@@ -326,15 +328,25 @@ class Fleet:
         for node in arr[owners == SHARED].tolist():
             for job_id in cluster.jobs_on(node):
                 by_job.setdefault(job_id, []).append(node)
+        draining = {
+            job_id
+            for job_id in by_job
+            if self.jobs[job_id].phase is JobPhase.RUNNING
+            and not self.jobs[job_id].pending_interrupt
+        }
         for job_id in sorted(by_job):
             job = self.jobs[job_id]
-            if job.phase is JobPhase.RUNNING and not job.pending_interrupt:
+            if job_id in draining:
                 self.maintenance_due[job_id] = (by_job[job_id], cause, self.env.now + duration_s)
                 job.pending_interrupt = True
                 assert job.proc is not None
                 job.proc.interrupt(Drain(cause))
-            else:
-                self.fail_nodes(by_job[job_id], cause, duration_s)
+            else:  # shared nodes with a draining tenant wait for it
+                now = [n for n in by_job[job_id] if draining.isdisjoint(cluster.jobs_on(n))]
+                self.fail_nodes(now, cause, duration_s)
+        for node in arr[owners == SHARED].tolist():
+            if not draining.isdisjoint(cluster.jobs_on(node)):
+                cluster.close_shared(node)  # no new tenant until it goes
 
     def hand_over_for_maintenance(self, job: Job) -> None:
         """A drained job gives up the nodes due for maintenance (it then recovers)."""
@@ -342,8 +354,31 @@ class Fleet:
         if due is None:
             return
         nodes, cause, until = due
-        mine = [n for n in nodes if job.id in self.cluster.jobs_on(n)]
-        self._take_down(mine, cause, max(0.0, until - self.env.now))
+        jobs_on, due_for = self.cluster.jobs_on, self.maintenance_due
+
+        def last_to_drain(node: int) -> bool:
+            """Whether no other tenant of ``node`` is still due to drain for it."""
+            others = [t for t in jobs_on(node) if t != job.id and t in due_for]
+            return all(node not in due_for[t][0] for t in others)
+
+        # A shared node goes with the last of its tenants still due to drain for it; the
+        # others leave their slot on it (and recover elsewhere) when they have drained.
+        mine: list[int] = []
+        for n in nodes:
+            if job.id not in jobs_on(n):
+                continue
+            if job.slot_gpus and not last_to_drain(n):
+                self.recorder.tick()
+                self.dispatcher.lose_node(job)
+                self.cluster.vacate_slot(job.id)
+                self.recorder.record(SlotsLost(self.env.now, n, (job.id,)))
+            else:
+                mine.append(n)
+        hit = self._take_down(mine, cause, max(0.0, until - self.env.now))
+        for job_id in sorted(hit):
+            if job_id != job.id:  # a starting or recovering tenant of a shared node
+                other, node = hit[job_id]
+                other.interrupt(Failure(cause, node))
 
     # ----------------------------------------------------------------- silent data corruption
     def corrupt(self, node: int, cause: str, delay_s: float, repair_s: float) -> None:
