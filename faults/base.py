@@ -83,7 +83,7 @@ class World(Protocol):
         ...
 
     def owner_of(self, node: int) -> int:
-        """The id of the job holding ``node``, or -1."""
+        """The id of the job holding ``node``, -2 for a node shared by sub-node jobs, or -1."""
         ...
 
     def node_picker(self, lemon_prone: bool) -> NodePicker:

@@ -46,5 +46,5 @@ class LinkFlaps(RatedSource):
                 return
             if length > self.cfg.timeout:
                 world.fail_job_on(node, self.name)
-            elif world.owner_of(node) >= 0 and world.is_up(node):
+            elif world.owner_of(node) != -1 and world.is_up(node):  # a job's or shared
                 world.slow("node", (node,), self.speed, self.name, length)

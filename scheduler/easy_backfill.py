@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 
 from clustersim.scheduler.fifo import order
-from clustersim.views import ClusterView, Decision, JobView, Start
+from clustersim.views import Capacity, ClusterView, Decision, JobView, Start
 
 __all__ = ["backfill", "decide", "shadow"]
 
@@ -68,8 +68,10 @@ def backfill(view: ClusterView, pending: Sequence[JobView]) -> list[Decision]:
 
     Start jobs in that order while they fit; the first that does not is the head and gets the
     reservation; every later job, in that order, is backfilled if it fits now and either ends
-    by the shadow time or fits in the extra nodes.
+    by the shadow time or fits in the extra nodes (under GPU sharing, :func:`_backfill_shared`).
     """
+    if view.gpus_per_node:
+        return _backfill_shared(view, pending)
     free = view.free_nodes
     decisions: list[Decision] = []
     started: list[tuple[float, int]] = []
@@ -91,4 +93,53 @@ def backfill(view: ClusterView, pending: Sequence[JobView]) -> list[Decision]:
             free -= job.nodes
             if not ends_in_time:
                 extra -= job.nodes
+    return decisions
+
+
+def _backfill_shared(view: ClusterView, pending: Sequence[JobView]) -> list[Decision]:
+    """:func:`backfill` under GPU sharing, with capacity in nodes and shared nodes' GPUs.
+
+    The same rule on :class:`~clustersim.views.Capacity`: FIFO starts while jobs fit; the
+    head's shadow time is the first estimated end after which it fits, releasing running
+    jobs (and those started this pass) in end order. A later job that fits now is
+    backfilled if it ends by the shadow time, or if the head still fits at the shadow time
+    with that job (and every job backfilled before it) still holding the GPUs it would take
+    now, on the node it would get: the head's reservation is never delayed. Without
+    sub-node jobs this is exactly :func:`decide` (the head fits with ``extra`` nodes left).
+    """
+    capacity = Capacity(view)
+    decisions: list[Decision] = []
+    started: list[tuple[float, int, int, int, int]] = []  # (end, id, nodes, gpus, node)
+    i = 0
+    while i < len(pending) and capacity.fits(pending[i]):
+        job = pending[i]
+        node = capacity.take(job)
+        decisions.append(Start(job.id))
+        started.append((view.now_s + job.est_runtime_s, job.id, job.nodes, job.slot_gpus, node))
+        i += 1
+    if i >= len(pending):
+        return decisions
+    head = pending[i]
+    at_shadow = capacity.copy()  # capacity at the shadow time, before the head starts
+    by_end = view.by_end if view.by_end is not None else sorted(view.running, key=_BY_END)
+    running = ((r.est_end_s, r.id, r.nodes, r.slot_gpus, r.node) for r in by_end)
+    shadow_s = math.inf
+    for end_s, _, nodes, gpus, node in heapq.merge(running, sorted(started)):
+        if end_s > shadow_s:
+            break  # jobs ending at the shadow time itself all count
+        at_shadow.release(nodes, gpus, node)
+        if shadow_s == math.inf and at_shadow.fits(head):
+            shadow_s = end_s
+    for job in pending[i + 1 :]:
+        if not capacity.fits(job):
+            continue
+        if view.now_s + job.est_runtime_s > shadow_s:
+            node = capacity.where(job)
+            if not at_shadow.hold(job, node):
+                continue
+            if not at_shadow.fits(head):
+                at_shadow.release(job.nodes, job.slot_gpus, node)
+                continue
+        capacity.take(job)
+        decisions.append(Start(job.id))
     return decisions

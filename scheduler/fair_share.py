@@ -22,7 +22,9 @@ events (a submission, a completion, a node back); between events usage keeps dec
 no pass is made, so an order that would change in between takes effect at the next event.
 
 A job larger than the schedulable nodes can never run and is skipped. The policy reads the
-estimates only through EASY's shadow time and backfill test.
+estimates only through EASY's shadow time and backfill test. Under GPU sharing
+(``cluster.sharing: gpu``) jobs are sized with :class:`~clustersim.views.Capacity` (EASY's
+shared form, or strict priority on it).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import math
 from collections.abc import Mapping
 
 from clustersim.scheduler.easy_backfill import backfill as easy_backfill
-from clustersim.views import ClusterView, Decision, JobView, Start
+from clustersim.views import Capacity, ClusterView, Decision, JobView, Start
 
 __all__ = ["decide", "factors", "order"]
 
@@ -74,8 +76,16 @@ def decide(
     pending = [job for job in order(view, queue, shares) if job.nodes <= schedulable]
     if backfill:
         return easy_backfill(view, pending)
-    free = view.free_nodes
     decisions: list[Decision] = []
+    if view.gpus_per_node:  # GPU sharing: fit as the allocator packs
+        capacity = Capacity(view)
+        for job in pending:
+            if not capacity.fits(job):
+                break
+            capacity.take(job)
+            decisions.append(Start(job.id))
+        return decisions
+    free = view.free_nodes
     for job in pending:
         if job.nodes > free:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from clustersim.views import ClusterView, Decision, JobView, Start
+from clustersim.views import Capacity, ClusterView, Decision, JobView, Start
 
 __all__ = ["decide", "order"]
 
@@ -23,6 +23,8 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     A job larger than every schedulable node is skipped: it can never run, and letting it
     block the queue would starve everyone behind it.
     """
+    if view.gpus_per_node:
+        return _decide_shared(view, queue)
     free = view.free_nodes
     decisions: list[Decision] = []
     for job in order(view, queue):
@@ -32,4 +34,18 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
             break
         decisions.append(Start(job.id))
         free -= job.nodes
+    return decisions
+
+
+def _decide_shared(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
+    """:func:`decide` under GPU sharing: a job fits when :class:`Capacity` can place it."""
+    capacity = Capacity(view)
+    decisions: list[Decision] = []
+    for job in order(view, queue):
+        if job.nodes > view.schedulable_nodes:
+            continue
+        if not capacity.fits(job):
+            break
+        decisions.append(Start(job.id))
+        capacity.take(job)
     return decisions

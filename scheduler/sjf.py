@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from clustersim.views import ClusterView, Decision, JobView, Start
+from clustersim.views import Capacity, ClusterView, Decision, JobView, Start
 
 __all__ = ["decide", "order"]
 
@@ -32,6 +32,14 @@ def decide(view: ClusterView, queue: tuple[JobView, ...]) -> list[Decision]:
     pass), so the dispatcher's filtered queue loses nothing; a job larger than every
     schedulable node never fits and is skipped like any other job that does not fit.
     """
+    if view.gpus_per_node:  # GPU sharing: a job fits when Capacity can place it
+        capacity = Capacity(view)
+        shared: list[Decision] = []
+        for job in order(queue):
+            if capacity.fits(job):
+                shared.append(Start(job.id))
+                capacity.take(job)
+        return shared
     free = view.free_nodes
     decisions: list[Decision] = []
     for job in order(queue):

@@ -17,6 +17,12 @@ nodes; one that does not fit is skipped (fit-first: it does not block smaller jo
 it). Running jobs that are not targets are preempted (only a waiting job of a lower queue can
 push one out); waiting targets start as soon as they fit in the free nodes, in that order.
 
+Under GPU sharing (``cluster.sharing: gpu``) capacity is measured as the allocator packs it
+(:class:`~clustersim.views.Capacity`): running jobs keep the GPUs they hold, a waiting job
+takes GPUs where the allocator would put it and, if it does not fit, running jobs later in the
+order give theirs back, lowest first, until it does (those that still fit where they are keep
+them); without sub-node jobs this is exactly the rule above.
+
 **Starvation guard** (``promote_knob``, off by default): a waiting job below queue 0 that has
 run before is promoted to queue 0 once it has waited (since it last joined the queue)
 ``promote_knob`` times its executed time (time held since its last promotion); promotion
@@ -34,7 +40,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from clustersim.views import Attained, ClusterView, Decision, JobView, Preempt, Promote, Start
+from clustersim.views import (
+    Attained,
+    Capacity,
+    ClusterView,
+    Decision,
+    JobView,
+    Preempt,
+    Promote,
+    RunningView,
+    Start,
+)
 
 __all__ = ["DEFAULT_THRESHOLDS_GPU_S", "decide", "next_pass_s"]
 
@@ -115,6 +131,8 @@ def decide(
     promote_knob: float | None = None,
 ) -> list[Decision]:
     """Promote starved jobs, preempt running jobs that lost their place, start targets."""
+    if view.gpus_per_node:
+        return _decide_shared(view, queue, thresholds, promote_knob)
     entries, targets = _plan(view, queue, thresholds, promote_knob)
     decisions: list[Decision] = [Promote(e[3]) for e in entries if e[5]]
     decisions.extend(Preempt(e[3]) for e in entries if e[1] == 0 and e[3] not in targets)
@@ -123,6 +141,74 @@ def decide(
         if waiting and job_id in targets and nodes <= free:
             decisions.append(Start(job_id))
             free -= nodes
+    return decisions
+
+
+def _slot(run: RunningView) -> JobView:
+    """A running job's size as :class:`Capacity` reads it."""
+    return JobView(run.id, run.nodes, run.priority, run.submit_s, 0.0, run.slot_gpus)
+
+
+def _decide_shared(
+    view: ClusterView,
+    queue: tuple[JobView, ...],
+    thresholds: Sequence[float],
+    promote_knob: float | None,
+) -> list[Decision]:
+    """:func:`decide` under GPU sharing: the same order, capacity as the allocator packs it.
+
+    Running jobs hold their GPUs. Walking the order, a waiting job takes GPUs where the
+    allocator would put it; if it does not fit, running jobs later in the order give theirs
+    back, lowest first, until it does (if even all of them are not enough it is skipped). A
+    running job that gave its GPUs back takes them again at its own turn if they are still
+    free, and is preempted otherwise. Without sub-node jobs this is exactly :func:`decide`:
+    a running job keeps its place iff what the jobs before it left suffices.
+    """
+    entries, _ = _plan(view, queue, thresholds, promote_knob)
+    running = {run.id: run for run in view.running}
+    waiting = {job.id: job for job in queue}
+    capacity = Capacity(view)
+    capacity.nodes += view.draining_nodes  # whole nodes on their way back
+    # Running jobs still holding their GPUs and not yet reached, in order.
+    holding = [e[3] for e in entries if e[1] == 0]
+    released: set[int] = set()
+    lost: list[int] = []
+    targets: list[int] = []
+    for _, is_waiting, _, job_id, _, _ in entries:
+        if not is_waiting:
+            if job_id in released:
+                run = running[job_id]
+                if not capacity.hold(_slot(run), run.node):
+                    lost.append(job_id)
+            else:
+                holding.remove(job_id)
+            continue
+        job = waiting[job_id]
+        if not capacity.fits(job):
+            trial = capacity.copy()
+            freed: list[int] = []
+            for run_id in reversed(holding):
+                run = running[run_id]
+                if run.slot_gpus and run.node == -1:
+                    continue  # holds no slot now (recovering): nothing to give back
+                trial.release(run.nodes, run.slot_gpus, run.node)
+                freed.append(run_id)
+                if trial.fits(job):
+                    break
+            if not trial.fits(job):
+                continue  # fit-first: skipped
+            capacity = trial
+            released.update(freed)
+            holding = [run_id for run_id in holding if run_id not in released]
+        capacity.take(job)
+        targets.append(job_id)
+    decisions: list[Decision] = [Promote(e[3]) for e in entries if e[5]]
+    decisions.extend(Preempt(job_id) for job_id in lost)
+    free_now = Capacity(view)
+    for job_id in targets:
+        if free_now.fits(waiting[job_id]):
+            free_now.take(waiting[job_id])
+            decisions.append(Start(job_id))
     return decisions
 
 

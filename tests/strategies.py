@@ -92,13 +92,15 @@ def node_rates(draw: st.DrawFn, *, mtbf_lo_h: float = 1.0, mtbf_hi_h: float = 72
 
 @st.composite
 def cluster_configs(draw: st.DrawFn) -> dict[str, Any]:
-    """1-4 GPUs/node, 1-4 nodes/rack, 1-3 racks/pod, 1-2 pods (1-24 nodes), 0-2 spares."""
+    """1-4 GPUs/node, 1-4 nodes/rack, 1-3 racks/pod, 1-2 pods (1-24 nodes), 0-2 spares;
+    whole-node allocation or GPU sharing."""
     cfg: dict[str, Any] = {
         "gpus_per_node": draw(st.integers(1, 4)),
         "nodes_per_rack": draw(st.integers(1, 4)),
         "racks_per_pod": draw(st.integers(1, 3)),
         "pods": draw(st.integers(1, 2)),
         "oversubscription": draw(st.sampled_from((1.0, 7.0))),
+        "sharing": draw(st.sampled_from(("node", "gpu"))),
     }
     n_nodes = cfg["nodes_per_rack"] * cfg["racks_per_pod"] * cfg["pods"]
     cfg["spare_nodes"] = draw(st.integers(0, min(2, n_nodes - 1)))
@@ -243,6 +245,8 @@ def scenarios(
             "check_invariants": check_invariants,
         },
     }
+    if data["scheduler"]["policy"] == "conservative-backfill":
+        cluster["sharing"] = "node"  # its profile counts whole nodes (config rejects gpu)
     return Scenario.model_validate(data)
 
 

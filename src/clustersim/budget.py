@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from clustersim.config import FaultConfig, RunConfig, Scenario
+from clustersim.errors import ResourceError
 
 __all__ = ["BudgetExceeded", "Estimate", "check_budget", "check_mc_budget", "estimate"]
 
@@ -39,10 +40,8 @@ MC_WORK_BYTES_PER_REP = 600
 """State and per-step temporaries of a replication in the chunk being stepped."""
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(ResourceError):
     """The scenario would exceed the run's event or memory budget (bad data: exit 65)."""
-
-    exit_code = 65
 
 
 @dataclass(frozen=True, slots=True)

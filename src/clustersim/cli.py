@@ -1,4 +1,4 @@
-"""The ``clustersim`` command line: argparse subcommands over the library.
+"""The ``clustersim`` command line: argparse subcommands over the API (:mod:`clustersim.api`).
 
 Results go to stdout (a rich summary, or exactly one JSON object with ``--json``); progress
 and errors go to stderr. Exit codes: 0 success, 2 usage error (bad flag, unknown preset or
@@ -17,13 +17,14 @@ import io
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from clustersim.budget import BudgetExceeded
+from clustersim import api
 from clustersim.commands import plan, plot, report, sweep, trace
 from clustersim.commands.common import (
     EXIT_DATA,
@@ -40,20 +41,14 @@ from clustersim.commands.common import (
     progress_bar,
     write_atomic,
 )
-from clustersim.config import (
-    ConfigError,
-    UsageError,
-    dump_yaml,
-    list_presets,
-    load_scenario,
-    single_line,
-)
-from clustersim.config.inert import override_paths, warn_inert
-from clustersim.experiment import IdentityError, RunResult
-from clustersim.experiment import run as run_experiment
+from clustersim.config import ConfigError, UsageError, dump_yaml, single_line
+from clustersim.errors import ClusterSimWarning, ResourceError
+from clustersim.experiment import IdentityError
 from clustersim.files import OutputError
-from clustersim.output.terminal import render_result, render_validation
 from clustersim.version import __version__
+
+if TYPE_CHECKING:
+    from clustersim.result import Result
 
 __all__ = ["main"]
 
@@ -135,8 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:  # started with stdout closed: writing results must fail loudly
         sys.stdout = _ClosedStream()
     try:
-        args = parser.parse_args(argv)
-        code = _dispatch(args)
+        with warnings.catch_warnings():  # restores the filters and showwarning on the way out
+            warnings.simplefilter("always", ClusterSimWarning)
+            warnings.showwarning = _show_warning
+            args = parser.parse_args(argv)
+            code = _dispatch(args)
         sys.stdout.flush()  # inside the try: a full or closed stdout is an I/O error here
         return code
     except SystemExit as exc:
@@ -148,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.messages:
             sys.stderr.write(f"{line}\n")
         return EXIT_DATA
-    except BudgetExceeded as exc:  # its message may quote the scenario's name: one line
+    except ResourceError as exc:  # its message may quote the scenario's name: one line
         sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
         return EXIT_DATA
     except OutputError as exc:
@@ -190,14 +188,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _cmd_validate(args)
     if args.command == "show":
-        scenario = load_scenario(args.scenario, args.overrides)
-        warn_inert([scenario], override_paths(args.overrides))
-        sys.stdout.write(dump_yaml(scenario))
+        sys.stdout.write(dump_yaml(api.load(args.scenario, set=args.overrides)))
         return 0
     handler = getattr(args, "handler", None)
     if handler is not None:
         return int(handler(args))
     return _cmd_run(args)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """The library's warnings as one ``clustersim: warning:`` line each on stderr."""
+    if issubclass(category, ClusterSimWarning):
+        sys.stderr.write(f"clustersim: warning: {single_line(str(message))}\n")
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 class _ClosedStream(io.TextIOBase):
@@ -260,64 +271,54 @@ class _Stop:
 
 def _cmd_presets() -> int:
     console = StdoutConsole()
-    for name, description in list_presets():
+    for name, description in api.presets().items():
         console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from clustersim.analysis import validate
-
     if args.list:
-        for name, case in validate.CASES.items():
+        from clustersim.analysis.validate import CASES
+
+        for name, case in CASES.items():
             doc = (case.__doc__ or "").strip().splitlines()[0]
             sys.stdout.write(f"{name}  {doc}\n")
         return 0
-    unknown = [c for c in args.case if c not in validate.CASES]
-    if unknown:
-        known = ", ".join(validate.CASES)
-        raise UsageError(f"unknown validation case {unknown[0]!r} (known: {known})")
     with progress_bar() as progress:
-        results = validate.run_cases(
-            args.case or None,
-            quick=args.quick,
-            progress=(lambda i, n, _name: progress(float(i), float(n))) if progress else None,
-        )
+        validation = api.validate(args.case, quick=args.quick, progress=progress)
     if args.json:
-        payload = orjson.dumps(validate.to_dict(results), option=orjson.OPT_INDENT_2)
+        payload = orjson.dumps(validation.to_dict(), option=orjson.OPT_INDENT_2)
         sys.stdout.write(payload.decode("utf-8") + "\n")
     elif args.markdown:
-        sys.stdout.write(validate.to_markdown(results, args.quick))
+        sys.stdout.write(validation.to_markdown())
     else:
-        StdoutConsole(highlight=False).print(render_validation(results))
-    return 0 if all(c.passed for c in results) else 1
+        StdoutConsole(highlight=False).print(validation)
+    return 0 if validation.passed else 1
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
-    scenario = load_scenario(args.scenario, overrides)
-    warn_inert([scenario], override_paths(overrides))
+    scenario = api.load(args.scenario, set=overrides)
     check_writable([args.events, args.out, args.plot])
     if args.plot is not None:
         from clustersim.output.plots import figure_format
 
         figure_format(args.plot)  # before the run: an unsupported type is a usage error
     with progress_bar() as progress:
-        result = run_experiment(
+        result = api.run(
             scenario,
             reps=args.reps,
             seed=args.seed,
-            keep_events=args.events is not None,
+            events=args.events is not None,
             progress=progress,
         )
-    unplaceable = _warn_unplaceable(result)
+    unplaceable = sum(len(names) for names in result.unplaceable.values())
     if unplaceable and args.strict:
         sys.stderr.write(f"clustersim: error: jobs that can never be placed: {unplaceable}\n")
         return EXIT_DATA
-    payload = result.to_dict(jobs=not args.no_jobs)
-    text = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
+    text = result.to_json(jobs=not args.no_jobs).encode("utf-8")
     files: list[tuple[Path, bytes]] = []
     if args.events is not None:
         files.append((args.events, _events_jsonl(result)))
@@ -335,35 +336,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
-        StdoutConsole(highlight=False).print(render_result(result))
+        StdoutConsole(highlight=False).print(result)
     return 0
 
 
-def _warn_unplaceable(result: RunResult) -> int:
-    """One warning line per reason a job can never be placed; says why a run lasted 0 s.
-
-    Returns how many jobs can never be placed.
-    """
-    first = result.replications[0]
-    count = 0
-    for reason, names in first.unplaceable.items():
-        count += len(names)
-        shown = ", ".join(names[:5]) + (f", ... ({len(names) - 5} more)" if len(names) > 5 else "")
-        noun = "job" if len(names) == 1 else "jobs"
-        sys.stderr.write(
-            f"clustersim: warning: {len(names)} {noun} never placed, {reason}: {shown}\n"
-        )
-    summary = first.summary
-    if summary["jobs_submitted"] == 0:
-        sys.stderr.write(
-            "clustersim: warning: no job is submitted before the end of the run (run.horizon)\n"
-        )
-    elif summary["sim_time_s"] == 0 and count >= summary["jobs_submitted"]:
-        sys.stderr.write("clustersim: warning: simulated 0 s: no job can ever be placed\n")
-    return count
-
-
-def _events_jsonl(result: RunResult) -> bytes:
+def _events_jsonl(result: Result) -> bytes:
     lines = []
     for event in result.events or []:
         record = {"type": type(event).__name__, **dataclasses.asdict(event)}

@@ -13,6 +13,17 @@ first) and the last pod is chosen by the same rule for the remainder. Inside a p
 the most free nodes are taken first and the last rack is the best fit for what remains; inside
 a rack the lowest node ids go first. Everything is sorted, so placement is deterministic.
 
+GPU sharing (``share_gpus``): a job smaller than a node takes a *slot* of its GPUs on a
+shared node instead of a whole node, packed best-fit as Slurm's GPU GRES selection does: the
+shared node with the fewest free GPUs that still hold the job, ties to the node that became
+shared first (so that a policy, which sees shared nodes in that order, can tell where each
+job will go); when none has room, a FREE node chosen by the placement rule above becomes
+shared. A shared
+node is ALLOCATED with owner :data:`SHARED`; its tenants and free GPUs are kept here, and it
+returns to FREE (or the spare pool) when its last tenant leaves. Jobs of a node or more
+always take whole nodes. Spares are never shared: a sub-node job whose node failed gets a
+new slot the same way, from shared nodes or FREE nodes.
+
 Size: one module (over 500 lines) because :class:`Cluster` is the single writer of the node
 state arrays and of the per-rack and per-pod free counters derived from them; every change
 goes through ``_set_state`` so that the counters and the state can never disagree (checked
@@ -23,6 +34,7 @@ paths are written against the arrays directly for speed (``bench/NOTES.md``).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -32,7 +44,7 @@ import numpy.typing as npt
 
 from clustersim.topology import Topology
 
-__all__ = ["PLACEMENTS", "Cluster", "NodeState", "Placement"]
+__all__ = ["PLACEMENTS", "SHARED", "Cluster", "NodeState", "Placement"]
 
 PLACEMENTS = ("topology", "first-fit", "spread")
 """Placement rules for new jobs: the topology-aware rule of the module docstring (default);
@@ -42,6 +54,9 @@ many racks as it can. Replacements for failed nodes follow :meth:`Cluster.take_r
 near-first rule (spares, then the job's racks and pods) under every placement."""
 
 IntArray = npt.NDArray[np.int64]
+
+SHARED = -2
+"""The owner of a shared node (its tenants are in :meth:`Cluster.jobs_on`)."""
 
 
 class NodeState(IntEnum):
@@ -87,7 +102,12 @@ class Cluster:
     """
 
     def __init__(
-        self, topology: Topology, *, spare_nodes: int = 0, placement: str = "topology"
+        self,
+        topology: Topology,
+        *,
+        spare_nodes: int = 0,
+        placement: str = "topology",
+        share_gpus: bool = False,
     ) -> None:
         if placement not in PLACEMENTS:
             raise ValueError(f"unknown placement {placement!r} (known: {', '.join(PLACEMENTS)})")
@@ -132,6 +152,21 @@ class Cluster:
         self._spares_in_pod: list[set[int]] = [set() for _ in range(topology.pods)]
         for node in np.flatnonzero(self.state == _SPARE).tolist():
             self._spares_in_pod[self._pod_list[node]].add(node)
+        # GPU sharing (module docstring): the tenants of each shared node (job -> GPUs), its
+        # free GPUs, when it became shared (a sequence number), and per free count k the
+        # shared nodes with k free GPUs, as a set and a lazy min-heap of (sequence, node)
+        # (stale heap entries are skipped when read).
+        self.share_gpus = share_gpus
+        self._gpn = topology.gpus_per_node
+        self._tenants: dict[int, dict[int, int]] = {}
+        self._slot_free: dict[int, int] = {}
+        self._shared_seq: dict[int, int] = {}
+        self._next_seq = 0
+        self._with_free: list[set[int]] = [set() for _ in range(self._gpn)]
+        self._with_free_heap: list[list[tuple[int, int]]] = [[] for _ in range(self._gpn)]
+        self._slot_jobs: dict[int, int] = {}  # sub-node job -> its GPUs
+        self._closed: set[int] = set()  # shared nodes taking no new tenant (maintenance)
+        self._slack = 0
 
     # ----------------------------------------------------------------- read-only views
     @property
@@ -153,6 +188,51 @@ class Cluster:
     def n_down(self) -> int:
         """Number of DOWN nodes (failed, awaiting repair)."""
         return int(self._counts[_DOWN])
+
+    @property
+    def n_shared(self) -> int:
+        """Number of shared nodes (ALLOCATED with owner :data:`SHARED`)."""
+        return len(self._tenants)
+
+    @property
+    def slack_gpus(self) -> int:
+        """Free GPUs on shared nodes: allocated nodes' GPUs that no job holds."""
+        return self._slack
+
+    def free_slots(self) -> tuple[int, ...]:
+        """Shared nodes by free GPUs: element ``k`` counts those with ``k`` free (0 unused)."""
+        return (0, *(len(nodes) for nodes in self._with_free[1:]))
+
+    def shared_nodes(self) -> tuple[tuple[int, int], ...]:
+        """``(node, free GPUs)`` of every shared node, in the order they became shared.
+
+        A node closed for maintenance shows no free GPU (it takes no new tenant).
+        """
+        closed = self._closed
+        if not closed:
+            return tuple(self._slot_free.items())  # dicts keep insertion order
+        return tuple((n, 0 if n in closed else f) for n, f in self._slot_free.items())
+
+    def is_closed(self, node: int) -> bool:
+        """Whether shared ``node`` takes no new tenant (see :meth:`close_shared`)."""
+        return node in self._closed
+
+    def slot_fits(self, gpus: int) -> bool:
+        """Whether a new ``gpus``-GPU slot fits now (a shared node or a FREE node has room)."""
+        return self.n_free > 0 or self._best_slot(gpus) is not None
+
+    def slot_gpus(self, job_id: int) -> int:
+        """GPUs of ``job_id``'s slot when it is a sub-node job on a shared node, else 0."""
+        return self._slot_jobs.get(job_id, 0)
+
+    def jobs_on(self, node: int) -> tuple[int, ...]:
+        """The jobs holding GPUs of ``node``: its owner, or a shared node's tenants (sorted)."""
+        owner = int(self.owner[node])
+        if owner >= 0:
+            return (owner,)
+        if owner == SHARED:
+            return tuple(sorted(self._tenants[node]))
+        return ()
 
     @property
     def spare_target(self) -> int:
@@ -221,6 +301,103 @@ class Cluster:
         pods = int(np.count_nonzero(np.bincount(used // self._rpp)))
         return Placement(nodes=self.node_tuple(nodes), racks=int(used.size), pods=int(pods))
 
+    def allocate_slot(self, job_id: int, gpus: int) -> Placement | None:
+        """Give a new sub-node job ``gpus`` GPUs on a shared node, or return None.
+
+        Best fit among the shared nodes (fewest free GPUs that hold ``gpus``, then the lowest
+        id); else a FREE node chosen by the placement rule becomes shared. Returns None (and
+        changes nothing) when neither exists.
+
+        Raises:
+            ValueError: sharing is off, ``gpus`` is not in [1, gpus per node), or ``job_id``
+                already holds an allocation.
+        """
+        if not self.share_gpus:
+            raise ValueError("GPU sharing is off for this cluster")
+        if not 1 <= gpus < self._gpn:
+            raise ValueError(f"a slot must have 1 to {self._gpn - 1} GPUs, got {gpus}")
+        if job_id in self._jobs:
+            raise ValueError(f"job {job_id} already holds an allocation")
+        node = self._best_slot(gpus)
+        if node is None:
+            if self.n_free == 0:
+                return None
+            placed = self.allocate(job_id, 1)
+            assert placed is not None
+            node = placed.nodes[0]
+            self.owner[node] = SHARED
+            self._tenants[node] = {}
+            self._slot_free[node] = self._gpn
+            self._shared_seq[node] = self._next_seq
+            self._next_seq += 1
+            self._slack += self._gpn
+        else:
+            self._jobs[job_id] = {node}
+        self._slot_jobs[job_id] = gpus
+        self._enter_slot(node, job_id, gpus)
+        return Placement(nodes=(self._node_ids[node],), racks=1, pods=1)
+
+    def _best_slot(self, gpus: int) -> int | None:
+        """The shared node a ``gpus``-GPU slot goes to by best fit, or None."""
+        seq_of = self._shared_seq
+        for k in range(gpus, self._gpn):
+            members, heap = self._with_free[k], self._with_free_heap[k]
+            while heap and (heap[0][1] not in members or seq_of[heap[0][1]] != heap[0][0]):
+                heapq.heappop(heap)  # a stale entry: the node left this bucket since
+            if heap:
+                return heap[0][1]
+        return None
+
+    def _set_slot_free(self, node: int, free: int) -> None:
+        """Move shared ``node`` to the bucket of ``free`` free GPUs (full and empty: none)."""
+        old = self._slot_free[node]
+        if 0 < old < self._gpn:
+            self._with_free[old].discard(node)
+        if 0 < free < self._gpn and node not in self._closed:
+            self._with_free[free].add(node)
+            heapq.heappush(self._with_free_heap[free], (self._shared_seq[node], node))
+        self._slot_free[node] = free
+
+    def _enter_slot(self, node: int, job_id: int, gpus: int) -> None:
+        self._tenants[node][job_id] = gpus
+        self._set_slot_free(node, self._slot_free[node] - gpus)
+        self._slack -= gpus
+
+    def _unshare(self, node: int) -> None:
+        """Forget shared ``node``'s tenants and slack; it keeps its state, owner none."""
+        for tenant in self._tenants.pop(node):
+            self._jobs[tenant].discard(node)
+        self._set_slot_free(node, 0)
+        del self._slot_free[node]
+        del self._shared_seq[node]
+        self._closed.discard(node)
+        self.owner[node] = -1
+
+    def close_shared(self, node: int) -> None:
+        """Take no new tenant on shared ``node`` (it is due for maintenance)."""
+        if node in self._tenants:
+            free = self._slot_free[node]
+            self._set_slot_free(node, 0)
+            self._closed.add(node)
+            self._slot_free[node] = free
+
+    def vacate_slot(self, job_id: int) -> int:
+        """A sub-node job leaves its slot while other tenants stay; returns the node.
+
+        The job keeps its allocation record with no node (like a job whose node failed);
+        the node keeps its other tenants. Raises KeyError unless ``job_id`` is a sub-node
+        job on a node with another tenant.
+        """
+        (node,) = self._jobs[job_id]
+        tenants = self._tenants[node]
+        if len(tenants) < 2:
+            raise KeyError(f"job {job_id} is the last tenant of node {node}")
+        gpus = tenants.pop(job_id)
+        self._jobs[job_id].discard(node)
+        self._slack += gpus
+        self._set_slot_free(node, self._slot_free[node] + gpus)
+        return node
+
     def _allocate_by_rule(self, job_id: int, n: int) -> Placement:
         """``first-fit`` or ``spread`` placement of ``n`` <= FREE nodes (see PLACEMENTS)."""
         if self.placement == "first-fit":
@@ -269,6 +446,8 @@ class Cluster:
         Released nodes refill the spare pool up to :attr:`spare_target` (the highest ids become
         spares, as at start-up); the rest become FREE. KeyError for an unknown job.
         """
+        if job_id in self._slot_jobs:
+            return self._release_slot(job_id)
         released = tuple(sorted(self._jobs.pop(job_id)))
         nodes = np.asarray(released, dtype=np.int64)
         self.owner[nodes] = -1
@@ -277,6 +456,21 @@ class Cluster:
         self._set_state(nodes[:cut], _FREE)
         self._set_state(nodes[cut:], _SPARE)
         return released
+
+    def _release_slot(self, job_id: int) -> tuple[int, ...]:
+        """Release a sub-node job's slot; a node left without tenants returns to service."""
+        gpus = self._slot_jobs.pop(job_id)
+        nodes = self._jobs.pop(job_id)
+        for node in nodes:
+            del self._tenants[node][job_id]
+            self._slack += gpus
+            if self._tenants[node]:
+                self._set_slot_free(node, self._slot_free[node] + gpus)
+                continue
+            self._slack -= self._gpn
+            self._unshare(node)
+            self._set_state_few((node,), _SPARE if self.n_spare < self._spare_target else _FREE)
+        return self.node_tuple(sorted(nodes))
 
     def take_replacements(self, job_id: int, n: int) -> tuple[int, ...]:
         """Give ``job_id`` up to ``n`` replacement nodes; returns the nodes added (sorted).
@@ -294,6 +488,15 @@ class Cluster:
             raise ValueError(f"n must be >= 0, got {n}")
         if n == 0:
             return ()
+        if job_id in self._slot_jobs:  # a new slot, placed as a new sub-node job's
+            gpus = self._slot_jobs.pop(job_id)
+            del self._jobs[job_id]
+            placed = self.allocate_slot(job_id, gpus)
+            if placed is None:
+                self._jobs[job_id] = held_set
+                self._slot_jobs[job_id] = gpus
+                return ()
+            return placed.nodes
         topo = self.topology
         if len(held_set) <= 64:
             rack_of, pod_of = self._rack_list, self._pod_list
@@ -337,9 +540,10 @@ class Cluster:
 
     # ----------------------------------------------------------------- failures and repair
     def fail(self, node: int) -> int:
-        """Take ``node`` DOWN; returns the job it was taken from, or -1.
+        """Take ``node`` DOWN; returns the job it was taken from, :data:`SHARED`, or -1.
 
-        The node leaves its job's node set (the job keeps its allocation record).
+        The node leaves its job's node set (the job keeps its allocation record); a shared
+        node leaves every tenant's (ask :meth:`jobs_on` first for who they were).
 
         Raises:
             ValueError: the node is already DOWN.
@@ -350,6 +554,9 @@ class Cluster:
         if previous_owner >= 0:
             self._jobs[previous_owner].discard(node)
             self.owner[node] = -1
+        elif previous_owner == SHARED:
+            self._slack -= self._slot_free[node]
+            self._unshare(node)
         self._set_state_few((node,), _DOWN)
         return previous_owner
 
@@ -368,7 +575,10 @@ class Cluster:
         if held.any():
             for job_id in np.unique(owners[held]).tolist():
                 self._jobs[job_id].difference_update(nodes[owners == job_id].tolist())
-            self.owner[nodes] = -1
+            self.owner[nodes[held]] = -1
+        for node in nodes[owners == SHARED].tolist():
+            self._slack -= self._slot_free[node]
+            self._unshare(node)
         self._set_state(nodes, _DOWN)
 
     def repair_many(self, nodes: IntArray) -> IntArray:
@@ -421,18 +631,60 @@ class Cluster:
             )
         _require(int(self._counts.sum()) == n, f"state counters sum to {self._counts.sum()} != {n}")
         allocated = self.state == _ALLOCATED
-        _require(bool(np.all(self.owner[allocated] >= 0)), "an ALLOCATED node has no owner")
+        owned = (self.owner[allocated] >= 0) | (self.owner[allocated] == SHARED)
+        _require(bool(np.all(owned)), "an ALLOCATED node has no owner")
         _require(bool(np.all(self.owner[~allocated] == -1)), "a non-ALLOCATED node has an owner")
         held = 0
         for job_id, nodes in self._jobs.items():
             index = np.asarray(sorted(nodes), dtype=np.int64)
+            if job_id in self._slot_jobs:
+                _require(len(nodes) <= 1, f"sub-node job {job_id} holds {len(nodes)} nodes")
+                _require(
+                    all(
+                        self._tenants[node].get(job_id) == self._slot_jobs[job_id] for node in nodes
+                    ),
+                    f"sub-node job {job_id} is not a tenant of its node",
+                )
+                continue
             _require(
                 bool(np.all(self.owner[index] == job_id)),
                 f"job {job_id} lists nodes owned by another job or none",
             )
             held += index.size
-        # Every ALLOCATED node has exactly one owner, so equal totals mean no node is shared.
-        _require(held == self.n_allocated, f"jobs hold {held} nodes, {self.n_allocated} allocated")
+        # Every ALLOCATED node has one owner or is shared, so equal totals mean no node is
+        # both, or shared without being listed.
+        shared = self.owner == SHARED
+        _require(
+            sorted(self._tenants) == np.flatnonzero(shared).tolist(),
+            "shared nodes disagree with owners",
+        )
+        _require(
+            held + len(self._tenants) == self.n_allocated,
+            f"jobs hold {held} whole and {len(self._tenants)} shared nodes,"
+            f" {self.n_allocated} allocated",
+        )
+        slack = 0
+        for node, tenants in self._tenants.items():
+            free = self._slot_free[node]
+            _require(bool(tenants), f"shared node {node} has no tenant")
+            _require(sum(tenants.values()) + free == self._gpn, f"node {node} GPUs do not add up")
+            _require(
+                all(
+                    self._slot_jobs.get(t) == g and node in self._jobs[t]
+                    for t, g in tenants.items()
+                ),
+                f"a tenant of node {node} does not list it",
+            )
+            slack += free
+            for k in range(1, self._gpn):
+                listed = k == free and node not in self._closed
+                _require((node in self._with_free[k]) == listed, f"node {node} bucket")
+        _require(slack == self._slack, f"slack counter {self._slack} != {slack}")
+        _require(
+            sum(len(b) for b in self._with_free)
+            == sum(1 for n, f in self._slot_free.items() if f > 0 and n not in self._closed),
+            "free-GPU buckets hold nodes that are not shared",
+        )
         topo = self.topology
         free, spare = self.state == _FREE, self.state == _SPARE
         for name, counter, truth in (
@@ -617,6 +869,8 @@ class Cluster:
         if nodes.size <= _SCALAR_MAX:
             self._set_state_few(nodes.tolist(), new)
             return
+        if self._set_state_one_rack(nodes, new):
+            return
         topo = self.topology
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
@@ -647,6 +901,41 @@ class Cluster:
             hist -= np.bincount(keys + before, minlength=hist.size)
             hist += np.bincount(keys + after, minlength=hist.size)
         self.state[nodes] = new
+
+    def _set_state_one_rack(self, nodes: IntArray, new: int) -> bool:
+        """:meth:`_set_state` by scalar counter updates, for nodes of one rack in one state.
+
+        The nodes are distinct; returns False (changing nothing) unless they all lie in one
+        rack and share one old state different from ``new``.
+        """
+        lo, hi = int(nodes.min()), int(nodes.max())
+        rack = self._rack_list[lo]
+        if self._rack_list[hi] != rack:
+            return False
+        old_states = self.state[nodes]
+        old = int(old_states[0])
+        if old == new or not bool((old_states == old).all()):
+            return False
+        k = int(nodes.size)
+        pod = self._pod_list[lo]
+        self._counts[old] -= k
+        self._counts[new] += k
+        for state, sign in ((old, -1), (new, 1)):
+            if state == _FREE:
+                free = int(self.free_per_rack[rack])
+                self.free_per_rack[rack] = free + sign * k
+                self.free_per_pod[pod] += sign * k
+                self._rack_hist[pod, free] -= 1
+                self._rack_hist[pod, free + sign * k] += 1
+            elif state == _SPARE:
+                self.spare_per_pod[pod] += sign * k
+                spares = self._spares_in_pod[pod]
+                if sign < 0:
+                    spares.difference_update(nodes.tolist())
+                else:
+                    spares.update(nodes.tolist())
+        self.state[nodes] = new
+        return True
 
     def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
         """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""

@@ -28,6 +28,7 @@ __all__ = [
     "ReplacementTaken",
     "RunEnded",
     "RunStarted",
+    "SlotsLost",
     "SlowdownBegan",
     "SlowdownEnded",
     "StorageChanged",
@@ -166,13 +167,27 @@ class JobFinished:
 
 @dataclass(frozen=True, slots=True)
 class NodeFailed:
-    """A node went down (``job`` = -1 if it was idle or spare)."""
+    """A node went down (``job`` = -1 if it was idle or spare, -2 if shared by sub-node jobs)."""
 
     t: float
     node: int
     cause: str
     job: int
     repair_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SlotsLost:
+    """Each sub-node job in ``jobs`` lost its slot on shared ``node``.
+
+    Either the node left service (this follows the ``NodeFailed`` or ``NodesMaintained``
+    record that names it with job -2), or, under planned maintenance, the job drained and left
+    a node that goes down when its last tenant has drained (the job then recovers elsewhere).
+    """
+
+    t: float
+    node: int
+    jobs: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +276,7 @@ Event = (
     | JobPreempted
     | JobFinished
     | NodeFailed
+    | SlotsLost
     | NodeRepaired
     | NodesMaintained
     | NodesReturned

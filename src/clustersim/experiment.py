@@ -5,7 +5,9 @@ carries the fully resolved scenario, the seed, versions, every replication's met
 aggregate (mean with a 95 % interval across replications that stays in the quantity's
 range, :func:`ci95`). Replication ``i`` uses
 the named streams of ``(seed, i)``, so the same replication index sees the same workload and
-failure draws under any other setting (common random numbers).
+failure draws under any other setting (common random numbers). It also times itself
+(:class:`RunStats`: wall time, simulated seconds and events per wall second): the one part of a
+result that is not a function of the scenario and the seed, kept apart under ``run``.
 
 Showing a result is the output side's business (:func:`clustersim.output.terminal.render_result`
 for the terminal); nothing here imports it, so the run API stays below every renderer.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import math
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,9 +36,10 @@ from clustersim.metrics import (
     measure,
     t_quantile_975,
 )
+from clustersim.summary import Summary
 from clustersim.version import __version__
 
-__all__ = ["IdentityError", "RunResult", "ci95", "run", "run_replication"]
+__all__ = ["IdentityError", "RunResult", "RunStats", "ci95", "run", "run_replication"]
 
 CI_KEYS = ("ettr", "goodput", "interruptions_total", "energy_wasted_mwh", "gpu_hours_wasted")
 UNIT_RANGE = (0.0, 1.0)
@@ -55,17 +59,58 @@ class IdentityError(AssertionError):
     """The GPU-seconds identity (INV-2) failed: a bug in the simulator, never in the input."""
 
 
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """How a run went on this machine: wall time, and how fast it simulated.
+
+    Not a function of the scenario and the seed (the only such part of a result): the
+    byte-identical comparisons of INV-9 and the golden files leave it out.
+    """
+
+    wall_s: float
+    """Wall-clock seconds of all replications (building, simulating and measuring)."""
+    sim_s: float
+    """Simulated seconds, summed over the replications."""
+    events: int
+    """Event records written, summed over the replications."""
+
+    @property
+    def sim_s_per_wall_s(self) -> float | None:
+        """Simulated seconds per wall-clock second (``None`` if too fast to time)."""
+        return self.sim_s / self.wall_s if self.wall_s > 0 else None
+
+    @property
+    def events_per_s(self) -> float | None:
+        """Event records per wall-clock second (``None`` if too fast to time)."""
+        return self.events / self.wall_s if self.wall_s > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``run`` object of the JSON (docs/results.md)."""
+        return {
+            "wall_s": self.wall_s,
+            "sim_s": self.sim_s,
+            "events": self.events,
+            "sim_s_per_wall_s": self.sim_s_per_wall_s,
+            "events_per_s": self.events_per_s,
+        }
+
+
 @dataclass(slots=True)
 class RunResult:
-    """The value a run returns: resolved scenario, seed, per-replication and aggregate metrics."""
+    """The value a run returns: resolved scenario, seed, per-replication and aggregate metrics.
+
+    ``run`` is how the run went (wall time and speed); ``None`` for a result put together
+    from metrics computed elsewhere (a sweep's point).
+    """
 
     scenario: Scenario
     seed: int
     replications: list[RunMetrics]
     events: list[Event] | None = None
+    run: RunStats | None = None
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """Aggregate summary: means over replications, with ``*_ci95`` intervals."""
         reps = [m.summary for m in self.replications]
         out: dict[str, Any] = {}
@@ -84,7 +129,7 @@ class RunResult:
             else:
                 out[key] = value
         out["replications"] = len(reps)
-        return out
+        return Summary(out)
 
     @property
     def gpu_seconds(self) -> dict[str, float]:
@@ -148,6 +193,8 @@ class RunResult:
         if jobs:
             out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
         out["timeseries"] = self.replications[0].timeseries
+        if self.run is not None:
+            out["run"] = self.run.to_dict()
         return out
 
 
@@ -259,6 +306,7 @@ def run(
     )
     results: list[RunMetrics] = []
     first_log: list[Event] | None = None
+    start = time.perf_counter()
     for i in range(n):
 
         def rep_progress(now: float, horizon: float, i: int = i) -> None:
@@ -275,4 +323,9 @@ def run(
         results.append(metrics)
         if keep_events and i == 0:
             first_log = log
-    return RunResult(resolved, root, results, first_log)
+    stats = RunStats(
+        wall_s=time.perf_counter() - start,
+        sim_s=sum(float(m.summary["sim_time_s"]) for m in results),
+        events=sum(int(m.summary["events"]) for m in results),
+    )
+    return RunResult(resolved, root, results, first_log, stats)

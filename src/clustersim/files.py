@@ -22,9 +22,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from clustersim.config import UsageError, single_line
+from clustersim.errors import ClusterSimError
 
 __all__ = ["OutputError", "atomic_open", "check_writable", "write_atomic"]
 
@@ -35,10 +36,10 @@ IO_ERRNOS = frozenset(
 """Errors of the device rather than of the command line: exit 74 instead of 2."""
 
 
-class OutputError(Exception):
+class OutputError(ClusterSimError):
     """Writing an output failed on the device (full disk, I/O error, closed pipe): exit 74."""
 
-    exit_code = EXIT_IOERR
+    exit_code: ClassVar[int] = EXIT_IOERR
 
     def __init__(self, message: str) -> None:
         super().__init__(single_line(message))

@@ -199,6 +199,11 @@ class Job:
     failures_seen: int = 0
     peer_load_s: float = math.inf
     peer_copy_ok: bool = False
+    slot_gpus: int = 0
+    """GPUs of the job's slot on a shared node (a sub-node job under GPU sharing; 0 for a
+    job of whole nodes). Its one held node then counts as this many GPUs."""
+    slot_node: int = -1
+    """The shared node a sub-node job's slot is on (-1: none, or a job of whole nodes)."""
     estimate_s: float = math.nan
     """The user's estimate of the failure-free work (nan: exact, ``work_s``). Policies see
     the failure-free time left scaled by ``estimate_s / work_s``."""
@@ -230,7 +235,14 @@ class Job:
         """The job as a policy sees it while it holds nodes (cached until its phase changes)."""
         if self.running_view is None:
             self.running_view = RunningView(
-                self.id, self.nodes, self.priority, self.placed_s, self.est_end_s(), self.submit_s
+                self.id,
+                self.nodes,
+                self.priority,
+                self.placed_s,
+                self.est_end_s(),
+                self.slot_gpus,
+                self.slot_node,
+                submit_s=self.submit_s,
             )
         return self.running_view
 
@@ -240,7 +252,13 @@ class Job:
             remaining = time_to_finish(self.remaining_s, self.interval_s, self.stall_s)
             runtime = self.init_s + self._estimated(remaining)
             self.queue_view = JobView(
-                self.id, self.nodes, self.priority, self.submit_s, runtime, self.account
+                self.id,
+                self.nodes,
+                self.priority,
+                self.submit_s,
+                runtime,
+                self.slot_gpus,
+                account=self.account,
             )
         return self.queue_view
 
@@ -258,7 +276,8 @@ class Job:
 
     def sync_held(self, now: float, gpus_per_node: int) -> None:
         """Accrue held GPU-seconds up to ``now`` (call before the held node count changes)."""
-        self.held_gpu_s += self.held_nodes * gpus_per_node * (now - self.held_since_s)
+        per_node = self.slot_gpus or gpus_per_node
+        self.held_gpu_s += self.held_nodes * per_node * (now - self.held_since_s)
         self.held_since_s = now
 
     def est_end_s(self) -> float:

@@ -232,9 +232,11 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     interrupts, planned_interrupts = t.interrupts, t.planned_interrupts
     lost_by_cause, rec_by_cause, rec_wall = t.lost_by_cause, t.rec_by_cause, t.rec_wall
     node_failures = t.node_failures
-    idle = sim.node_s["idle"] * gpn
+    # Free GPUs of shared nodes (GPU sharing) are idle, though their node is allocated.
+    slack = sim.node_s.get("slack_gpu", 0.0)
+    idle = sim.node_s["idle"] * gpn + slack
     down = sim.node_s["down"] * gpn
-    allocated_measured = sim.node_s["allocated"] * gpn
+    allocated_measured = sim.node_s["allocated"] * gpn - slack
     gpu_seconds = {
         "total": total,
         "useful": useful,
@@ -262,6 +264,10 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         for r in started
     )
     ettr = sum(per_job_useful_gpu[r.id] for r in started) / wall_gpu if wall_gpu > 0 else math.nan
+    wall_requested = sum(
+        r.gpus * ((r.finish_s if r.finish_s is not None else end) - (r.first_start_s or 0.0))
+        for r in started
+    )
     n_int = sum(interrupts.values())
     all_causes = sorted(
         set(interrupts) | set(node_failures) | set(lost_by_cause) | set(rec_by_cause)
@@ -292,6 +298,8 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "ettr": ettr,
         "goodput": useful / total if total > 0 else math.nan,
         "utilisation": allocated_measured / total if total > 0 else math.nan,
+        "utilisation_computing": (useful + lost + slow) / total if total > 0 else math.nan,
+        "gpus_held_per_requested": wall_gpu / wall_requested if wall_requested > 0 else math.nan,
         "interruptions_total": n_int,
         "interruptions_unexpected": n_int - planned_interrupts,
         "interruptions_planned": planned_interrupts,

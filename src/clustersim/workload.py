@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
         raw.extend(rows)
         requested.update(trace_requested)
         owners.update(trace_owners)
-    raw.sort(key=lambda r: (r[0], r[1]))
+    raw.sort(key=itemgetter(0, 1))  # submission time, then declaration order
     estimates = _estimates(scenario.scheduler.estimates, raw, requested, streams)
     return [
         JobRecord(i, name, gpus, work, submit, prio, size, estimate, *owners.get(order, ("", "")))

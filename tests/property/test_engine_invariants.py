@@ -45,6 +45,7 @@ from clustersim.events import (
     ReplacementTaken,
     RunEnded,
     RunStarted,
+    SlotsLost,
 )
 from clustersim.experiment import run, run_replication
 from clustersim.metrics import RunMetrics
@@ -73,7 +74,7 @@ def by_job(log: list[Event]) -> dict[int, list[Event]]:
     """Each job's records, in log order (node records without a job are left out)."""
     out: dict[int, list[Event]] = defaultdict(list)
     for ev in log:
-        if isinstance(ev, NodeFailed | NodeRepaired | NodesMaintained | NodesReturned):
+        if isinstance(ev, NodeFailed | NodeRepaired | NodesMaintained | NodesReturned | SlotsLost):
             continue
         out[ev.job].append(ev)
     return out
@@ -114,12 +115,16 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
 
     cfg = scenario.cluster
     n_nodes = cfg.n_nodes
+    gpn = cfg.gpus_per_node
     repair_due: dict[int, float] = {}  # down node -> when it is due back
     held: dict[int, int] = {}  # job -> nodes it holds
     need: dict[int, int] = {}  # job -> nodes of its gang
+    per_node: dict[int, int] = {}  # job -> GPUs it holds per node (its slot's when shared)
     for ev in log:
         if isinstance(ev, JobSubmitted):
-            need[ev.job] = math.ceil(ev.gpus / cfg.gpus_per_node)
+            need[ev.job] = math.ceil(ev.gpus / gpn)
+            shared = cfg.sharing == "gpu" and ev.gpus < gpn
+            per_node[ev.job] = ev.gpus if shared else gpn
         elif isinstance(ev, JobStarted):
             assert ev.nodes == need[ev.job], ev
             assert 1 <= ev.pods <= ev.racks <= ev.nodes, ev
@@ -131,6 +136,12 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
             repair_due[ev.node] = ev.t + ev.repair_s
             if ev.job >= 0:
                 held[ev.job] -= 1
+        elif isinstance(ev, SlotsLost):
+            assert ev.jobs, f"{ev}: no job lost a slot"  # node down, or a drained tenant left
+            assert sum(per_node[j] for j in ev.jobs) <= gpn, f"{ev}: node overbooked"
+            for job in ev.jobs:
+                assert per_node[job] < gpn, f"{ev}: job {job} is not a sub-node job"
+                held[job] -= 1
         elif isinstance(ev, NodeRepaired):
             assert ev.node in repair_due, f"{ev}: the node was not down"
             assert on_time(ev.t, repair_due.pop(ev.node)), ev
@@ -154,13 +165,18 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
         elif isinstance(ev, RunStarted):
             assert held[ev.job] == need[ev.job], f"{ev}: trains on {held[ev.job]} nodes"
         elif isinstance(ev, RunEnded):
-            assert ev.gpus == need[ev.job] * cfg.gpus_per_node, ev
+            assert ev.gpus == need[ev.job] * per_node[ev.job], ev
         if isinstance(ev, JobFinished) or (
             isinstance(ev, RunEnded | RecoveryEnded) and ev.reason == "preempted"
         ):
             del held[ev.job]
         assert all(0 <= n <= need[j] for j, n in held.items()), f"after {ev}: {held}"
-        assert sum(held.values()) + len(repair_due) <= n_nodes, f"after {ev}: nodes overbooked"
+        if isinstance(ev, NodeFailed | NodesMaintained) and ev.job == -2:
+            continue  # the SlotsLost records that follow say whose slots went with it
+        held_gpus = sum(n * per_node[j] for j, n in held.items())
+        assert held_gpus + len(repair_due) * gpn <= n_nodes * gpn, f"after {ev}: GPUs overbooked"
+        if cfg.sharing == "node":
+            assert sum(held.values()) + len(repair_due) <= n_nodes, f"after {ev}: overbooked"
     retired = {ev.node for ev in log if isinstance(ev, NodeQuarantined)}
     missing = [n for n, due in repair_due.items() if due < end_s * (1 - REL) and n not in retired]
     assert late_ok or not missing, f"repairs went missing: {missing}"
@@ -244,6 +260,7 @@ def test_inv4_causality(scenario: Scenario) -> None:
     preempting: set[int] = set()
     interrupted = {(ev.t, ev.job) for ev in log if isinstance(ev, JobInterrupted)}
     failed = {(ev.t, ev.node, ev.job) for ev in log if isinstance(ev, NodeFailed)}
+    failed |= {(ev.t, ev.node, j) for ev in log if isinstance(ev, SlotsLost) for j in ev.jobs}
     for ev in log:
         if isinstance(ev, NodeFailed):
             assert ev.job < 0 or ev.job in placed, f"{ev}: the job held no nodes"

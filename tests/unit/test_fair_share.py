@@ -17,7 +17,7 @@ def view(
 
 
 def job(i: int, nodes: int, account: str, submit: float = 0.0, runtime: float = 100.0) -> JobView:
-    return JobView(i, nodes, 0, submit, runtime, account)
+    return JobView(i, nodes, 0, submit, runtime, account=account)
 
 
 def test_factors_follow_slurms_classic_formula() -> None:

@@ -277,12 +277,12 @@ def test_reps_below_one_says_at_least_one(value: str, capsys: pytest.CaptureFixt
 def test_memory_error_is_a_resource_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from clustersim import cli
+    from clustersim import api
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise MemoryError
 
-    monkeypatch.setattr(cli, "run_experiment", exhausted)
+    monkeypatch.setattr(api.experiment, "run", exhausted)
     assert main(["run", *SMALL]) == 71
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "out of memory" in err and "internal error" not in err

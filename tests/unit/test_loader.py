@@ -18,6 +18,7 @@ from clustersim.config import (
     load_document,
     load_scenario,
     load_scenario_text,
+    overrides,
     parse,
     preset_text,
     single_line,
@@ -665,7 +666,7 @@ def test_at_most_max_messages_problems_are_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parse, "MAX_MESSAGES", 3)  # files that do not parse
-    monkeypatch.setattr(compose, "MAX_MESSAGES", 3)  # documents that do not validate
+    monkeypatch.setattr(overrides, "MAX_MESSAGES", 3)  # documents that do not validate
     path = write(tmp_path, "s.yaml", JOB + "".join(f"k{i}: 1\n" for i in range(5)))
     assert config_error(path).messages == [
         f"{path}:2:1: k0: Extra inputs are not permitted",

@@ -223,13 +223,14 @@ def test_plot_and_report_commands(
 
 
 def test_package_level_sweep_is_the_sweep_function() -> None:
-    # The API: clustersim.sweep(scenario, grid, reps, seed, executor=None) -> records,
-    # while clustersim.sweep.executor / run_points stay reachable on the same name.
+    # The public API: clustersim.sweep(scenario, grid, reps, seed, ...) -> SweepResult, whose
+    # records are the runner's, while clustersim.sweep.executor / run_points stay reachable
+    # on the same name.
     import clustersim
 
     scenario = load_scenario("single-job", list(TINY))
-    records = clustersim.sweep(scenario, GRID, 2, 5)
-    assert records == sweep(scenario, GRID, 2, 5)
+    records = clustersim.sweep(scenario, GRID, 2, 5, workers=1).records
+    assert records == sweep(scenario, GRID, 2, 5, workers=1)
     assert [r["point"] for r in records] == [
         {"checkpoint.interval": v} for v in GRID["checkpoint.interval"]
     ]

@@ -15,10 +15,10 @@ from rich.console import Console
 
 from clustersim.cli import main
 from clustersim.commands import common
-from clustersim.commands import sweep as sweep_cmd
 from clustersim.config import ConfigError, UsageError, load_scenario
 from clustersim.sweep import SerialExecutor, executor, paired, sweep
 from clustersim.sweep import runner as sweep_mod
+from clustersim.sweep.report import delta, pm, sweep_table
 from clustersim.sweep.results import ResultsFile, flatten, header, read_results, unflatten
 
 TINY = ("run.horizon=2d", "workload.jobs.0.work=1d", "checkpoint.policy=fixed")
@@ -69,11 +69,11 @@ def test_unreachable_scheduler_is_one_usage_line(monkeypatch: pytest.MonkeyPatch
 def test_rendering_table_deltas_and_progress(records: list[dict[str, Any]]) -> None:
     diffs = paired(records, {"checkpoint.interval": "20m"})
     buf = io.StringIO()
-    Console(file=buf, width=200).print(sweep_cmd._table("tiny", GRID, 2, 1, records, diffs))
+    Console(file=buf, width=200).print(sweep_table("tiny", GRID, 2, 1, records, diffs))
     rows = {line.split()[0]: line for line in buf.getvalue().splitlines() if line.strip()}
     assert "baseline" in rows["20m"] and " ± " in rows["5m"]
-    assert sweep_cmd._pm(None, None, ".2f") == "-" and sweep_cmd._pm(0.5, None, ".2f") == "0.50"
-    assert sweep_cmd._delta(None, False) == "-"
+    assert pm(None, None, ".2f") == "-" and pm(0.5, None, ".2f") == "0.50"
+    assert delta(None, False) == "-"
     progress = common.progress_bar("sweep", unit="points")
     progress._console = Console(file=io.StringIO(), force_terminal=True)
     with progress as update:

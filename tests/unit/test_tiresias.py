@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clustersim.scheduler import tiresias
 from clustersim.views import Attained, ClusterView, JobView, Preempt, Promote, RunningView, Start
@@ -15,7 +19,7 @@ Pair = tuple[Any, Attained]
 
 
 def run(i: int, nodes: int, service: float, since: float = 0.0, submit: float = 0.0) -> Pair:
-    view = RunningView(i, nodes, 0, since, math.inf, submit)
+    view = RunningView(i, nodes, 0, since, math.inf, submit_s=submit)
     return view, Attained(service, service / nodes, since, nodes, True)
 
 
@@ -104,3 +108,67 @@ def test_without_service_in_the_view_every_job_is_new() -> None:
     view = ClusterView(0.0, 4, 8, 0, ())
     queue = (JobView(1, 4, 0, 0.0, 1.0), JobView(2, 4, 0, 1.0, 1.0))
     assert tiresias.decide(view, queue) == [Start(1)]
+
+
+@st.composite
+def whole_node_passes(draw: st.DrawFn) -> tuple[ClusterView, tuple[JobView, ...]]:
+    """A pass of whole-node jobs: some running (attaining), some waiting, on up to 16 nodes."""
+    now = 100.0
+    running, used = [], 0
+    for i in range(draw(st.integers(0, 5))):
+        nodes = draw(st.integers(1, 4))
+        if used + nodes > 12:
+            break
+        used += nodes
+        service = draw(st.sampled_from((0.0, 50.0, 500.0, 5000.0)))
+        running.append(run(i, nodes, service, since=draw(st.sampled_from((0.0, 60.0, 99.0)))))
+    queued = [
+        wait(
+            10 + i,
+            draw(st.integers(1, 8)),
+            draw(st.sampled_from((0.0, 150.0, 2000.0))),
+            draw(st.sampled_from((0.0, 50.0))),
+            draw(st.sampled_from((0.0, 10.0))),
+        )
+        for i in range(draw(st.integers(0, 6)))
+    ]
+    free = draw(st.integers(0, 16 - used))
+    view, queue = cluster(now, free, running, queued)
+    draining = draw(st.integers(0, 16 - used - free))
+    return dataclasses.replace(view, draining_nodes=draining, schedulable_nodes=16), queue
+
+
+@settings(max_examples=300, deadline=None)
+@given(whole_node_passes(), st.sampled_from((None, 1.0)))
+def test_under_gpu_sharing_whole_node_jobs_get_exactly_the_same_decisions(
+    case: tuple[ClusterView, tuple[JobView, ...]], knob: float | None
+) -> None:
+    view, queue = case
+    plain = tiresias.decide(view, queue, thresholds=T, promote_knob=knob)
+    shared = dataclasses.replace(view, gpus_per_node=8)
+    assert tiresias.decide(shared, queue, thresholds=T, promote_knob=knob) == plain
+
+
+def test_under_gpu_sharing_a_sub_node_job_preempts_only_what_it_needs() -> None:
+    # Two 8-GPU nodes, both shared: node 0 holds job 1 (4 GPUs, queue 1) and job 2 (4 GPUs,
+    # queue 1), node 1 holds job 3 (6 GPUs, queue 1); 2 GPUs free on node 1. Job 9 (queue 0)
+    # needs 4 GPUs: the lowest in order (job 3, submitted last) gives back its 6 and job 9
+    # takes 4 on node 1; jobs 1 and 2 keep running.
+    running = [
+        (RunningView(1, 1, 0, 0.0, math.inf, 4, 0, 1.0), Attained(500.0, 1.0, 0.0, 4, True)),
+        (RunningView(2, 1, 0, 0.0, math.inf, 4, 0, 2.0), Attained(500.0, 1.0, 0.0, 4, True)),
+        (RunningView(3, 1, 0, 0.0, math.inf, 6, 1, 3.0), Attained(500.0, 1.0, 0.0, 6, True)),
+    ]
+    queued = [(JobView(9, 1, 0, 5.0, 10.0, 4), Attained(0.0, 0.0, 5.0, 4, False))]
+    view = ClusterView(
+        10.0,
+        0,
+        2,
+        0,
+        tuple(v for v, _ in running),
+        service={v.id: a for v, a in running + queued},
+        gpus_per_node=8,
+        shared=((0, 0), (1, 2)),
+    )
+    got = tiresias.decide(view, (queued[0][0],), thresholds=T)
+    assert got == [Preempt(3)]

@@ -79,13 +79,14 @@ def test_progress_bar_appears_only_on_a_terminal_after_a_delay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from clustersim.commands import common
+    from clustersim.output import progress
 
     quiet = common.progress_bar()
     with quiet as update:
         assert update is None  # not a terminal (pytest captures stderr)
     bar = common.progress_bar()
     monkeypatch.setattr(type(bar._console), "is_terminal", property(lambda self: True))
-    monkeypatch.setattr(common, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_DELAY_S", 0.0)
     with bar as update:
         assert update is not None
         update(1.0, 4.0)

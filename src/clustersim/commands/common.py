@@ -1,7 +1,8 @@
 """What ``cli.py`` and the command modules share: argparse helpers, output files, progress.
 
-Owns the one-line usage-error parser, the ``--set`` option and integer argument types, atomic
-writing of output files and the delayed progress bar on stderr. It sits below both ``cli.py``
+Owns the one-line usage-error parser, the ``--set`` option and integer argument types; it
+passes on the atomic writing of output files (:mod:`clustersim.files`) and the delayed progress
+bar on stderr (:mod:`clustersim.output.progress`). It sits below both ``cli.py``
 and ``clustersim.commands.*``, so that the command modules need not import ``cli.py`` (which
 imports them).
 """
@@ -11,22 +12,13 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-import time
-from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from clustersim.config import MAX_INT, single_line
 from clustersim.files import check_writable, write_atomic
+from clustersim.output.progress import progress_bar
 
 __all__ = [
     "EXIT_DATA",
@@ -48,7 +40,6 @@ EXIT_DATA = 65
 EXIT_SOFTWARE = 70
 EXIT_OSERR = 71
 EXIT_IOERR = 74
-PROGRESS_DELAY_S = 1.0
 
 
 class StdoutConsole(Console):
@@ -105,49 +96,3 @@ def non_negative_int(text: str) -> int:
 def positive_int(text: str) -> int:
     """An argparse type: an integer from 1 to :data:`~clustersim.config.MAX_INT`."""
     return _bounded_int(text, 1)
-
-
-class progress_bar:
-    """A rich progress bar on stderr that appears only if the run lasts over a second.
-
-    ``label`` names what is counted; with ``unit`` (e.g. ``"points"``) the bar shows
-    ``done/total unit`` instead of a percentage.
-    """
-
-    def __init__(self, label: str = "simulating", unit: str | None = None) -> None:
-        self._console = Console(stderr=True)
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._t0 = time.monotonic()
-        self._label, self._unit = label, unit
-
-    def __enter__(self) -> Callable[[float, float], None] | None:
-        if not self._console.is_terminal:
-            return None
-        return self._update
-
-    def _update(self, done: float, total: float) -> None:
-        if self._progress is None:
-            if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
-                return
-            counted = (
-                (MofNCompleteColumn(), TextColumn(self._unit))
-                if self._unit
-                else (TextColumn("{task.percentage:>3.0f}%"),)
-            )
-            self._progress = Progress(
-                TextColumn(self._label),
-                BarColumn(),
-                *counted,
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self._console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self._label, total=total)
-        self._progress.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()

@@ -1,8 +1,8 @@
 """``clustersim plan``: what knob settings reach a target ETTR, cheapest first (docs/planning.md).
 
-This module only parses flags, builds the executor, calls :func:`clustersim.plan.plan` and
-renders its result (rich tables on stdout, ``--json`` one object, ``--out`` markdown written
-atomically). Heavy imports happen inside :func:`run`.
+This module only parses flags, calls :func:`clustersim.api.plan` and renders its result (rich
+tables on stdout, ``--json`` one object, ``--out`` markdown written atomically). Heavy imports
+happen inside :func:`run`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from typing import Any
 
 from clustersim.commands.common import StdoutConsole, add_overrides, non_negative_int, positive_int
 
-__all__ = ["DEFAULT_KNOBS", "register", "run"]
+__all__ = ["register", "run"]
 
 DEFAULT_KNOBS = (
-    "checkpoint.interval",
-    "storage.write_bandwidth",
-    "cluster.spare_nodes",
-    "restart.init_time",
+    "checkpoint.interval, storage.write_bandwidth, cluster.spare_nodes, restart.init_time"
 )
+"""For the help text (``clustersim.plan.knobs.DEFAULT_KNOBS``; not imported: it is heavy)."""
 
 
 def register(sub: Any) -> None:
@@ -37,7 +35,7 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="PATH[=lo:hi|=v1,v2]",
-        help=f"a knob to turn (repeatable; default: {', '.join(DEFAULT_KNOBS)})",
+        help=f"a knob to turn (repeatable; default: {DEFAULT_KNOBS})",
     )
     p.add_argument("--budget", type=positive_int, default=200, help="DES replications in all")
     p.add_argument("--reps", type=positive_int, default=4, help="DES replications per point")
@@ -75,66 +73,59 @@ def parse_target(text: str) -> float:
     return x
 
 
-def _executor(workers: int | None, address: str | None) -> Any:
-    """The sweep executor: serial by default; a process pool or Dask with ``--workers``."""
-    from clustersim import sweep
-
-    return sweep.executor(address=address, workers=workers if workers or address else 1)
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan and report; returns the exit code."""
     import orjson
 
-    from clustersim.budget import MC_CHUNK_REPS, check_mc_budget
+    from clustersim import api
     from clustersim.commands.common import check_writable, progress_bar, write_atomic
-    from clustersim.config import UsageError, load_scenario
-    from clustersim.config.inert import override_paths, warn_inert
-    from clustersim.plan import PlanOptions, plan
+    from clustersim.config import UsageError
     from clustersim.plan.knobs import parse_price, parse_scales, requests_for
-    from clustersim.plan.report import render, to_markdown
 
     target = parse_target(args.target)
-    knobs = requests_for(args.knob or list(DEFAULT_KNOBS))
+    knobs = [r.knob.path for r in requests_for(args.knob)]  # the flags' own messages first
     prices = dict(parse_price(p) for p in args.price)
-    unknown = sorted(set(prices) - {k.knob.path for k in knobs})
+    unknown = sorted(set(prices) - set(knobs or _default_knobs()))
     if unknown:
         raise UsageError(f"--price {unknown[0]!r}: not one of the --knob knobs")
-    scales = tuple(parse_scales(args.scale)) if args.scale else ()
+    scales = parse_scales(args.scale) if args.scale else []
     if args.reps < 2:
         raise UsageError("--reps must be at least 2 (a confidence interval needs two)")
     if args.mc_reps < 2:
         raise UsageError("--mc-reps must be at least 2")
     check_writable([args.out])
-    scenario = load_scenario(args.scenario, args.overrides)
-    warn_inert([scenario], override_paths(args.overrides))
-    check_mc_budget(  # up front, before any point: the Monte Carlo's result arrays alone
-        args.mc_reps,
-        2.0,
-        min(args.mc_reps, MC_CHUNK_REPS),
-        max_events=scenario.run.max_events,
-        max_memory=scenario.run.max_memory,
-    )
-    options = PlanOptions(
-        target=target,
-        knobs=tuple(knobs),
-        budget=args.budget,
-        seed=args.seed,
-        reps=args.reps,
-        scales=scales,
-        prices=prices,
-        mc_reps=args.mc_reps,
-    )
-    with _executor(args.workers, args.address) as pool, progress_bar() as progress:
-        result = plan(scenario, options, executor=pool, progress=progress)
+    scenario = api.load(args.scenario, set=args.overrides)
+    with progress_bar() as progress:
+        result = api.plan(
+            scenario,
+            target,
+            knobs=args.knob or None,
+            budget=args.budget,
+            reps=args.reps,
+            mc_reps=args.mc_reps,
+            seed=args.seed,
+            scales=scales,
+            prices=prices,
+            workers=args.workers,
+            address=args.address,
+            progress=progress,
+        )
     if args.out is not None:
-        write_atomic([(args.out, to_markdown(result).encode("utf-8"))])
+        write_atomic([(args.out, result.to_markdown().encode("utf-8"))])
     if args.json:
-        text = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        text = orjson.dumps(
+            result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
+        )
         sys.stdout.write(text.decode("utf-8") + "\n")
         sys.stdout.flush()
     else:
         from clustersim.output.terminal import table_width
 
-        StdoutConsole(highlight=False, width=table_width(sys.stdout)).print(render(result))
+        StdoutConsole(highlight=False, width=table_width(sys.stdout)).print(result)
     return 0
+
+
+def _default_knobs() -> tuple[str, ...]:
+    from clustersim.plan.knobs import DEFAULT_KNOBS as KNOBS
+
+    return KNOBS

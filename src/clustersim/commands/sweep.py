@@ -9,7 +9,6 @@ Dask and pyarrow are imported only when the sweep runs.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,6 @@ from clustersim.commands.common import (
     positive_int,
     progress_bar,
 )
-
-INERT_CHECK_POINTS = 256
-"""Grid points whose scenarios are checked for knobs that have no effect (the first ones)."""
 
 __all__ = ["register", "run"]
 
@@ -86,26 +82,22 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep; print the table or JSON."""
     import orjson
 
-    from clustersim.config import UsageError, load_scenario
-    from clustersim.config.inert import override_paths, warn_inert
-    from clustersim.sweep import grid_points, paired, parse_grid, point_scenario, sweep
+    from clustersim import api
+    from clustersim.config import UsageError
+    from clustersim.sweep import parse_grid
 
     grid = parse_grid(args.grid)
     if not grid:
         raise UsageError("sweep: give at least one --grid PATH=V1,V2,...")
     baseline = _baseline(args.baseline, grid)
-    scenario = load_scenario(args.scenario, args.overrides)
-    warn_inert([scenario], override_paths(args.overrides))
-    points = itertools.islice(grid_points(grid), INERT_CHECK_POINTS)
-    warn_inert((point_scenario(scenario, p) for p in points), list(grid))
-    reps = args.reps or scenario.run.replications
-    seed = scenario.run.seed if args.seed is None else args.seed
+    scenario = api.load(args.scenario, set=args.overrides)
     with progress_bar("sweep", unit="points") as progress:
-        records = sweep(
+        result = api.sweep(
             scenario,
             grid,
-            reps,
-            seed,
+            args.reps,
+            args.seed,
+            baseline=baseline,
             address=args.address,
             workers=args.workers,
             out=args.out,
@@ -113,15 +105,13 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             batch=args.batch,
         )
-    diffs = paired(records, baseline)
     if args.json:
-        payload = {"grid": grid, "reps": reps, "seed": seed, "records": records, "paired": diffs}
-        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        text = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode()
+        sys.stdout.write(text + "\n")
     else:
         from clustersim.output.terminal import table_width
 
-        console = StdoutConsole(highlight=False, width=table_width(sys.stdout))
-        console.print(_table(scenario.name, grid, reps, seed, records, diffs))
+        StdoutConsole(highlight=False, width=table_width(sys.stdout)).print(result)
     return 0
 
 
@@ -140,60 +130,3 @@ def _baseline(specs: list[str], grid: dict[str, list[str]]) -> dict[str, str] | 
             raise UsageError(f"--baseline {spec}: {value!r} is not one of {key}'s grid values")
         out[key] = value
     return out
-
-
-def _table(
-    name: str,
-    grid: dict[str, list[str]],
-    reps: int,
-    seed: int,
-    records: list[dict[str, Any]],
-    diffs: list[dict[str, Any]],
-) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    from clustersim.output.terminal import few_replications
-
-    table = Table(
-        title=f"clustersim sweep · {name} · {len(records)} points × {reps} replications · "
-        f"seed {seed} (mean ± 95 % CI{few_replications(reps)}; Δ paired vs the baseline)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    for key in grid:
-        table.add_column(key, overflow="fold")
-    for column in ("ETTR", "Δ ETTR", "goodput", "interruptions", "GPU-h wasted"):
-        # "0.6741 ± 0.1959" wraps after the mean at a narrow width rather than losing the ±
-        table.add_column(column, justify="right", overflow="fold")
-    for rec, diff in zip(records, diffs, strict=True):
-        s = rec["summary"]
-        table.add_row(
-            *[rec["point"][key] for key in grid],
-            _pm(s.get("ettr"), s.get("ettr_ci95"), ".4f"),
-            _delta(diff["ettr"], rec["point"] == diff["vs"]),
-            _pm(s.get("goodput"), s.get("goodput_ci95"), ".4f"),
-            _pm(s.get("interruptions_total"), s.get("interruptions_total_ci95"), ".1f"),
-            _pm(s.get("gpu_hours_wasted"), s.get("gpu_hours_wasted_ci95"), ",.0f"),
-        )
-    return table
-
-
-def _pm(mean: float | None, ci: list[float] | None, fmt: str) -> str:
-    if mean is None:
-        return "-"
-    if not ci:
-        return format(mean, fmt)
-    up, down = ci[1] - mean, mean - ci[0]
-    plain = fmt.lstrip("+")
-    if abs(up - down) > 0.05 * max(up, down):  # a range-respecting interval is asymmetric
-        return f"{format(mean, fmt)} +{format(up, plain)} −{format(down, plain)}"
-    return f"{format(mean, fmt)} ± {format((ci[1] - ci[0]) / 2, plain)}"
-
-
-def _delta(diff: dict[str, Any] | None, is_baseline: bool) -> str:
-    if is_baseline:
-        return "baseline"
-    if diff is None or diff["mean"] is None:
-        return "-"
-    return _pm(diff["mean"], diff["ci95"], "+.4f")

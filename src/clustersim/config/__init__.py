@@ -4,8 +4,11 @@
   a :class:`Scenario` (base units inside);
 * :mod:`~clustersim.config.units`: human units (``"2h"``, ``"2TB/s"``) both ways;
 * :mod:`~clustersim.config.parse`: YAML, JSON and TOML text into plain data with positions;
-* :mod:`~clustersim.config.compose`: presets, ``--set`` overrides, validation with located
-  one-line errors, and writing a scenario back out;
+* :mod:`~clustersim.config.overrides`: what ``--set dotted.path=value`` (and the API's
+  ``load(..., **{"path": value})``, ``Scenario.replace``) means, and validation with located
+  one-line errors;
+* :mod:`~clustersim.config.compose`: finding a file or preset, applying overrides to it, the
+  list of presets, and writing a scenario back out;
 * :mod:`~clustersim.config.errors`: :class:`ConfigError` (exit 65) and :class:`UsageError`
   (exit 2);
 * ``presets/``: the built-in scenarios (YAML files shipped as package data).
@@ -21,7 +24,7 @@ from clustersim.config.compose import (
     load_scenario_text,
     preset_text,
 )
-from clustersim.config.errors import ConfigError, UsageError, single_line
+from clustersim.config.errors import ConfigError, Problem, UsageError, single_line
 from clustersim.config.models import (
     MAX_INT,
     CheckpointConfig,
@@ -68,6 +71,7 @@ __all__ = [
     "JobClass",
     "JobSpec",
     "LemonConfig",
+    "Problem",
     "QuarantineConfig",
     "RepairConfig",
     "RepairShopConfig",

@@ -3,19 +3,20 @@
 A ``--set`` (or a ``--grid`` knob) of a field that another field overrides is accepted by the
 model, so without this table it would silently change nothing: ``--set checkpoint.interval=5m``
 while ``checkpoint.policy`` is ``daly``. :func:`inert_messages` names, once per field, the
-field that overrides it; the commands print them on stderr as warnings.
+field that overrides it; :func:`warn_inert` issues them as Python warnings
+(:class:`~clustersim.errors.ClusterSimWarning`), which the command line prints on stderr.
 """
 
 from __future__ import annotations
 
-import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from clustersim.config.errors import single_line
 from clustersim.config.models import Scenario
+from clustersim.errors import ClusterSimWarning
 
-__all__ = ["INERT_RULES", "InertRule", "inert_messages", "override_paths", "warn_inert"]
+__all__ = ["INERT_RULES", "InertRule", "inert_messages", "warn_inert"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +93,13 @@ INERT_RULES: tuple[InertRule, ...] = (
 )
 
 
-def override_paths(overrides: Iterable[str]) -> list[str]:
-    """The dotted paths of ``--set path=value`` or ``--grid path=v1,v2`` strings."""
-    return [text.partition("=")[0].strip() for text in overrides]
+def warn_inert(scenarios: Iterable[Scenario], paths: Iterable[str], stacklevel: int = 1) -> None:
+    """Issue each of :func:`inert_messages` as a :class:`~clustersim.errors.ClusterSimWarning`.
 
-
-def warn_inert(scenarios: Iterable[Scenario], paths: Iterable[str]) -> None:
-    """Write :func:`inert_messages` to stderr, one ``clustersim: warning:`` line each."""
+    The warning points at the caller of this function (``stacklevel=1``) or further up.
+    """
     for message in inert_messages(scenarios, paths):
-        sys.stderr.write(f"clustersim: warning: {single_line(message)}\n")
+        warnings.warn(message, ClusterSimWarning, stacklevel=stacklevel + 1)
 
 
 def inert_messages(scenarios: Iterable[Scenario], paths: Iterable[str]) -> list[str]:

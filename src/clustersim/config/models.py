@@ -12,6 +12,7 @@ so splitting them by size would scatter one schema over modules without a seam b
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
+from clustersim.config.parse import PositionMap
 from clustersim.config.units import (
     Bandwidth,
     Bytes,
@@ -104,6 +107,9 @@ class ClusterConfig(Frozen):
     spare_nodes: NonNegativeInt = 0
     placement: Literal["topology", "first-fit", "spread"] = "topology"
     """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
+    sharing: Literal["node", "gpu"] = "node"
+    """``node``: every job holds whole nodes. ``gpu``: a job smaller than a node holds only
+    its GPUs, packed best-fit onto shared nodes (docs/scheduling.md)."""
 
     @property
     def n_nodes(self) -> int:
@@ -603,6 +609,17 @@ class Scenario(Frozen):
     run: RunConfig = Field(default_factory=RunConfig)
 
     @model_validator(mode="after")
+    def _sharing_policy(self) -> Scenario:
+        """Conservative backfill's profile counts whole nodes; GPU sharing needs more."""
+        if self.cluster.sharing == "gpu" and self.scheduler.policy == "conservative-backfill":
+            raise ValueError(
+                "scheduler.policy conservative-backfill reserves whole nodes and does not"
+                " support cluster.sharing: gpu (use easy-backfill, fifo, sjf or"
+                " priority-preempt)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _faithful_replay(self) -> Scenario:
         """``workload.trace.faithful``: no start-up, recovery or checkpoint cost, no faults."""
         trace = self.workload.trace
@@ -617,3 +634,26 @@ class Scenario(Frozen):
                 "lemons": None,
             }
         )
+
+    def replace(
+        self, set: Mapping[str, Any] | Iterable[str] | None = None, **overrides: Any
+    ) -> Scenario:
+        """A new scenario: this one with overrides applied, validated again (it stays frozen).
+
+        The keys are the dotted paths of ``--set`` and the values keep the files' human units:
+        ``sc.replace({"checkpoint.interval": "10m", "run.seed": 7})``, or as keyword arguments
+        ``sc.replace(**{"checkpoint.interval": "10m"})``; a mapping given for a section changes
+        only the fields it names (``{"cluster": {"pods": 2}}``). ``set`` may also be
+        ``--set``-style ``"path=value"`` strings. The mapping is applied first, then the
+        keywords, in order.
+
+        Raises:
+            UsageError: a path that names no field, or a value the model rejects (the message
+                names the override).
+        """
+        given = overrides_from(set, overrides)
+        if not given:
+            return self
+        document = self.model_dump(mode="json")
+        applied = apply_overrides(document, given, type(self))
+        return validate_document(type(self), document, PositionMap(), self.name, applied)

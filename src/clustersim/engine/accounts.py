@@ -172,7 +172,7 @@ def begin_epoch(env: simpy.Environment, sim: JobHost, job: Job) -> tuple[float, 
     if job.epochs is NO_EPOCHS:
         job.epochs = deque(maxlen=EPOCH_HISTORY)
     sim.record(RunStarted(start, job.id, job.committed_s))
-    return start, job.remaining_s, job.held_nodes * sim.gpus_per_node
+    return start, job.remaining_s, job.held_nodes * (job.slot_gpus or sim.gpus_per_node)
 
 
 def end_epoch(

@@ -67,16 +67,20 @@ def make_jobs(
 ) -> list[Job]:
     """One :class:`Job` per workload record, with the costs of its shape."""
     gpn = scenario.cluster.gpus_per_node
+    share = scenario.cluster.sharing == "gpu"
+    shapes: dict[tuple[int, int, float], JobShape] = {}
     by_group = scenario.scheduler.fair_share.by == "group"
-    shapes: dict[tuple[int, float], JobShape] = {}
     jobs: list[Job] = []
     for rec in records:
         nodes = math.ceil(rec.gpus / gpn)
-        key = (nodes, rec.checkpoint_bytes)
+        # Under GPU sharing a job smaller than a node holds its own GPUs on a shared node.
+        slot = rec.gpus if share and rec.gpus < gpn else 0
+        held = slot or nodes * gpn
+        key = (nodes, held, rec.checkpoint_bytes)
         derived = shapes.get(key)
         if derived is None:  # generated workloads repeat a few (size, checkpoint) shapes
             derived = shapes[key] = job_shape(
-                scenario, nodes, rec.checkpoint_bytes, job_rate_per_node
+                scenario, nodes, held, rec.checkpoint_bytes, job_rate_per_node
             )
         stall, persist, mtbf, interval, load, init, peer_load = derived
         job = Job(
@@ -84,7 +88,7 @@ def make_jobs(
             rec.name,
             rec.gpus,
             nodes,
-            nodes * gpn,
+            held,
             rec.work_s,
             rec.submit_s,
             rec.priority,
@@ -96,6 +100,7 @@ def make_jobs(
             load,
             mtbf,
         )
+        job.slot_gpus = slot
         if peer_load is not None:
             job.peer_load_s = peer_load
             job.peer_copy_ok = True
@@ -108,11 +113,13 @@ def make_jobs(
 
 
 def job_shape(
-    scenario: Scenario, nodes: int, checkpoint_bytes: float, job_rate_per_node: float
+    scenario: Scenario, nodes: int, gpus: int, checkpoint_bytes: float, job_rate_per_node: float
 ) -> JobShape:
-    """Stall, persist, MTBF, interval, load, init and peer-load times of a job shape."""
+    """Stall, persist, MTBF, interval, load, init and peer-load times of a job shape.
+
+    ``gpus`` is what the job holds: its nodes' GPUs, or its slot's on a shared node.
+    """
     sc = scenario
-    gpn = sc.cluster.gpus_per_node
     ck = sc.checkpoint
     write_bw = sc.storage.write_bandwidth
     if ck.stall is not None:
@@ -120,7 +127,7 @@ def job_shape(
     elif ck.mode == "sync":
         stall, persist = analytic.checkpoint_time(checkpoint_bytes, write_bw), 0.0
     else:
-        stall = analytic.checkpoint_time(checkpoint_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu)
+        stall = analytic.checkpoint_time(checkpoint_bytes, gpus * ck.copy_bandwidth_per_gpu)
         persist = analytic.checkpoint_time(checkpoint_bytes, write_bw)
     mtbf = analytic.job_mtbf(nodes, job_rate_per_node)
     interval = interval_for(ck.policy, ck.interval, stall, mtbf)
@@ -129,9 +136,9 @@ def job_shape(
         if sc.restart.load is not None
         else analytic.checkpoint_time(checkpoint_bytes, sc.storage.read_bandwidth)
     )
-    init = sc.restart.init + sc.restart.init_per_gpu * nodes * gpn
+    init = sc.restart.init + sc.restart.init_per_gpu * gpus
     peer_load = (
-        analytic.checkpoint_time(checkpoint_bytes, nodes * gpn * ck.copy_bandwidth_per_gpu)
+        analytic.checkpoint_time(checkpoint_bytes, gpus * ck.copy_bandwidth_per_gpu)
         if ck.in_memory
         else None
     )

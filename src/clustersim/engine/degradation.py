@@ -105,8 +105,8 @@ class Degradations:
 
     def _respeed(self, scope: str, ids: Sequence[int]) -> None:
         """Recompute the speed of every job with a node in ``scope`` ``ids``."""
-        owner = self.cluster.owner
-        jobs = {int(owner[n]) for n in self._nodes_in(scope, ids)} - {-1}
+        jobs_on = self.cluster.jobs_on
+        jobs = {job_id for n in self._nodes_in(scope, ids) for job_id in jobs_on(n)}
         for job_id in sorted(jobs):
             job = self.jobs[job_id]
             speed = self.job_speed(job)
@@ -126,9 +126,20 @@ class Degradations:
         """The job's speed factor: the slowest of its nodes, racks and (multi-pod) pods."""
         if not self.slowdowns:
             return 1.0
-        owner = self.cluster.owner
         topo = self.topology
         speed = 1.0
+        if job.slot_gpus:  # a sub-node job: its one shared node and that node's rack
+            node = job.slot_node
+            if node < 0:
+                return speed
+            for factors in (
+                self.slow_index["node"].get(node),
+                self.slow_index["rack"].get(topo.rack_of(node)),
+            ):
+                if factors:
+                    speed = min(speed, *factors.values())
+            return speed
+        owner = self.cluster.owner
         for node, factors in self.slow_index["node"].items():
             if owner[node] == job.id:
                 speed = min(speed, *factors.values())

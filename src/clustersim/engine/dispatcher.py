@@ -72,7 +72,10 @@ class Dispatcher:
         self.preemptive = preemptive
         self.full_queue = preemptive or full_queue
         """The policy sees every queued job (preemptive and FULL_QUEUE policies)."""
-        self.queue_cut: QueueCut = "all" if self.full_queue else queue_cut
+        self.sharing = cluster.share_gpus
+        """Sub-node jobs share nodes: policies size jobs with ``views.Capacity`` and see the
+        whole queue (the size indexes below count whole nodes only)."""
+        self.queue_cut: QueueCut = "all" if self.full_queue or self.sharing else queue_cut
         self.preempt_checkpoint = preempt_checkpoint
         self.gpus_per_node = gpus_per_node
         self._launch = launch
@@ -90,6 +93,7 @@ class Dispatcher:
         self.queue_by_size: dict[int, list[JobView]] = {}
         self.queue_by_estimate: dict[int, list[JobView]] = {}
         self.queue_sizes: list[int] = []
+        self.queue_slots: list[int] = []  # the slot GPUs of queued sub-node jobs, sorted
         self.active: dict[int, Job] = {}
         self.running_views: dict[int, RunningView] = {}
         # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
@@ -118,6 +122,8 @@ class Dispatcher:
             bisect.insort(self.queue_sizes, job.nodes)
         _insort(same, view)
         bisect.insort(self.queue_by_estimate[job.nodes], view, key=_BY_ESTIMATE)
+        if job.slot_gpus:
+            bisect.insort(self.queue_slots, job.slot_gpus)
 
     def _dequeue(self, job: Job) -> None:
         del self.queue[job.id]
@@ -129,6 +135,8 @@ class Dispatcher:
         i = bisect.bisect_left(by_estimate, _BY_ESTIMATE(job.as_queued()), key=_BY_ESTIMATE)
         assert by_estimate[i].id == job.id
         del by_estimate[i]
+        if job.slot_gpus:
+            del self.queue_slots[bisect.bisect_left(self.queue_slots, job.slot_gpus)]
         if not same:
             del self.queue_by_size[job.nodes]
             del self.queue_by_estimate[job.nodes]
@@ -161,6 +169,7 @@ class Dispatcher:
         job.sync_held(self.env.now, self.gpus_per_node)
         self.cluster.release(job.id)
         self.active.pop(job.id, None)
+        job.slot_node = -1
         job.held_nodes = 0
         job.missing = 0
         self.awaiting.pop(job.id, None)
@@ -170,12 +179,14 @@ class Dispatcher:
         job.sync_held(self.env.now, self.gpus_per_node)
         job.held_nodes -= 1
         job.missing += 1
+        job.slot_node = -1
 
     def lose_nodes(self, job: Job, count: int) -> None:
         """``job`` lost ``count`` of its nodes at once (planned maintenance of many nodes)."""
         job.sync_held(self.env.now, self.gpus_per_node)
         job.held_nodes -= count
         job.missing += count
+        job.slot_node = -1
 
     def request_replacements(self, job: Job) -> simpy.Event:
         """Register a recovering job's need for ``job.missing`` nodes.
@@ -205,7 +216,7 @@ class Dispatcher:
         now = self.env.now
         cluster = self.cluster
         for job in list(self.awaiting.values()):
-            if cluster.n_free + cluster.n_spare == 0:
+            if cluster.n_free + cluster.n_spare + cluster.slack_gpus == 0:
                 break
             self.recorder.tick()
             job.sync_held(now, self.gpus_per_node)
@@ -217,11 +228,17 @@ class Dispatcher:
                 )
                 job.held_nodes += len(got)
                 job.missing -= len(got)
+                if job.slot_gpus:
+                    job.slot_node = got[0]
             if job.missing == 0:
                 del self.awaiting[job.id]
                 if job.wait_event is not None and not job.wait_event.triggered:
                     job.wait_event.succeed()
-        if not self.queue or (cluster.n_free < self.queue_sizes[0] and not self.preemptive):
+        if not self.queue or (
+            cluster.n_free < self.queue_sizes[0]
+            and not self.preemptive
+            and not (self.queue_slots and cluster.slot_fits(self.queue_slots[0]))
+        ):
             return  # no queued job fits in the free nodes (and this policy never preempts)
         view = self._view(now)
         for decision in self.policy(view, self._queue_view(view)):
@@ -280,7 +297,8 @@ class Dispatcher:
         assert self.queue_by_estimate.keys() == self.queue_by_size.keys()
 
     def _view(self, now: float) -> ClusterView:
-        draining = sum(j.held_nodes for j in self.draining.values())
+        # Whole nodes on their way back (a draining sub-node job frees only its GPUs).
+        draining = sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
         return ClusterView(
             now,
             self.cluster.n_free,
@@ -289,6 +307,8 @@ class Dispatcher:
             tuple(self.running_views.values()),
             tuple(self.running_by_end),
             queue_ordered=True,
+            gpus_per_node=self.gpus_per_node if self.sharing else 0,
+            shared=self.cluster.shared_nodes() if self.sharing else (),
         )
 
     def _queue_view(self, view: ClusterView) -> tuple[JobView, ...]:
@@ -379,7 +399,12 @@ class Dispatcher:
 
     def _start(self, job: Job) -> None:
         self.recorder.tick()
-        placement = self.cluster.allocate(job.id, job.nodes)
+        if job.slot_gpus:
+            placement = self.cluster.allocate_slot(job.id, job.slot_gpus)
+            if placement is not None:
+                job.slot_node = placement.nodes[0]
+        else:
+            placement = self.cluster.allocate(job.id, job.nodes)
         if placement is None:
             return
         now = self.env.now

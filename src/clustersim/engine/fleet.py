@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from clustersim.cluster import Cluster, NodeState
+from clustersim.cluster import SHARED, Cluster, NodeState
 from clustersim.config import Scenario
 from clustersim.events import (
     NodeFailed,
@@ -28,6 +28,7 @@ from clustersim.events import (
     NodeRepaired,
     NodesMaintained,
     NodesReturned,
+    SlotsLost,
 )
 from clustersim.faults.base import NodePicker
 from clustersim.job import Drain, Failure, Job, JobPhase
@@ -86,6 +87,8 @@ class Fleet:
         self.repair_busy = 0
         self.repair_queue: deque[tuple[int, float]] = deque()
         self._repair_sampler = BlockSampler(streams.get("repairs"))
+        # Which GPU of a shared node a job-scope fault or corruption lands on (drawn only then).
+        self._gpu_sampler = BlockSampler(streams.get("shared-gpus"))
         self.quarantine = lemons.quarantine if lemons is not None else None
         self.failure_times: dict[int, deque[float]] = {}
         # Maintenance: job id -> nodes it must hand over after its drain, with the window.
@@ -97,8 +100,24 @@ class Fleet:
         return self.cluster.is_up(node)
 
     def owner_of(self, node: int) -> int:
-        """The id of the job holding ``node``, or -1."""
+        """The id of the job holding ``node``, ``SHARED`` (-2) for a shared node, or -1."""
         return int(self.cluster.owner[node])
+
+    def job_on_gpu(self, node: int) -> int:
+        """The job a fault on one GPU of ``node`` hits, or -1.
+
+        The owner of a whole node; on a shared node, the tenant holding a GPU drawn uniformly
+        (tenants hold consecutive GPUs in id order), or -1 when the GPU drawn is free.
+        """
+        owner = int(self.cluster.owner[node])
+        if owner != SHARED:
+            return owner
+        gpu = self._gpu_sampler.uniform() * self.topology.gpus_per_node
+        for tenant in self.cluster.jobs_on(node):
+            gpu -= self.jobs[tenant].slot_gpus
+            if gpu < 0:
+                return tenant
+        return -1
 
     def node_picker(self, lemon_prone: bool) -> NodePicker:
         """How a source draws the node a failure lands on (lemon-weighted if configured)."""
@@ -126,7 +145,7 @@ class Fleet:
 
     def fail_job_on(self, node: int, cause: str) -> None:
         """Kill the job on ``node`` (software/job-scope fault); no hardware goes down."""
-        owner = int(self.cluster.owner[node])
+        owner = self.job_on_gpu(node)
         if owner >= 0:
             self.jobs[owner].interrupt(Failure(cause, -1))
 
@@ -146,17 +165,18 @@ class Fleet:
                 continue
             self.recorder.tick()
             owner = int(self.cluster.owner[node])
-            if owner >= 0:
-                job = self.jobs[owner]
+            tenants = self.cluster.jobs_on(node)
+            for job_id in tenants:  # its owner, or a shared node's tenants
+                job = self.jobs[job_id]
                 self.dispatcher.lose_node(job)
-                self.cluster.fail(node)
-                hit.setdefault(owner, (job, node))
-                lost_nodes[owner] = lost_nodes.get(owner, 0) + 1
-                if lost_nodes[owner] >= 2 and not planned:
+                hit.setdefault(job_id, (job, node))
+                lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
+                if lost_nodes[job_id] >= 2 and not planned:
                     job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
-            else:
-                self.cluster.fail(node)
+            self.cluster.fail(node)
             record(NodeFailed(env.now, node, cause, owner, repair_s))
+            if owner == SHARED:
+                record(SlotsLost(env.now, node, tenants))
             if planned:
                 self.down_planned.add(node)
             else:
@@ -191,6 +211,14 @@ class Fleet:
                 job = self.jobs[job_id]
                 self.dispatcher.lose_nodes(job, k)
                 hit[job_id] = (job, int(held_nodes[i]))
+        slots_lost: list[SlotsLost] = []
+        for node in arr[owners == SHARED].tolist():
+            tenants = cluster.jobs_on(node)
+            slots_lost.append(SlotsLost(now, node, tenants))
+            for job_id in tenants:
+                job = self.jobs[job_id]
+                self.dispatcher.lose_nodes(job, 1)
+                hit.setdefault(job_id, (job, node))
         cluster.fail_many(arr)
         order = np.argsort(owners, kind="stable")
         groups, starts = np.unique(owners[order], return_index=True)
@@ -200,6 +228,9 @@ class Fleet:
             self.recorder.record(
                 NodesMaintained(now, cluster.node_tuple(members), cause, owner, repair_s)
             )
+            if owner == SHARED:
+                for lost in slots_lost:
+                    self.recorder.record(lost)
         self.down_planned.update(arr.tolist())
         timer = env.timeout(repair_s)
         timer.callbacks.append(lambda _: self._repair_many(arr))
@@ -280,27 +311,42 @@ class Fleet:
 
         Idle and spare nodes go at once. A running job first writes a checkpoint (drains),
         then hands its nodes over; a job that is starting or recovering loses them at once.
+        A shared node goes when the last of its running tenants has drained (its other
+        tenants lose their slots then).
         """
         cluster = self.cluster
         arr = np.fromiter(nodes, dtype=np.int64)
         arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
         owners = cluster.owner[arr]
-        self._take_down(arr[owners < 0].tolist(), cause, duration_s)
+        self._take_down(arr[owners == -1].tolist(), cause, duration_s)
         by_job: dict[int, list[int]] = {}
         held = owners >= 0
         if held.any():
             held_nodes, held_owners = arr[held], owners[held]
             for job_id in np.unique(held_owners).tolist():
                 by_job[job_id] = held_nodes[held_owners == job_id].tolist()
+        for node in arr[owners == SHARED].tolist():
+            for job_id in cluster.jobs_on(node):
+                by_job.setdefault(job_id, []).append(node)
+        draining = {
+            job_id
+            for job_id in by_job
+            if self.jobs[job_id].phase is JobPhase.RUNNING
+            and not self.jobs[job_id].pending_interrupt
+        }
         for job_id in sorted(by_job):
             job = self.jobs[job_id]
-            if job.phase is JobPhase.RUNNING and not job.pending_interrupt:
+            if job_id in draining:
                 self.maintenance_due[job_id] = (by_job[job_id], cause, self.env.now + duration_s)
                 job.pending_interrupt = True
                 assert job.proc is not None
                 job.proc.interrupt(Drain(cause))
-            else:
-                self.fail_nodes(by_job[job_id], cause, duration_s)
+            else:  # shared nodes with a draining tenant wait for it
+                now = [n for n in by_job[job_id] if draining.isdisjoint(cluster.jobs_on(n))]
+                self.fail_nodes(now, cause, duration_s)
+        for node in arr[owners == SHARED].tolist():
+            if not draining.isdisjoint(cluster.jobs_on(node)):
+                cluster.close_shared(node)  # no new tenant until it goes
 
     def hand_over_for_maintenance(self, job: Job) -> None:
         """A drained job gives up the nodes due for maintenance (it then recovers)."""
@@ -308,8 +354,31 @@ class Fleet:
         if due is None:
             return
         nodes, cause, until = due
-        mine = [n for n in nodes if int(self.cluster.owner[n]) == job.id]
-        self._take_down(mine, cause, max(0.0, until - self.env.now))
+        jobs_on, due_for = self.cluster.jobs_on, self.maintenance_due
+
+        def last_to_drain(node: int) -> bool:
+            """Whether no other tenant of ``node`` is still due to drain for it."""
+            others = [t for t in jobs_on(node) if t != job.id and t in due_for]
+            return all(node not in due_for[t][0] for t in others)
+
+        # A shared node goes with the last of its tenants still due to drain for it; the
+        # others leave their slot on it (and recover elsewhere) when they have drained.
+        mine: list[int] = []
+        for n in nodes:
+            if job.id not in jobs_on(n):
+                continue
+            if job.slot_gpus and not last_to_drain(n):
+                self.recorder.tick()
+                self.dispatcher.lose_node(job)
+                self.cluster.vacate_slot(job.id)
+                self.recorder.record(SlotsLost(self.env.now, n, (job.id,)))
+            else:
+                mine.append(n)
+        hit = self._take_down(mine, cause, max(0.0, until - self.env.now))
+        for job_id in sorted(hit):
+            if job_id != job.id:  # a starting or recovering tenant of a shared node
+                other, node = hit[job_id]
+                other.interrupt(Failure(cause, node))
 
     # ----------------------------------------------------------------- silent data corruption
     def corrupt(self, node: int, cause: str, delay_s: float, repair_s: float) -> None:
@@ -319,7 +388,7 @@ class Fleet:
         to its last checkpoint completed before now, and the node goes to repair.
         """
         now = self.env.now
-        owner = int(self.cluster.owner[node])
+        owner = self.job_on_gpu(node)
         job = (
             self.jobs[owner] if owner >= 0 and self.jobs[owner].phase is JobPhase.RUNNING else None
         )
@@ -328,7 +397,7 @@ class Fleet:
             if self.closing:
                 return
             if job is not None and job.phase is not JobPhase.FINISHED and job.proc is not None:
-                if int(self.cluster.owner[node]) == job.id:
+                if job.id in self.cluster.jobs_on(node):
                     self.fail_nodes((node,), cause, repair_s, corrupt_since=now)
                 else:
                     # The job moved on but carries the corrupt state; the faulty node (now

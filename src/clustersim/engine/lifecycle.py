@@ -117,7 +117,7 @@ def recover(
                 lost = job.committed_s - min(job.committed_at(cause.corrupt_since), job.committed_s)
             note_failure(env, sim, job, cause, "recovering", lost)
             if lost > 0:
-                gpus = job.nodes * sim.gpus_per_node
+                gpus = job.gpus_held
                 empty = EpochState(0.0, 0.0, 0, 0.0)
                 end_epoch(env, sim, job, "interrupted", gpus, empty, 0.0, lost, cause.cause)
             if sim.restart.failure_during_recovery == "restart" or steps is _STEPS_START:

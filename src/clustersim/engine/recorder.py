@@ -58,12 +58,14 @@ class Recorder:
         self._down_planned = down_planned
         self._quarantined = quarantined
         self._last_tick = 0.0
-        self.node_s = {"idle": 0.0, "down": 0.0, "allocated": 0.0}
+        self.node_s = {"idle": 0.0, "down": 0.0, "allocated": 0.0, "slack_gpu": 0.0}
+        """Node-seconds idle (free or spare), down and allocated; and ``slack_gpu``, the
+        GPU-seconds of shared nodes' free GPUs (allocated nodes' GPUs that no job holds)."""
         # Node levels sampled on a fixed grid (the time series of docs/results.md).
         self.series_step_s = horizon_s / SERIES_POINTS
         self._series_next = 0.0
         self._state_s = [0.0] * (len(SERIES_KEYS) - 1)  # node-s per state (slot 0 unused)
-        self._bin_mark = [0.0] * (len(SERIES_KEYS) - 1)
+        self._bin_mark = [0.0] * len(SERIES_KEYS)  # per-state node-s, then slack GPU-s
         self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
 
     def record(self, event: Event) -> None:
@@ -89,6 +91,7 @@ class Recorder:
             self.node_s["idle"] += (free + spare) * dt
             self.node_s["down"] += down * dt
             self.node_s["allocated"] += c.n_allocated * dt
+            self.node_s["slack_gpu"] += c.slack_gpus * dt
             acc = self._state_s
             planned = len(self._down_planned)
             quarantined = len(self._quarantined)  # quarantined nodes never come back up
@@ -115,6 +118,7 @@ class Recorder:
         )
         out = [a + v * dt for a, v in zip(self._state_s, levels, strict=True)]
         out[0] = self.node_s["allocated"] + c.n_allocated * dt
+        out.append(self.node_s["slack_gpu"] + c.slack_gpus * dt)  # in GPU-seconds
         return out
 
     def close_bins(self, now: float, final: bool = False) -> None:
@@ -131,7 +135,11 @@ class Recorder:
             at_end = self._state_integrals_at(end)
             width = end - start
             self.series["t_s"].append(start)
-            for key, a, b in zip(SERIES_KEYS[1:], self._bin_mark, at_end, strict=True):
-                self.series[key].append((b - a) * gpn / width)
+            slack = at_end[-1] - self._bin_mark[-1]  # shared nodes' free GPUs count as free
+            for i, key in enumerate(SERIES_KEYS[1:]):
+                gpu_s = (at_end[i] - self._bin_mark[i]) * gpn
+                if slack:
+                    gpu_s += -slack if i == 0 else slack if i == 1 else 0.0
+                self.series[key].append(gpu_s / width)
             self._bin_mark = at_end
             self._series_next = end

@@ -75,7 +75,12 @@ class Simulation:
             cfg.oversubscription,
         )
         self.gpus_per_node = cfg.gpus_per_node
-        self.cluster = Cluster(self.topology, spare_nodes=cfg.spare_nodes, placement=cfg.placement)
+        self.cluster = Cluster(
+            self.topology,
+            spare_nodes=cfg.spare_nodes,
+            placement=cfg.placement,
+            share_gpus=cfg.sharing == "gpu",
+        )
         self.restart: RestartConfig = scenario.restart
         self.closing = False
         self.horizon_s = scenario.run.horizon
@@ -324,5 +329,9 @@ class Simulation:
                 assert job.held_nodes == 0, f"job {job.id} holds nodes while {job.phase}"
             held = len(self.cluster.nodes_of(job.id)) if self.cluster.has_job(job.id) else 0
             assert held == job.held_nodes, f"job {job.id}: {held} nodes != {job.held_nodes}"
+            if job.slot_gpus:
+                assert held <= 1, f"sub-node job {job.id} holds {held} nodes"
+                node = self.cluster.nodes_of(job.id)[0] if held else -1
+                assert node == job.slot_node, f"job {job.id}: slot on {node}, not {job.slot_node}"
             assert job.committed_s <= job.work_s * (1 + 1e-12), f"job {job.id} over-progressed"
         self.dispatcher.check()

@@ -81,39 +81,89 @@ def render_result(result: RunResult) -> Group:
     title = f"clustersim · {sc.name} · seed {result.seed}" + (
         f" · {reps} replications (mean, 95 % CI{few_replications(reps)})" if reps > 1 else ""
     )
-    head = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row(
-        "cluster",
+    rows: list[tuple[str, str]] = [
+        (
+            "jobs",
+            f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
+            f"submitted ({s['jobs_started']:,.0f} started)",
+        ),
+        (
+            "interruptions",
+            _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f")
+            + f"  ({s['interruptions_unexpected']:,.1f} unexpected, "
+            f"{s['interruptions_planned']:,.1f} planned)".replace(".0 ", " ").replace(".0,", ","),
+        ),
+        ("ETTR", _ci(s, "ettr", ".4f")),
+        ("goodput", _ci(s, "goodput", ".4f")),
+        (
+            "utilisation",
+            f"{s['utilisation']:.4f} GPUs allocated, {s['utilisation_computing']:.4f} computing",
+        ),
+    ]
+    held = s["gpus_held_per_requested"]
+    if held > 1.0 + 1e-9:
+        rows.append(
+            (
+                "GPUs held / asked",
+                f"{held:.3f}  (sub-node jobs hold whole nodes; see cluster.sharing)",
+            )
+        )
+    rows.append(("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}"))
+    rows.append(
+        (
+            "energy wasted",
+            _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
+        )
+    )
+    width = max(len(label) for label, _ in rows)
+    cluster = (
         f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
-        f"{sc.cluster.spare_nodes} hot spares)",
+        f"{sc.cluster.spare_nodes} hot spares)"
     )
-    head.add_row("simulated", fmt_duration(s["sim_time_s"]))
-    head.add_row(
-        "jobs",
-        f"{s['jobs_finished']:,.0f} finished of {s['jobs_submitted']:,.0f} "
-        f"submitted ({s['jobs_started']:,.0f} started)",
-    )
-    head.add_row(
-        "interruptions",
-        _ci(s, "interruptions_total", ",.1f" if reps > 1 else ",.0f")
-        + f"  ({s['interruptions_unexpected']:,.1f} unexpected, "
-        f"{s['interruptions_planned']:,.1f} planned)".replace(".0 ", " ").replace(".0,", ","),
-    )
-    head.add_row("ETTR", _ci(s, "ettr", ".4f"))
-    head.add_row("goodput", _ci(s, "goodput", ".4f"))
-    head.add_row("utilisation", f"{s['utilisation']:.4f}")
-    head.add_row("GPUs down (mean)", f"{s['mean_gpus_down']:,.1f}")
-    head.add_row(
-        "energy wasted",
-        _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
-    )
-    parts: list[Any] = [head, _gpu_hours_table(result), _CauseTable(result)]
+    # The simulated row is a grid of its own: the wall time's width must not change the
+    # padding of the other rows (their bytes are the same for one seed, INV-9).
+    top = _rows(width, [("cluster", cluster)], title)
+    timing = _rows(width, [("simulated", fmt_duration(s["sim_time_s"]) + _speed(result))])
+    head = _rows(width, rows)
+    parts: list[Any] = [top, timing, head, _gpu_hours_table(result), _CauseTable(result)]
     jobs = result.replications[0].jobs
     if jobs:
         parts.append(_jobs_table(result))
     return Group(*parts)
+
+
+def _rows(width: int, rows: list[tuple[str, str]], title: str | None = None) -> Table:
+    """Label and value rows without borders, labels ``width`` wide, so stacked grids align."""
+    table = Table(title=title, show_header=False, title_justify="left", box=None, padding=(0, 2))
+    table.add_column(style="bold", width=width)
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+def _speed(result: RunResult) -> str:
+    """`` in 0.21 s (9.51 M× real time, 28.7 k events/s)``: how long the run took.
+
+    Wall time is the one part of the summary that differs between two runs of one seed.
+    """
+    stats = result.run
+    if stats is None:
+        return ""
+    reps = len(result.replications)
+    wall = f"{stats.wall_s:.2f} s" if stats.wall_s < 1 else fmt_duration(stats.wall_s)
+    text = f" in {wall}"
+    if stats.sim_s_per_wall_s is not None and stats.events_per_s is not None:
+        text += f" ({_big(stats.sim_s_per_wall_s)}× real time, {_big(stats.events_per_s)} events/s)"
+    return (f" × {reps} replications" if reps > 1 else "") + text
+
+
+def _big(x: float) -> str:
+    """``9.51 M``, ``28.7 k``, ``512``: three significant digits and an SI prefix."""
+    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {prefix}"
+    return f"{x:.3g}"
 
 
 def _gpu_hours_table(result: RunResult) -> Table:

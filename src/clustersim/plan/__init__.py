@@ -24,9 +24,15 @@ Modules: :mod:`~clustersim.plan.knobs` (the knobs, their ranges and prices, scal
 (one scale's stages), :mod:`~clustersim.plan.planner` (:func:`plan`, every scale) and
 :mod:`~clustersim.plan.report` (markdown and rich tables of a result).
 
-:func:`plan` returns one JSON-ready dict; it never prints.
+:func:`plan` returns one JSON-ready dict; it never prints. :mod:`~clustersim.plan.result`
+holds :class:`~clustersim.plan.result.PlanResult`, what the public API returns. The package is
+callable: ``clustersim.plan(scenario, target, ...)`` is the public :func:`clustersim.api.plan`
+(as :mod:`clustersim.sweep` is, and for the same reason).
 """
 
+import sys
+
+from clustersim.callable_package import CallablePackage
 from clustersim.plan.core import (
     PlanOptions,
     SerialExecutor,
@@ -46,3 +52,6 @@ __all__ = [
     "plan",
     "summarise",
 ]
+
+
+sys.modules[__name__].__class__ = CallablePackage

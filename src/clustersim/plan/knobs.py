@@ -19,6 +19,7 @@ from clustersim.config import Scenario, UsageError
 from clustersim.config.units import parse_bandwidth, parse_duration
 
 __all__ = [
+    "DEFAULT_KNOBS",
     "HOURS_PER_MONTH",
     "KNOBS",
     "Knob",
@@ -37,6 +38,13 @@ __all__ = [
     "scale_scenario",
 ]
 
+DEFAULT_KNOBS = (
+    "checkpoint.interval",
+    "storage.write_bandwidth",
+    "cluster.spare_nodes",
+    "restart.init_time",
+)
+"""The knobs a plan turns unless told which (``--knob``, ``plan(knobs=...)``)."""
 HOURS_PER_MONTH = 720.0
 """A planning month is 30 days (the llama4-100k and scale-history horizons)."""
 TB_S = 1e12

@@ -7,22 +7,24 @@
 * :mod:`~clustersim.sweep.results`: results files (append as you go, resume, CSV/Parquet);
 * :mod:`~clustersim.sweep.plot`: figures of a results file (matplotlib, the ``plot`` extra).
 
+* :mod:`~clustersim.sweep.result`: :class:`~clustersim.sweep.result.SweepResult`, what the
+  public API returns;
+* :mod:`~clustersim.sweep.report`: the table of a sweep for people.
+
 The stable API is re-exported here: :func:`executor`, :func:`run_points`, :func:`sweep`,
-:func:`paired` and the grid helpers. The package is callable, as the issue's API asks:
-``clustersim.sweep(scenario, grid, reps, seed)`` runs :func:`sweep`, while
-``clustersim.sweep.executor`` and the rest stay attributes (``clustersim/__init__.py`` imports
-the package on first use, so that ``import clustersim`` stays light).
+:func:`paired` and the grid helpers. The package is callable: ``clustersim.sweep(scenario,
+grid, reps, seed, ...)`` is the public :func:`clustersim.api.sweep` (a
+:class:`~clustersim.sweep.result.SweepResult`), while ``clustersim.sweep.executor`` and the
+rest stay attributes (``clustersim/__init__.py`` imports the package on first use, so that
+``import clustersim`` stays light). A subpackage named like a function would otherwise replace
+the function on the package ``clustersim`` as soon as it is imported.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import sys
-import types
-from collections.abc import Mapping, Sequence
-from typing import Any
 
-from clustersim.config import Scenario
+from clustersim.callable_package import CallablePackage
 from clustersim.sweep.grid import (
     Grid,
     Point,
@@ -58,23 +60,4 @@ __all__ = [
 ]
 
 
-class _CallableModule(types.ModuleType):
-    """The sweep package made callable, as the issue's API asks.
-
-    ``clustersim.sweep(scenario, grid, reps, seed)`` runs :func:`sweep`, while
-    ``clustersim.sweep.executor`` and the rest stay package attributes.
-    """
-
-    def __call__(
-        self,
-        scenario: Scenario,
-        grid: Mapping[str, Sequence[str]],
-        reps: int,
-        seed: int,
-        executor: cf.Executor | None = None,
-        **options: Any,
-    ) -> list[dict[str, Any]]:
-        return sweep(scenario, grid, reps, seed, executor, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = CallablePackage

@@ -23,7 +23,9 @@ __all__ = [
     "RESERVED_KNOBS",
     "Grid",
     "Point",
+    "grid_of",
     "grid_points",
+    "grid_text",
     "knob_value",
     "parse_grid",
     "point_scenario",
@@ -65,21 +67,51 @@ def parse_grid(specs: Sequence[str]) -> Grid:
         key = key.strip()
         if not sep or not key:
             raise UsageError(f"--grid {spec}: expected dotted.path=value1,value2,...")
-        if key in grid:
-            raise UsageError(f"--grid {spec}: {key!r} is already a grid key")
-        for other in grid:
-            if _overlaps(key, other):
-                raise UsageError(
-                    f"--grid {spec}: overlaps the grid key {other!r} (both set "
-                    f"{min(key, other, key=len)!r} or a field inside it; give one of them)"
-                )
-        values = split_values(rest)
-        if any(not v for v in values):
-            raise UsageError(f"--grid {spec}: an empty value")
-        if len(set(values)) != len(values):
-            raise UsageError(f"--grid {spec}: a value is listed twice")
-        grid[key] = values
+        _add_knob(grid, key, split_values(rest), f"--grid {spec}")
     return grid
+
+
+def grid_text(value: Any) -> str:
+    """One grid value as ``--grid`` text: a string as it is, other data as JSON (``8``)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode("utf-8")
+
+
+def grid_of(grid: Mapping[str, Sequence[Any]]) -> Grid:
+    """The API's grid (dotted key → values, strings or data) as ``--grid`` text values.
+
+    Raises:
+        UsageError: an empty grid, a key given as one string of values, an empty or repeated
+            value, or keys that overlap (``cluster`` and ``cluster.pods``).
+    """
+    out: Grid = {}
+    for key, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            raise UsageError(f"grid {key!r}: expected a list of values, got {values!r}")
+        try:
+            texts = [grid_text(v) for v in values]
+        except TypeError as exc:
+            raise UsageError(f"grid {key!r}: {exc}") from None
+        _add_knob(out, str(key).strip(), texts, f"grid {key!r}")
+    if not out:
+        raise UsageError("grid: give at least one key and its values")
+    return out
+
+
+def _add_knob(grid: Grid, key: str, values: list[str], label: str) -> None:
+    """Add one knob to ``grid``, refusing what would make points repeat or silently clash."""
+    if key in grid:
+        raise UsageError(f"{label}: {key!r} is already a grid key")
+    for other in grid:
+        if _overlaps(key, other):
+            raise UsageError(
+                f"{label}: overlaps the grid key {other!r} (both set "
+                f"{min(key, other, key=len)!r} or a field inside it; give one of them)"
+            )
+    if not values or any(not v for v in values):
+        raise UsageError(f"{label}: an empty value")
+    if len(set(values)) != len(values):
+        raise UsageError(f"{label}: a value is listed twice")
+    grid[key] = values
 
 
 def _overlaps(a: str, b: str) -> bool:

@@ -1,0 +1,76 @@
+"""Progress on stderr: a rich bar that appears only if the work lasts over a second.
+
+Owns the one progress display of the command line and of the API's ``progress=True``
+(:func:`clustersim.run`, ``sweep``, ``plan``, ``validate``). It writes to stderr, never to
+stdout, so a result on stdout stays byte-identical with or without it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+__all__ = ["PROGRESS_DELAY_S", "progress_bar"]
+
+PROGRESS_DELAY_S = 1.0
+"""The bar appears only once the work has lasted this long (no flash for quick runs)."""
+
+
+class progress_bar:
+    """A rich progress bar on stderr that appears only if the work lasts over a second.
+
+    ``label`` names what is counted; with ``unit`` (e.g. ``"points"``) the bar shows
+    ``done/total unit`` instead of a percentage. Used as ``with progress_bar() as update:``,
+    it gives ``update(done, total)``, or ``None`` when stderr is not a terminal, unless
+    ``always`` (the API's ``progress=True``: a notebook's stderr is not a terminal, and rich
+    draws the bar there its own way).
+    """
+
+    def __init__(self, label: str = "simulating", unit: str | None = None, *, always: bool = False):
+        self._console = Console(stderr=True)
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._t0 = time.monotonic()
+        self._label, self._unit, self._always = label, unit, always
+
+    def __enter__(self) -> Callable[[float, float], None] | None:
+        if not (self._always or self._console.is_terminal):
+            return None
+        return self._update
+
+    def _update(self, done: float, total: float) -> None:
+        if self._progress is None:
+            if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
+                return
+            counted = (
+                (MofNCompleteColumn(), TextColumn(self._unit))
+                if self._unit
+                else (TextColumn("{task.percentage:>3.0f}%"),)
+            )
+            self._progress = Progress(
+                TextColumn(self._label),
+                BarColumn(),
+                *counted,
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._label, total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
