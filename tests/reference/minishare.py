@@ -173,7 +173,18 @@ def easy(now: float, cap: Capacity, running: list[Running], queue: list[Queued])
     return started
 
 
-POLICIES: dict[str, Pass] = {"fifo": fifo, "easy-backfill": easy}
+def sjf(now: float, cap: Capacity, running: list[Running], queue: list[Queued]) -> list[Running]:
+    """Shortest job first, as list scheduling (Garey & Graham 1975): the queue sorted by
+    estimate (ties: submission order), every job that fits starts; none blocks another."""
+    started = []
+    by_estimate = sorted(enumerate(queue), key=lambda pair: (pair[1].estimate_s, pair[0]))
+    for _, job in by_estimate:
+        if cap.fits(job.gpus):
+            started.append(Running(job.index, job.gpus, cap.place(job.gpus), now + job.estimate_s))
+    return started
+
+
+POLICIES: dict[str, Pass] = {"fifo": fifo, "easy-backfill": easy, "sjf": sjf}
 
 
 def simulate(

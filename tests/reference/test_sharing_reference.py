@@ -28,8 +28,8 @@ from strategies import sharing_workloads
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
 
-POLICIES = ("fifo", "easy-backfill")
-"""The policies whose sharing decisions are pinned here (SJF's list order is not covered)."""
+POLICIES = ("fifo", "easy-backfill", "sjf")
+"""The policies whose sharing decisions are pinned here."""
 AT_LEAST_1000 = settings(max_examples=max(1000, settings().max_examples), deadline=None)
 """1,000 workloads per policy in every profile; more where the profile asks (``fuzz``)."""
 
