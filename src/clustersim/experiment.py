@@ -33,6 +33,7 @@ from clustersim.metrics import (
     measure,
     t_quantile_975,
 )
+from clustersim.power.energy import aggregate_power, check_power_identity
 from clustersim.version import __version__
 
 __all__ = ["IdentityError", "RunResult", "ci95", "run", "run_replication"]
@@ -148,6 +149,8 @@ class RunResult:
         if jobs:
             out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
         out["timeseries"] = self.replications[0].timeseries
+        if self.replications[0].power:
+            out["power"] = aggregate_power([m.power for m in self.replications])
         return out
 
 
@@ -220,6 +223,7 @@ def run_replication(
     sim.run(progress)
     metrics = measure(sim)
     check_identity(metrics.gpu_seconds)
+    check_power_identity(metrics.power)
     return metrics, sim.log
 
 
