@@ -13,6 +13,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from clustersim.power.energy import aggregate_power
+
 if TYPE_CHECKING:
     from clustersim.analysis.validate import CaseResult
     from clustersim.experiment import RunResult
@@ -118,11 +120,40 @@ def render_result(result: RunResult) -> Group:
         "energy wasted",
         _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
     )
+    if result.replications[0].power:
+        _power_rows(head, result)
     parts: list[Any] = [head, _gpu_hours_table(result), _CauseTable(result)]
     jobs = result.replications[0].jobs
     if jobs:
         parts.append(_jobs_table(result))
     return Group(*parts)
+
+
+def _power_rows(head: Table, result: RunResult) -> None:
+    """Mean and peak facility power, energy by state, and the swings (docs/power.md)."""
+    p = aggregate_power([m.power for m in result.replications])
+    head.add_row(
+        "facility power",
+        f"mean {p['mean_mw']:,.1f} MW, peak {p['peak_mw']:,.1f} MW  "
+        f"({p['profile']}, PUE {p['pue']:g})",
+    )
+    by_state = "  ".join(
+        f"{state} {mwh:,.0f}" for state, mwh in p["energy_mwh_by_state"].items() if mwh
+    )
+    head.add_row("energy (MWh)", f"{p['energy_total_mwh']:,.0f}:  {by_state}")
+    sw = p["swings"]
+    text = (
+        f"{sw['count']:,} over {sw['threshold_mw']:g} MW within {sw['window_s']:g} s "
+        f"({sw['per_day']:,.1f}/day; {sw['over_10mw']:,} over 10 MW)"
+    )
+    if sw["count"]:
+        text += (
+            f"; largest drop {sw['largest_drop_mw']:,.1f} MW, rise "
+            f"+{sw['largest_rise_mw']:,.1f} MW; steepest {sw['max_ramp_mw_per_s']:,.1f} MW/s"
+        )
+    head.add_row(
+        "power swings", text + (" (replication 0)" if len(result.replications) > 1 else "")
+    )
 
 
 def _gpu_hours_table(result: RunResult) -> Table:

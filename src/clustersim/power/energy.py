@@ -118,7 +118,10 @@ def power_section(
     end = steps.end_s
     peak_w, peak_t = steps.peak()
     edges = np.asarray([*bin_starts, end], dtype=np.float64) if bin_starts else np.zeros(0)
-    binned = steps.bin_means(edges) / 1e6 if len(edges) > 1 else np.zeros(0)
+    binned = low = high = np.zeros(0)
+    if len(edges) > 1 and end > 0:
+        binned = steps.bin_means(edges) / 1e6
+        low, high = (x / 1e6 for x in steps.bin_extremes(edges))
     sw = cfg.swings
     swings = find_swings(steps, sw.threshold, sw.window)
     return {
@@ -136,6 +139,8 @@ def power_section(
         "steps": len(steps.t_s),
         "swings": swing_summary(swings, sw.threshold, sw.window, sw.min_window, end),
         "power_mw": binned.tolist(),
+        "power_mw_min": low.tolist(),
+        "power_mw_max": high.tolist(),
     }
 
 
@@ -150,7 +155,9 @@ def check_power_identity(section: dict[str, Any]) -> None:
         )
 
 
-_REPLICATION_0 = frozenset({"profile", "pue", "watts_per_gpu", "power_mw", "swings"})
+_REPLICATION_0 = frozenset(
+    {"profile", "pue", "watts_per_gpu", "power_mw", "power_mw_min", "power_mw_max", "swings"}
+)
 """Keys reported from replication 0 (like the time series), not averaged."""
 
 

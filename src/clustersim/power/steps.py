@@ -85,6 +85,18 @@ class StepFunction:
         span = np.diff(edges)
         return np.divide(np.diff(at), span, out=np.zeros_like(span), where=span > 0)
 
+    def bin_extremes(
+        self, edges: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The lowest and highest level held within each bin ``[edges[k], edges[k+1])``."""
+        live = self.t_s < edges[-1]  # a level reached only at the end is never held
+        t, w = self.t_s[live], self.watts[live]
+        first = np.searchsorted(t, edges[:-1], side="right") - 1  # the level entering bin k
+        last = np.searchsorted(t, edges[1:], side="left") - 1  # the last one set inside it
+        low = np.minimum(np.minimum.reduceat(w, first), w[last])
+        high = np.maximum(np.maximum.reduceat(w, first), w[last])
+        return low, high
+
 
 @dataclass(frozen=True, slots=True)
 class Swings:
