@@ -66,7 +66,17 @@ def test_one_job_no_faults_energy_is_profile_watts_times_analytic_times(stall_st
     power["swings"] = {"stall_steps_min": "0W" if stall_steps else "1MW"}
     sc = _scenario(power=power)
     sim = Simulation(sc)
+    meter = sim.power_meter
+    assert meter is not None
+    present: list[float] = []
+
+    def probe(env: Any) -> Any:  # the phase-2 cap's view of the present: computing at 1000 s
+        yield env.timeout(1000.0)
+        present.append(meter.present_w())
+
+    sim.env.process(probe(sim.env))
     sim.run()
+    assert meter.running_gpus == 0
     init, work, stalls = 120.0, 10 * HOUR, 9 * 60.0
     end = init + work + stalls
     assert sim.end_s == pytest.approx(end, rel=1e-12)
@@ -89,6 +99,7 @@ def test_one_job_no_faults_energy_is_profile_watts_times_analytic_times(stall_st
     steps = sim.power_steps
     assert steps is not None
     level = {s: 16 * (WATTS[s] + share) * PUE for s in ("recovery", "computing", "checkpoint")}
+    assert present == [pytest.approx(level["computing"] / PUE, rel=1e-12)]
     assert _level_at(steps, 60.0) == pytest.approx(level["recovery"], rel=1e-12)
     if not stall_steps:
         spread = (level["computing"] * work + level["checkpoint"] * stalls) / (work + stalls)

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from clustersim.checkpoint import checkpoints_before_finish, time_to_finish
 from clustersim.cluster import Cluster
 from clustersim.config import PowerConfig
-from clustersim.events import RunEnded
+from clustersim.events import RunEnded, RunStarted
 from clustersim.job import EpochRecord, Job, JobPhase
 from clustersim.power.steps import StepFunction
 
@@ -82,6 +82,8 @@ class PowerMeter:
         self._chunks: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
         self.stall_steps = 0
         """Per-stall steps emitted so far."""
+        self.running_gpus = 0
+        """GPUs of the epochs running now (started, not yet ended)."""
         self._level = 0.0
         self._last_tick = 0.0
 
@@ -110,12 +112,29 @@ class PowerMeter:
             self._level = level
         self._last_tick = self.env.now
 
+    def present_w(self) -> float:
+        """IT watts now, with every running epoch computing.
+
+        A stall is known only when its epoch ends, so this is the level a facility power cap
+        must keep headroom for (the hook of phase 2's cap; docs/power.md).
+        """
+        return self.node_level_w() + self.running_gpus * self._running_w
+
     # ----------------------------------------------------------------- epochs
+    def run_record(self, ev: RunStarted | RunEnded) -> None:
+        """An epoch started or ended (the recorder's hook)."""
+        if isinstance(ev, RunStarted):
+            job = self._job(ev.job)
+            self.running_gpus += job.held_nodes * (job.slot_gpus or self.gpus_per_node)
+        else:
+            self.run_ended(ev)
+
     def run_ended(self, ev: RunEnded) -> None:
         """An epoch's closed-form accounting: emit its running, stall and drain steps."""
         job = self._job(ev.job)
         if job.phase not in (JobPhase.RUNNING, JobPhase.DRAINING):
             return  # work rolled back while recovering (silent data corruption): no epoch
+        self.running_gpus -= ev.gpus
         record = job.epochs[-1]
         start, stop = record.start, min(record.end, ev.t)
         drain_s = ev.t - stop

@@ -10,7 +10,8 @@ Every component calls :meth:`Recorder.tick` before it changes a node's state, so
 integrals are exact step functions of time without a sampling event. Two hooks pass the same
 moments on to a component that follows node states too (the power meter,
 :mod:`clustersim.engine.power`): :attr:`Recorder.on_tick` after every tick and
-:attr:`Recorder.on_run_ended` for every :class:`~clustersim.events.RunEnded` record.
+:attr:`Recorder.on_run_record` for every :class:`~clustersim.events.RunStarted` and
+:class:`~clustersim.events.RunEnded` record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import simpy
 
 from clustersim.cluster import Cluster
-from clustersim.events import Event, RunEnded
+from clustersim.events import Event, RunEnded, RunStarted
 from clustersim.metrics import LogTally
 
 __all__ = ["SERIES_KEYS", "SERIES_POINTS", "Recorder"]
@@ -37,6 +38,7 @@ SERIES_KEYS = (
     "gpus_quarantined",
 )
 """The time series' columns: bin start time and the mean GPUs in each state over the bin."""
+_RUN_RECORDS = frozenset({RunStarted, RunEnded})
 
 
 class Recorder:
@@ -74,16 +76,16 @@ class Recorder:
         self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
         self.on_tick: Callable[[], None] | None = None
         """Called at the end of every :meth:`tick` (before the node change it precedes)."""
-        self.on_run_ended: Callable[[RunEnded], None] | None = None
-        """Called with every :class:`~clustersim.events.RunEnded` record as it is written."""
+        self.on_run_record: Callable[[RunStarted | RunEnded], None] | None = None
+        """Called with every epoch's start and end record as it is written."""
 
     def record(self, event: Event) -> None:
         """Write one record: fold it into the tally, and keep it if the log is kept."""
         self.tally.add(event)
         if self.keep_log:
             self.log.append(event)
-        if self.on_run_ended is not None and type(event) is RunEnded:
-            self.on_run_ended(event)
+        if self.on_run_record is not None and type(event) in _RUN_RECORDS:
+            self.on_run_record(event)  # type: ignore[arg-type]
 
     @property
     def down_node_s(self) -> dict[str, float]:

@@ -163,7 +163,7 @@ class Simulation:
                 jobs=self.jobs,
             )
             self.recorder.on_tick = meter.tick
-            self.recorder.on_run_ended = meter.run_ended
+            self.recorder.on_run_record = meter.run_record
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())
