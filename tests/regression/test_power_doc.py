@@ -16,19 +16,12 @@ from typing import Any
 import pytest
 
 from clustersim.cli import main
-from clustersim.config.power import DEFAULT_PUE, PROFILES
+from clustersim.config.power import DEFAULT_PUE, GPU_STATES, PROFILES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "power.md"
-PROFILE_COLUMNS = (
-    "computing",
-    "checkpoint",
-    "recovery",
-    "idle",
-    "maintenance",
-    "down",
-    "quarantined",
-)
+PROFILE_COLUMNS = GPU_STATES
+"""The GPU columns of the profile table, in the order of the states."""
 
 
 def _text() -> str:
