@@ -200,8 +200,8 @@ class PowerMeter:
     # ----------------------------------------------------------------- the series
     def steps(self, end_s: float) -> StepFunction:
         """The facility power step function over ``[0, end_s]`` (IT power × PUE)."""
-        times = [np.frombuffer(self._times, dtype=np.float64)]
-        deltas = [np.frombuffer(self._deltas, dtype=np.float64)]
+        times = [np.array(self._times, dtype=np.float64)]
+        deltas = [np.array(self._deltas, dtype=np.float64)]
         for t, d in self._chunks:
             times.append(t)
             deltas.append(d)
