@@ -618,3 +618,55 @@ def trace_jobs(draw: st.DrawFn, *, fmt: str) -> list[Any]:
             )
         )
     return jobs
+
+
+# --------------------------------------------------------------------------- sharing workloads
+# Workloads for the GPU-sharing reference suite (tests/reference/test_sharing_reference.py):
+# job sizes in GPUs on nodes of G GPUs, mixing sub-node jobs with one- and multi-node jobs.
+
+SHARING_SIZES = ("sub", "sub", "sub", "sub", "node", "multi", "multi", "machine", "too-big")
+"""How a job's size is drawn, by weight: 1..G-1 GPUs (sub-node), exactly G (one node),
+G+1..N*G (whole nodes, maybe not a multiple of G), N*G (the machine), or over N*G."""
+DENSE_SHARING_SIZES = ("sub", "sub", "sub", "sub", "sub", "sub", "node", "node", "multi")
+"""The same, for crowded machines: mostly sub-node jobs, and whole-node jobs waiting for them."""
+
+
+@st.composite
+def sharing_workloads(
+    draw: st.DrawFn, *, max_nodes: int = 8, max_jobs: int = 12
+) -> tuple[int, int, list[tuple[int, int, int]]]:
+    """``(G, N, jobs)``: N nodes of G in {2, 4, 8} GPUs; jobs ``(submit_s, runtime_s, gpus)``.
+
+    Integer times drawn as in :func:`scheduling_workloads` (bursts of simultaneous arrivals,
+    runtimes from a small pool, so completions meet arrivals and each other). Half the
+    workloads are broad: 1-``max_nodes`` nodes, 1-``max_jobs`` jobs sized by
+    :data:`SHARING_SIZES`. The other half are crowded, where placement decides start times:
+    1-4 nodes, ``max_jobs // 2``-``max_jobs + 8`` jobs sized by :data:`DENSE_SHARING_SIZES`,
+    sub-node sizes often from a small pool (equal sizes leave equal free GPUs: best-fit ties).
+    """
+    gpus_per_node = draw(st.sampled_from((2, 4, 8)))
+    dense = draw(st.booleans())
+    n_nodes = draw(st.integers(1, min(4, max_nodes) if dense else max_nodes))
+    n_jobs = draw(st.integers(max_jobs // 2, max_jobs + 8) if dense else st.integers(1, max_jobs))
+    total = n_nodes * gpus_per_node
+    bursts = draw(st.lists(st.integers(0, 60), min_size=1, max_size=3))
+    pool = draw(st.lists(st.integers(1, 30), min_size=1, max_size=3))
+    sub = st.integers(1, gpus_per_node - 1)
+    sizes = {
+        "sub": st.one_of(st.sampled_from(draw(st.lists(sub, min_size=1, max_size=2))), sub),
+        "node": st.just(gpus_per_node),
+        "multi": st.integers(min(gpus_per_node + 1, total), total),  # N=1: just G
+        "machine": st.just(total),
+        "too-big": st.integers(total + 1, total + 2 * gpus_per_node),
+    }
+    weights = DENSE_SHARING_SIZES if dense else SHARING_SIZES
+    jobs = []
+    for _ in range(n_jobs):
+        submit = draw(st.one_of(st.sampled_from(bursts), st.integers(0, 120)))
+        runtime = draw(st.one_of(st.sampled_from(pool), st.integers(1, 120)))
+        gpus = draw(sizes[draw(st.sampled_from(weights))])
+        jobs.append((submit, runtime, gpus))
+    return gpus_per_node, n_nodes, jobs
+
+
+__all__ += ["DENSE_SHARING_SIZES", "SHARING_SIZES", "sharing_workloads"]

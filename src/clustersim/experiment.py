@@ -36,6 +36,7 @@ from clustersim.metrics import (
     measure,
     t_quantile_975,
 )
+from clustersim.power.energy import aggregate_power, check_power_identity
 from clustersim.summary import Summary
 from clustersim.version import __version__
 
@@ -195,6 +196,8 @@ class RunResult:
         out["timeseries"] = self.replications[0].timeseries
         if self.run is not None:
             out["run"] = self.run.to_dict()
+        if self.replications[0].power:
+            out["power"] = aggregate_power([m.power for m in self.replications])
         return out
 
 
@@ -267,6 +270,7 @@ def run_replication(
     sim.run(progress)
     metrics = measure(sim)
     check_identity(metrics.gpu_seconds)
+    check_power_identity(metrics.power)
     return metrics, sim.log
 
 

@@ -12,6 +12,9 @@ Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
   scenario's ETTR aggregates jobs weighted by GPUs held: sum of useful GPU-seconds / sum of
   GPUs x wall time from first placement.
 * Goodput = useful GPU-seconds / (all GPUs x simulated time).
+* Energy: with a ``power`` section, GPU-seconds by state priced by the hardware profile
+  (:class:`clustersim.power.energy.EnergyModel`) and the power series of the run
+  (``RunMetrics.power``); without one, the flat ``cost.mwh_per_gpu_year``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from clustersim.events import (
     RunEnded,
 )
 from clustersim.job import Job, JobPhase
+from clustersim.power.energy import EnergyModel, power_section
+from clustersim.power.steps import StepFunction
 from clustersim.topology import Topology
 
 __all__ = [
@@ -95,6 +100,8 @@ class RunMetrics:
     timeseries: dict[str, list[float]] = field(default_factory=dict)
     unplaceable: dict[str, list[str]] = field(default_factory=dict)
     """Names of the jobs that can never be placed, by reason."""
+    power: dict[str, Any] = field(default_factory=dict)
+    """Facility power and energy (empty without a ``power`` section; docs/results.md)."""
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -213,6 +220,16 @@ class Finished(Protocol):
         """The planned causes."""
         ...
 
+    @property
+    def down_node_s(self) -> dict[str, float]:
+        """Node-seconds in maintenance and quarantined (parts of the ``down`` integral)."""
+        ...
+
+    @property
+    def power_steps(self) -> StepFunction | None:
+        """Facility power over the run (None without a ``power`` section)."""
+        ...
+
 
 def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     """Derive every metric of a finished simulation from its log and integrals.
@@ -252,6 +269,14 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost + slow
+    power_cfg = sim.scenario.power
+    energy = None if power_cfg is None else EnergyModel(power_cfg, gpn)
+
+    def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float) -> float:
+        if energy is None:
+            return (lost_gpu_s + recovery_gpu_s) * mwh_per_gpu_s
+        return energy.cause_mwh(lost_gpu_s, recovery_gpu_s)
+
     # Jobs whose submission time lies beyond the end of the run were never submitted.
     rows = [
         _job_row(sim, j, per_job_work, per_job_lost, per_job_ckpts, per_job_rec)
@@ -284,8 +309,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
             "lost_work_gpu_h": lost_by_cause.get(c, 0.0) / 3600,
             "recovery_gpu_h": rec_by_cause.get(c, 0.0) / 3600,
             "lost_gpu_h": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0)) / 3600,
-            "energy_wasted_mwh": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0))
-            * mwh_per_gpu_s,
+            "energy_wasted_mwh": wasted_mwh(lost_by_cause.get(c, 0.0), rec_by_cause.get(c, 0.0)),
             "cost_wasted_usd": (lost_by_cause.get(c, 0.0) + rec_by_cause.get(c, 0.0))
             / 3600
             * cost.usd_per_gpu_hour,
@@ -322,8 +346,18 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
+    power: dict[str, Any] = {}
+    steps = sim.power_steps
+    if energy is not None and steps is not None:
+        down_gpu_s = {k: v * gpn for k, v in sim.down_node_s.items()}
+        power = power_section(energy, gpu_seconds, down_gpu_s, steps, sim.series["t_s"])
+        summary["energy_wasted_mwh"] = power["energy_wasted_mwh"]
+        summary["energy_total_mwh"] = power["energy_total_mwh"]
+        summary["power_mean_mw"] = power["mean_mw"]
+        summary["power_peak_mw"] = power["peak_mw"]
+        summary["power_swings"] = power["swings"]["count"]
     return RunMetrics(
-        summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable)
+        summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
     )
 
 

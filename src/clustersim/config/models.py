@@ -29,6 +29,7 @@ from pydantic import (
 
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
+from clustersim.config.power import PowerConfig
 from clustersim.config.units import (
     Bandwidth,
     Bytes,
@@ -51,6 +52,7 @@ __all__ = [
     "JobClass",
     "JobSpec",
     "LemonConfig",
+    "PowerConfig",
     "QuarantineConfig",
     "RepairConfig",
     "RepairShopConfig",
@@ -607,6 +609,16 @@ class Scenario(Frozen):
     repairs: RepairShopConfig = Field(default_factory=RepairShopConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    power: PowerConfig | None = None
+    """Facility power (docs/power.md); ``null``: energy is the flat ``cost.mwh_per_gpu_year``."""
+
+    @model_serializer(mode="wrap")
+    def _omit_no_power(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``power`` out when it is not set, so scenarios without it dump as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("power", 0) is None:
+            del data["power"]
+        return data
 
     @model_validator(mode="after")
     def _sharing_policy(self) -> Scenario:

@@ -1,15 +1,16 @@
-"""Human units at the config edge: durations, byte sizes, bandwidths and failure rates.
+"""Human units at the config edge: durations, byte sizes, bandwidths, failure rates and power.
 
 Inside the simulator everything is a float in base units (seconds, bytes, bytes per second,
-events per component-second). This module owns the conversion both ways: ``parse_*`` turns
-``"2h"``, ``"5.67TB"``, ``"2TB/s"`` or ``"6.5/1000 node-days"`` into base units, and
+events per component-second, watts). This module owns the conversion both ways: ``parse_*`` turns
+``"2h"``, ``"5.67TB"``, ``"2TB/s"``, ``"6.5/1000 node-days"`` or ``"10.2kW"`` into base units, and
 ``format_*`` turns a base-unit float back into the shortest human string that parses back to
 exactly the same float (so a resolved scenario printed by ``clustersim show`` re-loads
 bit-for-bit).
 
 Conventions (documented in ``docs/config.md``):
 
-* A plain number is already in base units (seconds, bytes, bytes/s, per component-second).
+* A plain number is already in base units (seconds, bytes, bytes/s, per component-second, W).
+* Power is watts with a decimal prefix: ``"700W"``, ``"10.2kW"``, ``"150MW"``, ``"1.2GW"``.
 * Byte prefixes are decimal (``TB`` = 10**12 B) unless binary (``TiB`` = 2**40 B); a lower-case
   ``b`` means bits (``400Gb/s`` = 5e10 B/s).
 * A rate names its component: ``"3.79/1000 node-days"``, ``"0.5 per gpu-year"``,
@@ -32,15 +33,18 @@ __all__ = [
     "Duration",
     "GpuSeconds",
     "NodeRate",
+    "Watts",
     "format_bandwidth",
     "format_bytes",
     "format_duration",
     "format_gpu_seconds",
+    "format_power",
     "format_rate",
     "parse_bandwidth",
     "parse_bytes",
     "parse_duration",
     "parse_gpu_seconds",
+    "parse_power",
     "parse_rate",
 ]
 
@@ -83,6 +87,7 @@ _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _DURATION_PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
 _SIZE = re.compile(rf"^\s*({_NUM})\s*(Ki|Mi|Gi|Ti|Pi|[kKMGTPE]?)([Bb])\s*$")
 _GPU_TIME = re.compile(rf"^\s*({_NUM})\s*gpu[-\s]?([a-z]+)\s*$", re.IGNORECASE)
+_POWER = re.compile(rf"^\s*({_NUM})\s*([kKMG]?)W\s*$")
 _RATE = re.compile(rf"^\s*({_NUM})\s*(?:/|per)\s*(?:({_NUM})\s*)?([a-zA-Z]+)[-\s]([a-zA-Z]+)\s*$")
 
 
@@ -192,6 +197,17 @@ def parse_bandwidth(value: Any) -> float:
     return _finite(size / per, value, "bandwidth")
 
 
+def parse_power(value: Any) -> float:
+    """Parse ``"700W"``, ``"10.2kW"``, ``"150MW"``, ``"1.2GW"`` or a number of watts into watts."""
+    plain = _number(value, "power")
+    if plain is not None:
+        return plain
+    m = _POWER.match(str(value))
+    if m is None:
+        raise ValueError(f"cannot parse power {value!r} (try '700W', '10.2kW', '150MW')")
+    return _finite(float(m.group(1)) * _PREFIX[m.group(2)], value, "power")
+
+
 def parse_rate(value: Any, component: str) -> float:
     """Parse a failure rate per ``component`` into events per component-second.
 
@@ -233,6 +249,7 @@ def _shortest(value: float, units: list[tuple[str, float]], parse: Any) -> str |
 
 _DURATION_UNITS = [("y", 365 * 86400.0), ("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)]
 _BYTE_UNITS = [(f"{p}B", _PREFIX[p]) for p in ("E", "P", "T", "G", "M", "k", "")]
+_POWER_UNITS = [(f"{p}W", _PREFIX[p]) for p in ("G", "M", "k", "")]
 
 
 def format_duration(seconds: float) -> str | float:
@@ -248,6 +265,11 @@ def format_bytes(n_bytes: float) -> str | float:
 def format_bandwidth(bytes_per_s: float) -> str | float:
     """Shortest exact human string for a bandwidth in bytes/s (or the float itself)."""
     return _shortest(bytes_per_s, [(f"{u}/s", s) for u, s in _BYTE_UNITS], parse_bandwidth)
+
+
+def format_power(watts: float) -> str | float:
+    """Shortest exact human string for a power in watts (``"10.2kW"``), or the float itself."""
+    return _shortest(watts, _POWER_UNITS, parse_power)
 
 
 def format_rate(per_component_s: float, component: str = "node") -> str | float:
@@ -311,3 +333,10 @@ NodeRate = Annotated[
     PlainSerializer(_format_node_rate, return_type=Any),
 ]
 """Failures per node-second; accepts ``"3.79/1000 node-days"`` or a number; never negative."""
+
+Watts = Annotated[
+    float,
+    BeforeValidator(_non_negative(parse_power)),
+    PlainSerializer(format_power, return_type=Any),
+]
+"""Watts; accepts ``"700W"``, ``"10.2kW"``, ``"150MW"`` or a number; never negative."""

@@ -7,15 +7,21 @@ GPUs by state (:attr:`Recorder.series`). It reads node counts from the allocator
 fleet's sets of planned-down and quarantined nodes; it writes none of them.
 
 Every component calls :meth:`Recorder.tick` before it changes a node's state, so that the
-integrals are exact step functions of time without a sampling event.
+integrals are exact step functions of time without a sampling event. Two hooks pass the same
+moments on to a component that follows node states too (the power meter,
+:mod:`clustersim.engine.power`): :attr:`Recorder.on_tick` after every tick and
+:attr:`Recorder.on_run_record` for every :class:`~clustersim.events.RunStarted` and
+:class:`~clustersim.events.RunEnded` record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import simpy
 
 from clustersim.cluster import Cluster
-from clustersim.events import Event
+from clustersim.events import Event, RunEnded, RunStarted
 from clustersim.metrics import LogTally
 
 __all__ = ["SERIES_KEYS", "SERIES_POINTS", "Recorder"]
@@ -32,6 +38,7 @@ SERIES_KEYS = (
     "gpus_quarantined",
 )
 """The time series' columns: bin start time and the mean GPUs in each state over the bin."""
+_RUN_RECORDS = frozenset({RunStarted, RunEnded})
 
 
 class Recorder:
@@ -67,12 +74,26 @@ class Recorder:
         self._state_s = [0.0] * (len(SERIES_KEYS) - 1)  # node-s per state (slot 0 unused)
         self._bin_mark = [0.0] * len(SERIES_KEYS)  # per-state node-s, then slack GPU-s
         self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
+        self.on_tick: Callable[[], None] | None = None
+        """Called at the end of every :meth:`tick` (before the node change it precedes)."""
+        self.on_run_record: Callable[[RunStarted | RunEnded], None] | None = None
+        """Called with every epoch's start and end record as it is written."""
 
     def record(self, event: Event) -> None:
         """Write one record: fold it into the tally, and keep it if the log is kept."""
         self.tally.add(event)
         if self.keep_log:
             self.log.append(event)
+        if self.on_run_record is not None and type(event) in _RUN_RECORDS:
+            self.on_run_record(event)  # type: ignore[arg-type]
+
+    @property
+    def down_node_s(self) -> dict[str, float]:
+        """Node-seconds in maintenance and quarantined, to the last tick.
+
+        Both are parts of ``node_s["down"]``; the rest of it was in repair.
+        """
+        return {"maintenance": self._state_s[4], "quarantined": self._state_s[5]}
 
     def tick(self) -> None:
         """Integrate node-state levels up to now (call before any node changes state).
@@ -101,6 +122,8 @@ class Recorder:
             acc[4] += planned * dt
             acc[5] += quarantined * dt
             self._last_tick = now
+        if self.on_tick is not None:
+            self.on_tick()
 
     def _state_integrals_at(self, t: float) -> list[float]:
         """Per-state node-second integrals extended (at current levels) from the last tick to t."""

@@ -9,6 +9,7 @@ account at the end). Everything else belongs to one component each::
     Fleet         node failures, repairs, crews, quarantine, maintenance drains, SDC
     Degradations  slowdowns (job speeds) and the shared store's bandwidth windows
     lifecycle     each job's own process (start-up, training, recovery, draining)
+    PowerMeter    the facility power series (only with a ``power`` section)
 
 The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
 and the :class:`~clustersim.engine.lifecycle.JobHost` interface to job processes, both by
@@ -31,6 +32,7 @@ from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import LogTally
+from clustersim.power.steps import StepFunction
 from clustersim.rng import Streams
 from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
 from clustersim.storage import SharedStore
@@ -43,6 +45,7 @@ from .dispatcher import Dispatcher
 from .fleet import Fleet
 from .lifecycle import run_job
 from .passes import PolicyRunner
+from .power import PowerMeter
 from .recorder import Recorder
 
 __all__ = ["ProgressCallback", "Simulation"]
@@ -151,6 +154,19 @@ class Simulation:
         on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase, dispatcher.wake)
         for job in self.jobs:
             job.on_phase = on_phase
+        self.power_meter: PowerMeter | None = None
+        if scenario.power is not None:
+            meter = self.power_meter = PowerMeter(
+                env,
+                self.cluster,
+                scenario.power,
+                gpus_per_node=self.gpus_per_node,
+                down_planned=down_planned,
+                quarantined=quarantined,
+                jobs=self.jobs,
+            )
+            self.recorder.on_tick = meter.tick
+            self.recorder.on_run_record = meter.run_record
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())
@@ -197,6 +213,18 @@ class Simulation:
     def series(self) -> dict[str, list[float]]:
         """The binned time series of GPUs by state."""
         return self.recorder.series
+
+    @property
+    def down_node_s(self) -> dict[str, float]:
+        """Node-seconds in maintenance and quarantined (parts of the ``down`` integral)."""
+        return self.recorder.down_node_s
+
+    @property
+    def power_steps(self) -> StepFunction | None:
+        """Facility power over the run (None without a ``power`` section)."""
+        if self.power_meter is None:
+            return None
+        return self.power_meter.steps(self.end_s)
 
     @property
     def quarantined(self) -> set[int]:

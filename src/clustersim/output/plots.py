@@ -56,11 +56,39 @@ def save_figure(fig: Any, fmt: str = "png", dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+def _power_panel(ax: Any, days: list[float], power: dict[str, Any]) -> None:
+    """Facility MW: each bin's mean and range, and the exact series' peak (docs/power.md)."""
+    ax.fill_between(
+        days,
+        power["power_mw_min"],
+        power["power_mw_max"],
+        step="post",
+        color="#C44E52",
+        alpha=0.25,
+        linewidth=0,
+        label="range within bin",
+    )
+    ax.step(days, power["power_mw"], where="post", color="#C44E52", label="mean over bin")
+    ax.axhline(power["peak_mw"], color="#C44E52", linestyle=":", linewidth=1, label="peak")
+    ax.set_ylabel("facility MW")
+    ax.set_ylim(bottom=0)
+    sw = power["swings"]
+    ax.legend(
+        loc="lower left",
+        fontsize="small",
+        ncols=3,
+        title=f"{sw['count']:,} swings > {sw['threshold_mw']:g} MW in {sw['window_s']:g} s; "
+        f"largest {sw['largest_drop_mw']:,.1f} / +{sw['largest_rise_mw']:,.1f} MW",
+        title_fontsize="small",
+    )
+
+
 def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
     """A stacked area chart of GPUs by state over time (replication 0) as ``fmt`` bytes.
 
     Each point is the mean over one of the run's 500 time bins, so short windows (a 10-minute
-    maintenance) show as their share of the bin.
+    maintenance) show as their share of the bin. With a ``power`` section a top panel shows
+    facility MW (bin means, and the exact series' peak).
     """
     try:
         import matplotlib
@@ -71,9 +99,18 @@ def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
         raise PlotUnavailable("plots need matplotlib: pip install 'clustersim[plot]'") from None
     series = result.replications[0].timeseries
     days = [t / 86400 for t in series["t_s"]]
-    fig, (ax, ax_down) = plt.subplots(
-        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    power = result.replications[0].power
+    rows = 3 if power else 2
+    fig, axes = plt.subplots(
+        rows,
+        1,
+        figsize=(9, 8 if power else 6),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.2, 2, 1] if power else [2, 1]},
     )
+    ax, ax_down = axes[-2], axes[-1]
+    if power:
+        _power_panel(axes[0], days, power)
     ax.stackplot(
         days,
         *[series[key] for key, _, _ in _LAYERS],
@@ -82,7 +119,12 @@ def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
         step="post",
     )
     ax.set_ylabel("GPUs")
-    ax.set_title(f"{result.scenario.name}: GPUs by state (seed {result.seed}, replication 0)")
+    axes[0].set_title(
+        f"{result.scenario.name}: GPUs by state (seed {result.seed}, replication 0)"
+        if not power
+        else f"{result.scenario.name}: facility power and GPUs by state "
+        f"(seed {result.seed}, replication 0)"
+    )
     ax.legend(loc="lower left", fontsize="small", ncols=3)
     for key, label, color in _LAYERS[2:]:
         ax_down.step(days, series[key], where="post", label=label, color=color)

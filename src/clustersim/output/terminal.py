@@ -13,6 +13,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from clustersim.power.energy import aggregate_power
+
 if TYPE_CHECKING:
     from clustersim.analysis.validate import CaseResult
     from clustersim.experiment import RunResult
@@ -115,6 +117,8 @@ def render_result(result: RunResult) -> Group:
             _ci(s, "energy_wasted_mwh", ",.1f") + f" MWh  (${s['cost_wasted_usd']:,.0f})",
         )
     )
+    if result.replications[0].power:
+        rows.extend(_power_rows(result))
     width = max(len(label) for label, _ in rows)
     cluster = (
         f"{sc.cluster.n_gpus:,} GPUs ({sc.cluster.n_nodes:,} nodes, "
@@ -164,6 +168,33 @@ def _big(x: float) -> str:
         if x >= scale:
             return f"{x / scale:.3g} {prefix}"
     return f"{x:.3g}"
+
+
+def _power_rows(result: RunResult) -> list[tuple[str, str]]:
+    """Mean and peak facility power, energy by state, and the swings (docs/power.md)."""
+    p = aggregate_power([m.power for m in result.replications])
+    by_state = "  ".join(
+        f"{state} {mwh:,.0f}" for state, mwh in p["energy_mwh_by_state"].items() if mwh
+    )
+    sw = p["swings"]
+    text = (
+        f"{sw['count']:,} over {sw['threshold_mw']:g} MW within {sw['window_s']:g} s "
+        f"({sw['per_day']:,.1f}/day; {sw['over_10mw']:,} over 10 MW)"
+    )
+    if sw["count"]:
+        text += (
+            f"; largest drop {sw['largest_drop_mw']:,.1f} MW, rise "
+            f"+{sw['largest_rise_mw']:,.1f} MW; steepest {sw['max_ramp_mw_per_s']:,.1f} MW/s"
+        )
+    return [
+        (
+            "facility power",
+            f"mean {p['mean_mw']:,.1f} MW, peak {p['peak_mw']:,.1f} MW  "
+            f"({p['profile']}, PUE {p['pue']:g})",
+        ),
+        ("energy (MWh)", f"{p['energy_total_mwh']:,.0f}:  {by_state}"),
+        ("power swings", text + (" (replication 0)" if len(result.replications) > 1 else "")),
+    ]
 
 
 def _gpu_hours_table(result: RunResult) -> Table:
