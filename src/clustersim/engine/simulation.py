@@ -26,6 +26,7 @@ import simpy
 
 from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster
+from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
 from clustersim.events import Event, JobSubmitted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
@@ -170,6 +171,7 @@ class Simulation:
         self.end_event = env.event()
         self.end_s = 0.0
         # The World interface of fault sources (faults.base.World), served by the components.
+        self.cohorts = Cohorts.of(scenario)
         self.is_up = fleet.is_up
         self.owner_of = fleet.owner_of
         self.node_picker = fleet.node_picker
