@@ -10,8 +10,9 @@ with cumulative hazard ``(a / scale) ** shape`` per component. Given the ages ``
 closed form at ``a0 = 0``: ``k̂ = n / Σ ln(b / a_i)``; then ``scale = b_eff / (n / N) ** (1/k)``
 from ``N (b^k − a0^k) / scale^k = n``. The 95 % interval of the shape uses ``2 n k / k̂ ~
 χ²(2n)`` at ``a0 = 0`` (Crow 1974), and the profile likelihood's observed information (a
-Wald interval) for a cohort already aged at the start, whose failures say less about k. A renewal fit (``clustersim trace fit``) answers another question: it assumes every
-node is new at the window's start and renewed at each failure.
+Wald interval) for a cohort already aged at the start, whose failures say less about k.
+A renewal fit (``clustersim trace fit``) answers another question: it assumes every node is
+new at the window's start and renewed at each failure.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class PowerLawFit:
 
 
 def fit_power_law(ages: Any, components: int, start_age: float, end_age: float) -> PowerLawFit:
-    """Fit ``(a / scale) ** shape`` to failure ``ages`` of ``components`` seen over ages
-    ``[start_age, end_age]`` (seconds, minimal repair).
+    """Fit ``(a / scale) ** shape`` to the failure ``ages`` (seconds) of ``components``.
+
+    The components were watched from ``start_age`` to ``end_age`` under minimal repair.
 
     Raises:
         ValueError: fewer than two failures, or ages outside the window.
