@@ -67,7 +67,7 @@ def test_config_errors_are_one_line_with_the_field(extra: str, message: str) -> 
 
 def test_hazard_shapes_must_fit_their_roles() -> None:
     bad = BASE.replace("wearout: {shape: 3", "wearout: {shape: 0.7")
-    with pytest.raises((ConfigError, UsageError), match="wearout.shape must be above 1"):
+    with pytest.raises((ConfigError, UsageError), match=r"wearout\.shape must be above 1"):
         load_scenario_text(bad, "t.yaml")
 
 

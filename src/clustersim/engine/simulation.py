@@ -184,7 +184,12 @@ class Simulation:
             if meter_tick is None:
                 self.recorder.on_tick = ledger.tick
             else:
-                self.recorder.on_tick = lambda: (meter_tick(), ledger.tick())[-1]
+
+                def both_ticks() -> None:
+                    meter_tick()
+                    ledger.tick()
+
+                self.recorder.on_tick = both_ticks
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())
