@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from clustersim.cohorts import Cohorts
 from clustersim.config import FaultConfig, RepairConfig
 from clustersim.rng import BlockSampler, Streams
 from clustersim.topology import Topology
@@ -77,6 +78,8 @@ class World(Protocol):
 
     topology: Topology
     closing: bool
+    cohorts: Cohorts
+    """Which cohort each node belongs to, and when it was installed (ages, hazards)."""
 
     def is_up(self, node: int) -> bool:
         """Whether ``node`` is in service (not down for repair)."""

@@ -5,7 +5,8 @@ exponential by default: the superposition is then one Poisson stream of rate
 ``rate x n_components`` with the node drawn uniformly (or lemon-weighted). With
 ``distribution: weibull`` each node has its own renewal process with shape ``shape`` and the
 same mean, kept as per-node next-failure times in a heap (k < 1: infant mortality, clustered
-failures; k > 1: wear-out).
+failures; k > 1: wear-out). With a ``hazard`` the rate depends on each node's age since its
+cohort was installed (a bathtub; ``faults/ageing.py``, docs/ageing.md).
 
 The blast radius decides the effect:
 
@@ -31,6 +32,7 @@ from typing import Any
 import simpy
 
 from clustersim.config import FaultConfig
+from clustersim.faults.ageing import inject_aged, is_aged
 from clustersim.faults.base import DurationSampler, NodePicker, RatedSource, World
 from clustersim.rng import Streams
 from clustersim.topology import Topology
@@ -48,11 +50,24 @@ class PoissonFaults(RatedSource):
 
     def start(self, env: simpy.Environment, world: World) -> None:
         """Start injecting faults (nothing happens at a zero rate)."""
-        if self.total_rate <= 0:
+        aged = is_aged(self.name, self.cfg, world)
+        if self.total_rate <= 0 and not aged:
             return
         lemon_prone = self.cfg.lemons and self.cfg.blast_radius in ("gpu", "node")
         picker = world.node_picker(lemon_prone)
-        if self.cfg.distribution == "weibull" and self.cfg.shape != 1.0:
+        if aged:  # age-dependent hazard: faults/ageing.py
+            env.process(
+                inject_aged(
+                    env,
+                    world,
+                    name=self.name,
+                    cfg=self.cfg,
+                    sampler=self._sampler,
+                    picker=picker,
+                    apply=self.apply,
+                )
+            )
+        elif self.cfg.distribution == "weibull" and self.cfg.shape != 1.0:
             env.process(self.inject_renewals(env, world, picker))
         else:
             env.process(self.inject_failures(env, world, picker))

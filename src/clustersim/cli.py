@@ -328,7 +328,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from clustersim.output.plots import PlotUnavailable, figure_format, timeseries_png
 
         try:
-            files.append((args.plot, timeseries_png(result, figure_format(args.plot))))
+            figure = timeseries_png
+            if result.replications[0].periods:  # a long run: the per-period figure
+                from clustersim.output.periods import periods_png
+
+                figure = periods_png
+            files.append((args.plot, figure(result, figure_format(args.plot))))
         except PlotUnavailable as exc:
             raise UsageError(str(exc)) from None
     write_atomic(files)

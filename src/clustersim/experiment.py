@@ -194,6 +194,8 @@ class RunResult:
         if jobs:
             out["jobs"] = [asdict(row) for row in self.replications[0].jobs]
         out["timeseries"] = self.replications[0].timeseries
+        if self.replications[0].periods:
+            out["periods"] = self.replications[0].periods
         if self.run is not None:
             out["run"] = self.run.to_dict()
         if self.replications[0].power:
@@ -269,6 +271,7 @@ def run_replication(
     sim = Simulation(scenario, replication=replication, seed=seed, keep_log=keep_log)
     sim.run(progress)
     metrics = measure(sim)
+    metrics.periods = sim.periods()
     check_identity(metrics.gpu_seconds)
     check_power_identity(metrics.power)
     return metrics, sim.log

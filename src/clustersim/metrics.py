@@ -102,6 +102,8 @@ class RunMetrics:
     """Names of the jobs that can never be placed, by reason."""
     power: dict[str, Any] = field(default_factory=dict)
     """Facility power and energy (empty without a ``power`` section; docs/results.md)."""
+    periods: list[dict[str, Any]] = field(default_factory=list)
+    """Per-period rows (empty without ``run.period``; docs/ageing.md)."""
 
 
 def _none_if_nan(x: float) -> float | None:

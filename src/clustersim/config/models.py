@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from clustersim.config.fleet import CohortConfig, FleetConfig, HazardConfig, WeibullTerm
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
 from clustersim.config.power import PowerConfig
@@ -42,13 +43,16 @@ from clustersim.config.units import (
 __all__ = [
     "CheckpointConfig",
     "ClusterConfig",
+    "CohortConfig",
     "CorrelatedConfig",
     "CostConfig",
     "EstimateConfig",
     "FairShareConfig",
     "FaultConfig",
     "FaultSpec",
+    "FleetConfig",
     "GeneratorConfig",
+    "HazardConfig",
     "JobClass",
     "JobSpec",
     "LemonConfig",
@@ -64,6 +68,7 @@ __all__ = [
     "TiresiasConfig",
     "TraceWorkloadConfig",
     "UsersConfig",
+    "WeibullTerm",
     "WorkloadConfig",
 ]
 
@@ -347,7 +352,17 @@ Component = Literal["node", "gpu", "switch", "pod"]
 # Fields a kind may set besides kind/category/planned/detection (validated in FaultConfig).
 _KIND_FIELDS: dict[str, frozenset[str]] = {
     "poisson": frozenset(
-        {"per", "rate", "distribution", "shape", "blast_radius", "correlated", "repair", "lemons"}
+        {
+            "per",
+            "rate",
+            "distribution",
+            "shape",
+            "hazard",
+            "blast_radius",
+            "correlated",
+            "repair",
+            "lemons",
+        }
     ),
     "maintenance": frozenset({"every", "arrivals", "duration", "batch_nodes"}),
     "flap": frozenset({"per", "rate", "duration", "timeout", "speed"}),
@@ -379,6 +394,8 @@ class FaultConfig(Frozen):
     rate: float | None = None
     distribution: Literal["exponential", "weibull"] = "exponential"
     shape: Annotated[float, Field(gt=0, le=100)] = 1.0
+    hazard: HazardConfig | None = None
+    """Age-dependent hazard on top of ``rate`` (docs/ageing.md); null: constant in age."""
     blast_radius: Literal["gpu", "node", "rack", "pod", "job"] = "node"
     correlated: CorrelatedConfig | None = None
     lemons: bool = True
@@ -418,6 +435,8 @@ class FaultConfig(Frozen):
         """Serialise only the fields this kind takes, so a dump re-loads equal."""
         allowed = _KIND_FIELDS[self.kind] | _COMMON_FIELDS
         data: dict[str, Any] = handler(self)
+        if data.get("hazard", 0) is None:  # opt-in: scenarios without it dump as before
+            allowed = allowed - {"hazard"}
         return {k: v for k, v in data.items() if k in allowed}
 
     @property
@@ -438,6 +457,8 @@ class FaultConfig(Frozen):
             raise ValueError(f"kind {self.kind!r} needs a rate")
         if self.kind in ("maintenance", "storage") and self.every is None:
             raise ValueError(f"kind {self.kind!r} needs 'every' (the mean gap between windows)")
+        if self.hazard is not None and self.distribution != "exponential":
+            raise ValueError("hazard replaces distribution: weibull (set one of them)")
         if self.kind == "trace" and not self.path:
             raise ValueError("kind 'trace' needs a path")
         if self.kind == "switch" and self.per not in (None, "switch", "pod"):
@@ -590,6 +611,16 @@ class RunConfig(Frozen):
     check_invariants: bool = False
     max_events: Annotated[float, Field(gt=0)] = 1e9
     max_memory: Bytes = Field(default=8e9, gt=0)
+    period: Duration | None = Field(default=None, gt=0)
+    """Length of the per-period metrics' periods (``30d``, ``91d``); null: none."""
+
+    @model_serializer(mode="wrap")
+    def _omit_no_period(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``period`` out when it is not set, so scenarios without it dump as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("period", 0) is None:
+            del data["period"]
+        return data
 
 
 class Scenario(Frozen):
@@ -611,14 +642,37 @@ class Scenario(Frozen):
     run: RunConfig = Field(default_factory=RunConfig)
     power: PowerConfig | None = None
     """Facility power (docs/power.md); ``null``: energy is the flat ``cost.mwh_per_gpu_year``."""
+    fleet: FleetConfig | None = None
+    """The nodes' cohorts and install times (docs/ageing.md); ``null``: one new cohort."""
 
     @model_serializer(mode="wrap")
     def _omit_no_power(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``power`` out when it is not set, so scenarios without it dump as before."""
+        """Leave ``power`` and ``fleet`` out when unset: scenarios without them dump as before."""
         data: dict[str, Any] = handler(self)
-        if data.get("power", 0) is None:
-            del data["power"]
+        for key in ("power", "fleet"):
+            if data.get(key, 0) is None:
+                del data[key]
         return data
+
+    @model_validator(mode="after")
+    def _cohorts_fill_the_cluster(self) -> Scenario:
+        """The cohorts' node counts sum to the cluster's nodes; overrides name hazard sources."""
+        if self.fleet is None:
+            return self
+        total = sum(c.count for c in self.fleet.cohorts)
+        if total != self.cluster.n_nodes:
+            raise ValueError(
+                f"fleet.cohorts: counts sum to {total} nodes but the cluster has"
+                f" {self.cluster.n_nodes}"
+            )
+        for i, cohort in enumerate(self.fleet.cohorts):
+            for name in cohort.hazards:
+                fault = self.faults.get(name)
+                if fault is None or fault.kind != "poisson":
+                    raise ValueError(
+                        f"fleet.cohorts.{i}.hazards.{name}: no poisson fault source {name!r}"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _sharing_policy(self) -> Scenario:

@@ -78,12 +78,16 @@ class Recorder:
         """Called at the end of every :meth:`tick` (before the node change it precedes)."""
         self.on_run_record: Callable[[RunStarted | RunEnded], None] | None = None
         """Called with every epoch's start and end record as it is written."""
+        self.on_record: Callable[[Event], None] | None = None
+        """Called with every record as it is written (the per-period ledger's feed)."""
 
     def record(self, event: Event) -> None:
         """Write one record: fold it into the tally, and keep it if the log is kept."""
         self.tally.add(event)
         if self.keep_log:
             self.log.append(event)
+        if self.on_record is not None:
+            self.on_record(event)
         if self.on_run_record is not None and type(event) in _RUN_RECORDS:
             self.on_run_record(event)  # type: ignore[arg-type]
 

@@ -26,6 +26,7 @@ import simpy
 
 from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster
+from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
 from clustersim.events import Event, JobSubmitted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
@@ -45,6 +46,7 @@ from .dispatcher import Dispatcher
 from .fleet import Fleet
 from .lifecycle import run_job
 from .passes import PolicyRunner
+from .periods import PeriodLedger
 from .power import PowerMeter
 from .recorder import Recorder
 
@@ -167,6 +169,30 @@ class Simulation:
             )
             self.recorder.on_tick = meter.tick
             self.recorder.on_run_record = meter.run_record
+        self.cohorts = Cohorts.of(scenario)
+        self.period_ledger: PeriodLedger | None = None
+        if scenario.run.period is not None:
+            ledger = self.period_ledger = PeriodLedger(
+                env,
+                self.cluster,
+                self.cohorts,
+                period_s=scenario.run.period,
+                gpus_per_node=self.gpus_per_node,
+                planned_causes=self.causes.planned,
+                down_planned=down_planned,
+                quarantined=quarantined,
+            )
+            self.recorder.on_record = ledger.record
+            meter_tick = self.recorder.on_tick
+            if meter_tick is None:
+                self.recorder.on_tick = ledger.tick
+            else:
+
+                def both_ticks() -> None:
+                    meter_tick()
+                    ledger.tick()
+
+                self.recorder.on_tick = both_ticks
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())
@@ -225,6 +251,12 @@ class Simulation:
         if self.power_meter is None:
             return None
         return self.power_meter.steps(self.end_s)
+
+    def periods(self) -> list[dict[str, Any]]:
+        """The per-period rows of ``run.period`` (empty without it)."""
+        if self.period_ledger is None:
+            return []
+        return self.period_ledger.rows(self.end_s)
 
     @property
     def quarantined(self) -> set[int]:

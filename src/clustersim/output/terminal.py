@@ -130,6 +130,10 @@ def render_result(result: RunResult) -> Group:
     timing = _rows(width, [("simulated", fmt_duration(s["sim_time_s"]) + _speed(result))])
     head = _rows(width, rows)
     parts: list[Any] = [top, timing, head, _gpu_hours_table(result), _CauseTable(result)]
+    if result.replications[0].periods:
+        from clustersim.output.periods import periods_table
+
+        parts.append(periods_table(result))
     jobs = result.replications[0].jobs
     if jobs:
         parts.append(_jobs_table(result))
