@@ -44,6 +44,7 @@ __all__ = [
     "Finished",
     "JobRow",
     "LogTally",
+    "NetworkStats",
     "RunMetrics",
     "measure",
     "t_quantile_975",
@@ -86,6 +87,9 @@ class JobRow:
     recovery_s: float
     racks: int
     pods: int
+    network_share: float | None = None
+    """Time-weighted mean bottleneck share while running (None: no network model, or never
+    ran; 1 for a job that crossed no shared link)."""
 
 
 @dataclass(slots=True)
@@ -180,6 +184,17 @@ def tally_log(log: Iterable[Event]) -> LogTally:
     return tally
 
 
+class NetworkStats(Protocol):
+    """What :func:`measure` reads of the network component (docs/network.md)."""
+
+    lost_gpu_s: dict[str, float]
+    utilisation_s: float
+
+    def mean_share(self, job_id: int) -> float | None:
+        """A job's time-weighted mean bottleneck share (None: it never ran)."""
+        ...
+
+
 class Finished(Protocol):
     """What :func:`measure` reads of a finished simulation (the engine's ``Simulation``)."""
 
@@ -208,6 +223,11 @@ class Finished(Protocol):
     @property
     def quarantined(self) -> set[int]:
         """Nodes retired by quarantine."""
+        ...
+
+    @property
+    def network_stats(self) -> NetworkStats | None:
+        """The network's integrals (None without a network model)."""
         ...
 
     @property
@@ -346,6 +366,9 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
+    net = sim.network_stats
+    if net is not None:
+        _network_summary(summary, causes, net, slow, end)
     power: dict[str, Any] = {}
     steps = sim.power_steps
     if energy is not None and steps is not None:
@@ -359,6 +382,34 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     return RunMetrics(
         summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
     )
+
+
+def _network_summary(
+    summary: dict[str, Any],
+    causes: dict[str, dict[str, Any]],
+    net: NetworkStats,
+    slow_gpu_s: float,
+    end_s: float,
+) -> None:
+    """Add the network's keys: slowdown GPU-hours by network cause, link utilisation.
+
+    The network's GPU-seconds are the part of the ``slowdown`` term it caused (it slows a job
+    first; other slowdowns act on what is left), so they also join each cause's
+    ``lost_gpu_h`` (``network-contention`` gets a row of its own).
+    """
+    by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
+    summary["network_slowdown_gpu_hours_by_cause"] = by_cause
+    summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
+    summary["other_slowdown_gpu_hours"] = slow_gpu_s / 3600 - sum(by_cause.values())
+    summary["network_link_utilisation"] = net.utilisation_s / end_s if end_s > 0 else 0.0
+    template = dict.fromkeys(next(iter(causes.values()), {}), 0.0)
+    for c, gpu_h in by_cause.items():
+        row = causes.setdefault(
+            c, {**template, "category": "Network", "planned": False, "interruptions": 0}
+        )
+        row["slowdown_gpu_h"] = gpu_h
+        row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
+    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -411,6 +462,7 @@ def _job_row(
         recovery_s=rec[job.id],
         racks=job.racks,
         pods=job.pods,
+        network_share=None if sim.network_stats is None else sim.network_stats.mean_share(job.id),
     )
 
 

@@ -39,6 +39,8 @@ class JobRecord:
     checkpoint_bytes: float
     estimate_s: float | None = None
     """The user's runtime estimate; None when it is the exact work (``estimates: exact``)."""
+    exposed_comm: float | None = None
+    """The job spec's exposed-communication fraction; None: the network section's default."""
 
 
 def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
@@ -46,6 +48,7 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     bytes_per_param = scenario.checkpoint.bytes_per_param
     raw: list[tuple[float, int, str, int, float, int, float]] = []
     requested: dict[int, float] = {}  # input order -> the job's own estimate, if it has one
+    comm: dict[int, float] = {}  # input order -> the job's own exposed_comm, if it has one
     for spec in scenario.workload.jobs:
         if spec.checkpoint_bytes is not None:
             size = spec.checkpoint_bytes
@@ -57,6 +60,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
             name = spec.name if spec.count == 1 else f"{spec.name}-{k}"
             if spec.estimate is not None:
                 requested[len(raw)] = spec.estimate
+            if spec.exposed_comm is not None:
+                comm[len(raw)] = spec.exposed_comm
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
     raw.extend(_generate(scenario.workload, streams, bytes_per_param, offset=len(raw)))
     if scenario.workload.trace is not None:
@@ -66,8 +71,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     raw.sort(key=itemgetter(0, 1))  # submission time, then declaration order
     estimates = _estimates(scenario.scheduler.estimates, raw, requested, streams)
     return [
-        JobRecord(i, name, gpus, work, submit, prio, size, estimate)
-        for i, ((submit, _, name, gpus, work, prio, size), estimate) in enumerate(
+        JobRecord(i, name, gpus, work, submit, prio, size, estimate, comm.get(order))
+        for i, ((submit, order, name, gpus, work, prio, size), estimate) in enumerate(
             zip(raw, estimates, strict=True)
         )
     ]

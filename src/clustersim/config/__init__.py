@@ -51,6 +51,7 @@ from clustersim.config.models import (
     TraceWorkloadConfig,
     WorkloadConfig,
 )
+from clustersim.config.network import NetworkConfig
 from clustersim.config.parse import load_document
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "JobClass",
     "JobSpec",
     "LemonConfig",
+    "NetworkConfig",
     "PowerConfig",
     "Problem",
     "QuarantineConfig",

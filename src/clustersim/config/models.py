@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from clustersim.config.network import NetworkConfig
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
 from clustersim.config.power import PowerConfig
@@ -77,6 +78,8 @@ class ClusterConfig(Frozen):
     racks_per_pod: PositiveInt = 192
     pods: PositiveInt = 8
     oversubscription: Annotated[float, Field(ge=1.0)] = 7.0
+    rack_oversubscription: Annotated[float, Field(ge=1.0)] = 1.0
+    """ToR uplink oversubscription (1 = non-blocking); used by ``network.model: fair-share``."""
     spare_nodes: NonNegativeInt = 0
     placement: Literal["topology", "first-fit", "spread"] = "topology"
     """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
@@ -93,6 +96,14 @@ class ClusterConfig(Frozen):
     def n_gpus(self) -> int:
         """Total number of GPUs (spares included)."""
         return self.n_nodes * self.gpus_per_node
+
+    @model_serializer(mode="wrap")
+    def _omit_default_rack_ratio(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave a non-blocking ``rack_oversubscription`` out, so old scenarios dump as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("rack_oversubscription") == 1.0:
+            del data["rack_oversubscription"]
+        return data
 
     @model_validator(mode="after")
     def _spares_fit(self) -> ClusterConfig:
@@ -137,6 +148,16 @@ class JobSpec(Frozen):
     estimate: Duration | None = Field(default=None, gt=0)
     """The user's runtime estimate (requested time limit), used by ``estimates.model:
     requested``; None means the job's own failure-free work."""
+    exposed_comm: Annotated[float, Field(ge=0, le=1)] | None = None
+    """This job's exposed-communication fraction (``network.exposed_comm`` otherwise)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_no_comm(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave an unset ``exposed_comm`` out, so job specs without it dump as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("exposed_comm", 0) is None:
+            del data["exposed_comm"]
+        return data
 
 
 class JobClass(Frozen):
@@ -511,13 +532,17 @@ class Scenario(Frozen):
     run: RunConfig = Field(default_factory=RunConfig)
     power: PowerConfig | None = None
     """Facility power (docs/power.md); ``null``: energy is the flat ``cost.mwh_per_gpu_year``."""
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    """Shared network links (docs/network.md); the default ``model: none`` has no effect."""
 
     @model_serializer(mode="wrap")
     def _omit_no_power(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``power`` out when it is not set, so scenarios without it dump as before."""
+        """Leave out ``power`` if unset and ``network`` if all defaults (old dumps unchanged)."""
         data: dict[str, Any] = handler(self)
         if data.get("power", 0) is None:
             del data["power"]
+        if self.network == NetworkConfig():
+            data.pop("network", None)
         return data
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from clustersim.analysis import analytic
 from clustersim.checkpoint import interval_for
 from clustersim.config import Scenario
+from clustersim.config.network import default_exposed_comm
 from clustersim.job import Job
 from clustersim.workload import JobRecord
 
@@ -68,6 +69,7 @@ def make_jobs(
     gpn = scenario.cluster.gpus_per_node
     share = scenario.cluster.sharing == "gpu"
     shapes: dict[tuple[int, int, float], JobShape] = {}
+    comm = scenario.network.exposed_comm
     jobs: list[Job] = []
     for rec in records:
         nodes = math.ceil(rec.gpus / gpn)
@@ -104,6 +106,13 @@ def make_jobs(
             job.peer_copy_ok = True
         if rec.estimate_s is not None:
             job.estimate_s = rec.estimate_s
+        job.exposed_comm = (
+            rec.exposed_comm
+            if rec.exposed_comm is not None
+            else comm
+            if comm is not None
+            else default_exposed_comm(rec.gpus)
+        )
         jobs.append(job)
     return jobs
 

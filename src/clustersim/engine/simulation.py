@@ -10,6 +10,7 @@ account at the end). Everything else belongs to one component each::
     Degradations  slowdowns (job speeds) and the shared store's bandwidth windows
     lifecycle     each job's own process (start-up, training, recovery, draining)
     PowerMeter    the facility power series (only with a ``power`` section)
+    Network       link capacities and job shares (only with ``network.model: fair-share``)
 
 The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
 and the :class:`~clustersim.engine.lifecycle.JobHost` interface to job processes, both by
@@ -44,6 +45,7 @@ from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .fleet import Fleet
 from .lifecycle import run_job
+from .network import Network
 from .power import PowerMeter
 from .recorder import Recorder
 
@@ -149,8 +151,27 @@ class Simulation:
                 scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
             )
         )
-        for job in self.jobs:
-            job.on_phase = dispatcher.track_phase
+        self.network: Network | None = None
+        if scenario.network.model == "fair-share":
+            net = self.network = Network(
+                env,
+                self.cluster,
+                self.topology,
+                scenario.network,
+                rack_oversubscription=cfg.rack_oversubscription,
+                respeed=self.degradations.respeed_job,
+            )
+            self.degradations.network_factor = net.job_factor
+
+            def track_phase(job: Job) -> None:
+                dispatcher.track_phase(job)
+                net.track_phase(job)
+
+            for job in self.jobs:
+                job.on_phase = track_phase
+        else:
+            for job in self.jobs:
+                job.on_phase = dispatcher.track_phase
         self.power_meter: PowerMeter | None = None
         if scenario.power is not None:
             meter = self.power_meter = PowerMeter(
@@ -224,6 +245,11 @@ class Simulation:
         return self.power_meter.steps(self.end_s)
 
     @property
+    def network_stats(self) -> Network | None:
+        """The network's integrals (None without a network model)."""
+        return self.network
+
+    @property
     def quarantined(self) -> set[int]:
         """Nodes retired by quarantine."""
         return self.fleet.quarantined
@@ -257,6 +283,10 @@ class Simulation:
     def schedulable_nodes(self) -> int:
         """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
         return self.dispatcher.schedulable_nodes
+
+    def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
+        """World: a failed aggregation switch cuts ``pod``'s uplink (False: no network model)."""
+        return self.network is not None and self.network.cut_uplink(pod, cause, duration_s)
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:
@@ -343,6 +373,8 @@ class Simulation:
                 job.proc.interrupt(Horizon())
         while env.peek() <= env.now:
             env.step()
+        if self.network is not None:
+            self.network.close()
         self.recorder.tick()
         self.recorder.close_bins(env.now, final=True)
 
