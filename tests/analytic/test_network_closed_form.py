@@ -134,3 +134,18 @@ def test_aggregation_switch_fault_cuts_one_plane() -> None:
     # Without the network model the same fault slows the job through a pod slowdown instead.
     off = run(base.replace({"network.model": "none"}))
     assert measure(off).summary.get("network_slowdown_gpu_hours_by_cause") is None
+
+
+def test_spread_placement_is_slower_than_topology() -> None:
+    """Jobs of 6 nodes fit in one 8-node pod: topology keeps them inside, spread does not."""
+    jobs = [{"name": "a", "gpus": 48, "work": WORK_S}, {"name": "b", "gpus": 48, "work": WORK_S}]
+    topo = run(scenario(jobs, k=7.0, f=0.1, traffic="uniform", placement="topology"))
+    spread = run(scenario(jobs, k=7.0, f=0.1, traffic="uniform", placement="spread"))
+    for job in topo.jobs:
+        assert job.pods == 1
+        assert job.finish_s - job.first_start_s == WORK_S
+    assert all(job.pods == 2 for job in spread.jobs)
+    m_topo, m_spread = measure(topo), measure(spread)
+    assert m_topo.summary["network_slowdown_gpu_hours"] == 0.0
+    assert m_spread.summary["network_slowdown_gpu_hours"] > 0.0
+    assert m_spread.summary["mean_jct_s"] > m_topo.summary["mean_jct_s"]
