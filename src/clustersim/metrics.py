@@ -190,9 +190,7 @@ class NetworkStats(Protocol):
     lost_gpu_s: dict[str, float]
     utilisation_s: float
 
-    def mean_share(self, job_id: int) -> float | None:
-        """A job's time-weighted mean bottleneck share (None: it never ran)."""
-        ...
+    def mean_share(self, job_id: int) -> float | None: ...  # noqa: D102
 
 
 class Finished(Protocol):
@@ -368,7 +366,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     }
     net = sim.network_stats
     if net is not None:
-        _network_summary(summary, causes, net, slow, end)
+        _network_summary(summary, causes, net, slow)
     power: dict[str, Any] = {}
     steps = sim.power_steps
     if energy is not None and steps is not None:
@@ -385,28 +383,18 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
 
 
 def _network_summary(
-    summary: dict[str, Any],
-    causes: dict[str, dict[str, Any]],
-    net: NetworkStats,
-    slow_gpu_s: float,
-    end_s: float,
+    summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
 ) -> None:
-    """Add the network's keys: slowdown GPU-hours by network cause, link utilisation.
-
-    The network's GPU-seconds are the part of the ``slowdown`` term it caused (it slows a job
-    first; other slowdowns act on what is left), so they also join each cause's
-    ``lost_gpu_h`` (``network-contention`` gets a row of its own).
-    """
+    """The network's part of the slowdown term by cause (also in ``causes``), utilisation."""
     by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
     summary["network_slowdown_gpu_hours_by_cause"] = by_cause
     summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
-    summary["other_slowdown_gpu_hours"] = slow_gpu_s / 3600 - sum(by_cause.values())
-    summary["network_link_utilisation"] = net.utilisation_s / end_s if end_s > 0 else 0.0
-    template = dict.fromkeys(next(iter(causes.values()), {}), 0.0)
+    summary["other_slowdown_gpu_hours"] = slow / 3600 - sum(by_cause.values())
+    end = summary["sim_time_s"]
+    summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
+    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
     for c, gpu_h in by_cause.items():
-        row = causes.setdefault(
-            c, {**template, "category": "Network", "planned": False, "interruptions": 0}
-        )
+        row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
         row["slowdown_gpu_h"] = gpu_h
         row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
     summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
