@@ -120,6 +120,13 @@ class World(Protocol):
         """End a slowdown early."""
         ...
 
+    def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
+        """Remove one aggregation plane of ``pod``'s uplink for ``duration_s``.
+
+        Returns False (and does nothing) when no network model is on.
+        """
+        ...
+
     def is_slowed(self, token: int) -> bool:
         """Whether a slowdown is still in effect."""
         ...

@@ -5,7 +5,9 @@ A ToR fails at ``rate`` per switch (Alibaba HPN: 0.051 % of ToRs per month,
 the rack is out until the switch is repaired, and every job with a node there is
 interrupted. Dual-homed racks keep running on the other ToR at reduced bandwidth: jobs with a
 node in the rack run at ``speed`` (default 0.5) until the repair. A pod-level failure degrades
-the pod's uplinks: jobs spanning more than one pod with a node in it run at ``speed``.
+the pod's uplinks: jobs spanning more than one pod with a node in it run at ``speed``; with
+``network.model: fair-share`` it instead removes ``1 / network.planes`` of the pod's uplink
+capacity, and the jobs crossing it slow by how much their share drops (docs/network.md).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class SwitchFaults(RatedSource):
     def apply(self, world: World, switch: int, repair_s: float) -> None:
         """One switch failure and its effect."""
         if self.cfg.level == "pod":
-            world.slow("pod", (switch,), self.speed, self.name, repair_s)
+            if not world.cut_uplink(switch, self.name, repair_s):
+                world.slow("pod", (switch,), self.speed, self.name, repair_s)
         elif self.cfg.homing == "dual":
             world.slow("rack", (switch,), self.speed, self.name, repair_s)
         else:

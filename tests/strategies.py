@@ -197,6 +197,7 @@ def scenarios(
     max_faults: int = 3,
     oversize: bool = True,
     check_invariants: bool = True,
+    network: bool = False,
 ) -> Scenario:
     """Whole small scenarios, built with ``Scenario.model_validate`` of a plain dict.
 
@@ -247,7 +248,32 @@ def scenarios(
     }
     if data["scheduler"]["policy"] == "conservative-backfill":
         cluster["sharing"] = "node"  # its profile counts whole nodes (config rejects gpu)
+    if network:
+        data["network"] = draw(network_configs())
+        cluster["placement"] = draw(st.sampled_from(("topology", "first-fit", "spread")))
+        cluster["rack_oversubscription"] = draw(st.sampled_from((1.0, 2.0, 4.0)))
+        if draw(st.booleans()):  # aggregation switch faults cut pod uplinks
+            data["faults"]["agg"] = {
+                "kind": "switch",
+                "level": "pod",
+                "rate": draw(st.sampled_from(("1/1 switch-days", "4/1 switch-days"))),
+                "repair": {"mean": draw(durations(600.0, 6 * 3600.0))},
+            }
     return Scenario.model_validate(data)
+
+
+@st.composite
+def network_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """A ``fair-share`` network section: any traffic model, f and plane count."""
+    cfg: dict[str, Any] = {
+        "model": "fair-share",
+        "traffic": draw(st.sampled_from(("uniform", "all"))),
+        "planes": draw(st.integers(1, 4)),
+        "nic_bandwidth": draw(st.sampled_from(("100Gb/s", "400Gb/s"))),
+    }
+    if draw(st.booleans()):
+        cfg["exposed_comm"] = draw(st.floats(0.0, 1.0))
+    return cfg
 
 
 # --------------------------------------------------------------------------- scheduling workloads

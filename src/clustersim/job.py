@@ -204,6 +204,8 @@ class Job:
     job of whole nodes). Its one held node then counts as this many GPUs."""
     slot_node: int = -1
     """The shared node a sub-node job's slot is on (-1: none, or a job of whole nodes)."""
+    exposed_comm: float = 0.0
+    """Fraction of a failure-free step that is exposed communication (docs/network.md)."""
     estimate_s: float = math.nan
     """The user's estimate of the failure-free work (nan: exact, ``work_s``). Policies see
     the failure-free time left scaled by ``estimate_s / work_s``."""

@@ -44,6 +44,7 @@ __all__ = [
     "Finished",
     "JobRow",
     "LogTally",
+    "NetworkStats",
     "RunMetrics",
     "measure",
     "t_quantile_975",
@@ -86,6 +87,9 @@ class JobRow:
     recovery_s: float
     racks: int
     pods: int
+    network_share: float | None = None
+    """Time-weighted mean bottleneck share while running (None: no network model, or never
+    ran; 1 for a job that crossed no shared link)."""
 
 
 @dataclass(slots=True)
@@ -182,6 +186,15 @@ def tally_log(log: Iterable[Event]) -> LogTally:
     return tally
 
 
+class NetworkStats(Protocol):
+    """What :func:`measure` reads of the network component (docs/network.md)."""
+
+    lost_gpu_s: dict[str, float]
+    utilisation_s: float
+
+    def mean_share(self, job_id: int) -> float | None: ...  # noqa: D102
+
+
 class Finished(Protocol):
     """What :func:`measure` reads of a finished simulation (the engine's ``Simulation``)."""
 
@@ -210,6 +223,11 @@ class Finished(Protocol):
     @property
     def quarantined(self) -> set[int]:
         """Nodes retired by quarantine."""
+        ...
+
+    @property
+    def network_stats(self) -> NetworkStats | None:
+        """The network's integrals (None without a network model)."""
         ...
 
     @property
@@ -348,6 +366,9 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
+    net = sim.network_stats
+    if net is not None:
+        _network_summary(summary, causes, net, slow)
     power: dict[str, Any] = {}
     steps = sim.power_steps
     if energy is not None and steps is not None:
@@ -361,6 +382,24 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     return RunMetrics(
         summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
     )
+
+
+def _network_summary(
+    summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
+) -> None:
+    """The network's part of the slowdown term by cause (also in ``causes``), utilisation."""
+    by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
+    summary["network_slowdown_gpu_hours_by_cause"] = by_cause
+    summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
+    summary["other_slowdown_gpu_hours"] = slow / 3600 - sum(by_cause.values())
+    end = summary["sim_time_s"]
+    summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
+    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
+    for c, gpu_h in by_cause.items():
+        row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
+        row["slowdown_gpu_h"] = gpu_h
+        row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
+    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -413,6 +452,7 @@ def _job_row(
         recovery_s=rec[job.id],
         racks=job.racks,
         pods=job.pods,
+        network_share=None if sim.network_stats is None else sim.network_stats.mean_share(job.id),
     )
 
 

@@ -46,6 +46,8 @@ class JobRecord:
     """The user's runtime estimate; None when it is the exact work (``estimates: exact``)."""
     user: str = ""
     group: str = ""
+    exposed_comm: float | None = None
+    """The job spec's exposed-communication fraction; None: the network section's default."""
 
 
 def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
@@ -54,6 +56,7 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     raw: list[tuple[float, int, str, int, float, int, float]] = []
     requested: dict[int, float] = {}  # input order -> the job's own estimate, if it has one
     owners: dict[int, tuple[str, str]] = {}  # input order -> (user, group), where known
+    comm: dict[int, float] = {}  # input order -> the job's own exposed_comm, if it has one
     for spec in scenario.workload.jobs:
         if spec.checkpoint_bytes is not None:
             size = spec.checkpoint_bytes
@@ -67,6 +70,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
                 requested[len(raw)] = spec.estimate
             if spec.user is not None or spec.group is not None:
                 owners[len(raw)] = (spec.user or "", spec.group or "")
+            if spec.exposed_comm is not None:
+                comm[len(raw)] = spec.exposed_comm
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
     generated = _generate(scenario.workload, streams, bytes_per_param, offset=len(raw))
     gen_cfg = scenario.workload.generator
@@ -81,7 +86,18 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     raw.sort(key=itemgetter(0, 1))  # submission time, then declaration order
     estimates = _estimates(scenario.scheduler.estimates, raw, requested, streams)
     return [
-        JobRecord(i, name, gpus, work, submit, prio, size, estimate, *owners.get(order, ("", "")))
+        JobRecord(
+            i,
+            name,
+            gpus,
+            work,
+            submit,
+            prio,
+            size,
+            estimate,
+            *owners.get(order, ("", "")),
+            exposed_comm=comm.get(order),
+        )
         for i, ((submit, order, name, gpus, work, prio, size), estimate) in enumerate(
             zip(raw, estimates, strict=True)
         )

@@ -115,7 +115,7 @@ def test_import_is_light() -> None:
 def test_the_issue_example_runs() -> None:
     r = cs.run(cs.load("single-job", set=SMALL), reps=4, seed=1)
     assert 0.0 < r.summary.ettr < 1.0
-    assert r.jobs_frame().shape == (4, 26)  # one job, four replications
+    assert r.jobs_frame().shape == (4, 27)  # one job, four replications
 
 
 def test_load_overrides_every_way_give_one_scenario() -> None:

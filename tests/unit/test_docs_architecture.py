@@ -89,7 +89,7 @@ def test_the_doc_names_enough_to_be_checked() -> None:
     ("text", "expected"),
     [
         ("`src/clustersim/cluster.py` and `clustersim.cluster.Cluster`", []),
-        ("`src/clustersim/engine/network.py`", ["src/clustersim/engine/network.py"]),
+        ("`src/clustersim/engine/nothing.py`", ["src/clustersim/engine/nothing.py"]),
         ("`clustersim.cluster.Nothing`", ["clustersim.cluster.Nothing"]),
         ("`clustersim.nomodule`", ["clustersim.nomodule"]),
         ("`faults/` `scheduler/__init__.py` `../shared/DESIGN.md`", []),

@@ -56,6 +56,7 @@ from clustersim.config.models import (
     UsersConfig,
     WorkloadConfig,
 )
+from clustersim.config.network import NetworkConfig
 from clustersim.config.parse import load_document
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "JobClass",
     "JobSpec",
     "LemonConfig",
+    "NetworkConfig",
     "PowerConfig",
     "Problem",
     "QuarantineConfig",

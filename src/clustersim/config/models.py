@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from clustersim.config.fleet import CohortConfig, FleetConfig, HazardConfig, WeibullTerm
+from clustersim.config.network import NetworkConfig
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
 from clustersim.config.power import PowerConfig
@@ -111,6 +112,8 @@ class ClusterConfig(Frozen):
     racks_per_pod: PositiveInt = 192
     pods: PositiveInt = 8
     oversubscription: Annotated[float, Field(ge=1.0)] = 7.0
+    rack_oversubscription: Annotated[float, Field(ge=1.0)] = 1.0
+    """ToR uplink oversubscription (1 = non-blocking); used by ``network.model: fair-share``."""
     spare_nodes: NonNegativeInt = 0
     placement: Literal["topology", "first-fit", "spread"] = "topology"
     """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
@@ -127,6 +130,14 @@ class ClusterConfig(Frozen):
     def n_gpus(self) -> int:
         """Total number of GPUs (spares included)."""
         return self.n_nodes * self.gpus_per_node
+
+    @model_serializer(mode="wrap")
+    def _omit_default_rack_ratio(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave a non-blocking ``rack_oversubscription`` out, so old scenarios dump as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("rack_oversubscription") == 1.0:
+            del data["rack_oversubscription"]
+        return data
 
     @model_validator(mode="after")
     def _spares_fit(self) -> ClusterConfig:
@@ -174,10 +185,13 @@ class JobSpec(Frozen):
     user: str | None = None
     """Who submitted the job (fair share charges its GPU time to the user or group)."""
     group: str | None = None
+    exposed_comm: Annotated[float, Field(ge=0, le=1)] | None = None
+    """This job's exposed-communication fraction (``network.exposed_comm`` otherwise)."""
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), ("user", "group"))
+        """Leave unset ``user``, ``group`` and ``exposed_comm`` out (old dumps unchanged)."""
+        return _without_defaults(self, handler(self), ("user", "group", "exposed_comm"))
 
 
 class JobClass(Frozen):
@@ -644,14 +658,18 @@ class Scenario(Frozen):
     """Facility power (docs/power.md); ``null``: energy is the flat ``cost.mwh_per_gpu_year``."""
     fleet: FleetConfig | None = None
     """The nodes' cohorts and install times (docs/ageing.md); ``null``: one new cohort."""
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    """Shared network links (docs/network.md); the default ``model: none`` has no effect."""
 
     @model_serializer(mode="wrap")
     def _omit_no_power(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``power`` and ``fleet`` out when unset: scenarios without them dump as before."""
+        """Leave out unset ``power`` and ``fleet`` and an all-default ``network`` (old dumps)."""
         data: dict[str, Any] = handler(self)
         for key in ("power", "fleet"):
             if data.get(key, 0) is None:
                 del data[key]
+        if self.network == NetworkConfig():
+            data.pop("network", None)
         return data
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from clustersim.analysis import analytic
 from clustersim.checkpoint import interval_for
 from clustersim.config import Scenario
+from clustersim.config.network import default_exposed_comm
 from clustersim.job import Job
 from clustersim.workload import JobRecord
 
@@ -70,6 +71,7 @@ def make_jobs(
     share = scenario.cluster.sharing == "gpu"
     shapes: dict[tuple[int, int, float], JobShape] = {}
     by_group = scenario.scheduler.fair_share.by == "group"
+    comm = scenario.network.exposed_comm
     jobs: list[Job] = []
     for rec in records:
         nodes = math.ceil(rec.gpus / gpn)
@@ -108,6 +110,13 @@ def make_jobs(
             job.estimate_s = rec.estimate_s
         job.user, job.group = rec.user, rec.group
         job.account = rec.group if by_group else rec.user
+        job.exposed_comm = (
+            rec.exposed_comm
+            if rec.exposed_comm is not None
+            else comm
+            if comm is not None
+            else default_exposed_comm(rec.gpus)
+        )
         jobs.append(job)
     return jobs
 

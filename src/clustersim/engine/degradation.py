@@ -3,13 +3,15 @@
 :class:`Degradations` owns every active speed factor (stragglers, degraded links, throttled
 racks) and the bandwidth factor of the shared checkpoint store. It computes each job's speed
 (the slowest of its nodes, racks and, for a multi-pod job, pods) and tells a running job's
-process when its speed changed; the job re-plans its closed-form progress. A network model
-that changes speeds through shared links belongs next to this component.
+process when its speed changed; the job re-plans its closed-form progress. With a network
+model on, a job's speed is its slowdown factor times its network factor (``network_factor``,
+served by :class:`~clustersim.engine.network.Network`, which calls :meth:`respeed_job` when a
+job's share changes): the two are independent effects, compute and communication.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import simpy
@@ -52,6 +54,8 @@ class Degradations:
             "pod": {},
         }
         self._storage_windows: dict[int, float] = {}
+        self.network_factor: Callable[[Job], float] | None = None
+        """A job's network speed factor (None: no network model, factor 1)."""
 
     # ----------------------------------------------------------------- slowdowns
     def slow(
@@ -108,10 +112,12 @@ class Degradations:
         jobs_on = self.cluster.jobs_on
         jobs = {job_id for n in self._nodes_in(scope, ids) for job_id in jobs_on(n)}
         for job_id in sorted(jobs):
-            job = self.jobs[job_id]
-            speed = self.job_speed(job)
-            if speed == job.speed:
-                continue
+            self.respeed_job(self.jobs[job_id])
+
+    def respeed_job(self, job: Job) -> None:
+        """Recompute ``job``'s speed; a running job whose speed changed re-plans its progress."""
+        speed = self.job_speed(job)
+        if speed != job.speed:
             job.speed = speed
             if (
                 job.phase is JobPhase.RUNNING
@@ -123,7 +129,13 @@ class Degradations:
                 job.proc.interrupt(SpeedChange())
 
     def job_speed(self, job: Job) -> float:
-        """The job's speed factor: the slowest of its nodes, racks and (multi-pod) pods."""
+        """The job's speed: its slowdown factor times its network factor (if modelled)."""
+        if self.network_factor is None:
+            return self.slow_factor(job)
+        return self.slow_factor(job) * self.network_factor(job)
+
+    def slow_factor(self, job: Job) -> float:
+        """The job's slowdown factor: the slowest of its nodes, racks and (multi-pod) pods."""
         if not self.slowdowns:
             return 1.0
         topo = self.topology

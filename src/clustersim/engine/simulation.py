@@ -10,6 +10,7 @@ account at the end). Everything else belongs to one component each::
     Degradations  slowdowns (job speeds) and the shared store's bandwidth windows
     lifecycle     each job's own process (start-up, training, recovery, draining)
     PowerMeter    the facility power series (only with a ``power`` section)
+    Network       link capacities and job shares (only with ``network.model: fair-share``)
 
 The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
 and the :class:`~clustersim.engine.lifecycle.JobHost` interface to job processes, both by
@@ -45,6 +46,7 @@ from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .fleet import Fleet
 from .lifecycle import run_job
+from .network import Network
 from .passes import PolicyRunner
 from .periods import PeriodLedger
 from .power import PowerMeter
@@ -154,6 +156,23 @@ class Simulation:
             )
         )
         on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase, dispatcher.wake)
+        self.network: Network | None = None
+        if scenario.network.model == "fair-share":
+            net = self.network = Network(
+                env,
+                self.cluster,
+                self.topology,
+                scenario.network,
+                rack_oversubscription=cfg.rack_oversubscription,
+                respeed=self.degradations.respeed_job,
+            )
+            self.degradations.network_factor = net.job_factor
+            policy_phase = on_phase
+
+            def on_phase(job: Job) -> None:
+                policy_phase(job)
+                net.track_phase(job)
+
         for job in self.jobs:
             job.on_phase = on_phase
         self.power_meter: PowerMeter | None = None
@@ -259,6 +278,11 @@ class Simulation:
         return self.period_ledger.rows(self.end_s)
 
     @property
+    def network_stats(self) -> Network | None:
+        """The network's integrals (None without a network model)."""
+        return self.network
+
+    @property
     def quarantined(self) -> set[int]:
         """Nodes retired by quarantine."""
         return self.fleet.quarantined
@@ -292,6 +316,10 @@ class Simulation:
     def schedulable_nodes(self) -> int:
         """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
         return self.dispatcher.schedulable_nodes
+
+    def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
+        """World: a failed aggregation switch cuts ``pod``'s uplink (False: no network model)."""
+        return self.network is not None and self.network.cut_uplink(pod, cause, duration_s)
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:
@@ -378,6 +406,8 @@ class Simulation:
                 job.proc.interrupt(Horizon())
         while env.peek() <= env.now:
             env.step()
+        if self.network is not None:
+            self.network.close()
         self.recorder.tick()
         self.recorder.close_bins(env.now, final=True)
 
