@@ -99,11 +99,14 @@ def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*cmd, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
-    deadline = time.monotonic() + 30
+    # Wait for the first point (header + one line): on a loaded 2-core machine it once took
+    # over 30 s, and a signal before it rightly leaves no file at all.
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        if out.exists() and out.read_bytes().count(b"\n") >= 2:  # header + one point
+        if out.exists() and out.read_bytes().count(b"\n") >= 2:
             break
         time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     # Generous: under coverage on a loaded 2-core machine the exit once took over 30 s.
     _, err = proc.communicate(timeout=120)

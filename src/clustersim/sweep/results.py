@@ -269,10 +269,22 @@ class ResultsFile:
 
     def discard_if_empty(self) -> None:
         """Remove the file if this run created it and no point was finished (call after close)."""
-        if self._created and not self.records:
+        if self._created and not self.records and not self._holds_a_point():
             self.log.unlink(missing_ok=True)
             if self.out != self.log:
                 self.out.unlink(missing_ok=True)
+
+    def _holds_a_point(self) -> bool:
+        """Whether the file holds a whole point line, recorded or not.
+
+        An interrupt can land after a point's line is written (during its fsync) and before
+        :meth:`append` records it; that point is kept, as a resumed sweep reads it.
+        """
+        try:
+            with self.log.open("rb") as fh:
+                return fh.read().count(b"\n") >= 2
+        except OSError:
+            return False
 
     def _write_table(self) -> None:
         if self.out == self.log or not self._table_dirty:
