@@ -1,4 +1,4 @@
-"""Micro-benchmarks of the allocator and dispatcher hot paths (``pytest -m benchmark -s``).
+"""Micro-benchmarks of the allocator and dispatcher hot paths (``pytest -m benchmark -s -n0``).
 
 Excluded from the default run (``pyproject.toml`` deselects the ``benchmark`` marker). Each
 benchmark times itself with ``time.perf_counter`` (best of ``REPEAT`` batches, garbage collector
@@ -37,7 +37,9 @@ from clustersim.scheduler import easy_backfill
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, RunningView
 
-pytestmark = pytest.mark.benchmark
+pytestmark = [pytest.mark.benchmark, pytest.mark.xdist_group("benchmark")]
+"""Under pytest-xdist one worker runs them all (``--dist loadgroup``), so that one process
+writes the figures; ``-n0`` shows them (``-s``) and keeps other tests from running beside."""
 
 # bench/configurations.py's synthetic topology: racks of 2 nodes of 8 GPUs, pods of 128 racks.
 # 64 pods = 16,384 nodes (131,072 GPUs).
