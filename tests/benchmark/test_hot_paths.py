@@ -37,9 +37,9 @@ from clustersim.scheduler import easy_backfill
 from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, RunningView
 
-pytestmark = [pytest.mark.benchmark, pytest.mark.xdist_group("benchmark")]
-"""Under pytest-xdist one worker runs them all (``--dist loadgroup``), so that one process
-writes the figures; ``-n0`` shows them (``-s``) and keeps other tests from running beside."""
+pytestmark = pytest.mark.benchmark
+# Under pytest-xdist one worker runs this module (tests/conftest.py), so that one process writes
+# the figures; `-n0` shows them (`-s`) and keeps other tests from running beside them.
 
 # bench/configurations.py's synthetic topology: racks of 2 nodes of 8 GPUs, pods of 128 racks.
 # 64 pods = 16,384 nodes (131,072 GPUs).
