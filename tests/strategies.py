@@ -282,6 +282,14 @@ def network_configs(draw: st.DrawFn) -> dict[str, Any]:
 
 JOB_SIZES = ("any", "any", "any", "small", "small", "machine", "too-big")
 """How a job's size is drawn, by weight: 1..N, 1..N/2, exactly N, or N+1..2N (never fits)."""
+# Strategies are built once, outside the per-job loops: building and validating them for
+# every job took most of the time of generating a workload (the same draws either way).
+_SIZE_KINDS = st.sampled_from(JOB_SIZES)
+_ANY_SUBMIT_S = st.integers(0, 120)
+_ANY_RUNTIME_S = st.integers(1, 120)
+_ESTIMATE_KINDS = st.sampled_from(("over", "over", "exact", "under"))
+_OVER_FACTORS = st.integers(1, 10)
+_OVER_EXTRA_S = st.integers(0, 30)
 
 
 @st.composite
@@ -304,11 +312,13 @@ def scheduling_workloads(
         "machine": st.just(n_nodes),
         "too-big": st.integers(n_nodes + 1, 2 * n_nodes),
     }
+    submits = st.one_of(st.sampled_from(bursts), _ANY_SUBMIT_S)
+    runtimes = st.one_of(st.sampled_from(pool), _ANY_RUNTIME_S)
     jobs = []
     for _ in range(draw(st.integers(1, max_jobs))):
-        submit = draw(st.one_of(st.sampled_from(bursts), st.integers(0, 120)))
-        runtime = draw(st.one_of(st.sampled_from(pool), st.integers(1, 120)))
-        nodes = draw(sizes[draw(st.sampled_from(JOB_SIZES))])
+        submit = draw(submits)
+        runtime = draw(runtimes)
+        nodes = draw(sizes[draw(_SIZE_KINDS)])
         jobs.append((submit, runtime, nodes))
     return n_nodes, jobs
 
@@ -326,9 +336,9 @@ def estimated_workloads(
     n_nodes, jobs = draw(scheduling_workloads(max_nodes=max_nodes, max_jobs=max_jobs))
     out = []
     for submit, runtime, nodes in jobs:
-        kind = draw(st.sampled_from(("over", "over", "exact", "under")))
+        kind = draw(_ESTIMATE_KINDS)
         if kind == "over":
-            estimate = runtime * draw(st.integers(1, 10)) + draw(st.integers(0, 30))
+            estimate = runtime * draw(_OVER_FACTORS) + draw(_OVER_EXTRA_S)
         elif kind == "under":
             estimate = max(1, runtime - draw(st.integers(1, runtime)))
         else:

@@ -1,4 +1,4 @@
-"""Micro-benchmarks of the allocator and dispatcher hot paths (``pytest -m benchmark -s``).
+"""Micro-benchmarks of the allocator and dispatcher hot paths (``pytest -m benchmark -s -n0``).
 
 Excluded from the default run (``pyproject.toml`` deselects the ``benchmark`` marker). Each
 benchmark times itself with ``time.perf_counter`` (best of ``REPEAT`` batches, garbage collector
@@ -38,6 +38,8 @@ from clustersim.topology import Topology
 from clustersim.views import ClusterView, JobView, RunningView
 
 pytestmark = pytest.mark.benchmark
+# Under pytest-xdist one worker runs this module (tests/conftest.py), so that one process writes
+# the figures; `-n0` shows them (`-s`) and keeps other tests from running beside them.
 
 # bench/configurations.py's synthetic topology: racks of 2 nodes of 8 GPUs, pods of 128 racks.
 # 64 pods = 16,384 nodes (131,072 GPUs).

@@ -27,7 +27,7 @@ REGEN = os.environ.get("CLUSTERSIM_REGEN_GOLDEN") == "1"
 RECORDED_ON = (3, 11)
 """The Python the files were recorded with. Floats are byte-identical only on one minor
 version: Python 3.12's ``sum()`` of floats is compensated (Neumaier), so its last digits
-differ. CI's plain run uses the project's 3.11; its coverage run on 3.12 skips these."""
+differ. CI's coverage run on 3.12 skips these; CI then runs this file on the project's 3.11."""
 pytestmark = pytest.mark.skipif(
     sys.version_info[:2] != RECORDED_ON and not REGEN,
     reason=f"golden files are recorded on Python {RECORDED_ON[0]}.{RECORDED_ON[1]}",

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -44,8 +47,33 @@ def test_long_horizon_that_stops_when_done_is_fine() -> None:
         )
 
 
+BAR_PERCENT = re.compile(rb" (\d+)% ")
+"""The progress bar's percentage (``simulating ━━━━   3% 0:00:01 0:00:30``)."""
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+"""Cursor and colour sequences of the transient bar, and its carriage returns."""
+UNDERWAY_PERCENT = 2
+"""How far the run is (4 of 200 replications) when the signal is sent."""
+COVERAGE_HOOKS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
+"""Environment variables through which coverage.py measures subprocesses (``.ci/run``)."""
+
+
 def test_sigterm_leaves_no_partial_file(tmp_path: Path) -> None:
+    """SIGTERM mid-run: exit 130, one last line, no traceback, no results file.
+
+    The signal is sent once the run is underway, as its progress bar shows (drawn on the pipe
+    because of ``TTY_COMPATIBLE``). A fixed sleep was not enough on a loaded machine: a SIGTERM
+    that lands before ``main`` has installed its handler kills the child (-15).
+
+    The child runs without coverage.py even when the suite is measured. coverage 7.17's C
+    tracer calls ``Collector.lock_data`` (Python) on every traced call; a signal handler that
+    raises there, as ours does (like Python's own for Ctrl-C), leaves coverage's data lock
+    held, and the child deadlocks on its next call (about one SIGTERM in ten in CI's coverage
+    run, which then timed out). The lines this child runs are measured by other tests (the
+    handler and main's ``KeyboardInterrupt`` branch by ``test_second_signal_during_shutdown``).
+    """
     out = tmp_path / "r.json"
+    env = {k: v for k, v in os.environ.items() if k not in COVERAGE_HOOKS}
+    env.update(TTY_COMPATIBLE="1", TTY_INTERACTIVE="1", TERM="xterm")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -58,13 +86,33 @@ def test_sigterm_leaves_no_partial_file(tmp_path: Path) -> None:
             "--out",
             str(out),
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
+        env=env,
     )
-    time.sleep(2.5)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    assert proc.stderr is not None
+    chunks: list[bytes] = []
+    underway = threading.Event()
+
+    def read_stderr(stream: IO[bytes]) -> None:
+        while chunk := stream.read1(65536):
+            chunks.append(chunk)
+            shown = b"".join(chunks)[-4096:]
+            if any(int(p) >= UNDERWAY_PERCENT for p in BAR_PERCENT.findall(shown)):
+                underway.set()
+
+    reader = threading.Thread(target=read_stderr, args=(proc.stderr,), daemon=True)
+    reader.start()
+    try:
+        while not underway.wait(0.05):
+            assert proc.poll() is None, b"".join(chunks).decode(errors="replace")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+        reader.join(timeout=10)
+    err = ANSI.sub("", b"".join(chunks).decode("utf-8"))
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "clustersim: interrupted"
     assert "Traceback" not in err
