@@ -213,10 +213,6 @@ class Cluster:
             return tuple(self._slot_free.items())  # dicts keep insertion order
         return tuple((n, 0 if n in closed else f) for n, f in self._slot_free.items())
 
-    def is_closed(self, node: int) -> bool:
-        """Whether shared ``node`` takes no new tenant (see :meth:`close_shared`)."""
-        return node in self._closed
-
     def slot_fits(self, gpus: int) -> bool:
         """Whether a new ``gpus``-GPU slot fits now (a shared node or a FREE node has room)."""
         return self.n_free > 0 or self._best_slot(gpus) is not None
