@@ -121,10 +121,12 @@ def synthetic(
     description: str = "",
     faults: dict[str, Any] | None = None,
     lemons: dict[str, Any] | None = None,
+    racks_per_pod: int = RACKS_PER_POD,
 ) -> Scenario:
     """A Meta-24k-like cluster of ``gpus`` GPUs with a generated workload over ``days``."""
-    if gpus % GPUS_PER_POD:
-        raise ValueError(f"{gpus} GPUs is not a whole number of {GPUS_PER_POD}-GPU pods")
+    pod_gpus = GPUS_PER_NODE * NODES_PER_RACK * racks_per_pod
+    if gpus % pod_gpus:
+        raise ValueError(f"{gpus} GPUs is not a whole number of {pod_gpus}-GPU pods")
     nodes = gpus // GPUS_PER_NODE
     return Scenario.model_validate(
         {
@@ -133,8 +135,8 @@ def synthetic(
             "cluster": {
                 "gpus_per_node": GPUS_PER_NODE,
                 "nodes_per_rack": NODES_PER_RACK,
-                "racks_per_pod": RACKS_PER_POD,
-                "pods": gpus // GPUS_PER_POD,
+                "racks_per_pod": racks_per_pod,
+                "pods": gpus // pod_gpus,
                 "oversubscription": 7,
                 "spare_nodes": max(1, nodes // 128),
             },
@@ -196,6 +198,46 @@ def year_131k() -> Scenario:
     )
 
 
+def fleet_350k_year() -> Scenario:
+    """350,000 GPUs (43,750 nodes) for 365 days: 640,000 jobs and four >=16k-GPU runs.
+
+    Meta's H100 fleet passed 340,000 within 2024 (issue 22). Pods are 125 racks (2,000 GPUs)
+    so that 43,750 nodes make whole pods (175); every fault kind but storage, lemons on; the
+    job count scales ``year-131k``'s 240,000 by the GPU count, so the offered load matches.
+    """
+    pretrain = [
+        {"name": "pretrain-32k", "gpus": 32768, "work": "90d", "model_params": 405e9,
+         "priority": 10},
+        {"name": "pretrain-24k", "gpus": 24576, "work": "60d", "submit": "60d",
+         "model_params": 405e9, "priority": 10},
+        {"name": "pretrain-16k-a", "gpus": 16384, "work": "60d", "submit": "120d",
+         "model_params": 70e9, "priority": 10},
+        {"name": "pretrain-16k-b", "gpus": 16384, "work": "45d", "submit": "240d",
+         "model_params": 70e9, "priority": 10},
+    ]  # fmt: skip
+    return synthetic(
+        "fleet-350k-year",
+        gpus=350_000,
+        days=365,
+        jobs=640_000,
+        classes=MIX_YEAR,
+        explicit=pretrain,
+        faults=ALL_FAULTS,
+        lemons=LEMONS,
+        racks_per_pod=125,
+        description="A year of a 350k-GPU fleet: 640,000 jobs, every fault kind but storage, "
+        "lemons on.",
+    )
+
+
+def meta24k_contention() -> Scenario:
+    """``meta-24k-shared`` for 30 days with shared-storage contention on (checkpoint by
+    checkpoint bandwidth sharing: the slow path issue 22 names)."""
+    return load_scenario(
+        "meta-24k-shared", ["run.stop_when_done=false", "storage.contention=true"]
+    )
+
+
 def scale_gpus(gpus: int) -> Callable[[], Scenario]:
     """Scaling in cluster size: 30 days, one job per GPU per 30 days (constant load)."""
 
@@ -247,6 +289,8 @@ CONFIGS: dict[str, BenchConfig] = {
         BenchConfig("meta24k-month", meta24k_month),
         BenchConfig("hpcsim-day", hpcsim_day),
         BenchConfig("year-131k", year_131k),
+        BenchConfig("fleet-350k-year", fleet_350k_year),
+        BenchConfig("meta24k-contention", meta24k_contention),
         *(BenchConfig(n, scale_gpus(g), "gpus") for n, g in zip(
             SCALE_GPUS, (2048, 8192, 32768, 131072), strict=True)),
         *(BenchConfig(n, scale_jobs(j), "jobs") for n, j in zip(
