@@ -137,7 +137,12 @@ def hard_limit(seconds: float) -> Iterator[None]:
 
 
 ISOLATED_TIMEOUT_S = 6.0
-"""Wall time for a fresh interpreter (about 1 s of imports) to refuse a hostile input."""
+"""CPU time for a fresh interpreter (about 1 s of imports) to refuse a hostile input.
+
+A CPU-time limit (``RLIMIT_CPU``), not a wall-clock one: on a loaded machine a fresh
+interpreter can wait longer than this for a core without doing any more work."""
+ISOLATED_WALL_S = 120.0
+"""Wall-clock backstop for a child that sleeps or blocks instead of computing."""
 ISOLATED_MEMORY = 2**31
 """Address-space limit (bytes) for that interpreter, so a blow-up fails fast."""
 
@@ -150,6 +155,8 @@ def run_isolated(argv: Sequence[str]) -> tuple[int | None, str]:
     code = (
         "import resource, sys\n"
         f"resource.setrlimit(resource.RLIMIT_AS, ({ISOLATED_MEMORY}, {ISOLATED_MEMORY}))\n"
+        f"resource.setrlimit(resource.RLIMIT_CPU, ({int(ISOLATED_TIMEOUT_S)}, "
+        f"{int(ISOLATED_TIMEOUT_S) + 1}))\n"
         "from clustersim.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
@@ -158,10 +165,12 @@ def run_isolated(argv: Sequence[str]) -> tuple[int | None, str]:
             [sys.executable, "-c", code, *argv],
             capture_output=True,
             text=True,
-            timeout=ISOLATED_TIMEOUT_S,
+            timeout=ISOLATED_WALL_S,
             check=False,
         )
     except subprocess.TimeoutExpired:
+        return None, ""
+    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # over its CPU-time limit
         return None, ""
     return proc.returncode, proc.stderr
 
