@@ -11,7 +11,6 @@ no partial file behind.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import errno
 import io
 import os
@@ -22,9 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from clustersim import api
 from clustersim.commands import plan, plot, report, sweep, trace
 from clustersim.commands.common import (
     EXIT_DATA,
@@ -33,18 +29,11 @@ from clustersim.commands.common import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
     Parser,
-    StdoutConsole,
     add_overrides,
-    check_writable,
     non_negative_int,
     positive_int,
-    progress_bar,
-    write_atomic,
 )
-from clustersim.config import ConfigError, UsageError, dump_yaml, single_line
-from clustersim.errors import ClusterSimWarning, ResourceError
-from clustersim.experiment import IdentityError
-from clustersim.files import OutputError
+from clustersim.errors import ClusterSimWarning
 from clustersim.version import __version__
 
 if TYPE_CHECKING:
@@ -57,6 +46,12 @@ __all__ = ["main"]
 # ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
 # on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
 # They import their helpers from ``commands.common``, never this module.
+#
+# Start-up (bench/STARTUP.md): this module imports only the standard library, the command
+# modules and ``commands.common`` (argparse helpers), ``clustersim.errors`` and the version,
+# so that ``--version``, ``--help`` and a usage error load no numpy, pydantic, ruamel.yaml or
+# rich. Whatever a command needs is imported inside the function that runs it
+# (``tests/unit/test_startup.py`` checks this).
 COMMAND_MODULES = (trace, sweep, plot, report, plan)
 
 
@@ -139,39 +134,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    except UsageError as exc:
-        sys.stderr.write(f"clustersim: error: {exc}\n")
-        return EXIT_USAGE
-    except ConfigError as exc:
-        for line in exc.messages:
-            sys.stderr.write(f"{line}\n")
-        return EXIT_DATA
-    except ResourceError as exc:  # its message may quote the scenario's name: one line
-        sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
-        return EXIT_DATA
-    except OutputError as exc:
-        _say(f"clustersim: error: {exc}")
-        return EXIT_IOERR
-    except OSError as exc:  # stdout closed or full, or a device that failed mid-write
-        _silence_stdout()
-        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
-        return EXIT_IOERR
-    except MemoryError:
-        _say(
-            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
-            "replications) or lower run.max_memory so the resource guard refuses it up front"
-        )
-        return EXIT_OSERR
-    except IdentityError as exc:
-        sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
-        return EXIT_SOFTWARE
     except KeyboardInterrupt:
         stop.stopping = True  # first: a second Ctrl-C/SIGTERM from here on is ignored
         sys.stderr.write("clustersim: interrupted\n")
         return 130
-    except Exception as exc:  # a bug, never bad input: one line unless debugging
-        if os.environ.get("CLUSTERSIM_DEBUG"):
+    except Exception as exc:
+        reported = _report_error(exc)
+        if reported is not None:
+            return reported
+        if os.environ.get("CLUSTERSIM_DEBUG"):  # a bug, never bad input: one line unless debugging
             raise
+        from clustersim.config import single_line
+
         sys.stderr.write(
             f"clustersim: internal error (please report; CLUSTERSIM_DEBUG=1 shows the "
             f"traceback): {type(exc).__name__}: {single_line(str(exc))}\n"
@@ -182,12 +156,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.restore(previous)
 
 
+def _report_error(exc: Exception) -> int | None:
+    """Say what went wrong on stderr and return the exit code; ``None`` for a bug.
+
+    The error classes are imported here, not at start-up: the config package that defines
+    UsageError and ConfigError loads pydantic. MemoryError is handled first, before any import
+    (none of the classes below is a MemoryError), so that running out of memory cannot fail
+    again in an import.
+    """
+    if isinstance(exc, MemoryError):
+        _say(
+            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
+            "replications) or lower run.max_memory so the resource guard refuses it up front"
+        )
+        return EXIT_OSERR
+    from clustersim.config import ConfigError, UsageError, single_line
+    from clustersim.errors import ResourceError
+    from clustersim.files import OutputError
+
+    if isinstance(exc, UsageError):
+        sys.stderr.write(f"clustersim: error: {exc}\n")
+        return EXIT_USAGE
+    if isinstance(exc, ConfigError):
+        for line in exc.messages:
+            sys.stderr.write(f"{line}\n")
+        return EXIT_DATA
+    if isinstance(exc, ResourceError):  # its message may quote the scenario's name: one line
+        sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
+        return EXIT_DATA
+    if isinstance(exc, OutputError):
+        _say(f"clustersim: error: {exc}")
+        return EXIT_IOERR
+    if isinstance(exc, OSError):  # stdout closed or full, or a device that failed mid-write
+        _silence_stdout()
+        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
+        return EXIT_IOERR
+    if isinstance(exc, AssertionError):
+        from clustersim.experiment import IdentityError
+
+        if isinstance(exc, IdentityError):
+            sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
+            return EXIT_SOFTWARE
+    return None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "presets":
         return _cmd_presets()
     if args.command == "validate":
         return _cmd_validate(args)
     if args.command == "show":
+        from clustersim import api
+        from clustersim.config import dump_yaml
+
         sys.stdout.write(dump_yaml(api.load(args.scenario, set=args.overrides)))
         return 0
     handler = getattr(args, "handler", None)
@@ -206,6 +227,8 @@ def _show_warning(
 ) -> None:
     """The library's warnings as one ``clustersim: warning:`` line each on stderr."""
     if issubclass(category, ClusterSimWarning):
+        from clustersim.config import single_line
+
         sys.stderr.write(f"clustersim: warning: {single_line(str(message))}\n")
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
@@ -270,8 +293,16 @@ class _Stop:
 
 
 def _cmd_presets() -> int:
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.commands.preset_index import indexed_presets
+
+    presets = indexed_presets()  # without parsing YAML, unless a preset changed since indexed
+    if presets is None:
+        from clustersim import api
+
+        presets = api.presets()
     console = StdoutConsole()
-    for name, description in api.presets().items():
+    for name, description in presets.items():
         console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
     return 0
 
@@ -284,6 +315,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             doc = (case.__doc__ or "").strip().splitlines()[0]
             sys.stdout.write(f"{name}  {doc}\n")
         return 0
+    import orjson
+
+    from clustersim import api
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.output.progress import progress_bar
+
     with progress_bar() as progress:
         validation = api.validate(args.case, quick=args.quick, progress=progress)
     if args.json:
@@ -297,6 +334,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from clustersim import api
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.config import UsageError
+    from clustersim.files import check_writable, write_atomic
+    from clustersim.output.progress import progress_bar
+
     overrides = list(args.overrides)
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
@@ -346,6 +389,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _events_jsonl(result: Result) -> bytes:
+    import dataclasses
+
+    import orjson
+
     lines = []
     for event in result.events or []:
         record = {"type": type(event).__name__, **dataclasses.asdict(event)}

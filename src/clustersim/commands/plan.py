@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import StdoutConsole, add_overrides, non_negative_int, positive_int
+from clustersim.commands.common import add_overrides, non_negative_int, positive_int
 
 __all__ = ["register", "run"]
 
@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim import api
-    from clustersim.commands.common import check_writable, progress_bar, write_atomic
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError
+    from clustersim.files import check_writable, write_atomic
+    from clustersim.output.progress import progress_bar
     from clustersim.plan.knobs import parse_price, parse_scales, requests_for
 
     target = parse_target(args.target)

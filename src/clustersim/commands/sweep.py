@@ -13,13 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import (
-    Parser,
-    StdoutConsole,
-    add_overrides,
-    positive_int,
-    progress_bar,
-)
+from clustersim.commands.common import Parser, add_overrides, positive_int
 
 __all__ = ["register", "run"]
 
@@ -83,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim import api
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError
+    from clustersim.output.progress import progress_bar
     from clustersim.sweep import parse_grid
 
     grid = parse_grid(args.grid)

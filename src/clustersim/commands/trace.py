@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from clustersim.commands.common import Parser, StdoutConsole
+from clustersim.commands.common import Parser
 
 __all__ = ["register", "run"]
 
@@ -263,6 +263,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
     import orjson
 
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError, single_line
     from clustersim.config.units import parse_duration
     from clustersim.files import check_writable, write_atomic

@@ -1,0 +1,305 @@
+"""CLI start-up: whole-process wall time of ``clustersim`` commands, hyperfine-style.
+
+Issue 22, target 3: ``clustersim --version`` and ``clustersim presets`` under 0.25 s, and
+``clustersim run llama3-405b`` under 0.6 s, whole process, in the ``.venv`` that the README's
+``uv run`` uses. Each command runs N times in a fresh process (after one unmeasured warm-up),
+the commands interleaved round by round so that a burst of load on the shared machine hits
+them all alike; the table gives the min and median wall time and the median CPU time (user +
+system of the child, which other processes disturb far less than wall time). ``python -S -c
+pass`` (the interpreter alone) and ``python -c pass`` (plus ``site`` and the venv's ``.pth``
+files) are the same-run baselines.
+
+Several checkouts can be timed in one sitting (``--root before=/tmp/base --root after=.``):
+each must hold a ``.venv`` made by ``uv sync``. ``-X importtime`` of each command (median of
+``--importtime-runs`` runs per module) gives the top imports by cumulative time, and the
+``.pth`` files of each venv with what importing them costs.
+
+Usage::
+
+    uv run python bench/startup.py                            # this checkout, 15 runs each
+    uv run python bench/startup.py --runs 20 --root before=/tmp/base --root after=. --write
+
+Results go to ``results/startup.json``; ``--write`` also writes ``STARTUP.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+
+COMMANDS: dict[str, list[str]] = {
+    "python -S -c pass": ["{python}", "-S", "-c", "pass"],
+    "python -c pass": ["{python}", "-c", "pass"],
+    "python -c 'import clustersim'": ["{python}", "-c", "import clustersim"],
+    "clustersim --version": ["{bin}/clustersim", "--version"],
+    "clustersim presets": ["{bin}/clustersim", "presets"],
+    "clustersim run llama3-405b --no-jobs": ["{bin}/clustersim", "run", "llama3-405b", "--no-jobs"],
+    "clustersim run llama3-405b --json --no-jobs": [
+        "{bin}/clustersim",
+        "run",
+        "llama3-405b",
+        "--json",
+        "--no-jobs",
+    ],
+    "uv run clustersim --version": ["uv", "run", "clustersim", "--version"],
+    "uv run clustersim run llama3-405b": ["uv", "run", "clustersim", "run", "llama3-405b"],
+}
+"""What is timed, by label; ``{python}`` and ``{bin}`` are the checkout's venv."""
+
+IMPORTTIME: dict[str, list[str]] = {
+    "clustersim --version": ["--version"],
+    "clustersim presets": ["presets"],
+    "clustersim run llama3-405b --json --no-jobs": ["run", "llama3-405b", "--json", "--no-jobs"],
+}
+"""Commands whose imports are listed (``python -X importtime .venv/bin/clustersim ...``)."""
+
+HEAVY = ("numpy", "pydantic", "rich", "ruamel", "simpy", "orjson", "pandas", "matplotlib")
+"""Third-party packages whose presence in a command's imports the report notes."""
+
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+@dataclass
+class Timing:
+    """N whole-process runs of one command in one checkout."""
+
+    root: str
+    command: str
+    wall_s: list[float]
+    cpu_s: list[float]
+    exit_code: int
+
+    @property
+    def min_s(self) -> float:
+        """Fastest wall time."""
+        return min(self.wall_s)
+
+    @property
+    def median_s(self) -> float:
+        """Median wall time."""
+        return statistics.median(self.wall_s)
+
+    @property
+    def cpu_median_s(self) -> float:
+        """Median CPU time (user + system) of the child."""
+        return statistics.median(self.cpu_s)
+
+
+def _argv(root: Path, template: list[str]) -> list[str]:
+    venv = root / ".venv" / "bin"
+    return [part.format(python=venv / "python", bin=venv) for part in template]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "VIRTUAL_ENV", "PYTHONPATH"):
+        env.pop(name, None)  # time what a user's shell runs, not this process's test set-up
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    return env
+
+
+def run_once(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """One run: wall seconds, child CPU seconds, exit code (stdout and stderr discarded)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    code = subprocess.run(
+        argv, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ).returncode
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, code
+
+
+def time_commands(roots: dict[str, Path], commands: Sequence[str], runs: int) -> list[Timing]:
+    """Every command in every checkout, ``runs`` times, interleaved round by round."""
+    timings = {
+        (label, command): Timing(label, command, [], [], 0)
+        for label in roots
+        for command in commands
+    }
+    for round_ in range(runs + 1):  # round 0 warms the disk cache and .pyc files
+        for command in commands:
+            for label, root in roots.items():
+                wall, cpu, code = run_once(_argv(root, COMMANDS[command]), root)
+                timing = timings[label, command]
+                timing.exit_code = max(timing.exit_code, code)
+                if round_:
+                    timing.wall_s.append(wall)
+                    timing.cpu_s.append(cpu)
+        print(f"round {round_}/{runs} done", file=sys.stderr)
+    return list(timings.values())
+
+
+def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, float, float]]:
+    """``-X importtime`` of one command: module -> (depth, self ms, cumulative ms), medians."""
+    samples: dict[str, list[tuple[int, int, int]]] = {}
+    venv = root / ".venv" / "bin"
+    for _ in range(runs):
+        proc = subprocess.run(
+            [str(venv / "python"), "-X", "importtime", str(venv / "clustersim"), *args],
+            cwd=root,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for match in _IMPORT_LINE.finditer(proc.stderr):
+            own, cumulative, indent, module = match.groups()
+            depth = (len(indent) - 1) // 2
+            samples.setdefault(module, []).append((depth, int(own), int(cumulative)))
+    return {
+        module: (
+            values[0][0],
+            statistics.median(v[1] for v in values) / 1000,
+            statistics.median(v[2] for v in values) / 1000,
+        )
+        for module, values in samples.items()
+    }
+
+
+def pth_files(root: Path) -> list[tuple[str, str]]:
+    """The venv's ``.pth`` files and their first line (what ``site`` runs at every start)."""
+    found = sorted((root / ".venv" / "lib").glob("python3*/site-packages/*.pth"))
+    return [(path.name, path.read_text().splitlines()[0][:100]) for path in found]
+
+
+def _table(timings: list[Timing], roots: Sequence[str]) -> list[str]:
+    header = "| command | " + " | ".join(
+        f"{label} min s | {label} median s | {label} CPU s" for label in roots
+    )
+    lines = [header + " |", "|---|" + "---:|" * (3 * len(roots))]
+    by_key = {(t.root, t.command): t for t in timings}
+    for command in dict.fromkeys(t.command for t in timings):
+        cells = []
+        for label in roots:
+            t = by_key[label, command]
+            flag = "" if t.exit_code == 0 else f" (exit {t.exit_code})"
+            cells.append(f"{t.min_s:.3f} | **{t.median_s:.3f}**{flag} | {t.cpu_median_s:.3f}")
+        lines.append(f"| `{command}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _import_table(modules: dict[str, tuple[int, float, float]], top: int) -> list[str]:
+    total = sum(cum for depth, _, cum in modules.values() if depth == 0)
+    heavy = sorted({m.split(".")[0] for m in modules if m.split(".")[0] in HEAVY})
+    lines = [
+        f"{len(modules)} modules, {total:.0f} ms of imports in all; "
+        f"heavy packages: {', '.join(heavy) or 'none'}",
+        "",
+        "| module | depth | self ms | cumulative ms |",
+        "|---|---:|---:|---:|",
+    ]
+    ranked = sorted(modules.items(), key=lambda item: -item[1][2])[:top]
+    for module, (depth, own, cumulative) in ranked:
+        lines.append(f"| `{module}` | {depth} | {own:.1f} | {cumulative:.1f} |")
+    return lines
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """``STARTUP.md``: the timing table, the top imports and the ``.pth`` files."""
+    roots = list(data["roots"])
+    timings = [Timing(**t) for t in data["timings"]]
+    out = [
+        "# CLI start-up",
+        "",
+        "Written by `bench/startup.py` (do not edit by hand); what the figures mean is in the",
+        "script's docstring. Whole-process wall time of N fresh processes per command after one",
+        "warm-up, commands interleaved round by round; CPU is the child's user + system time.",
+        "",
+        f"Measured {data['when']} on {data['machine']}, {data['runs']} runs per command; "
+        + ", ".join(f"`{label}` = {path}" for label, path in data["roots"].items())
+        + ".",
+        "",
+        *_table(timings, roots),
+        "",
+    ]
+    for label in roots:
+        out += [f"## `{label}`: `.pth` files run at every start", ""]
+        for name, line in data["pth"][label]:
+            out.append(f"* `{name}`: `{line}`")
+        out.append("")
+        for command, modules in data["importtime"][label].items():
+            out += [
+                f"### `{label}`: imports of `{command}` (median of {data['importtime_runs']} runs)",
+                "",
+            ]
+            out += _import_table(modules, data["top"])
+            out.append("")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time the commands, print the table, save the JSON (and ``STARTUP.md``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="measured runs per command")
+    parser.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="a checkout with a .venv (repeatable; default: this one as 'this')",
+    )
+    parser.add_argument(
+        "--command",
+        action="append",
+        default=[],
+        choices=list(COMMANDS),
+        help="time only this command (repeatable; default: all)",
+    )
+    parser.add_argument("--importtime-runs", type=int, default=5)
+    parser.add_argument("--top", type=int, default=15, help="imports listed per command")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "startup.json")
+    parser.add_argument("--write", action="store_true", help="also write bench/STARTUP.md")
+    args = parser.parse_args(argv)
+    roots = dict(item.split("=", 1) for item in args.root) or {"this": str(ROOT)}
+    paths = {label: Path(path).resolve() for label, path in roots.items()}
+    for label, path in paths.items():
+        if not (path / ".venv" / "bin" / "clustersim").exists():
+            parser.error(f"{label}: {path} has no .venv/bin/clustersim (run uv sync there)")
+    commands = args.command or list(COMMANDS)
+    timings = time_commands(paths, commands, args.runs)
+    data: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, load {os.getloadavg()[0]:.2f}",
+        "runs": args.runs,
+        "roots": {label: str(path) for label, path in paths.items()},
+        "timings": [asdict(t) for t in timings],
+        "pth": {label: pth_files(path) for label, path in paths.items()},
+        "importtime_runs": args.importtime_runs,
+        "top": args.top,
+        "importtime": {
+            label: {
+                command: importtime(path, cli_args, args.importtime_runs)
+                for command, cli_args in IMPORTTIME.items()
+            }
+            for label, path in paths.items()
+        },
+    }
+    print("\n".join(_table(timings, list(paths))))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
+    if args.write:
+        (BENCH_DIR / "STARTUP.md").write_text(markdown(data) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
