@@ -335,7 +335,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from clustersim import api
-    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError
     from clustersim.files import check_writable, write_atomic
     from clustersim.output.progress import progress_bar
@@ -384,6 +383,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
+        from clustersim.commands.console import StdoutConsole
+
         StdoutConsole(highlight=False).print(result)
     return 0
 
