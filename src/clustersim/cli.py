@@ -17,11 +17,12 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from clustersim.commands import plan, plot, report, sweep, trace
+from clustersim.commands import COMMANDS
 from clustersim.commands.common import (
     EXIT_DATA,
     EXIT_IOERR,
@@ -41,21 +42,23 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-# Subcommands that live in their own module in ``clustersim.commands``. Each module defines
-# ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
-# ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
-# on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
-# They import their helpers from ``commands.common``, never this module.
+# Subcommands that live in their own module in ``clustersim.commands`` (named, with their
+# help, in ``commands.COMMANDS``). Each module defines ``register(sub)`` (adds its parser,
+# with ``set_defaults(handler=run)``) and ``run(args) -> int``; it imports nothing heavy at
+# module level. Errors are raised as UsageError/ConfigError and reported by main(). They
+# import their helpers from ``commands.common``, never this module.
 #
-# Start-up (bench/STARTUP.md): this module imports only the standard library, the command
-# modules and ``commands.common`` (argparse helpers), ``clustersim.errors`` and the version,
-# so that ``--version``, ``--help`` and a usage error load no numpy, pydantic, ruamel.yaml or
-# rich. Whatever a command needs is imported inside the function that runs it
-# (``tests/unit/test_startup.py`` checks this).
-COMMAND_MODULES = (trace, sweep, plot, report, plan)
+# Start-up (bench/STARTUP.md): this module imports only the standard library,
+# ``commands.common`` (argparse helpers), ``clustersim.errors`` and the version, so that
+# ``--version``, ``--help`` and a usage error load no numpy, pydantic, ruamel.yaml or rich.
+# The parser is built for the command being run: its module registers the real subparser,
+# every other command gets a bare one that only lists it in ``--help``. Whatever a command
+# needs is imported inside the function that runs it (``tests/unit/test_startup.py`` checks
+# this).
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the built-in commands, and the module command it names."""
     parser = Parser(
         prog="clustersim",
         description="Discrete-event simulator of large GPU training clusters under failures.",
@@ -112,14 +115,59 @@ def _build_parser() -> argparse.ArgumentParser:
     show.add_argument("scenario")
     add_overrides(show, "override a scenario field")
 
-    for command in COMMAND_MODULES:
-        command.register(sub)
+    chosen = _chosen_commands(argv)
+    for name, help_text in COMMANDS.items():
+        if name in chosen:
+            _command_module(name).register(sub)
+        else:  # listed in --help and among the choices; argparse never parses with it
+            sub.add_parser(name, help=help_text)
     return parser
+
+
+def _chosen_commands(argv: Sequence[str]) -> Collection[str]:
+    """The module commands whose own parsers ``argv`` may reach.
+
+    The top-level parser's options (``-h``, ``--version``) take no value, so the first
+    argument that does not start with ``-`` is the command argparse dispatches to (no command
+    name starts with ``-``, and argparse matches command names exactly). After a ``--``, every
+    module registers: rare enough not to reason about.
+    """
+    for arg in argv:
+        if arg == "--":
+            return COMMANDS.keys()
+        if not arg.startswith("-"):
+            return {arg} & COMMANDS.keys()
+    return ()
+
+
+def _command_module(name: str) -> ModuleType:
+    """Import the module of a command named in ``commands.COMMANDS``."""
+    if name == "trace":
+        from clustersim.commands import trace
+
+        return trace
+    if name == "sweep":
+        from clustersim.commands import sweep
+
+        return sweep
+    if name == "plot":
+        from clustersim.commands import plot
+
+        return plot
+    if name == "report":
+        from clustersim.commands import report
+
+        return report
+    if name == "plan":
+        from clustersim.commands import plan
+
+        return plan
+    raise AssertionError(f"commands.COMMANDS names {name!r}, which has no module here")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = _build_parser()
+    parser = _build_parser(sys.argv[1:] if argv is None else argv)
     stop = _Stop()
     previous = stop.install()
     if sys.stdout is None:  # started with stdout closed: writing results must fail loudly

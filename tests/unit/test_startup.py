@@ -25,7 +25,7 @@ import pytest
 
 from clustersim import api, cli
 from clustersim.cli import main
-from clustersim.commands import common, preset_index
+from clustersim.commands import COMMANDS, common, preset_index
 
 HEAVY = ("numpy", "pydantic", "pydantic_core", "ruamel", "rich", "simpy", "orjson")
 """Third-party packages that cost tens to hundreds of milliseconds to import."""
@@ -70,7 +70,10 @@ def test_parser_only_invocations_import_nothing_heavy(argv: list[str]) -> None:
     assert packages(modules) & set(HEAVY) == set()
     ours = {name for name in modules if name.startswith("clustersim.")}
     assert not {"clustersim.config", "clustersim.api", "clustersim.engine"} & ours
-    assert not {name for name in ours if name.startswith("clustersim.commands.console")}
+    assert "clustersim.commands.console" not in ours
+    # Only the module of the command being run (if it has one) is imported.
+    command_modules = {f"clustersim.commands.{name}" for name in COMMANDS}
+    assert ours & command_modules == {f"clustersim.commands.{argv[0]}"} & command_modules
     assert out  # the version or the help text was printed
 
 
@@ -88,6 +91,46 @@ def test_a_json_run_imports_no_plotting_table_or_dataframe_code() -> None:
     unwanted = {"pandas", "matplotlib", "dask", "distributed", "pyarrow"}
     assert packages(modules) & unwanted == set()
     assert not {"rich.progress", "rich.table", "clustersim.output.terminal"} & modules
+
+
+# --- the parser, built for the command being run ------------------------------------
+
+
+def test_the_listing_of_commands_is_the_same_whichever_command_is_run() -> None:
+    full = cli._build_parser(["--"])  # after "--" every command module registers
+    assert cli._chosen_commands(["--"]) == COMMANDS.keys()
+    for argv in (["--help"], [], ["run"], ["trace", "fit"], ["plan", "-h"], ["--version"]):
+        assert cli._build_parser(argv).format_help() == full.format_help(), argv
+
+
+@pytest.mark.parametrize(
+    ("argv", "chosen"),
+    [
+        ([], set()),
+        (["--version"], set()),
+        (["-h", "trace"], {"trace"}),
+        (["run", "trace"], set()),
+        (["sweep", "x", "--grid", "plan=1"], {"sweep"}),
+        (["bogus"], set()),
+        (["-", "plan"], {"plan"}),  # argparse rejects "-" as a command before reaching plan
+    ],
+)
+def test_the_command_is_the_first_argument_that_is_not_an_option(
+    argv: list[str], chosen: set[str]
+) -> None:
+    assert set(cli._chosen_commands(argv)) == chosen
+
+
+def test_every_listed_command_has_a_module_that_registers_it() -> None:
+    import argparse
+
+    for name in COMMANDS:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        cli._command_module(name).register(sub)
+        assert list(sub.choices) == [name]
+    with pytest.raises(AssertionError, match="no module"):
+        cli._command_module("bogus")
 
 
 # --- the presets' index ----------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clustersim.commands import COMMANDS
 from clustersim.commands.common import add_overrides, non_negative_int, positive_int
 
 __all__ = ["register", "run"]
@@ -25,9 +26,7 @@ DEFAULT_KNOBS = (
 
 def register(sub: Any) -> None:
     """Add ``plan`` to the top-level parser."""
-    p = sub.add_parser(
-        "plan", help="cheapest checkpoint/storage/spares/restart settings that reach a target ETTR"
-    )
+    p = sub.add_parser("plan", help=COMMANDS["plan"])
     p.add_argument("scenario", help="preset name or scenario file")
     p.add_argument("--target", required=True, metavar="ettr=X", help="e.g. --target ettr=0.90")
     p.add_argument(

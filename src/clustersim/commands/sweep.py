@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clustersim.commands import COMMANDS
 from clustersim.commands.common import Parser, add_overrides, positive_int
 
 __all__ = ["register", "run"]
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
     """Add ``sweep`` to the top-level parser."""
     p: Parser = sub.add_parser(
         "sweep",
-        help="run a grid of --set values x replications (Dask, process pool or serial)",
+        help=COMMANDS["sweep"],
         description="Run every combination of the --grid values, --reps replications each, "
         "with common random numbers (replication i of every point uses the streams of "
         "(seed, i)). With --out the results are appended as each point finishes, and the "

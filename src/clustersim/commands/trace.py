@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from clustersim.commands import COMMANDS
 from clustersim.commands.common import Parser
 
 __all__ = ["register", "run"]
@@ -16,7 +17,7 @@ __all__ = ["register", "run"]
 
 def register(sub: Any) -> None:
     """Add ``trace`` and its subcommands to the top-level parser."""
-    parser = sub.add_parser("trace", help="inspect, convert and fit workload/failure traces")
+    parser = sub.add_parser("trace", help=COMMANDS["trace"])
     tsub = parser.add_subparsers(dest="trace_command", required=True, parser_class=Parser)
     _register_info_convert(tsub)
     _register_fit(tsub)
