@@ -10,16 +10,19 @@ pass`` (the interpreter alone) and ``python -c pass`` (plus ``site`` and the ven
 files) are the same-run baselines.
 
 Several checkouts can be timed in one sitting (``--root before=/tmp/base --root after=.``):
-each must hold a ``.venv`` made by ``uv sync``. ``-X importtime`` of each command (median of
-``--importtime-runs`` runs per module) gives the top imports by cumulative time, and the
-``.pth`` files of each venv with what importing them costs.
+each must hold a ``.venv`` made by ``uv sync``, or be a venv itself (``--root pip=/tmp/venv``,
+e.g. a plain ``pip install .`` of a checkout; its ``uv run`` rows stay empty). ``-X
+importtime`` of each command (median of ``--importtime-runs`` runs per module) gives the top
+imports by cumulative time, and the ``.pth`` files that ``site`` runs at every start are
+listed per venv.
 
 Usage::
 
     uv run python bench/startup.py                            # this checkout, 15 runs each
     uv run python bench/startup.py --runs 20 --root before=/tmp/base --root after=. --write
 
-Results go to ``results/startup.json``; ``--write`` also writes ``STARTUP.md``.
+Results go to ``results/startup.json``; ``--write`` also writes ``STARTUP.md``, keeping what
+follows its ``<!-- hand-written -->`` line (the analysis) as it is.
 """
 
 from __future__ import annotations
@@ -63,14 +66,18 @@ COMMANDS: dict[str, list[str]] = {
 """What is timed, by label; ``{python}`` and ``{bin}`` are the checkout's venv."""
 
 IMPORTTIME: dict[str, list[str]] = {
-    "clustersim --version": ["--version"],
-    "clustersim presets": ["presets"],
-    "clustersim run llama3-405b --json --no-jobs": ["run", "llama3-405b", "--json", "--no-jobs"],
+    "python -c pass": ["-c", "pass"],
+    "clustersim --version": ["{bin}/clustersim", "--version"],
+    "clustersim presets": ["{bin}/clustersim", "presets"],
+    "clustersim run llama3-405b --no-jobs": ["{bin}/clustersim", "run", "llama3-405b", "--no-jobs"],
 }
-"""Commands whose imports are listed (``python -X importtime .venv/bin/clustersim ...``)."""
+"""Commands whose imports are listed: ``python -X importtime ARGS`` in the venv."""
 
 HEAVY = ("numpy", "pydantic", "rich", "ruamel", "simpy", "orjson", "pandas", "matplotlib")
 """Third-party packages whose presence in a command's imports the report notes."""
+
+HAND_WRITTEN = "<!-- hand-written -->"
+"""Where the generated part of ``STARTUP.md`` ends; what follows is kept on rewriting."""
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
@@ -101,8 +108,16 @@ class Timing:
         return statistics.median(self.cpu_s)
 
 
-def _argv(root: Path, template: list[str]) -> list[str]:
-    venv = root / ".venv" / "bin"
+def _venv_bin(root: Path) -> Path:
+    """The venv of a checkout (``root/.venv``), or ``root`` itself if it is a venv."""
+    return root / "bin" if (root / "pyvenv.cfg").exists() else root / ".venv" / "bin"
+
+
+def _argv(root: Path, template: list[str]) -> list[str] | None:
+    """The command line to run in ``root``; ``None`` for ``uv run`` where there is no project."""
+    if template[0] == "uv" and (root / "pyvenv.cfg").exists():
+        return None
+    venv = _venv_bin(root)
     return [part.format(python=venv / "python", bin=venv) for part in template]
 
 
@@ -137,7 +152,10 @@ def time_commands(roots: dict[str, Path], commands: Sequence[str], runs: int) ->
     for round_ in range(runs + 1):  # round 0 warms the disk cache and .pyc files
         for command in commands:
             for label, root in roots.items():
-                wall, cpu, code = run_once(_argv(root, COMMANDS[command]), root)
+                argv = _argv(root, COMMANDS[command])
+                if argv is None:
+                    continue
+                wall, cpu, code = run_once(argv, root)
                 timing = timings[label, command]
                 timing.exit_code = max(timing.exit_code, code)
                 if round_:
@@ -150,10 +168,10 @@ def time_commands(roots: dict[str, Path], commands: Sequence[str], runs: int) ->
 def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, float, float]]:
     """``-X importtime`` of one command: module -> (depth, self ms, cumulative ms), medians."""
     samples: dict[str, list[tuple[int, int, int]]] = {}
-    venv = root / ".venv" / "bin"
+    venv = _venv_bin(root)
     for _ in range(runs):
         proc = subprocess.run(
-            [str(venv / "python"), "-X", "importtime", str(venv / "clustersim"), *args],
+            [str(venv / "python"), "-X", "importtime", *(a.format(bin=venv) for a in args)],
             cwd=root,
             env=_env(),
             stdout=subprocess.DEVNULL,
@@ -176,7 +194,7 @@ def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, f
 
 def pth_files(root: Path) -> list[tuple[str, str]]:
     """The venv's ``.pth`` files and their first line (what ``site`` runs at every start)."""
-    found = sorted((root / ".venv" / "lib").glob("python3*/site-packages/*.pth"))
+    found = sorted(_venv_bin(root).parent.glob("lib/python3*/site-packages/*.pth"))
     return [(path.name, path.read_text().splitlines()[0][:100]) for path in found]
 
 
@@ -190,6 +208,9 @@ def _table(timings: list[Timing], roots: Sequence[str]) -> list[str]:
         cells = []
         for label in roots:
             t = by_key[label, command]
+            if not t.wall_s:
+                cells.append("– | – | –")
+                continue
             flag = "" if t.exit_code == 0 else f" (exit {t.exit_code})"
             cells.append(f"{t.min_s:.3f} | **{t.median_s:.3f}**{flag} | {t.cpu_median_s:.3f}")
         lines.append(f"| `{command}` | " + " | ".join(cells) + " |")
@@ -271,8 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     roots = dict(item.split("=", 1) for item in args.root) or {"this": str(ROOT)}
     paths = {label: Path(path).resolve() for label, path in roots.items()}
     for label, path in paths.items():
-        if not (path / ".venv" / "bin" / "clustersim").exists():
-            parser.error(f"{label}: {path} has no .venv/bin/clustersim (run uv sync there)")
+        if not (_venv_bin(path) / "clustersim").exists():
+            parser.error(f"{label}: {path} is no venv and has no .venv (run uv sync there)")
     commands = args.command or list(COMMANDS)
     timings = time_commands(paths, commands, args.runs)
     data: dict[str, Any] = {
@@ -297,7 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     if args.write:
-        (BENCH_DIR / "STARTUP.md").write_text(markdown(data) + "\n")
+        target = BENCH_DIR / "STARTUP.md"
+        kept = target.read_text().partition(HAND_WRITTEN)[2] if target.exists() else "\n"
+        target.write_text(markdown(data) + "\n\n" + HAND_WRITTEN + kept)
     return 0
 
 

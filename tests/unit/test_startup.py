@@ -147,6 +147,14 @@ def test_the_committed_index_is_current() -> None:
     assert preset_index.indexed_presets() == api.presets()
 
 
+def test_the_index_ships_with_the_presets() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    data = pyproject["tool"]["setuptools"]["package-data"]["clustersim.config.presets"]
+    assert preset_index.INDEX_FILE.name in data
+
+
 @pytest.fixture
 def preset_copy(tmp_path: Path) -> Path:
     """A copy of the presets' folder with its index; returns the index file."""
@@ -289,3 +297,4 @@ def test_each_known_error_has_its_exit_code(
         failing_run(monkeypatch, error)
         assert main(["run", "single-job"]) == code, error
         assert capsys.readouterr().err == message
+
