@@ -297,4 +297,3 @@ def test_each_known_error_has_its_exit_code(
         failing_run(monkeypatch, error)
         assert main(["run", "single-job"]) == code, error
         assert capsys.readouterr().err == message
-
