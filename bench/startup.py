@@ -16,12 +16,25 @@ importtime`` of each command (median of ``--importtime-runs`` runs per module) g
 imports by cumulative time, and the ``.pth`` files that ``site`` runs at every start are
 listed per venv.
 
+Bytecode matters more than anything above (bench/STARTUP.md): where ``PYTHONDONTWRITEBYTECODE``
+is set (as on the shared machine), Python never caches what it compiles, and uv, unlike pip,
+does not compile packages when it installs them, so every start compiles every module it
+imports from source. ``--bytecode none`` times that case (it deletes the ``__pycache__``
+folders of each venv's site-packages and of the checkout's sources, and sets the variable);
+``--bytecode compiled`` compiles them all first (``compileall``), as ``pip install`` does for
+packages; ``as-is`` (the default) leaves the files and the environment alone.
+
 Usage::
 
     uv run python bench/startup.py                            # this checkout, 15 runs each
     uv run python bench/startup.py --runs 20 --root before=/tmp/base --root after=. --write
+    uv run python bench/startup.py --bytecode none --root before=/tmp/base --root after=. \
+        --out bench/results/startup-none.json
+    uv run python bench/startup.py --report bench/results/startup-none.json \
+        bench/results/startup-compiled.json
 
-Results go to ``results/startup.json``; ``--write`` also writes ``STARTUP.md``, keeping what
+Results go to ``results/startup.json`` (``--out``); ``--write`` also writes ``STARTUP.md``, and
+``--report A.json B.json`` writes it from saved results (one section each), keeping what
 follows its ``<!-- hand-written -->`` line (the analysis) as it is.
 """
 
@@ -33,6 +46,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,8 +135,14 @@ def _argv(root: Path, template: list[str]) -> list[str] | None:
     return [part.format(python=venv / "python", bin=venv) for part in template]
 
 
+BYTECODE = "as-is"
+"""How this run treats bytecode (``--bytecode``); ``none`` sets PYTHONDONTWRITEBYTECODE."""
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
+    if BYTECODE == "none":
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     for name in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "VIRTUAL_ENV", "PYTHONPATH"):
         env.pop(name, None)  # time what a user's shell runs, not this process's test set-up
     env.pop("UV_PROJECT_ENVIRONMENT", None)
@@ -192,6 +212,29 @@ def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, f
     }
 
 
+def _source_folders(root: Path) -> list[Path]:
+    """The venv's site-packages and, for a checkout, the sources it imports (editable)."""
+    folders = sorted(_venv_bin(root).parent.glob("lib/python3*/site-packages"))
+    if not (root / "pyvenv.cfg").exists():
+        folders += [root / name for name in ("src", "scheduler", "faults")]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def set_bytecode(root: Path, mode: str) -> int:
+    """Delete (``none``) or write (``compiled``) the ``.pyc`` files of ``root``; how many now."""
+    for folder in _source_folders(root):
+        if mode == "none":
+            for cache in sorted(folder.rglob("__pycache__"), reverse=True):
+                shutil.rmtree(cache, ignore_errors=True)
+        elif mode == "compiled":
+            subprocess.run(
+                [str(_venv_bin(root) / "python"), "-m", "compileall", "-q", "-j0", str(folder)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+    return sum(1 for folder in _source_folders(root) for _ in folder.rglob("*.pyc"))
+
+
 def pth_files(root: Path) -> list[tuple[str, str]]:
     """The venv's ``.pth`` files and their first line (what ``site`` runs at every start)."""
     found = sorted(_venv_bin(root).parent.glob("lib/python3*/site-packages/*.pth"))
@@ -233,37 +276,51 @@ def _import_table(modules: dict[str, tuple[int, float, float]], top: int) -> lis
     return lines
 
 
-def markdown(data: dict[str, Any]) -> str:
-    """``STARTUP.md``: the timing table, the top imports and the ``.pth`` files."""
-    roots = list(data["roots"])
-    timings = [Timing(**t) for t in data["timings"]]
+def markdown(sittings: Sequence[dict[str, Any]]) -> str:
+    """``STARTUP.md``: per sitting, the timing table, the top imports and the ``.pth`` files."""
     out = [
         "# CLI start-up",
         "",
-        "Written by `bench/startup.py` (do not edit by hand); what the figures mean is in the",
-        "script's docstring. Whole-process wall time of N fresh processes per command after one",
-        "warm-up, commands interleaved round by round; CPU is the child's user + system time.",
-        "",
-        f"Measured {data['when']} on {data['machine']}, {data['runs']} runs per command; "
-        + ", ".join(f"`{label}` = {path}" for label, path in data["roots"].items())
-        + ".",
-        "",
-        *_table(timings, roots),
+        "Written by `bench/startup.py --report` from its result files (do not edit above the",
+        "hand-written part); what the figures mean is in the script's docstring. Whole-process",
+        "wall time of N fresh processes per command after one warm-up, commands interleaved",
+        "round by round; CPU is the child's user + system time (load on the shared machine",
+        "inflates wall time far more than CPU time).",
         "",
     ]
-    for label in roots:
-        out += [f"## `{label}`: `.pth` files run at every start", ""]
-        for name, line in data["pth"][label]:
-            out.append(f"* `{name}`: `{line}`")
-        out.append("")
-        for command, modules in data["importtime"][label].items():
-            out += [
-                f"### `{label}`: imports of `{command}` (median of {data['importtime_runs']} runs)",
-                "",
-            ]
-            out += _import_table(modules, data["top"])
-            out.append("")
+    for data in sittings:
+        roots = list(data["roots"])
+        timings = [Timing(**t) for t in data["timings"]]
+        pyc = ", ".join(f"{label} {n}" for label, n in data["pyc_files"].items())
+        out += [
+            f"## Bytecode `{data['bytecode']}`",
+            "",
+            f"Measured {data['when']} on {data['machine']}, {data['runs']} runs per command; "
+            f"PYTHONDONTWRITEBYTECODE=`{data['dont_write_bytecode']}`; .pyc files at the "
+            f"start: {pyc}; "
+            + ", ".join(f"`{label}` = {path}" for label, path in data["roots"].items())
+            + ".",
+            "",
+            *_table(timings, roots),
+            "",
+        ]
+        for label in roots:
+            pth = ", ".join(f"`{name}` (`{line}`)" for name, line in data["pth"][label])
+            out += [f"### `{label}`, bytecode `{data['bytecode']}`", "", f".pth files: {pth}", ""]
+            for command, modules in data["importtime"][label].items():
+                runs = data["importtime_runs"]
+                out += [f"Imports of `{command}` (median of {runs} runs):", ""]
+                out += _import_table(modules, data["top"])
+                out.append("")
     return "\n".join(out)
+
+
+def write_report(sittings: Sequence[dict[str, Any]]) -> Path:
+    """Write ``STARTUP.md``, keeping what follows its hand-written marker."""
+    target = BENCH_DIR / "STARTUP.md"
+    kept = target.read_text().partition(HAND_WRITTEN)[2] if target.exists() else "\n"
+    target.write_text(markdown(sittings) + "\n" + HAND_WRITTEN + kept)
+    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,19 +345,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15, help="imports listed per command")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "startup.json")
     parser.add_argument("--write", action="store_true", help="also write bench/STARTUP.md")
+    parser.add_argument(
+        "--bytecode",
+        choices=("as-is", "none", "compiled"),
+        default="as-is",
+        help="delete every .pyc first and set PYTHONDONTWRITEBYTECODE, or compile them all",
+    )
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="RESULT.json",
+        help="measure nothing: write STARTUP.md from these result files, one section each",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(write_report([json.loads(path.read_text()) for path in args.report]))
+        return 0
+    global BYTECODE
+    BYTECODE = args.bytecode
     roots = dict(item.split("=", 1) for item in args.root) or {"this": str(ROOT)}
     paths = {label: Path(path).resolve() for label, path in roots.items()}
     for label, path in paths.items():
         if not (_venv_bin(path) / "clustersim").exists():
             parser.error(f"{label}: {path} is no venv and has no .venv (run uv sync there)")
     commands = args.command or list(COMMANDS)
+    pyc = {label: set_bytecode(path, args.bytecode) for label, path in paths.items()}
     timings = time_commands(paths, commands, args.runs)
     data: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, load {os.getloadavg()[0]:.2f}",
         "runs": args.runs,
+        "bytecode": args.bytecode,
+        "dont_write_bytecode": _env().get("PYTHONDONTWRITEBYTECODE", ""),
+        "pyc_files": pyc,
         "roots": {label: str(path) for label, path in paths.items()},
         "timings": [asdict(t) for t in timings],
         "pth": {label: pth_files(path) for label, path in paths.items()},
@@ -318,9 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     if args.write:
-        target = BENCH_DIR / "STARTUP.md"
-        kept = target.read_text().partition(HAND_WRITTEN)[2] if target.exists() else "\n"
-        target.write_text(markdown(data) + "\n\n" + HAND_WRITTEN + kept)
+        write_report([data])
     return 0
 
 
