@@ -11,21 +11,18 @@ no partial file behind.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import errno
 import io
 import os
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from clustersim import api
-from clustersim.commands import plan, plot, report, sweep, trace
+from clustersim.commands import COMMANDS
 from clustersim.commands.common import (
     EXIT_DATA,
     EXIT_IOERR,
@@ -33,18 +30,11 @@ from clustersim.commands.common import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
     Parser,
-    StdoutConsole,
     add_overrides,
-    check_writable,
     non_negative_int,
     positive_int,
-    progress_bar,
-    write_atomic,
 )
-from clustersim.config import ConfigError, UsageError, dump_yaml, single_line
-from clustersim.errors import ClusterSimWarning, ResourceError
-from clustersim.experiment import IdentityError
-from clustersim.files import OutputError
+from clustersim.errors import ClusterSimWarning
 from clustersim.version import __version__
 
 if TYPE_CHECKING:
@@ -52,15 +42,23 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-# Subcommands that live in their own module in ``clustersim.commands``. Each module defines
-# ``register(sub)`` (adds its parser, with ``set_defaults(handler=run)``) and
-# ``run(args) -> int``; it imports nothing heavy at module level, because the parser is built
-# on every invocation. Errors are raised as UsageError/ConfigError and reported by main().
-# They import their helpers from ``commands.common``, never this module.
-COMMAND_MODULES = (trace, sweep, plot, report, plan)
+# Subcommands that live in their own module in ``clustersim.commands`` (named, with their
+# help, in ``commands.COMMANDS``). Each module defines ``register(sub)`` (adds its parser,
+# with ``set_defaults(handler=run)``) and ``run(args) -> int``; it imports nothing heavy at
+# module level. Errors are raised as UsageError/ConfigError and reported by main(). They
+# import their helpers from ``commands.common``, never this module.
+#
+# Start-up (bench/STARTUP.md): this module imports only the standard library,
+# ``commands.common`` (argparse helpers), ``clustersim.errors`` and the version, so that
+# ``--version``, ``--help`` and a usage error load no numpy, pydantic, ruamel.yaml or rich.
+# The parser is built for the command being run: its module registers the real subparser,
+# every other command gets a bare one that only lists it in ``--help``. Whatever a command
+# needs is imported inside the function that runs it (``tests/unit/test_startup.py`` checks
+# this).
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the built-in commands, and the module command it names."""
     parser = Parser(
         prog="clustersim",
         description="Discrete-event simulator of large GPU training clusters under failures.",
@@ -117,14 +115,59 @@ def _build_parser() -> argparse.ArgumentParser:
     show.add_argument("scenario")
     add_overrides(show, "override a scenario field")
 
-    for command in COMMAND_MODULES:
-        command.register(sub)
+    chosen = _chosen_commands(argv)
+    for name, help_text in COMMANDS.items():
+        if name in chosen:
+            _command_module(name).register(sub)
+        else:  # listed in --help and among the choices; argparse never parses with it
+            sub.add_parser(name, help=help_text)
     return parser
+
+
+def _chosen_commands(argv: Sequence[str]) -> Collection[str]:
+    """The module commands whose own parsers ``argv`` may reach.
+
+    The top-level parser's options (``-h``, ``--version``) take no value, so the first
+    argument that does not start with ``-`` is the command argparse dispatches to (no command
+    name starts with ``-``, and argparse matches command names exactly). After a ``--``, every
+    module registers: rare enough not to reason about.
+    """
+    for arg in argv:
+        if arg == "--":
+            return COMMANDS.keys()
+        if not arg.startswith("-"):
+            return {arg} & COMMANDS.keys()
+    return ()
+
+
+def _command_module(name: str) -> ModuleType:
+    """Import the module of a command named in ``commands.COMMANDS``."""
+    if name == "trace":
+        from clustersim.commands import trace
+
+        return trace
+    if name == "sweep":
+        from clustersim.commands import sweep
+
+        return sweep
+    if name == "plot":
+        from clustersim.commands import plot
+
+        return plot
+    if name == "report":
+        from clustersim.commands import report
+
+        return report
+    if name == "plan":
+        from clustersim.commands import plan
+
+        return plan
+    raise AssertionError(f"commands.COMMANDS names {name!r}, which has no module here")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = _build_parser()
+    parser = _build_parser(sys.argv[1:] if argv is None else argv)
     stop = _Stop()
     previous = stop.install()
     if sys.stdout is None:  # started with stdout closed: writing results must fail loudly
@@ -139,39 +182,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    except UsageError as exc:
-        sys.stderr.write(f"clustersim: error: {exc}\n")
-        return EXIT_USAGE
-    except ConfigError as exc:
-        for line in exc.messages:
-            sys.stderr.write(f"{line}\n")
-        return EXIT_DATA
-    except ResourceError as exc:  # its message may quote the scenario's name: one line
-        sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
-        return EXIT_DATA
-    except OutputError as exc:
-        _say(f"clustersim: error: {exc}")
-        return EXIT_IOERR
-    except OSError as exc:  # stdout closed or full, or a device that failed mid-write
-        _silence_stdout()
-        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
-        return EXIT_IOERR
-    except MemoryError:
-        _say(
-            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
-            "replications) or lower run.max_memory so the resource guard refuses it up front"
-        )
-        return EXIT_OSERR
-    except IdentityError as exc:
-        sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
-        return EXIT_SOFTWARE
     except KeyboardInterrupt:
         stop.stopping = True  # first: a second Ctrl-C/SIGTERM from here on is ignored
         sys.stderr.write("clustersim: interrupted\n")
         return 130
-    except Exception as exc:  # a bug, never bad input: one line unless debugging
-        if os.environ.get("CLUSTERSIM_DEBUG"):
+    except Exception as exc:
+        reported = _report_error(exc)
+        if reported is not None:
+            return reported
+        if os.environ.get("CLUSTERSIM_DEBUG"):  # a bug, never bad input: one line unless debugging
             raise
+        from clustersim.config import single_line
+
         sys.stderr.write(
             f"clustersim: internal error (please report; CLUSTERSIM_DEBUG=1 shows the "
             f"traceback): {type(exc).__name__}: {single_line(str(exc))}\n"
@@ -182,12 +204,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.restore(previous)
 
 
+def _report_error(exc: Exception) -> int | None:
+    """Say what went wrong on stderr and return the exit code; ``None`` for a bug.
+
+    The error classes are imported here, not at start-up: the config package that defines
+    UsageError and ConfigError loads pydantic. MemoryError is handled first, before any import
+    (none of the classes below is a MemoryError), so that running out of memory cannot fail
+    again in an import.
+    """
+    if isinstance(exc, MemoryError):
+        _say(
+            "clustersim: error: out of memory; shrink the scenario (fewer nodes, jobs, "
+            "replications) or lower run.max_memory so the resource guard refuses it up front"
+        )
+        return EXIT_OSERR
+    from clustersim.config import ConfigError, UsageError, single_line
+    from clustersim.errors import ResourceError
+    from clustersim.files import OutputError
+
+    if isinstance(exc, UsageError):
+        sys.stderr.write(f"clustersim: error: {exc}\n")
+        return EXIT_USAGE
+    if isinstance(exc, ConfigError):
+        for line in exc.messages:
+            sys.stderr.write(f"{line}\n")
+        return EXIT_DATA
+    if isinstance(exc, ResourceError):  # its message may quote the scenario's name: one line
+        sys.stderr.write(f"clustersim: error: {single_line(str(exc))}\n")
+        return EXIT_DATA
+    if isinstance(exc, OutputError):
+        _say(f"clustersim: error: {exc}")
+        return EXIT_IOERR
+    if isinstance(exc, OSError):  # stdout closed or full, or a device that failed mid-write
+        _silence_stdout()
+        _say(f"clustersim: error: cannot write output: {exc.strerror or exc}")
+        return EXIT_IOERR
+    if isinstance(exc, AssertionError):
+        from clustersim.experiment import IdentityError
+
+        if isinstance(exc, IdentityError):
+            sys.stderr.write(f"clustersim: internal error (please report): {exc}\n")
+            return EXIT_SOFTWARE
+    return None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "presets":
         return _cmd_presets()
     if args.command == "validate":
         return _cmd_validate(args)
     if args.command == "show":
+        from clustersim import api
+        from clustersim.config import dump_yaml
+
         sys.stdout.write(dump_yaml(api.load(args.scenario, set=args.overrides)))
         return 0
     handler = getattr(args, "handler", None)
@@ -206,6 +275,8 @@ def _show_warning(
 ) -> None:
     """The library's warnings as one ``clustersim: warning:`` line each on stderr."""
     if issubclass(category, ClusterSimWarning):
+        from clustersim.config import single_line
+
         sys.stderr.write(f"clustersim: warning: {single_line(str(message))}\n")
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
@@ -270,8 +341,16 @@ class _Stop:
 
 
 def _cmd_presets() -> int:
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.commands.preset_index import indexed_presets
+
+    presets = indexed_presets()  # without parsing YAML, unless a preset changed since indexed
+    if presets is None:
+        from clustersim import api
+
+        presets = api.presets()
     console = StdoutConsole()
-    for name, description in api.presets().items():
+    for name, description in presets.items():
         console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
     return 0
 
@@ -284,6 +363,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             doc = (case.__doc__ or "").strip().splitlines()[0]
             sys.stdout.write(f"{name}  {doc}\n")
         return 0
+    import orjson
+
+    from clustersim import api
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.output.progress import progress_bar
+
     with progress_bar() as progress:
         validation = api.validate(args.case, quick=args.quick, progress=progress)
     if args.json:
@@ -297,6 +382,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from clustersim import api
+    from clustersim.config import UsageError
+    from clustersim.files import check_writable, write_atomic
+    from clustersim.output.progress import progress_bar
+
     overrides = list(args.overrides)
     if args.check_invariants:
         overrides.append("run.check_invariants=true")
@@ -341,11 +431,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
+        from clustersim.commands.console import StdoutConsole
+
         StdoutConsole(highlight=False).print(result)
     return 0
 
 
 def _events_jsonl(result: Result) -> bytes:
+    import dataclasses
+
+    import orjson
+
     lines = []
     for event in result.events or []:
         record = {"type": type(event).__name__, **dataclasses.asdict(event)}

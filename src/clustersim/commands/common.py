@@ -10,15 +10,13 @@ imports them).
 from __future__ import annotations
 
 import argparse
-import errno
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from rich.console import Console
-
-from clustersim.config import MAX_INT, single_line
-from clustersim.files import check_writable, write_atomic
-from clustersim.output.progress import progress_bar
+if TYPE_CHECKING:  # what __getattr__ gives, as the type checker should see it
+    from clustersim.commands.console import StdoutConsole
+    from clustersim.files import check_writable, write_atomic
+    from clustersim.output.progress import progress_bar
 
 __all__ = [
     "EXIT_DATA",
@@ -27,6 +25,7 @@ __all__ = [
     "EXIT_SOFTWARE",
     "EXIT_USAGE",
     "Parser",
+    "StdoutConsole",
     "add_overrides",
     "check_writable",
     "non_negative_int",
@@ -42,24 +41,13 @@ EXIT_OSERR = 71
 EXIT_IOERR = 74
 
 
-class StdoutConsole(Console):
-    """A rich console for results on stdout whose broken pipe is an I/O error (exit 74).
-
-    rich's default reaction to a reader closing the pipe is ``SystemExit(1)``; raising
-    ``BrokenPipeError`` instead lets ``cli.main`` report it like any failed write.
-    """
-
-    def on_broken_pipe(self) -> None:
-        """Stop writing and raise the broken pipe as an ``OSError``."""
-        self.quiet = True
-        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
-
-
 class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
         """Write ``message`` as one line on stderr and exit with the usage code."""
+        from clustersim.config import single_line
+
         sys.stderr.write(f"{self.prog}: error: {single_line(message)}\n")
         raise SystemExit(EXIT_USAGE)
 
@@ -77,6 +65,8 @@ def add_overrides(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def _bounded_int(text: str, low: int) -> int:
+    from clustersim.config import MAX_INT
+
     try:
         value = int(text)
     except ValueError:
@@ -96,3 +86,26 @@ def non_negative_int(text: str) -> int:
 def positive_int(text: str) -> int:
     """An argparse type: an integer from 1 to :data:`~clustersim.config.MAX_INT`."""
     return _bounded_int(text, 1)
+
+
+def __getattr__(name: str) -> object:
+    """Pass on the heavier helpers on first use (PEP 562), so building the parser stays light.
+
+    Every command builds the whole parser (``cli._build_parser``), so this module must not
+    import rich, pydantic or numpy at module level: ``StdoutConsole`` (rich), the output files
+    (:mod:`clustersim.files`, which needs the config package) and the progress bar (rich) are
+    imported when a command first asks for them.
+    """
+    if name == "StdoutConsole":
+        from clustersim.commands.console import StdoutConsole
+
+        return StdoutConsole
+    if name in ("check_writable", "write_atomic"):
+        from clustersim import files
+
+        return getattr(files, name)
+    if name == "progress_bar":
+        from clustersim.output.progress import progress_bar
+
+        return progress_bar
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

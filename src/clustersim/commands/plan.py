@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import StdoutConsole, add_overrides, non_negative_int, positive_int
+from clustersim.commands import COMMANDS
+from clustersim.commands.common import add_overrides, non_negative_int, positive_int
 
 __all__ = ["register", "run"]
 
@@ -25,9 +26,7 @@ DEFAULT_KNOBS = (
 
 def register(sub: Any) -> None:
     """Add ``plan`` to the top-level parser."""
-    p = sub.add_parser(
-        "plan", help="cheapest checkpoint/storage/spares/restart settings that reach a target ETTR"
-    )
+    p = sub.add_parser("plan", help=COMMANDS["plan"])
     p.add_argument("scenario", help="preset name or scenario file")
     p.add_argument("--target", required=True, metavar="ettr=X", help="e.g. --target ettr=0.90")
     p.add_argument(
@@ -78,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim import api
-    from clustersim.commands.common import check_writable, progress_bar, write_atomic
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError
+    from clustersim.files import check_writable, write_atomic
+    from clustersim.output.progress import progress_bar
     from clustersim.plan.knobs import parse_price, parse_scales, requests_for
 
     target = parse_target(args.target)

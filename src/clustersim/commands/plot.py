@@ -10,15 +10,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from clustersim.commands import COMMANDS
+
 __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
     """Add ``plot`` to the top-level parser."""
-    p = sub.add_parser(
-        "plot",
-        help="plot a sweep results file: a metric vs a knob, 95 %% bands, optimum markers",
-    )
+    p = sub.add_parser("plot", help=COMMANDS["plot"])
     p.add_argument("results", type=Path, help="sweep results: .jsonl, .csv or .parquet")
     p.add_argument("--x", required=True, metavar="KNOB", help="grid knob on the x axis")
     p.add_argument(

@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from clustersim.commands import COMMANDS
+
 __all__ = ["register", "run"]
 
 MAX_RUN_BYTES = 256 << 20
@@ -17,10 +19,7 @@ MAX_RUN_BYTES = 256 << 20
 
 def register(sub: Any) -> None:
     """Add ``report`` to the top-level parser."""
-    p = sub.add_parser(
-        "report",
-        help="one HTML/Markdown page of a `clustersim run --json` result",
-    )
+    p = sub.add_parser("report", help=COMMANDS["report"])
     p.add_argument(
         "run_json", type=Path, metavar="RUN.json", help="output of clustersim run --json"
     )

@@ -13,13 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clustersim.commands.common import (
-    Parser,
-    StdoutConsole,
-    add_overrides,
-    positive_int,
-    progress_bar,
-)
+from clustersim.commands import COMMANDS
+from clustersim.commands.common import Parser, add_overrides, positive_int
 
 __all__ = ["register", "run"]
 
@@ -28,7 +23,7 @@ def register(sub: Any) -> None:
     """Add ``sweep`` to the top-level parser."""
     p: Parser = sub.add_parser(
         "sweep",
-        help="run a grid of --set values x replications (Dask, process pool or serial)",
+        help=COMMANDS["sweep"],
         description="Run every combination of the --grid values, --reps replications each, "
         "with common random numbers (replication i of every point uses the streams of "
         "(seed, i)). With --out the results are appended as each point finishes, and the "
@@ -83,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from clustersim import api
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError
+    from clustersim.output.progress import progress_bar
     from clustersim.sweep import parse_grid
 
     grid = parse_grid(args.grid)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from clustersim.commands.common import Parser, StdoutConsole
+from clustersim.commands import COMMANDS
+from clustersim.commands.common import Parser
 
 __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
     """Add ``trace`` and its subcommands to the top-level parser."""
-    parser = sub.add_parser("trace", help="inspect, convert and fit workload/failure traces")
+    parser = sub.add_parser("trace", help=COMMANDS["trace"])
     tsub = parser.add_subparsers(dest="trace_command", required=True, parser_class=Parser)
     _register_info_convert(tsub)
     _register_fit(tsub)
@@ -263,6 +264,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
     import orjson
 
+    from clustersim.commands.console import StdoutConsole
     from clustersim.config import UsageError, single_line
     from clustersim.config.units import parse_duration
     from clustersim.files import check_writable, write_atomic

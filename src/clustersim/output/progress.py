@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["PROGRESS_DELAY_S", "progress_bar"]
 
@@ -53,6 +48,16 @@ class progress_bar:
         if self._progress is None:
             if time.monotonic() - self._t0 < PROGRESS_DELAY_S:
                 return
+            # Imported only once the bar is drawn: most runs end before it would appear.
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             counted = (
                 (MofNCompleteColumn(), TextColumn(self._unit))
                 if self._unit
