@@ -361,7 +361,7 @@ def validate_document(
         override = _override_for(error, overrides)
         if override is not None:
             usage_count += 1
-            where = f"{dotted}: " if loc != override.path else ""
+            where = f"{dotted}: " if loc and loc != override.path else ""
             usage = usage or f"{override.label}: {where}{_message(error)}"
         elif len(items) < MAX_MESSAGES:
             items.append((*_error_position(error, positions), dotted, _message(error)))
