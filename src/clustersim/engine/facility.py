@@ -20,7 +20,8 @@
   restart) that raises facility power by ``ΔP`` takes ``ΔP / ramp_limit`` seconds, queued
   behind the ramps reserved before it: the job's GPUs run filler work rising in equal steps
   of at most ``ramp_limit × power.swings.min_window`` a ``min_window`` apart, and its epoch
-  starts when the ramp is complete (the wait is part of its recovery, step ``wait``).
+  starts when the ramp is complete (the wait is part of its recovery, step ``wait``). Under
+  a throttling cap the ramp rises only up to the cap (the throttle takes the rest).
 
 The facility writes no power steps itself: it hands them to the power meter, the only
 writer of the series.
@@ -219,6 +220,10 @@ class Facility:
         now = self.env.now
         gpus = job.held_nodes * (job.slot_gpus or self.gpus_per_node)
         rise = gpus * (self.computing_w - self.recovery_w)
+        if self.throttle:  # the epoch will be throttled: ramp only up to the cap
+            meter = self.meter
+            level = meter.node_level_w() + meter.running_gpus * (self.gpu_w - self.recovery_w)
+            rise = min(rise, max(0.0, self.cap_it_w - level))
         if self.ramp_it_w_per_s == math.inf or rise <= 0:
             return 0.0
         dt = self.ramp_step_s

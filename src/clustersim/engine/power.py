@@ -221,8 +221,9 @@ class PowerMeter:
     ) -> None:
         """One step down and one up per checkpoint stall of a closed-form epoch.
 
-        Under the throttle a stalled GPU saves nothing: the stall's dip is smaller by the
-        saving at the stall's start (held over the stall, which lasts seconds).
+        Under the throttle a stalled GPU draws its stall watts up to the GPU's cap at the
+        stall's start (held over the stall, which lasts seconds): the dip is from the capped
+        computing watts, and never a rise.
         """
         interval, stall, remaining = record.interval, record.stall, record.remaining
         n = checkpoints_before_finish(remaining, interval)
@@ -248,9 +249,10 @@ class PowerMeter:
         dips = np.full(len(at), dip_w)
         if saving[0]:
             times, watts = np.asarray(saving[0]), np.asarray(saving[1])
-            unsaved = gpus * watts[np.searchsorted(times, at, side="right") - 1]
-            dips += unsaved
-            self.throttle_saved_j -= float(np.sum(unsaved * length))
+            saved = gpus * watts[np.searchsorted(times, at, side="right") - 1]
+            capped = np.minimum(dips + saved, 0.0)  # a stalled GPU draws at most the cap
+            self.throttle_saved_j -= float(np.sum((capped - dips) * length))
+            dips = capped
         self._chunks.append((np.concatenate((at, at + length)), np.concatenate((dips, -dips))))
         self.stall_steps += 2 * len(at)
 
