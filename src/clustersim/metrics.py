@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clustersim.config import Scenario
+from clustersim.config.power import effective_power
 from clustersim.events import (
     Event,
     JobInterrupted,
@@ -35,7 +36,6 @@ from clustersim.events import (
     RunEnded,
 )
 from clustersim.job import Job, JobPhase
-from clustersim.config.power import effective_power
 from clustersim.power.energy import EnergyModel, FacilityEnergy, power_section
 from clustersim.power.facility import FacilityStats, facility_section, facility_summary
 from clustersim.power.steps import StepFunction
@@ -303,9 +303,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     wasted = ckpt + recovery + lost + slow
     power_cfg = sim.scenario.power
     facility = sim.scenario.facility
-    energy = (
-        None if power_cfg is None else EnergyModel(effective_power(power_cfg, facility), gpn)
-    )
+    energy = None if power_cfg is None else EnergyModel(effective_power(power_cfg, facility), gpn)
 
     def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float) -> float:
         if energy is None:
@@ -389,9 +387,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     if energy is not None and steps is not None:
         down_gpu_s = {k: v * gpn for k, v in sim.down_node_s.items()}
         fac_energy = sim.facility_energy
-        power = power_section(
-            energy, gpu_seconds, down_gpu_s, steps, sim.series["t_s"], fac_energy
-        )
+        power = power_section(energy, gpu_seconds, down_gpu_s, steps, sim.series["t_s"], fac_energy)
         stats = sim.facility_stats
         if facility is not None and stats is not None and fac_energy is not None:
             assert power_cfg is not None

@@ -32,7 +32,12 @@ def _scenario(
 ) -> Scenario:
     data: dict[str, Any] = {
         "name": "cap-case",
-        "cluster": {"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": nodes // 2, "pods": 1},
+        "cluster": {
+            "gpus_per_node": 8,
+            "nodes_per_rack": 2,
+            "racks_per_pod": nodes // 2,
+            "pods": 1,
+        },
         "workload": {"jobs": jobs},
         "checkpoint": {"policy": "fixed", "interval": "100h", "stall": "60s"},
         "restart": {"init": f"{INIT}s", "init_per_gpu": 0.0},
@@ -106,12 +111,18 @@ def test_throttle_runs_one_job_at_the_curves_speed(stalls: bool) -> None:
     assert metrics.causes["power-cap"]["slowdown_gpu_h"] * 3600 == pytest.approx(gs["slowdown"])
     assert fac["lowest_gpu_w"] == pytest.approx(p, rel=1e-12)
     assert fac["time_at_cap_s"] == pytest.approx(wall, rel=1e-12)
-    parts = [gs[k] for k in ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")]
+    parts = [
+        gs[k] for k in ("useful", "checkpoint", "recovery", "lost", "slowdown", "idle", "down")
+    ]
     assert sum(parts) == pytest.approx(gs["total"], rel=1e-12)
-    joules = 16 * PUE * (
-        INIT * (WATTS["recovery"] + SHARE)
-        + (wall - stall_s) * (p + SHARE)
-        + stall_s * (WATTS["checkpoint"] + SHARE)
+    joules = (
+        16
+        * PUE
+        * (
+            INIT * (WATTS["recovery"] + SHARE)
+            + (wall - stall_s) * (p + SHARE)
+            + stall_s * (WATTS["checkpoint"] + SHARE)
+        )
     )
     power = metrics.power
     assert power["energy_total_mwh"] == pytest.approx(joules / J_PER_MWH, rel=1e-9)
