@@ -131,19 +131,23 @@ def test_throttle_runs_one_job_at_the_curves_speed(stalls: bool) -> None:
 
 
 def test_ramp_limit_spreads_a_start_into_steps_at_the_limit() -> None:
-    """A 16-GPU start rises 16 × (700 − 150) W × PUE = 11 kW; at 1 kW/s it takes 11 s."""
+    """A 16-GPU start rises 16 × (700 − 150) W × PUE = 11 kW; at 1 kW/s, 12 steps in 12 s.
+
+    Twelve steps a second apart span 11 s: 11 kW over 11 s is the limit exactly.
+    """
     rise = 16 * (WATTS["computing"] - WATTS["recovery"]) * PUE
     limit = 1000.0
     sc = _scenario(2, [{"name": "big", "gpus": 16, "work": "10h"}], {"ramp_limit": f"{limit}W/s"})
     sim = Simulation(sc)
     sim.run()
-    n = math.ceil(rise / limit)
+    n = math.ceil(rise / limit) + 1
     assert sim.end_s == pytest.approx(INIT + n + 10 * HOUR, rel=1e-12)
     metrics, _ = run_replication(sc, 0, 5)
     fac = metrics.power["facility"]
     assert fac["ramps"] == 1
     assert fac["ramp_wait_s"] == pytest.approx(n, rel=1e-12)
     step = rise / n
+    assert metrics.power["swings"]["max_rise_ramp_mw_per_s"] * 1e6 == pytest.approx(limit)
     assert fac["ramp_energy_mwh"] == pytest.approx(step * n * (n - 1) / 2 / J_PER_MWH, rel=1e-9)
     assert metrics.power["swings"]["largest_rise_mw"] * 1e6 == pytest.approx(rise, rel=1e-9)
     steps = sim.power_steps

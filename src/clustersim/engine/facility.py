@@ -17,9 +17,10 @@
   instant of every change of node states or running epochs; its history is kept so that the
   power meter can price each epoch's computing seconds at the watts actually drawn.
 * **The ramp clock.** With ``facility.ramp_limit`` an epoch start (a first start or a
-  restart) that raises facility power by ``ΔP`` takes ``ΔP / ramp_limit`` seconds, queued
-  behind the ramps reserved before it: the job's GPUs run filler work rising in equal steps
-  of at most ``ramp_limit × power.swings.min_window`` a ``min_window`` apart, and its epoch
+  restart) that raises facility power by ``ΔP`` is spread over ``n`` equal steps a
+  ``power.swings.min_window`` apart, ``n − 1 = ⌈ΔP / (ramp_limit × min_window)⌉`` (so that the
+  staircase rises by at most the limit over its span), queued behind the ramps reserved
+  before it: the job's GPUs run filler work up the first ``n − 1`` steps, and its epoch
   starts when the ramp is complete (the wait is part of its recovery, step ``wait``). Under
   a throttling cap the ramp rises only up to the cap (the throttle takes the rest).
 
@@ -227,7 +228,10 @@ class Facility:
         if self.ramp_it_w_per_s == math.inf or rise <= 0:
             return 0.0
         dt = self.ramp_step_s
-        n = max(1, math.ceil(rise / (self.ramp_it_w_per_s * dt) * (1 - 1e-12)))
+        per_step = self.ramp_it_w_per_s * dt
+        # n steps a dt apart span (n − 1) dt: one more step than rise / per_step keeps the
+        # staircase's rise over its span at most the limit (a single small step is instant).
+        n = 1 if rise <= per_step else math.ceil(rise / per_step * (1 - 1e-12)) + 1
         begin = max(now, self.ramp_end)
         self.ramp_end = begin + n * dt
         self._ramps[job.id] = (begin, n, rise / n)
