@@ -4,10 +4,11 @@
 
 * **The cap's gate.** With ``facility.power_cap`` the dispatcher asks :meth:`Facility.admit`
   before it starts a job: the job is held in the queue when its GPUs computing, added to what
-  every powered node and every GPU already held by a job may draw, would take facility power
-  (IT × PUE) above the cap. Held GPUs count at computing watts (``hold``) or at the lowest GPU
-  power limit (``throttle``), whatever their phase now, so that a job admitted now cannot be
-  pushed over the cap by the recovery or start-up of one admitted before.
+  every node (those in repair as if back up and idle) and every GPU already held by a job may
+  draw, would take facility power (IT × PUE) above the cap. Held GPUs count at computing
+  watts (``hold``) or at the lowest GPU power limit (``throttle``), whatever their phase now,
+  so that neither the recovery or start-up of a job admitted before nor a repair can push
+  facility power over the cap.
 * **The throttle.** With ``cap_policy: throttle`` every GPU of a running epoch is capped to
   the watts ``p`` that keep facility power, with every running epoch computing, at the cap
   (never below ``min_gpu_power``), and runs at ``(p / computing) ** throttle_exponent`` of
@@ -143,7 +144,11 @@ class Facility:
         meter = self.meter
         per_gpu = self.min_gpu_w if self.throttle else self.computing_w
         gpus = job.slot_gpus or job.nodes * self.gpus_per_node
-        committed = meter.node_level_w() + meter.held_gpus() * (per_gpu - self.recovery_w)
+        committed = (
+            meter.node_level_w()
+            + meter.repaired_node_w()
+            + meter.held_gpus() * (per_gpu - self.recovery_w)
+        )
         if committed + gpus * (per_gpu - self.idle_w) <= self.cap_it_w:
             return True
         self.accrue()

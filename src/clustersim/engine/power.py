@@ -120,6 +120,12 @@ class PowerMeter:
             + held_gpus * self._held_w
         )
 
+    def repaired_node_w(self) -> float:
+        """IT watts the nodes in repair would add, back up and idle (a cap's headroom)."""
+        c = self.cluster
+        in_repair = c.n_down - len(self._down_planned) - len(self._quarantined)
+        return in_repair * (self._up_node_w - self._down_node_w)
+
     def held_gpus(self) -> int:
         """GPUs held by jobs now (allocated, less the free GPUs of shared nodes)."""
         c = self.cluster
