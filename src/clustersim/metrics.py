@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clustersim.config import Scenario
-from clustersim.config.power import effective_power
 from clustersim.events import (
     Event,
     JobInterrupted,
@@ -36,8 +35,7 @@ from clustersim.events import (
     RunEnded,
 )
 from clustersim.job import Job, JobPhase
-from clustersim.power.energy import EnergyModel, FacilityEnergy, power_section
-from clustersim.power.facility import FacilityStats, facility_section, facility_summary
+from clustersim.power.facility import FacilityStats, drawn_energy, power_results
 from clustersim.power.steps import StepFunction
 from clustersim.topology import Topology
 
@@ -257,11 +255,6 @@ class Finished(Protocol):
         """The facility's integrals (None without a ``facility`` section)."""
         ...
 
-    @property
-    def facility_energy(self) -> FacilityEnergy | None:
-        """The facility's changes to the energy ledger (None without a ``facility``)."""
-        ...
-
 
 def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     """Derive every metric of a finished simulation from its log and integrals.
@@ -301,9 +294,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost + slow
-    power_cfg = sim.scenario.power
-    facility = sim.scenario.facility
-    energy = None if power_cfg is None else EnergyModel(effective_power(power_cfg, facility), gpn)
+    energy = drawn_energy(sim.scenario)
 
     def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float) -> float:
         if energy is None:
@@ -383,31 +374,11 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     if net is not None:
         _network_summary(summary, causes, net, slow)
     power: dict[str, Any] = {}
-    steps = sim.power_steps
-    if energy is not None and steps is not None:
-        down_gpu_s = {k: v * gpn for k, v in sim.down_node_s.items()}
-        fac_energy = sim.facility_energy
-        power = power_section(energy, gpu_seconds, down_gpu_s, steps, sim.series["t_s"], fac_energy)
-        stats = sim.facility_stats
-        if facility is not None and stats is not None and fac_energy is not None:
-            assert power_cfg is not None
-            power["facility"] = facility_section(
-                facility,
-                power_cfg,
-                energy,
-                stats,
-                steps=steps,
-                gs=gpu_seconds,
-                saved_j=fac_energy.saved_j,
-                filler_j=fac_energy.filler_j,
-            )
-            summary.update(facility_summary(power["facility"]))
-            _cap_cause(summary, causes, stats.slow_gpu_s)
-        summary["energy_wasted_mwh"] = power["energy_wasted_mwh"]
-        summary["energy_total_mwh"] = power["energy_total_mwh"]
-        summary["power_mean_mw"] = power["mean_mw"]
-        summary["power_peak_mw"] = power["peak_mw"]
-        summary["power_swings"] = power["swings"]["count"]
+    if energy is not None and (steps := sim.power_steps) is not None:
+        power = power_results(
+            sim.scenario, energy, gpu_seconds, sim.down_node_s, steps, sim.series["t_s"],
+            stats=sim.facility_stats, summary=summary, causes=causes,
+        )  # fmt: skip
     return RunMetrics(
         summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
     )
@@ -429,19 +400,6 @@ def _network_summary(
         row["slowdown_gpu_h"] = gpu_h
         row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
     summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
-
-
-def _cap_cause(summary: dict[str, Any], causes: dict[str, dict[str, Any]], slow_s: float) -> None:
-    """The throttle's slowdown as the cause ``power-cap`` (like the network's causes)."""
-    if slow_s <= 0:
-        return
-    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
-    row = causes.setdefault("power-cap", {**template, "category": "Power", "planned": False})
-    row["slowdown_gpu_h"] = slow_s / 3600
-    row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + slow_s / 3600
-    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
-    if "other_slowdown_gpu_hours" in summary:
-        summary["other_slowdown_gpu_hours"] -= slow_s / 3600
 
 
 def _mean(values: list[float | None]) -> float | None:

@@ -113,6 +113,16 @@ class Facility:
         self.ramp_wait_s = 0.0
         """Seconds jobs waited for their ramp (reserved; an interrupted ramp counts whole)."""
 
+    @property
+    def saved_j(self) -> float:
+        """IT joules the throttle saved (priced by the meter, epoch by epoch)."""
+        return self.meter.throttle_saved_j
+
+    @property
+    def filler_j(self) -> float:
+        """IT joules of the ramps' filler work (priced by the meter)."""
+        return self.meter.filler_j
+
     # ----------------------------------------------------------------- integrals
     def accrue(self) -> None:
         """Integrate time at the cap, held GPUs and the throttle's slowdown up to now."""

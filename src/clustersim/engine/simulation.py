@@ -36,7 +36,6 @@ from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import LogTally
-from clustersim.power.energy import FacilityEnergy
 from clustersim.power.steps import StepFunction
 from clustersim.rng import Streams
 from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
@@ -326,14 +325,6 @@ class Simulation:
     def facility_stats(self) -> Facility | None:
         """The facility's integrals (None without a ``facility`` section)."""
         return self.facility
-
-    @property
-    def facility_energy(self) -> FacilityEnergy | None:
-        """The facility's changes to the energy ledger (None without a ``facility``)."""
-        if self.facility is None or self.power_meter is None:
-            return None
-        meter = self.power_meter
-        return FacilityEnergy(meter.throttle_saved_j, meter.filler_j, self.facility.ramps_on)
 
     def periods(self) -> list[dict[str, Any]]:
         """The per-period rows of ``run.period`` (empty without it)."""

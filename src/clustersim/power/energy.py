@@ -11,8 +11,7 @@ series (:mod:`clustersim.power.steps`) is integrated independently, and the two 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,15 +38,20 @@ class PowerIdentityError(AssertionError):
     """The power series does not integrate to the energy by state: a simulator bug."""
 
 
-@dataclass(frozen=True, slots=True)
-class FacilityEnergy:
+class FacilityEnergy(Protocol):
     """What a facility changed in the energy ledger, in IT joules (docs/power.md)."""
 
-    saved_j: float
-    """The throttle's saving on running epochs' computing seconds."""
-    filler_j: float
-    """The ramps' filler work."""
-    ramps: bool
+    @property
+    def saved_j(self) -> float:
+        """The throttle's saving on running epochs' computing seconds."""
+        ...
+
+    @property
+    def filler_j(self) -> float:
+        """The ramps' filler work."""
+        ...
+
+    ramps_on: bool
     """Whether a ramp limit was set (then ``ramp`` is a state of the energy by state)."""
 
 
@@ -139,7 +143,7 @@ def power_section(
     if facility is not None:
         saved, filler = facility.saved_j / J_PER_MWH, facility.filler_j / J_PER_MWH
         by_state["computing"] -= saved * cfg.pue
-        if facility.ramps:
+        if facility.ramps_on:
             by_state["ramp"] = filler * cfg.pue
         by_part["gpus"] += filler - saved
         by_part["overhead"] += (filler - saved) * (cfg.pue - 1.0)
