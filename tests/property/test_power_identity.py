@@ -106,6 +106,11 @@ def _check_identities(scenario: Scenario) -> None:
     if metrics.summary["sim_time_s"] > 0:
         assert power["peak_mw"] >= power["mean_mw"] * (1 - REL)
     facility = power.get("facility", {})
+    watts = power["watts_per_gpu"]
+    if facility.get("cap_policy") == "hold" and watts["checkpoint"] <= watts["computing"]:
+        # Committed power counts every held GPU computing and every node in repair back up:
+        # no start, recovery or repair can take a hold cap's facility over it.
+        assert facility["time_over_cap_s"] == 0.0
     if "cap_slowdown_gpu_hours" in facility:
         # The throttle's slowdown is part of the slowdown term; all of it if nothing else slows.
         cap_s = facility["cap_slowdown_gpu_hours"] * 3600
