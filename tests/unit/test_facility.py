@@ -83,7 +83,11 @@ def test_cap_below_the_idle_floor_is_one_line_exit_65_and_no_file(
 
 
 def test_outputs_name_the_cap_the_ramps_and_the_floor(capsys: pytest.CaptureFixture[str]) -> None:
-    flags = ["facility.cap_policy=throttle", "facility.ramp_limit=1MW/s", "facility.stall_floor=0.9"]
+    flags = [
+        "facility.cap_policy=throttle",
+        "facility.ramp_limit=1MW/s",
+        "facility.stall_floor=0.9",
+    ]
     argv = [*RUN, *(x for f in flags for x in ("--set", f))]
     # The single job's cluster peaks at 1.27 MW with the job computing: 1.1 MW throttles it.
     assert main([*argv, "--set", "facility.power_cap=1.1MW", "--json"]) == 0
