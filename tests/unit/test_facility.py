@@ -120,3 +120,23 @@ def test_without_a_facility_nothing_changes(capsys: pytest.CaptureFixture[str]) 
     assert "facility" not in out["power"] and "facility" not in out["scenario"]
     assert not any(k.startswith("power_cap") for k in out["summary"])
     assert "ramp" not in out["power"]["energy_mwh_by_state"]
+
+
+def test_plans_fast_path_prices_waste_at_the_profile_when_there_is_one() -> None:
+    from types import SimpleNamespace
+
+    from clustersim.plan.core import fast_waste
+
+    flat = Scenario.model_validate(JOB)
+    powered = Scenario.model_validate({**JOB, "power": {"pue": 1.5}})
+    assert powered.power is not None
+    per_day = 0.1 * 16 * 24.0  # (1 − ETTR) × GPUs × hours
+    ctx = SimpleNamespace(scenario=flat, gpus_held=16)
+    assert fast_waste(ctx, 0.9)["mwh_wasted_per_month"] == pytest.approx(  # type: ignore[arg-type]
+        per_day * 30 * flat.cost.mwh_per_gpu_year / 8760
+    )
+    w = (650.0 + (powered.power.node_w / 8)) * 1.5  # computing GPU + its node share, × PUE
+    ctx = SimpleNamespace(scenario=powered, gpus_held=16)
+    assert fast_waste(ctx, 0.9)["mwh_wasted_per_month"] == pytest.approx(  # type: ignore[arg-type]
+        per_day * 30 * w / 1e6
+    )
