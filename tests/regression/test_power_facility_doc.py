@@ -1,7 +1,8 @@
 """The facility section of docs/power.md: its tables are the output of the commands it shows.
 
 The mitigation table is ``clustersim run`` of the worked example with each row's ``--set``
-flags; the cap-sweep table is the ``clustersim sweep`` printed above it, and the figure is
+flags, and its figure the power series of two of those runs around the first failure; the
+cap-sweep table is the ``clustersim sweep`` printed above it, and its figure is
 ``clustersim plot`` of that sweep. Both runs are slow (a few minutes on a shared machine), so
 the tests that run them are marked ``slow``. Regenerate the tables and the figure with::
 
@@ -14,6 +15,7 @@ sentence about the power–speed curve.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -25,6 +27,8 @@ import pytest
 from clustersim.cli import main
 from clustersim.config import Scenario, load_scenario
 from clustersim.config.power import DEFAULT_THROTTLE_EXPONENT
+from clustersim.engine import Simulation
+from clustersim.events import JobInterrupted
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "power.md"
@@ -146,12 +150,53 @@ def sweep_table(tmp_path: Path) -> str:
     return _table(header, rows)
 
 
+def mitigation_figure(path: Path) -> None:
+    """Facility MW around the first unplanned failure, as is and with a floor and a ramp."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = ["power.profile=h100-sxm", "run.seed=1"]
+    runs = {
+        "as is": load_scenario("llama3-405b", sets),
+        "stall_floor 0.95, ramp_limit 1 MW/s": load_scenario(
+            "llama3-405b", [*sets, "facility.stall_floor=0.95", "facility.ramp_limit=1MW/s"]
+        ),
+    }
+    fig, ax = plt.subplots(figsize=(9, 4))
+    t0 = None
+    for label, scenario in runs.items():
+        sim = Simulation(scenario)
+        sim.run()
+        if t0 is None:
+            t0 = next(e.t for e in sim.log if isinstance(e, JobInterrupted) and not e.planned)
+        steps = sim.power_steps
+        assert steps is not None
+        window = (steps.t_s > t0 - 900) & (steps.t_s < t0 + 1800)
+        t = [(x - t0) / 60 for x in [t0 - 900, *steps.t_s[window], t0 + 1800]]
+        level = steps.watts[max(0, int(window.argmax()) - 1)]
+        w = [level / 1e6, *(steps.watts[window] / 1e6), steps.watts[window][-1] / 1e6]
+        first = label == "as is"
+        style = {"linewidth": 0.8, "zorder": 3} if first else {"linewidth": 2.5, "alpha": 0.7}
+        ax.step(t, w, where="post", label=label, **style)
+    ax.set_xlabel("minutes from the first unplanned failure")
+    ax.set_ylabel("facility MW")
+    ax.set_title("llama3-405b (seed 1): checkpoint stalls, a failure and its restart")
+    ax.legend(loc="lower left", fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 @pytest.mark.slow
 def test_mitigation_table_is_what_the_commands_print(capsys: pytest.CaptureFixture[str]) -> None:
     table = mitigation_table(capsys)
     marker = "On the worked example, each row adding its `--set` flags to"
     if REGEN:
         DOC.write_text(_replace_table(_text(), marker, table), encoding="utf-8")
+        mitigation_figure(ROOT / "docs" / "img" / "power-mitigations.png")
     assert table in _text(), f"stale: regenerate with CLUSTERSIM_REGEN_DOCS=1\n{table}"
 
 
@@ -180,3 +225,24 @@ def test_the_curve_sentence() -> None:
     assert m
     cut = float(m[1]) / 100
     assert f"{100 * (1 - (1 - cut) ** DEFAULT_THROTTLE_EXPONENT):.1f}" == m[2]
+
+
+def test_the_figure_sentence() -> None:
+    """Stall dips of 16,384 GPUs, as is and under a 95 % floor; the restart's ramp length."""
+    flat = " ".join(_text().split())
+    m = re.search(
+        r"dips of about ([0-9.]+) MW shrink to about ([0-9.]+) MW under the floor.*"
+        r"a ramp of about ([a-z]+) seconds",
+        flat,
+    )
+    assert m, "the figure's sentence of docs/power.md moved: update this test"
+    sets = ["power.profile=h100-sxm"]
+    power = load_scenario("llama3-405b", sets).power
+    assert power is not None
+    w = power.gpu.watts()
+    share = power.node_w / 8
+    dip = 16384 * (w["computing"] - w["checkpoint"]) * power.pue / 1e6
+    floored = 16384 * (w["computing"] - 0.95 * w["computing"]) * power.pue / 1e6
+    assert f"{dip:.0f}" == m[1] and f"{floored:.1f}" == m[2]
+    rise = 16384 * (w["computing"] + share - (w["recovery"] + share)) * power.pue
+    assert {"ten": 10}[m[3]] == math.ceil(rise / 1e6)  # n − 1 steps of 1 MW, a second apart

@@ -138,6 +138,8 @@ def recover(
                 job.phase = JobPhase.RECOVERING
                 i = 0
                 left = math.nan
+            elif step == "ramp":
+                left = math.nan  # the interrupted ramp ended above: reserve a new one
             elif step != "wait":
                 left = max(0.0, left - (env.now - t0))
         if i == len(steps) and job.missing > 0:
