@@ -140,3 +140,18 @@ def test_plans_fast_path_prices_waste_at_the_profile_when_there_is_one() -> None
     assert fast_waste(ctx, 0.9)["mwh_wasted_per_month"] == pytest.approx(  # type: ignore[arg-type]
         per_day * 30 * w / 1e6
     )
+
+
+def test_facility_knobs_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cap.jsonl"
+    argv = ["sweep", "single-job", "--set", "workload.jobs.0.work=1d", "--reps", "1"]
+    grid = ["--grid", "facility.power_cap=1.1MW,2MW", "--grid", "facility.ramp_limit=100kW/s"]
+    assert main([*argv, *grid, "--set", "facility.cap_policy=throttle", "--out", str(out)]) == 0
+    points = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    summaries = {p["point"]["facility.power_cap"]: p["summary"] for p in points[1:]}
+    assert summaries["1.1MW"]["power_cap_lost_gpu_hours"] > 0
+    assert summaries["2MW"]["power_cap_lost_gpu_hours"] == 0
+    assert summaries["2MW"]["power_ramp_energy_mwh"] > 0
+    capsys.readouterr()
+    assert main([*argv, "--grid", "facility.power_cap=1kW", "--out", str(tmp_path / "x")]) == 2
+    assert "facility.power_cap" in capsys.readouterr().err
