@@ -125,7 +125,7 @@ class Facility:
 
     # ----------------------------------------------------------------- integrals
     def accrue(self) -> None:
-        """Integrate time at the cap, held GPUs and the throttle's slowdown up to now."""
+        """Integrate the time at the cap and the GPUs held by it up to now."""
         now = self.env.now
         dt = now - self._since
         self._since = now
@@ -139,6 +139,7 @@ class Facility:
         """Integrate up to the end of the run; nothing changes afterwards."""
         self.accrue()
         self.closing = True
+        self.refused_gpus = 0
 
     # ----------------------------------------------------------------- the gate
     def begin_pass(self) -> None:

@@ -455,6 +455,8 @@ class Simulation:
         self.closing = True
         for component in (self.dispatcher, self.fleet, self.degradations):
             component.closing = True
+        if self.facility is not None:
+            self.facility.closing = True  # no throttle changes while the jobs stop
         self.end_s = env.now
         for job in self.jobs:
             if job.proc is not None and job.proc.is_alive:
