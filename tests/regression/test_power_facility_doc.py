@@ -26,7 +26,7 @@ import pytest
 
 from clustersim.cli import main
 from clustersim.config import Scenario, load_scenario
-from clustersim.config.power import DEFAULT_THROTTLE_EXPONENT
+from clustersim.config.power import DEFAULT_THROTTLE_EXPONENT, idle_floor_w
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
 
@@ -143,6 +143,10 @@ def sweep_table(tmp_path: Path) -> str:
         if cap not in caps:
             caps.append(cap)
         points[(point["facility.cap_policy"], cap)] = record
+    # The sentence above the sweep: the uncapped peak is the largest cap's (it never binds).
+    m = re.search(r"peak ([0-9.]+) MW and idle floor", " ".join(_text().split()))
+    top = points[("throttle", caps[-1])]["summary"]
+    assert m and top["power_cap_time_s"] == 0 and f"{top['power_peak_mw']:.1f}" == m[1]
     header = ["cap", *(f"{policy} `{key}`" for policy, key, _ in SWEEP_COLUMNS)]
     rows = [
         [cap, *(_cell(_at(points[(p, cap)], k), d) for p, k, d in SWEEP_COLUMNS)] for cap in caps
@@ -217,6 +221,15 @@ def test_the_quoted_refusal_is_the_loader_message() -> None:
     data["facility"] = {"power_cap": "10MW"}
     with pytest.raises(ValueError, match=re.escape(m[1])):
         Scenario.model_validate(data)
+
+
+def test_the_sweep_sentence_idle_floor() -> None:
+    m = re.search(r"idle floor ([0-9.]+) MW uncapped", " ".join(_text().split()))
+    assert m
+    sc = load_scenario("meta-24k-shared", ["power.profile=h100-sxm"])
+    assert sc.power is not None
+    floor = idle_floor_w(sc.power, sc.cluster.n_nodes, sc.cluster.gpus_per_node)
+    assert f"{floor / 1e6:.1f}" == m[1]
 
 
 def test_the_curve_sentence() -> None:
