@@ -26,7 +26,7 @@ import pytest
 
 from clustersim.cli import main
 from clustersim.config import Scenario, load_scenario
-from clustersim.config.power import DEFAULT_THROTTLE_EXPONENT, idle_floor_w
+from clustersim.config.power import DEFAULT_THROTTLE_EXPONENT, PROFILES, idle_floor_w
 from clustersim.engine import Simulation
 from clustersim.events import JobInterrupted
 
@@ -259,3 +259,9 @@ def test_the_figure_sentence() -> None:
     assert f"{dip:.0f}" == m[1] and f"{floored:.1f}" == m[2]
     rise = 16384 * (w["computing"] + share - (w["recovery"] + share)) * power.pue
     assert {"ten": 10}[m[3]] == math.ceil(rise / 1e6)  # n − 1 steps of 1 MW, a second apart
+
+
+def test_the_lowest_gpu_powers_are_the_profiles() -> None:
+    flat = " ".join(_text().split())
+    for name, label in (("h100-sxm", "H100 SXM"), ("a100-sxm", "A100 SXM")):
+        assert f"{PROFILES[name].min_limit_w:g} W for {label}" in flat
