@@ -144,7 +144,16 @@ def test_plans_fast_path_prices_waste_at_the_profile_when_there_is_one() -> None
 
 def test_facility_knobs_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cap.jsonl"
-    argv = ["sweep", "single-job", "--set", "workload.jobs.0.work=1d", "--reps", "1"]
+    argv = [
+        "sweep",
+        "single-job",
+        "--set",
+        "workload.jobs.0.work=1d",
+        "--reps",
+        "1",
+        "--workers",
+        "1",
+    ]
     grid = ["--grid", "facility.power_cap=1.1MW,2MW", "--grid", "facility.ramp_limit=100kW/s"]
     assert main([*argv, *grid, "--set", "facility.cap_policy=throttle", "--out", str(out)]) == 0
     points = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
