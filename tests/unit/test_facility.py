@@ -75,7 +75,7 @@ def test_cap_below_the_idle_floor_is_one_line_exit_65_and_no_file(
     assert main(["run", str(path), "--json", "--out", str(out)]) == 65
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert "facility.power_cap: 0.001 MW is below the idle floor" in err
+    assert f"{path}:2:23: facility.power_cap: 0.001 MW is below the idle floor" in err
     assert not out.exists()
     assert main([*RUN, "--set", "facility.power_cap=1kW"]) == 2
     err = capsys.readouterr().err
