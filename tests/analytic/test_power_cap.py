@@ -193,3 +193,32 @@ def test_cap_below_the_idle_floor_is_refused() -> None:
     with pytest.raises(ValueError, match="below the idle floor"):
         _scenario(2, [{"name": "big", "gpus": 16, "work": "1h"}], {"power_cap": f"{floor * 0.99}W"})
     _scenario(2, [{"name": "big", "gpus": 16, "work": "1h"}], {"power_cap": f"{floor}W"})
+
+
+def test_throttled_drains_and_stalls_under_a_floor_stay_within_the_cap() -> None:
+    """Maintenance drains a throttled job whose stall floor (665 W) is above its cap (500 W).
+
+    A capped GPU draws at most its cap in a stall or a drain too: facility power never goes
+    above the cap, and the series still integrates to the energy by state.
+    """
+    p = 500.0
+    held_level = 2 * _idle_node_w() + 16 * (WATTS["recovery"] - WATTS["idle"])
+    cap_it = held_level + 16 * (p - WATTS["recovery"])
+    sc = _scenario(
+        2,
+        [{"name": "big", "gpus": 16, "work": "10h"}],
+        {"power_cap": f"{cap_it * PUE}W", "cap_policy": "throttle", "stall_floor": 0.95},
+        checkpoint={"policy": "fixed", "interval": "1h", "stall": "60s"},
+        faults={
+            "upgrade": {
+                "kind": "maintenance",
+                "every": "3h",
+                "duration": {"distribution": "fixed", "mean": "10m"},
+            }
+        },
+    )
+    metrics, _ = run_replication(sc, 0, 5)  # checks the power identity
+    assert metrics.summary["interruptions_planned"] > 0
+    fac = metrics.power["facility"]
+    assert fac["time_over_cap_s"] == 0.0 and fac["time_at_cap_s"] > 0
+    assert metrics.power["peak_mw"] * 1e6 <= cap_it * PUE * (1 + 1e-12)

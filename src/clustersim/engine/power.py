@@ -176,6 +176,8 @@ class PowerMeter:
         if drain_s > 0:
             times.extend((stop, ev.t))
             deltas.extend((ev.gpus * self._drain_w, -ev.gpus * self._drain_w))
+            if self.saving is not None:
+                self._capped_drain(stop, ev.t, ev.gpus)
         running_s = stop - start
         if running_s <= 0:
             return
@@ -215,6 +217,19 @@ class PowerMeter:
         )
         widths = np.diff(np.asarray([*at, stop], dtype=np.float64))
         self.throttle_saved_j -= float(np.sum(levels * widths))
+
+    def _capped_drain(self, start: float, stop: float, gpus: int) -> None:
+        """Under the throttle a draining GPU draws its stall watts up to the GPU's cap."""
+        assert self.saving is not None
+        at, saved = self.saving(start, stop)
+        if not at:
+            return
+        excess = np.maximum(0.0, self._stall_w + np.asarray(saved, dtype=np.float64)) * gpus
+        if not excess.any():
+            return
+        edges = np.asarray([*at, stop], dtype=np.float64)
+        self._chunks.append((edges, np.diff(-excess, prepend=0.0, append=0.0)))
+        self.throttle_saved_j += float(np.sum(excess * np.diff(edges)))
 
     def _stall_dips(
         self,
