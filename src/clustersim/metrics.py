@@ -35,7 +35,7 @@ from clustersim.events import (
     RunEnded,
 )
 from clustersim.job import Job, JobPhase
-from clustersim.power.energy import EnergyModel, power_section
+from clustersim.power.facility import FacilityStats, drawn_energy, power_results
 from clustersim.power.steps import StepFunction
 from clustersim.topology import Topology
 
@@ -250,6 +250,11 @@ class Finished(Protocol):
         """Facility power over the run (None without a ``power`` section)."""
         ...
 
+    @property
+    def facility_stats(self) -> FacilityStats | None:
+        """The facility's integrals (None without a ``facility`` section)."""
+        ...
+
 
 def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     """Derive every metric of a finished simulation from its log and integrals.
@@ -289,8 +294,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost + slow
-    power_cfg = sim.scenario.power
-    energy = None if power_cfg is None else EnergyModel(power_cfg, gpn)
+    energy = drawn_energy(sim.scenario)
 
     def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float) -> float:
         if energy is None:
@@ -370,15 +374,11 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     if net is not None:
         _network_summary(summary, causes, net, slow)
     power: dict[str, Any] = {}
-    steps = sim.power_steps
-    if energy is not None and steps is not None:
-        down_gpu_s = {k: v * gpn for k, v in sim.down_node_s.items()}
-        power = power_section(energy, gpu_seconds, down_gpu_s, steps, sim.series["t_s"])
-        summary["energy_wasted_mwh"] = power["energy_wasted_mwh"]
-        summary["energy_total_mwh"] = power["energy_total_mwh"]
-        summary["power_mean_mw"] = power["mean_mw"]
-        summary["power_peak_mw"] = power["peak_mw"]
-        summary["power_swings"] = power["swings"]["count"]
+    if energy is not None and (steps := sim.power_steps) is not None:
+        power = power_results(
+            sim.scenario, energy, gpu_seconds, sim.down_node_s, steps, sim.series["t_s"],
+            stats=sim.facility_stats, summary=summary, causes=causes,
+        )  # fmt: skip
     return RunMetrics(
         summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
     )

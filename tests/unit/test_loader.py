@@ -440,9 +440,10 @@ def test_dump_yaml_round_trip_inline(scenario_file: Path) -> None:
     assert "description: |" in text
     assert "generator: null" in text
     keys = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
-    # Every field but ``power``, ``fleet`` (unset) and ``network`` (all defaults): left out,
-    # so older results dump as before.
-    assert keys == [k for k in Scenario.model_fields if k not in ("power", "fleet", "network")]
+    # Every field but ``power``, ``fleet``, ``facility`` (unset) and ``network`` (all
+    # defaults): left out, so older results dump as before.
+    left_out = ("power", "fleet", "network", "facility")
+    assert keys == [k for k in Scenario.model_fields if k not in left_out]
 
 
 def test_dump_yaml_round_trip_minimal() -> None:

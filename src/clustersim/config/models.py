@@ -31,7 +31,7 @@ from clustersim.config.fleet import CohortConfig, FleetConfig, HazardConfig, Wei
 from clustersim.config.network import NetworkConfig
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
-from clustersim.config.power import PowerConfig
+from clustersim.config.power import PROFILES, FacilityConfig, PowerConfig, idle_floor_w
 from clustersim.config.units import (
     Bandwidth,
     Bytes,
@@ -660,17 +660,50 @@ class Scenario(Frozen):
     """The nodes' cohorts and install times (docs/ageing.md); ``null``: one new cohort."""
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     """Shared network links (docs/network.md); the default ``model: none`` has no effect."""
+    facility: FacilityConfig | None = None
+    """A facility power cap, ramp limit and stall floor (docs/power.md); ``null``: none. A
+    ``facility`` section turns power tracking on (``power: {}``, the default profile)."""
 
     @model_serializer(mode="wrap")
     def _omit_no_power(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Leave out unset ``power`` and ``fleet`` and an all-default ``network`` (old dumps)."""
         data: dict[str, Any] = handler(self)
-        for key in ("power", "fleet"):
+        for key in ("power", "fleet", "facility"):
             if data.get(key, 0) is None:
                 del data[key]
         if self.network == NetworkConfig():
             data.pop("network", None)
         return data
+
+    @model_validator(mode="after")
+    def _facility_power(self) -> Scenario:
+        """A facility needs power: default profile; lowest GPU cap; a cap above the idle floor."""
+        facility = self.facility
+        if facility is None:
+            return self
+        if self.power is None:
+            object.__setattr__(self, "power", PowerConfig())
+        power = self.power
+        assert power is not None
+        computing = power.gpu.watts()["computing"]
+        if facility.min_gpu_power is None:
+            lowest = min(PROFILES[power.profile].min_limit_w, computing)
+            facility = facility.model_copy(update={"min_gpu_power": lowest})
+            object.__setattr__(self, "facility", facility)
+        if float(facility.min_gpu_power or 0.0) > computing:
+            raise ValueError(
+                f"facility.min_gpu_power: {facility.min_gpu_power:g} W is above the GPUs'"
+                f" computing watts ({computing:g} W)"
+            )
+        if facility.power_cap is not None:
+            floor = idle_floor_w(power, self.cluster.n_nodes, self.cluster.gpus_per_node)
+            if facility.power_cap < floor:
+                raise ValueError(
+                    f"facility.power_cap: {facility.power_cap / 1e6:.6g} MW is below the idle"
+                    f" floor of {floor / 1e6:.6g} MW ({self.cluster.n_nodes} nodes idle"
+                    f" x {floor / self.cluster.n_nodes / power.pue:.6g} W x PUE {power.pue:g})"
+                )
+        return self
 
     @model_validator(mode="after")
     def _cohorts_fill_the_cluster(self) -> Scenario:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import NoneType, UnionType
@@ -361,7 +362,7 @@ def validate_document(
         override = _override_for(error, overrides)
         if override is not None:
             usage_count += 1
-            where = f"{dotted}: " if loc != override.path else ""
+            where = f"{dotted}: " if loc and loc != override.path else ""
             usage = usage or f"{override.label}: {where}{_message(error)}"
         elif len(items) < MAX_MESSAGES:
             items.append((*_error_position(error, positions), dotted, _message(error)))
@@ -378,8 +379,12 @@ def _error_position(error: Any, positions: PositionMap) -> tuple[int, int]:
     """Position of a validation error: at the mapping, key or value it is about.
 
     A missing field points at its mapping, an unknown one at its key, any other at its value.
+    A whole-scenario check (no location) whose message begins with a dotted path points at it.
     """
     loc = tuple(error["loc"])
+    named = None if loc else re.match(r"([a-z_]+(?:\.[a-z_0-9]+)*): ", _message(error))
+    if named:
+        loc = tuple(int(p) if p.isdigit() else p for p in named[1].split("."))
     if error["type"] == "missing":
         return positions.locate(loc[:-1])
     return positions.locate(loc, at_key=error["type"] == "extra_forbidden")

@@ -14,21 +14,34 @@ Without a ``power`` section nothing here is used: energy stays the flat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from clustersim.config.units import Duration, Watts
+from clustersim.config.units import Duration, Watts, format_power, parse_power
 
 __all__ = [
     "DEFAULT_PUE",
+    "DEFAULT_THROTTLE_EXPONENT",
     "GPU_STATES",
     "POWERED_STATES",
     "PROFILES",
+    "FacilityConfig",
     "GpuPowerConfig",
     "HardwareProfile",
     "PowerConfig",
     "SwingConfig",
+    "effective_power",
+    "idle_floor_w",
 ]
 
 GPU_STATES = (
@@ -68,6 +81,7 @@ class HardwareProfile:
     network_w: float
     tdp_w: float
     system_max_w: float
+    min_limit_w: float
     sources: tuple[str, ...]
     assumptions: tuple[str, ...]
 
@@ -85,6 +99,7 @@ def _profile(
     *,
     tdp_w: float,
     system_max_w: float,
+    min_limit_w: float,
     idle_w: float,
     waiting_w: float,
     network_w: float,
@@ -103,7 +118,9 @@ def _profile(
         "down": 0.0,
         "quarantined": 0.0,
     }
-    return HardwareProfile(name, gpu_w, host, network_w, tdp_w, system_max_w, sources, assumptions)
+    return HardwareProfile(
+        name, gpu_w, host, network_w, tdp_w, system_max_w, min_limit_w, sources, assumptions
+    )
 
 
 _COMMON_ASSUMPTIONS = (
@@ -124,12 +141,14 @@ PROFILES: dict[str, HardwareProfile] = {
         "h100-sxm",
         tdp_w=700.0,
         system_max_w=10_200.0,
+        min_limit_w=200.0,
         idle_w=75.0,
         waiting_w=100.0,
         network_w=800.0,
         sources=(
             "NVIDIA H100 Tensor Core GPU datasheet: H100 SXM max TDP 700 W",
             "NVIDIA DGX H100 datasheet: system power ~10.2 kW max (8x H100 SXM)",
+            "nvidia-smi power limit range of H100 SXM: 200-700 W (the lowest GPU power cap)",
             "Latif et al. 2024 (arXiv:2412.08602): 8x H100 node training, max 8.4 kW (82 %)",
             "Newkirk et al. 2025 (arXiv:2506.14551): training nodes at 76 % of 10.2 kW",
             "Choukse et al. 2025 (arXiv:2508.14318): compute near TDP, comms/checkpoint near idle",
@@ -140,12 +159,14 @@ PROFILES: dict[str, HardwareProfile] = {
         "a100-sxm",
         tdp_w=400.0,
         system_max_w=6_500.0,
+        min_limit_w=100.0,
         idle_w=50.0,
         waiting_w=65.0,
         network_w=600.0,
         sources=(
             "NVIDIA A100 Tensor Core GPU datasheet: A100 SXM max TDP 400 W",
             "NVIDIA DGX A100 datasheet: system power 6.5 kW max (8x A100 SXM)",
+            "nvidia-smi power limit range of A100 SXM: 100-400 W (the lowest GPU power cap)",
             "Newkirk et al. 2025 (arXiv:2506.14551): H100 training nodes at 76 % of rated max",
         ),
         assumptions=(
@@ -253,3 +274,81 @@ class PowerConfig(_Frozen):
     def node_w(self) -> float:
         """Host plus network watts per powered node (see :data:`POWERED_STATES`)."""
         return float(self.host or 0.0) + float(self.network or 0.0)
+
+
+DEFAULT_THROTTLE_EXPONENT = 1.0 / 3.0
+"""The power–speed curve of a capped GPU, speed = (p / computing watts) ** α: α = 1/3, the
+cube law of dynamic voltage and frequency scaling (dynamic power ∝ C·V²·f with V ∝ f, so
+clock, and a compute-bound step's speed, ∝ power^(1/3)). An assumption (docs/power.md)."""
+
+
+def _parse_ramp(value: Any) -> float:
+    """``"2MW/s"``, ``"500kW/s"`` or a number of watts per second."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.endswith("/s"):
+        text = text[:-2]
+    watts = parse_power(text)
+    if watts <= 0:
+        raise ValueError(f"ramp limit must be positive, got {value!r}")
+    return watts
+
+
+WattsPerSecond = Annotated[
+    float,
+    BeforeValidator(_parse_ramp),
+    PlainSerializer(lambda w: f"{format_power(w)}/s", return_type=Any),
+]
+"""Watts per second; accepts ``"2MW/s"``, ``"500kW/s"`` or a number; positive."""
+
+
+class FacilityConfig(_Frozen):
+    """What the facility imposes on power, and the mitigations of power swings (docs/power.md).
+
+    ``power_cap`` bounds *facility* power (IT × PUE). With ``cap_policy: hold`` the
+    dispatcher does not start a job when its GPUs computing, added to what every held GPU
+    and every powered node may draw, would exceed the cap; with ``throttle`` running GPUs
+    are capped to the watts that keep facility power at the cap and slow down along
+    speed = (p / computing) ** ``throttle_exponent``, never below ``min_gpu_power`` (the
+    profile's lowest GPU power limit); a start that would need less is held.
+
+    ``ramp_limit`` spreads epoch starts (first starts and restarts) so that they raise
+    facility power by at most this much per second: a start ramps in steps of at most
+    ``ramp_limit`` × ``power.swings.min_window`` (filler work), queued behind the ramps
+    before it. ``stall_floor`` holds a GPU at that fraction of its computing watts during
+    checkpoint stalls (and, with ``floor_during: stalls-and-recovery``, while it is held in
+    recovery) with filler work.
+    """
+
+    power_cap: Watts | None = None
+    cap_policy: Literal["hold", "throttle"] = "hold"
+    throttle_exponent: Annotated[float, Field(gt=0.0, le=3.0)] = DEFAULT_THROTTLE_EXPONENT
+    min_gpu_power: Watts | None = None
+    ramp_limit: WattsPerSecond | None = None
+    stall_floor: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    floor_during: Literal["stalls", "stalls-and-recovery"] = "stalls"
+
+    @field_validator("power_cap")
+    @classmethod
+    def _positive_cap(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"must be positive, got {value:g} W")
+        return value
+
+
+def idle_floor_w(power: PowerConfig, nodes: int, gpus_per_node: int) -> float:
+    """Facility watts of every node up and idle: the lowest cap a cluster can keep."""
+    w = power.gpu.watts()
+    return nodes * (gpus_per_node * w["idle"] + power.node_w) * power.pue
+
+
+def effective_power(power: PowerConfig, facility: FacilityConfig | None) -> PowerConfig:
+    """The power profile as drawn: ``stall_floor`` raises checkpoint (and recovery) watts."""
+    if facility is None or facility.stall_floor is None:
+        return power
+    w = power.gpu.watts()
+    floor = facility.stall_floor * w["computing"]
+    states = ["checkpoint"]
+    if facility.floor_during == "stalls-and-recovery":
+        states.append("recovery")
+    gpu = GpuPowerConfig(**{**w, **{s: max(w[s], floor) for s in states}})
+    return power.model_copy(update={"gpu": gpu})

@@ -41,6 +41,7 @@ class JobHost(Protocol):
     adaptive: bool
     store: SharedStore | None
     closing: bool
+    ramp_limited: bool
 
     def record(self, event: Event) -> None:
         """Write one record to the event log."""
@@ -82,6 +83,14 @@ class JobHost(Protocol):
         """A drained job gives up the nodes due for maintenance."""
         ...
 
+    def ramp_delay(self, job: Job) -> float:
+        """Reserve ``job``'s power ramp; the seconds until its epoch may start."""
+        ...
+
+    def ramp_ended(self, job: Job) -> None:
+        """``job``'s ramp is done (or was interrupted)."""
+        ...
+
 
 def step_duration(sim: JobHost, job: Job, step: str) -> float:
     """How long a start-up or recovery step takes (``wait`` is event-driven: 0 here)."""
@@ -95,6 +104,8 @@ def step_duration(sim: JobHost, job: Job, step: str) -> float:
         if job.committed_s <= 0:
             return 0.0
         return job.peer_load_s if job.peer_copy_ok else job.load_s
+    if step == "ramp":
+        return sim.ramp_delay(job)
     return 0.0
 
 
@@ -124,7 +135,7 @@ def accrue(env: simpy.Environment, sim: JobHost, job: Job, step: str) -> None:
     replacement nodes), so the charge is measured from a mark, not from the last sync.
     """
     job.sync_held(env.now, sim.gpus_per_node)
-    key = "detect" if step == "requeue" else step
+    key = "detect" if step == "requeue" else "wait" if step == "ramp" else step
     job.rec_split[key] += job.held_gpu_s - job.rec_step_mark_gpu_s
     job.rec_step_mark_gpu_s = job.held_gpu_s
 

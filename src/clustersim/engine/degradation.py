@@ -6,7 +6,9 @@ racks) and the bandwidth factor of the shared checkpoint store. It computes each
 process when its speed changed; the job re-plans its closed-form progress. With a network
 model on, a job's speed is its slowdown factor times its network factor (``network_factor``,
 served by :class:`~clustersim.engine.network.Network`, which calls :meth:`respeed_job` when a
-job's share changes): the two are independent effects, compute and communication.
+job's share changes): the two are independent effects, compute and communication. With a
+facility power cap that throttles GPUs, it is also times the throttle's factor
+(``power_factor``, served by :class:`~clustersim.engine.facility.Facility`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Degradations:
         self._storage_windows: dict[int, float] = {}
         self.network_factor: Callable[[Job], float] | None = None
         """A job's network speed factor (None: no network model, factor 1)."""
+        self.power_factor: Callable[[Job], float] | None = None
+        """A job's power-cap throttle factor (None: no throttle, factor 1)."""
 
     # ----------------------------------------------------------------- slowdowns
     def slow(
@@ -129,10 +133,13 @@ class Degradations:
                 job.proc.interrupt(SpeedChange())
 
     def job_speed(self, job: Job) -> float:
-        """The job's speed: its slowdown factor times its network factor (if modelled)."""
-        if self.network_factor is None:
-            return self.slow_factor(job)
-        return self.slow_factor(job) * self.network_factor(job)
+        """The job's speed: its slowdown factor times its network and throttle factors."""
+        speed = self.slow_factor(job)
+        if self.network_factor is not None:
+            speed *= self.network_factor(job)
+        if self.power_factor is not None:
+            speed *= self.power_factor(job)
+        return speed
 
     def slow_factor(self, job: Job) -> float:
         """The job's slowdown factor: the slowest of its nodes, racks and (multi-pod) pods."""

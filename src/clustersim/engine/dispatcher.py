@@ -103,6 +103,10 @@ class Dispatcher:
         self.awaiting: dict[int, Job] = {}
         self.finished = 0
         self._dispatch_pending = False
+        self.admit: Callable[[Job], bool] | None = None
+        """The facility's power-cap gate (None: no cap): False holds the job in the queue."""
+        self.begin_pass: Callable[[], None] | None = None
+        """Told when a pass begins (the gate's refusals last from one pass to the next)."""
 
     # ----------------------------------------------------------------- the queue
     def submit(self, job: Job) -> None:
@@ -215,6 +219,8 @@ class Dispatcher:
             return
         now = self.env.now
         cluster = self.cluster
+        if self.begin_pass is not None:
+            self.begin_pass()
         for job in list(self.awaiting.values()):
             if cluster.n_free + cluster.n_spare + cluster.slack_gpus == 0:
                 break
@@ -243,7 +249,9 @@ class Dispatcher:
         view = self._view(now)
         for decision in self.policy(view, self._queue_view(view)):
             if isinstance(decision, Start):
-                self._start(self.queue[decision.job])
+                job = self.queue[decision.job]
+                if self.admit is None or self.admit(job):
+                    self._start(job)
             elif isinstance(decision, Preempt):
                 self._preempt(self.jobs[decision.job])
 

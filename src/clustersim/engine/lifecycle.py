@@ -47,15 +47,22 @@ __all__ = ["JobHost", "run_job"]
 
 _STEPS_START: tuple[str, ...] = ("init", "load")
 _STEPS_RECOVER: tuple[str, ...] = ("detect", "requeue", "wait", "init", "load")
+# With a facility ramp limit, an epoch starts only once its power ramp is done.
+_STEPS_START_RAMP: tuple[str, ...] = (*_STEPS_START, "ramp")
+_STEPS_RECOVER_RAMP: tuple[str, ...] = (*_STEPS_RECOVER, "ramp")
+
+
+def _recover_steps(sim: JobHost) -> tuple[str, ...]:
+    return _STEPS_RECOVER_RAMP if sim.ramp_limited else _STEPS_RECOVER
 
 
 def run_job(env: simpy.Environment, sim: JobHost, job: Job) -> Generator[Any, Any, None]:
     """One placement of a job: start up, then train and recover until finished or preempted."""
-    steps = _STEPS_START
+    steps = _STEPS_START_RAMP if sim.ramp_limited else _STEPS_START
     while (yield from recover(env, sim, job, steps)):
         if (yield from train(env, sim, job)):
             return
-        steps = _STEPS_RECOVER
+        steps = _recover_steps(sim)
 
 
 def recover(
@@ -66,7 +73,8 @@ def recover(
     Returns True when the job may train, False if it was preempted (and requeued) or the
     simulation ended.
     """
-    job.phase = JobPhase.STARTING if steps is _STEPS_START else JobPhase.RECOVERING
+    starting = steps[0] != "detect"
+    job.phase = JobPhase.STARTING if starting else JobPhase.RECOVERING
     job.sync_held(env.now, sim.gpus_per_node)
     job.rec_began_s = env.now
     job.rec_mark_gpu_s = job.held_gpu_s
@@ -88,6 +96,8 @@ def recover(
                     yield env.timeout(duration)
                 left = math.nan
             accrue(env, sim, job, step)
+            if step == "ramp":
+                sim.ramp_ended(job)
             if step == "load":
                 job.peer_copy_ok = math.isfinite(job.peer_load_s)
             i += 1
@@ -100,6 +110,8 @@ def recover(
                 continue
             job.pending_interrupt = False
             accrue(env, sim, job, step)
+            if step == "ramp":
+                sim.ramp_ended(job)
             if isinstance(cause, Drain):
                 cause = Failure(cause.cause, -1)
             if isinstance(cause, Preemption | Horizon):
@@ -120,11 +132,14 @@ def recover(
                 gpus = job.gpus_held
                 empty = EpochState(0.0, 0.0, 0, 0.0)
                 end_epoch(env, sim, job, "interrupted", gpus, empty, 0.0, lost, cause.cause)
-            if sim.restart.failure_during_recovery == "restart" or steps is _STEPS_START:
-                steps = _STEPS_RECOVER
+            if sim.restart.failure_during_recovery == "restart" or starting:
+                steps = _recover_steps(sim)
+                starting = False
                 job.phase = JobPhase.RECOVERING
                 i = 0
                 left = math.nan
+            elif step == "ramp":
+                left = math.nan  # the interrupted ramp ended above: reserve a new one
             elif step != "wait":
                 left = max(0.0, left - (env.now - t0))
         if i == len(steps) and job.missing > 0:

@@ -22,11 +22,17 @@ A job's stalls are steps of their own only if one stall moves facility power by 
 run); otherwise, and for epochs whose checkpoints were simulated one by one on the shared
 store, the epoch's stall energy is spread evenly over it. Either way the integral is exactly
 the energy of the GPU-seconds ledger (docs/power.md).
+
+With a facility (:mod:`clustersim.engine.facility`) two more kinds of step arrive: the
+ramps' filler work (:meth:`PowerMeter.add_steps`, priced in :attr:`PowerMeter.filler_j`) and
+the throttle's saving, applied to each epoch's computing seconds when it ends (its stalls are
+then spread over it) and priced in :attr:`PowerMeter.throttle_saved_j`.
 """
 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -43,6 +49,9 @@ __all__ = ["MAX_STALL_STEPS", "PowerMeter"]
 
 MAX_STALL_STEPS = 8_000_000
 """Per-stall steps kept per run (128 MB of times and deltas); later epochs are averaged."""
+
+Saving = Callable[[float, float], tuple[list[float], list[float]]]
+"""The throttle's saving per GPU over an interval: change times and watts (empty: none)."""
 
 
 class PowerMeter:
@@ -84,6 +93,14 @@ class PowerMeter:
         """Per-stall steps emitted so far."""
         self.running_gpus = 0
         """GPUs of the epochs running now (started, not yet ended)."""
+        self.running: dict[int, Job] = {}
+        """The jobs whose epochs run now, by id."""
+        self.saving: Saving | None = None
+        """The throttle's saving per GPU (None: no throttle; set by the facility's wiring)."""
+        self.filler_j = 0.0
+        """IT joules of the ramps' filler work (steps added by the facility)."""
+        self.throttle_saved_j = 0.0
+        """IT joules the throttle saved on running epochs' computing seconds."""
         self._level = 0.0
         self._last_tick = 0.0
 
@@ -102,6 +119,21 @@ class PowerMeter:
             + quarantined * self._quarantined_node_w
             + held_gpus * self._held_w
         )
+
+    def repaired_node_w(self) -> float:
+        """IT watts the nodes in repair would add, back up and idle (a cap's headroom)."""
+        c = self.cluster
+        in_repair = c.n_down - len(self._down_planned) - len(self._quarantined)
+        return in_repair * (self._up_node_w - self._down_node_w)
+
+    def held_gpus(self) -> int:
+        """GPUs held by jobs now (allocated, less the free GPUs of shared nodes)."""
+        c = self.cluster
+        return int(c.n_allocated * self.gpus_per_node - c.slack_gpus)
+
+    def add_steps(self, times: NDArray[np.float64], deltas: NDArray[np.float64]) -> None:
+        """Steps computed elsewhere (the facility's ramps): watts, IT, at any time."""
+        self._chunks.append((times, deltas))
 
     def tick(self) -> None:
         """After the recorder's tick: the level read now began at the previous tick."""
@@ -126,6 +158,7 @@ class PowerMeter:
         if isinstance(ev, RunStarted):
             job = self._job(ev.job)
             self.running_gpus += job.held_nodes * (job.slot_gpus or self.gpus_per_node)
+            self.running[job.id] = job
         else:
             self.run_ended(ev)
 
@@ -135,6 +168,7 @@ class PowerMeter:
         if job.phase not in (JobPhase.RUNNING, JobPhase.DRAINING):
             return  # work rolled back while recovering (silent data corruption): no epoch
         self.running_gpus -= ev.gpus
+        self.running.pop(job.id, None)
         record = job.epochs[-1]
         start, stop = record.start, min(record.end, ev.t)
         drain_s = ev.t - stop
@@ -142,11 +176,16 @@ class PowerMeter:
         if drain_s > 0:
             times.extend((stop, ev.t))
             deltas.extend((ev.gpus * self._drain_w, -ev.gpus * self._drain_w))
+            if self.saving is not None:
+                self._capped_drain(stop, ev.t, ev.gpus)
         running_s = stop - start
         if running_s <= 0:
             return
         stall_s = ev.stall_s - drain_s
         dip_w = ev.gpus * self._stall_w
+        saving: tuple[list[float], list[float]] = ([], [])
+        if self.saving is not None:
+            saving = self.saving(start, stop)
         per_stall = (
             stall_s > 0
             and record.checkpoints is None
@@ -158,11 +197,55 @@ class PowerMeter:
             level += dip_w * min(1.0, stall_s / running_s)  # stalls spread over the epoch
         times.extend((start, stop))
         deltas.extend((level, -level))
+        if saving[0]:
+            spread = 0.0 if per_stall else min(1.0, max(0.0, stall_s) / running_s)
+            self._throttled(saving, stop, ev.gpus * (1.0 - spread))
         if per_stall:
-            self._stall_dips(record, stop, ev.reason == "finished", dip_w)
+            self._stall_dips(record, stop, ev.reason == "finished", dip_w, saving, ev.gpus)
 
-    def _stall_dips(self, record: EpochRecord, stop: float, finished: bool, dip_w: float) -> None:
-        """One step down and one up per checkpoint stall of a closed-form epoch."""
+    def _throttled(
+        self, saving: tuple[list[float], list[float]], stop: float, computing: float
+    ) -> None:
+        """The throttle's saving on an epoch: ``computing`` GPUs (stalls spread) × its watts."""
+        at, watts = saving
+        levels = np.asarray(watts, dtype=np.float64) * -computing
+        self._chunks.append(
+            (
+                np.asarray([*at, stop], dtype=np.float64),
+                np.diff(levels, prepend=0.0, append=0.0),
+            )
+        )
+        widths = np.diff(np.asarray([*at, stop], dtype=np.float64))
+        self.throttle_saved_j -= float(np.sum(levels * widths))
+
+    def _capped_drain(self, start: float, stop: float, gpus: int) -> None:
+        """Under the throttle a draining GPU draws its stall watts up to the GPU's cap."""
+        assert self.saving is not None
+        at, saved = self.saving(start, stop)
+        if not at:
+            return
+        excess = np.maximum(0.0, self._stall_w + np.asarray(saved, dtype=np.float64)) * gpus
+        if not excess.any():
+            return
+        edges = np.asarray([*at, stop], dtype=np.float64)
+        self._chunks.append((edges, np.diff(-excess, prepend=0.0, append=0.0)))
+        self.throttle_saved_j += float(np.sum(excess * np.diff(edges)))
+
+    def _stall_dips(
+        self,
+        record: EpochRecord,
+        stop: float,
+        finished: bool,
+        dip_w: float,
+        saving: tuple[list[float], list[float]],
+        gpus: int,
+    ) -> None:
+        """One step down and one up per checkpoint stall of a closed-form epoch.
+
+        Under the throttle a stalled GPU draws its stall watts up to the GPU's cap at the
+        stall's start (held over the stall, which lasts seconds): the dip is from the capped
+        computing watts, and never a rise.
+        """
         interval, stall, remaining = record.interval, record.stall, record.remaining
         n = checkpoints_before_finish(remaining, interval)
         if n == 0 or stall <= 0:
@@ -184,12 +267,14 @@ class PowerMeter:
             at = wall[seg] + np.divide(
                 begin - virtual[seg], rate, out=np.zeros_like(begin), where=rate > 0
             )
-        self._chunks.append(
-            (
-                np.concatenate((at, at + length)),
-                np.concatenate((np.full(len(at), dip_w), np.full(len(at), -dip_w))),
-            )
-        )
+        dips = np.full(len(at), dip_w)
+        if saving[0]:
+            times, watts = np.asarray(saving[0]), np.asarray(saving[1])
+            saved = gpus * watts[np.searchsorted(times, at, side="right") - 1]
+            capped = np.minimum(dips + saved, 0.0)  # a stalled GPU draws at most the cap
+            self.throttle_saved_j -= float(np.sum((capped - dips) * length))
+            dips = capped
+        self._chunks.append((np.concatenate((at, at + length)), np.concatenate((dips, -dips))))
         self.stall_steps += 2 * len(at)
 
     def _job(self, job_id: int) -> Job:

@@ -10,6 +10,7 @@ account at the end). Everything else belongs to one component each::
     Degradations  slowdowns (job speeds) and the shared store's bandwidth windows
     lifecycle     each job's own process (start-up, training, recovery, draining)
     PowerMeter    the facility power series (only with a ``power`` section)
+    Facility      a power cap's gate and throttle, the ramp clock (only with ``facility``)
     Network       link capacities and job shares (only with ``network.model: fair-share``)
 
 The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
@@ -29,7 +30,8 @@ from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster
 from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
-from clustersim.events import Event, JobSubmitted
+from clustersim.config.power import effective_power
+from clustersim.events import Event, JobSubmitted, RunEnded, RunStarted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
@@ -44,6 +46,7 @@ from clustersim.workload import build_workload
 from .build import Causes, make_jobs, unplaceable
 from .degradation import Degradations
 from .dispatcher import Dispatcher
+from .facility import Facility
 from .fleet import Fleet
 from .lifecycle import run_job
 from .network import Network
@@ -176,11 +179,13 @@ class Simulation:
         for job in self.jobs:
             job.on_phase = on_phase
         self.power_meter: PowerMeter | None = None
+        self.facility: Facility | None = None
         if scenario.power is not None:
+            power = effective_power(scenario.power, scenario.facility)
             meter = self.power_meter = PowerMeter(
                 env,
                 self.cluster,
-                scenario.power,
+                power,
                 gpus_per_node=self.gpus_per_node,
                 down_planned=down_planned,
                 quarantined=quarantined,
@@ -188,6 +193,18 @@ class Simulation:
             )
             self.recorder.on_tick = meter.tick
             self.recorder.on_run_record = meter.run_record
+            if scenario.facility is not None:
+                self._wire_facility(
+                    Facility(
+                        env,
+                        scenario.facility,
+                        power,
+                        meter,
+                        gpus_per_node=self.gpus_per_node,
+                        respeed=self.degradations.respeed_job,
+                    )
+                )
+        self.ramp_limited = self.facility is not None and self.facility.ramps_on
         self.cohorts = Cohorts.of(scenario)
         self.period_ledger: PeriodLedger | None = None
         if scenario.run.period is not None:
@@ -238,6 +255,39 @@ class Simulation:
         self.job_speed = self.degradations.job_speed
         self.hand_over_for_maintenance = fleet.hand_over_for_maintenance
 
+    def _wire_facility(self, facility: Facility) -> None:
+        """The facility's gate in the dispatcher; its throttle follows the meter's inputs."""
+        self.facility = facility
+        meter = facility.meter
+        if facility.cap_it_w != math.inf:
+            self.dispatcher.admit = facility.admit
+            self.dispatcher.begin_pass = facility.begin_pass
+        if facility.throttle:
+            self.degradations.power_factor = facility.power_factor
+            meter.saving = facility.saved_w
+
+            def tick() -> None:
+                meter.tick()
+                facility.changed()
+
+            def run_record(ev: RunStarted | RunEnded) -> None:
+                if isinstance(ev, RunEnded):
+                    facility.epoch_ended(ev)
+                meter.run_record(ev)
+                facility.changed()
+
+            self.recorder.on_tick = tick
+            self.recorder.on_run_record = run_record
+
+    def ramp_delay(self, job: Job) -> float:
+        """JobHost: reserve ``job``'s power ramp (0 without a ramp limit)."""
+        return 0.0 if self.facility is None else self.facility.ramp_delay(job)
+
+    def ramp_ended(self, job: Job) -> None:
+        """JobHost: ``job``'s ramp is done or was interrupted."""
+        if self.facility is not None:
+            self.facility.ramp_ended(job)
+
     # ----------------------------------------------------------------- what metrics read
     @property
     def log(self) -> list[Event]:
@@ -270,6 +320,11 @@ class Simulation:
         if self.power_meter is None:
             return None
         return self.power_meter.steps(self.end_s)
+
+    @property
+    def facility_stats(self) -> Facility | None:
+        """The facility's integrals (None without a ``facility`` section)."""
+        return self.facility
 
     def periods(self) -> list[dict[str, Any]]:
         """The per-period rows of ``run.period`` (empty without it)."""
@@ -400,6 +455,8 @@ class Simulation:
         self.closing = True
         for component in (self.dispatcher, self.fleet, self.degradations):
             component.closing = True
+        if self.facility is not None:
+            self.facility.closing = True  # no throttle changes while the jobs stop
         self.end_s = env.now
         for job in self.jobs:
             if job.proc is not None and job.proc.is_alive:
@@ -409,6 +466,8 @@ class Simulation:
         if self.network is not None:
             self.network.close()
         self.recorder.tick()
+        if self.facility is not None:
+            self.facility.close()
         self.recorder.close_bins(env.now, final=True)
 
     def check(self) -> None:

@@ -57,7 +57,7 @@ def save_figure(fig: Any, fmt: str = "png", dpi: int = 110) -> bytes:
 
 
 def _power_panel(ax: Any, days: list[float], power: dict[str, Any]) -> None:
-    """Facility MW: each bin's mean and range, and the exact series' peak (docs/power.md)."""
+    """Facility MW: each bin's mean and range, the exact series' peak, the facility's cap."""
     ax.fill_between(
         days,
         power["power_mw_min"],
@@ -70,6 +70,9 @@ def _power_panel(ax: Any, days: list[float], power: dict[str, Any]) -> None:
     )
     ax.step(days, power["power_mw"], where="post", color="#C44E52", label="mean over bin")
     ax.axhline(power["peak_mw"], color="#C44E52", linestyle=":", linewidth=1, label="peak")
+    cap = power.get("facility", {}).get("power_cap_mw")
+    if cap is not None:
+        ax.axhline(cap, color="black", linestyle="--", linewidth=1, label=f"cap {cap:g} MW")
     ax.set_ylabel("facility MW")
     ax.set_ylim(bottom=0)
     sw = power["swings"]

@@ -198,7 +198,47 @@ def _power_rows(result: RunResult) -> list[tuple[str, str]]:
         ),
         ("energy (MWh)", f"{p['energy_total_mwh']:,.0f}:  {by_state}"),
         ("power swings", text + (" (replication 0)" if len(result.replications) > 1 else "")),
+        *_facility_rows(p.get("facility")),
     ]
+
+
+def _facility_rows(f: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The cap's time and lost throughput, the ramps' and the floor's energy."""
+    if not f:
+        return []
+    rows: list[tuple[str, str]] = []
+    if "power_cap_mw" in f:
+        lost = (
+            f"{f['cap_held_gpu_hours']:,.0f} GPU-h held in the queue"
+            if f["cap_policy"] == "hold"
+            else f"{f['cap_slowdown_gpu_hours']:,.0f} GPU-h slowdown (GPUs down to"
+            f" {f['lowest_gpu_w']:,.0f} W)"
+        )
+        rows.append(
+            (
+                f"power cap ({f['cap_policy']})",
+                f"{f['power_cap_mw']:,.1f} MW: at the cap {f['time_at_cap_s'] / 3600:,.1f} h"
+                f" ({f['time_at_cap_share']:.1%}), over it {f['time_over_cap_s']:,.0f} s;"
+                f" lost {lost}",
+            )
+        )
+    if "ramp_limit_mw_per_s" in f:
+        rows.append(
+            (
+                "ramp limit",
+                f"{f['ramp_limit_mw_per_s']:g} MW/s: {f['ramps']:,.0f} ramps,"
+                f" {f['ramp_wait_s']:,.0f} s waited, filler {f['ramp_energy_mwh']:,.1f} MWh",
+            )
+        )
+    if "stall_floor" in f:
+        rows.append(
+            (
+                "stall floor",
+                f"{f['stall_floor']:.0%} of computing watts during {f['floor_during']}:"
+                f" {f['floor_energy_mwh']:,.1f} MWh",
+            )
+        )
+    return rows
 
 
 def _gpu_hours_table(result: RunResult) -> Table:

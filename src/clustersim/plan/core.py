@@ -23,6 +23,7 @@ from clustersim.analysis import analytic, mc
 from clustersim.analysis.validate import ratio_estimate
 from clustersim.budget import check_budget
 from clustersim.config import Scenario
+from clustersim.config.power import effective_power
 from clustersim.experiment import UNIT_RANGE, ci95
 from clustersim.plan.knobs import (
     HOURS_PER_MONTH,
@@ -35,6 +36,7 @@ from clustersim.plan.knobs import (
     knob_cost,
     knob_grid,
 )
+from clustersim.power.energy import EnergyModel
 
 __all__ = [
     "PlanOptions",
@@ -432,12 +434,20 @@ def display(ctx: _Scale, values: dict[str, float]) -> dict[str, str]:
 
 
 def fast_waste(ctx: _Scale, ettr: float) -> dict[str, float]:
-    """Waste implied by a fast-path ETTR: (1 − ETTR) of the job's GPUs, per day and month."""
+    """Waste implied by a fast-path ETTR: (1 − ETTR) of the job's GPUs, per day and month.
+
+    Energy is the flat ``cost.mwh_per_gpu_year`` per GPU-hour, or with a ``power`` section
+    the profile's facility watts of a computing GPU (docs/planning.md, "Limits").
+    """
     sc = ctx.scenario
     per_day = (1.0 - ettr) * ctx.gpus_held * 24.0
+    mwh = per_day * 30.0 * sc.cost.mwh_per_gpu_year / (365.0 * 24.0)
+    if sc.power is not None:
+        drawn = EnergyModel(effective_power(sc.power, sc.facility), sc.cluster.gpus_per_node)
+        mwh = per_day * 30.0 * drawn.w_per_gpu["computing"] / 1e6
     return {
         "gpu_hours_lost_per_day": per_day,
-        "mwh_wasted_per_month": per_day * 30.0 * sc.cost.mwh_per_gpu_year / (365.0 * 24.0),
+        "mwh_wasted_per_month": mwh,
         "usd_wasted_per_month": per_day * 30.0 * sc.cost.usd_per_gpu_hour,
     }
 

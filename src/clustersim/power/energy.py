@@ -11,7 +11,7 @@ series (:mod:`clustersim.power.steps`) is integrated independently, and the two 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .steps import J_PER_MWH, StepFunction, find_swings, swing_summary
 __all__ = [
     "POWER_RTOL",
     "EnergyModel",
+    "FacilityEnergy",
     "PowerIdentityError",
     "aggregate_power",
     "check_power_identity",
@@ -35,6 +36,23 @@ POWER_RTOL = 1e-9
 
 class PowerIdentityError(AssertionError):
     """The power series does not integrate to the energy by state: a simulator bug."""
+
+
+class FacilityEnergy(Protocol):
+    """What a facility changed in the energy ledger, in IT joules (docs/power.md)."""
+
+    @property
+    def saved_j(self) -> float:
+        """The throttle's saving on running epochs' computing seconds."""
+        ...
+
+    @property
+    def filler_j(self) -> float:
+        """The ramps' filler work."""
+        ...
+
+    ramps_on: bool
+    """Whether a ramp limit was set (then ``ramp`` is a state of the energy by state)."""
 
 
 class EnergyModel:
@@ -111,10 +129,25 @@ def power_section(
     down: dict[str, float],
     steps: StepFunction,
     bin_starts: list[float],
+    facility: FacilityEnergy | None = None,
 ) -> dict[str, Any]:
-    """The ``power`` section of one replication's result (docs/results.md)."""
+    """The ``power`` section of one replication's result (docs/results.md).
+
+    With a ``facility`` the throttle's saving comes off ``computing`` and the ramps' filler
+    work is a state of its own (``ramp``), in the energy by state and by part alike.
+    """
     cfg = model.cfg
     by_state = model.by_state_mwh(gs, down)
+    by_part = model.by_part_mwh(gs, down)
+    wasted = model.wasted_mwh(gs)
+    if facility is not None:
+        saved, filler = facility.saved_j / J_PER_MWH, facility.filler_j / J_PER_MWH
+        by_state["computing"] -= saved * cfg.pue
+        if facility.ramps_on:
+            by_state["ramp"] = filler * cfg.pue
+        by_part["gpus"] += filler - saved
+        by_part["overhead"] += (filler - saved) * (cfg.pue - 1.0)
+        wasted += filler * cfg.pue
     end = steps.end_s
     peak_w, peak_t = steps.peak()
     edges = np.asarray([*bin_starts, end], dtype=np.float64) if bin_starts else np.zeros(0)
@@ -133,9 +166,9 @@ def power_section(
         "peak_t_s": peak_t,
         "energy_total_mwh": sum(by_state.values()),
         "energy_series_mwh": steps.energy_j() / J_PER_MWH,
-        "energy_wasted_mwh": model.wasted_mwh(gs),
+        "energy_wasted_mwh": wasted,
         "energy_mwh_by_state": by_state,
-        "energy_mwh_by_part": model.by_part_mwh(gs, down),
+        "energy_mwh_by_part": by_part,
         "steps": len(steps.t_s),
         "swings": swing_summary(swings, sw.threshold, sw.window, sw.min_window, end),
         "power_mw": binned.tolist(),
@@ -175,11 +208,18 @@ def aggregate_power(sections: list[dict[str, Any]]) -> dict[str, Any]:
         if key in _REPLICATION_0:
             out[key] = value
         elif isinstance(value, dict):
-            out[key] = {k: _mean([s[key][k] for s in sections]) for k in value}
+            out[key] = {
+                k: _mean([s[key][k] for s in sections]) if _number(v) else v
+                for k, v in value.items()
+            }
         else:
             out[key] = _mean([s[key] for s in sections])
     out["swings_count_mean"] = _mean([s["swings"]["count"] for s in sections])
     return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _mean(values: list[float]) -> float:

@@ -169,7 +169,7 @@ def _largest_in_window(
 def swing_summary(
     swings: Swings, threshold_w: float, window_s: float, min_window_s: float, end_s: float
 ) -> dict[str, object]:
-    """Counts, the largest drop and rise, the steepest ramp and a histogram, in MW and s.
+    """Counts, the largest drop and rise, the steepest ramps and a histogram, in MW and s.
 
     A swing's ramp is its change over its duration, or over ``min_window_s`` if it was
     faster (a single step takes no time in the model). Ties go to the earliest swing.
@@ -198,6 +198,7 @@ def swing_summary(
         "largest_rise_t_s": float(swings.t_s[high]) if high is not None else None,
         "max_ramp_mw_per_s": float(ramps[steep]) / 1e6 if steep is not None else 0.0,
         "max_ramp_t_s": float(swings.t_s[steep]) if steep is not None else None,
+        "max_rise_ramp_mw_per_s": float(np.max(ramps[rises])) / 1e6 if rises.any() else 0.0,
         "histogram": {
             "edges_mw": (edges / 1e6).tolist(),
             "drops": _histogram(-delta[drops], edges),

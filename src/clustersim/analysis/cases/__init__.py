@@ -2,7 +2,8 @@
 
 A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first line is its
 ``validate --list`` description. Closed-form cases are in
-:mod:`~clustersim.analysis.cases.formulas`, preset-scale cases in
+:mod:`~clustersim.analysis.cases.formulas` (the facility power cap's in
+:mod:`~clustersim.analysis.cases.power`), preset-scale cases in
 :mod:`~clustersim.analysis.cases.scale`, the row types in
 :mod:`~clustersim.analysis.cases.base`; running and rendering them is
 :mod:`clustersim.analysis.validate`.
@@ -20,6 +21,7 @@ from clustersim.analysis.cases.formulas import (
     case_llama3_restart,
     case_young_daly_exact,
 )
+from clustersim.analysis.cases.power import case_power_cap
 from clustersim.analysis.cases.scale import case_beyond, case_llama3_interruptions
 
 __all__ = ["CASES"]
@@ -31,5 +33,6 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "llama3-restart": case_llama3_restart,
     "kokolis-mttf": case_kokolis_mttf,
     "checkpoint-size": case_checkpoint_size,
+    "power-cap": case_power_cap,
     "beyond-formulas": case_beyond,
 }

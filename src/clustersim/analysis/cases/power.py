@@ -1,0 +1,124 @@
+"""The facility power cap's validation case: hold and throttle against their closed forms.
+
+Two small scenarios whose answers follow from the definitions of docs/power.md alone: N
+identical one-node jobs under a ``hold`` cap that has room for exactly m of them computing run
+in ⌈N/m⌉ waves, and one job under a ``throttle`` cap that leaves its GPUs p watts runs at
+(p / computing) ** (1/3) of its speed, the time it loses being the ``power-cap`` slowdown. The
+energy by state and the integral of the power series agree in both.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from clustersim.analysis.cases.base import CaseResult, Estimate, Row, verdict
+from clustersim.config import Scenario
+from clustersim.experiment import run_replication
+
+__all__ = ["case_power_cap"]
+
+_WATTS = {"computing": 700.0, "checkpoint": 200.0, "recovery": 150.0, "idle": 75.0}
+_NODE_W, _PUE, _INIT, _WORK = 2500.0, 1.25, 120.0, 3600.0
+_SOURCE = "docs/power.md"
+_REL = 1e-9
+
+
+def _scenario(nodes: int, jobs: list[dict[str, Any]], cap_w: float, policy: str) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "name": "power-cap-case",
+            "cluster": {
+                "gpus_per_node": 8,
+                "nodes_per_rack": 2,
+                "racks_per_pod": nodes // 2,
+                "pods": 1,
+            },
+            "workload": {"jobs": jobs},
+            "checkpoint": {"policy": "fixed", "interval": "100h", "stall": "60s"},
+            "restart": {"init": f"{_INIT}s", "init_per_gpu": 0.0},
+            "run": {"horizon": "30d", "seed": 1},
+            "power": {
+                "pue": _PUE,
+                "gpu": {k: f"{v}W" for k, v in _WATTS.items()},
+                "host": f"{_NODE_W}W",
+                "network": "0W",
+            },
+            "facility": {"power_cap": f"{cap_w}W", "cap_policy": policy},
+        }
+    )
+
+
+def _exact(value: float) -> Estimate:
+    """A deterministic simulation's value (one run, no interval)."""
+    return Estimate(value, value, value, 1)
+
+
+def _agrees(a: float, b: float) -> bool:
+    return abs(a - b) <= _REL * max(abs(a), abs(b), 1e-12)
+
+
+def case_power_cap(quick: bool) -> CaseResult:
+    """Facility power cap: hold waves and the throttle's speed."""
+    idle_node = 8 * _WATTS["idle"] + _NODE_W
+    n_jobs, admitted = 6, 2
+    per_job = 8 * (_WATTS["computing"] - _WATTS["idle"])
+    hold_cap = (8 * idle_node + (admitted + 0.5) * per_job) * _PUE
+    jobs = [{"name": f"j{i}", "gpus": 8, "work": "1h"} for i in range(n_jobs)]
+    hold, _ = run_replication(_scenario(8, jobs, hold_cap, "hold"), 0, 1)
+    makespan = math.ceil(n_jobs / admitted) * (_INIT + _WORK)
+    p = 500.0
+    level = 2 * idle_node + 16 * (_WATTS["recovery"] - _WATTS["idle"])
+    throttle_cap = (level + 16 * (p - _WATTS["recovery"])) * _PUE
+    one = [{"name": "big", "gpus": 16, "work": "1h"}]
+    throttle, _ = run_replication(_scenario(2, one, throttle_cap, "throttle"), 0, 1)
+    speed = (p / _WATTS["computing"]) ** (1.0 / 3.0)
+    des_speed = _WORK / (throttle.summary["sim_time_s"] - _INIT)
+    slow_h = 16 * _WORK * (1.0 / speed - 1.0) / 3600
+    des_slow_h = throttle.power["facility"]["cap_slowdown_gpu_hours"]
+    ledger_slow_h = throttle.gpu_seconds["slowdown"] / 3600
+    rows = [
+        Row(
+            f"hold: makespan of {n_jobs} jobs, {admitted} at a time (s)",
+            makespan,
+            _exact(hold.summary["sim_time_s"]),
+            source=_SOURCE,
+            status=verdict(_agrees(makespan, hold.summary["sim_time_s"])),
+            note="⌈N/m⌉ × (init + work)",
+        ),
+        Row(
+            "hold: peak facility power / cap",
+            1.0,
+            _exact(hold.power["peak_mw"] * 1e6 / hold_cap),
+            status=verdict(hold.power["peak_mw"] * 1e6 <= hold_cap * (1 + _REL)),
+            note="at most 1",
+        ),
+        Row(
+            f"throttle: speed at {p:g} W of {_WATTS['computing']:g} W",
+            speed,
+            _exact(des_speed),
+            source=_SOURCE,
+            status=verdict(_agrees(speed, des_speed)),
+            note="(p / computing)^(1/3)",
+        ),
+        Row(
+            "throttle: power-cap slowdown (GPU-h)",
+            slow_h,
+            _exact(des_slow_h),
+            status=verdict(_agrees(slow_h, des_slow_h), _agrees(des_slow_h, ledger_slow_h)),
+            note="equals the identity's slowdown term",
+        ),
+        Row(
+            "throttle: energy series / energy by state",
+            1.0,
+            _exact(throttle.power["energy_series_mwh"] / throttle.power["energy_total_mwh"]),
+            status=verdict(
+                _agrees(throttle.power["energy_series_mwh"], throttle.power["energy_total_mwh"])
+            ),
+        ),
+    ]
+    inputs = {
+        "hold": f"{n_jobs} x 8 GPUs x 1 h, cap {hold_cap / 1e3:.4g} kW",
+        "throttle": f"16 GPUs x 1 h, cap {throttle_cap / 1e3:.4g} kW",
+    }
+    return CaseResult("power-cap", "Facility power cap: hold and throttle", inputs, rows)
