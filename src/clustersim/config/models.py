@@ -695,6 +695,15 @@ class Scenario(Frozen):
                 f"facility.min_gpu_power: {facility.min_gpu_power:g} W is above the GPUs'"
                 f" computing watts ({computing:g} W)"
             )
+        recovery = power.gpu.watts()["recovery"]
+        if facility.power_cap is not None and float(facility.min_gpu_power or 0.0) < recovery:
+            # The gate and the throttle count a held GPU at no less than its recovery draw: a
+            # lower limit would let starting and recovering GPUs (never throttled) pass the cap.
+            raise ValueError(
+                f"facility.min_gpu_power: {float(facility.min_gpu_power or 0.0):g} W is below"
+                f" the GPUs' recovery watts ({recovery:g} W, power.gpu.recovery), which the"
+                " throttle does not cap"
+            )
         if facility.power_cap is not None:
             floor = idle_floor_w(power, self.cluster.n_nodes, self.cluster.gpus_per_node)
             if facility.power_cap < floor:

@@ -107,6 +107,10 @@ class Dispatcher:
         """The facility's power-cap gate (None: no cap): False holds the job in the queue."""
         self.begin_pass: Callable[[], None] | None = None
         """Told when a pass begins (the gate's refusals last from one pass to the next)."""
+        self.refuse: Callable[[Job], None] = _never_refused
+        """Counts a start held behind one the gate refused (set with :attr:`admit`)."""
+        self.ever_admits: Callable[[Job], bool] = _always
+        """Whether the gate could ever admit a job (False: it is unplaceable, never held)."""
 
     # ----------------------------------------------------------------- the queue
     def submit(self, job: Job) -> None:
@@ -247,11 +251,22 @@ class Dispatcher:
         ):
             return  # no queued job fits in the free nodes (and this policy never preempts)
         view = self._view(now)
+        held = False
         for decision in self.policy(view, self._queue_view(view)):
             if isinstance(decision, Start):
                 job = self.queue[decision.job]
-                if self.admit is None or self.admit(job):
+                if self.admit is None:
                     self._start(job)
+                elif not self.ever_admits(job):
+                    continue  # reported unplaceable: it must not block the others
+                elif held:
+                    # Nothing starts past a job the cap holds, so a large job is never
+                    # starved by smaller ones that fit the power left (as nodes for FIFO).
+                    self.refuse(job)
+                elif self.admit(job):
+                    self._start(job)
+                else:
+                    held = True
             elif isinstance(decision, Preempt):
                 self._preempt(self.jobs[decision.job])
 
@@ -467,3 +482,12 @@ def _remove(order: list[JobView], key: tuple[float, int]) -> None:
     i = bisect.bisect_left(order, key, key=_BY_SUBMIT)
     assert _BY_SUBMIT(order[i]) == key
     del order[i]
+
+
+def _never_refused(job: Job) -> None:
+    """No gate, nothing to count."""
+
+
+def _always(job: Job) -> bool:
+    """No gate: every job may start."""
+    return True

@@ -75,6 +75,9 @@ class Facility:
         self.pue = power.pue
         w = power.gpu.watts()
         self.computing_w = w["computing"]
+        self.busy_w = max(w["computing"], w["checkpoint"])
+        """What a held GPU may draw at most under ``hold``: computing, or a checkpoint stall
+        priced above it."""
         self.recovery_w = w["recovery"]
         self.idle_w = w["idle"]
         self.cap_it_w = math.inf if cfg.power_cap is None else cfg.power_cap / power.pue
@@ -153,7 +156,7 @@ class Facility:
         if self.cap_it_w == math.inf:
             return True
         meter = self.meter
-        per_gpu = self.min_gpu_w if self.throttle else self.computing_w
+        per_gpu = self.min_gpu_w if self.throttle else self.busy_w
         gpus = job.slot_gpus or job.nodes * self.gpus_per_node
         committed = (
             meter.node_level_w()
@@ -162,10 +165,22 @@ class Facility:
         )
         if committed + gpus * (per_gpu - self.idle_w) <= self.cap_it_w:
             return True
-        self.accrue()
-        self.refused_gpus += gpus
-        self.refusals += 1
+        self.refuse(job)
         return False
+
+    def refuse(self, job: Job) -> None:
+        """Count ``job`` as held by the cap in this pass (refused, or queued behind a refusal)."""
+        self.accrue()
+        self.refused_gpus += job.slot_gpus or job.nodes * self.gpus_per_node
+        self.refusals += 1
+
+    def ever_admits(self, job: Job) -> bool:
+        """Whether ``job`` fits under the cap at all: alone, every other node idle."""
+        if self.cap_it_w == math.inf:
+            return True
+        per_gpu = self.min_gpu_w if self.throttle else self.busy_w
+        gpus = job.slot_gpus or job.nodes * self.gpus_per_node
+        return self.meter.idle_floor_w() + gpus * (per_gpu - self.idle_w) <= self.cap_it_w
 
     # ----------------------------------------------------------------- the throttle
     def power_factor(self, job: Job) -> float:

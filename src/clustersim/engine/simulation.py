@@ -230,6 +230,11 @@ class Simulation:
 
                 self.recorder.on_tick = both_ticks
         self.unplaceable = unplaceable(self.jobs, self.topology.n_nodes, cfg.spare_nodes)
+        if self.facility is not None and self.facility.cap_it_w != math.inf:
+            over = [job.name for job in self.jobs if not self.facility.ever_admits(job)]
+            if over:
+                cap_mw = self.facility.cap_it_w * self.facility.pue / 1e6
+                self.unplaceable[f"needs more power than facility.power_cap ({cap_mw:g} MW)"] = over
         """Names of the jobs that can never be placed, by reason (they are never started)."""
         self.unrunnable = sum(len(names) for names in self.unplaceable.values())
         self.end_event = env.event()
@@ -262,6 +267,8 @@ class Simulation:
         if facility.cap_it_w != math.inf:
             self.dispatcher.admit = facility.admit
             self.dispatcher.begin_pass = facility.begin_pass
+            self.dispatcher.refuse = facility.refuse
+            self.dispatcher.ever_admits = facility.ever_admits
         if facility.throttle:
             self.degradations.power_factor = facility.power_factor
             meter.saving = facility.saved_w

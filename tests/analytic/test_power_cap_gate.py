@@ -1,0 +1,84 @@
+"""The hold gate's order and its limits, from their definitions (docs/power.md, committed power).
+
+* FIFO order: a job the cap holds is not passed by later, smaller jobs of the same pass, so a
+  16-GPU job submitted second starts when the first 8-GPU job ends (one wave), not after a
+  stream of 8-GPU jobs that each fit the power left.
+* A job that could not start under the cap even alone on an idle cluster is ``unplaceable``
+  and does not block the others.
+* Held GPUs count at the larger of computing and checkpoint watts, so checkpoint stalls
+  priced above computing cannot take facility power over a hold cap.
+* ``min_gpu_power`` below the recovery watts is refused when there is a cap.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from test_power_cap import INIT, PUE, WATTS, _idle_node_w, _scenario
+
+from clustersim.experiment import run_replication
+
+PER_GPU = WATTS["computing"] - WATTS["idle"]
+
+
+def test_a_held_job_is_not_passed_by_smaller_later_jobs() -> None:
+    # Room for 2.5 nodes computing on a 4-node cluster: "first" (1 node) runs, "big" (2 nodes)
+    # does not fit beside it, and every 8-GPU job after would fit beside "first" alone.
+    cap_it = 4 * _idle_node_w() + 2.5 * 8 * PER_GPU
+    jobs = [
+        {"name": "first", "gpus": 8, "work": "1h"},
+        {"name": "big", "gpus": 16, "work": "1h", "submit": "1s"},
+    ]
+    jobs += [{"name": f"s{i}", "gpus": 8, "work": "1h", "submit": f"{60 + 1800 * i}s"}
+             for i in range(20)]  # fmt: skip
+    sc = _scenario(4, jobs, {"power_cap": f"{cap_it * PUE}W", "cap_policy": "hold"})
+    metrics, _ = run_replication(sc, 0, 5)
+    starts = {row.name: row.first_start_s for row in metrics.jobs}
+    # "first" ends at INIT + 1 h; "big" starts then (FIFO), before any later job.
+    assert starts["big"] == pytest.approx(INIT + 3600.0)
+    assert all(starts[f"s{i}"] >= starts["big"] for i in range(20))
+
+
+def test_a_job_the_cap_can_never_admit_is_unplaceable_and_blocks_nothing() -> None:
+    cap_it = 4 * _idle_node_w() + 1.5 * 8 * PER_GPU  # room for one node computing, not two
+    jobs = [{"name": "big", "gpus": 16, "work": "1h"}, {"name": "small", "gpus": 8, "work": "1h"}]
+    sc = _scenario(4, jobs, {"power_cap": f"{cap_it * PUE}W", "cap_policy": "hold"})
+    metrics, _ = run_replication(sc, 0, 5)
+    assert list(metrics.unplaceable.values()) == [["big"]]
+    assert "facility.power_cap" in next(iter(metrics.unplaceable))
+    starts = {row.name: row.first_start_s for row in metrics.jobs}
+    assert starts["small"] == 0.0 and starts["big"] is None
+    assert metrics.summary["jobs_finished"] == 1
+    assert metrics.summary["sim_time_s"] == pytest.approx(INIT + 3600.0)  # not the horizon
+
+
+def test_checkpoint_watts_above_computing_never_pass_a_hold_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    watts = copy.deepcopy(WATTS)
+    watts["checkpoint"] = 800.0  # above computing (700 W)
+    monkeypatch.setattr("test_power_cap.WATTS", watts)
+    # Room for two nodes at computing watts but not at checkpoint watts: one job at a time.
+    cap_it = 4 * _idle_node_w() + 2 * 8 * PER_GPU
+    jobs = [{"name": f"j{i}", "gpus": 8, "work": "10h"} for i in range(2)]
+    sc = _scenario(
+        4, jobs, {"power_cap": f"{cap_it * PUE}W"},
+        checkpoint={"policy": "fixed", "interval": "1h", "stall": "60s"},
+    )  # fmt: skip
+    metrics, _ = run_replication(sc, 0, 5)
+    assert metrics.power is not None
+    assert metrics.power["facility"]["time_over_cap_s"] == 0.0
+    assert metrics.power["peak_mw"] <= cap_it * PUE / 1e6 + 1e-12
+    starts = sorted(row.first_start_s for row in metrics.jobs)
+    assert starts[0] == 0.0 and starts[1] > 10 * 3600.0  # the second waits for the first
+
+
+@pytest.mark.parametrize("floor", ["0W", "100W"])
+def test_min_gpu_power_below_recovery_watts_is_refused(floor: str) -> None:
+    cap_it = 4 * _idle_node_w() + 2 * 8 * PER_GPU
+    with pytest.raises(ValueError, match=r"facility\.min_gpu_power: .* below the GPUs' recovery"):
+        _scenario(
+            4, [{"name": "a", "gpus": 8, "work": "1h"}],
+            {"power_cap": f"{cap_it * PUE}W", "cap_policy": "throttle", "min_gpu_power": floor},
+        )  # fmt: skip
