@@ -82,3 +82,28 @@ def test_min_gpu_power_below_recovery_watts_is_refused(floor: str) -> None:
             4, [{"name": "a", "gpus": 8, "work": "1h"}],
             {"power_cap": f"{cap_it * PUE}W", "cap_policy": "throttle", "min_gpu_power": floor},
         )  # fmt: skip
+
+
+def test_throttle_slowdown_with_storage_contention_is_the_compute_time_lost() -> None:
+    """Checkpoints written one by one on a shared store run at its pace, not the GPUs'.
+
+    One 16-GPU job of 10 h under a throttle at p = 500 W: speed (p / 700) ** (1/3), so the
+    slowdown is 16 × 10 h × (1 / speed − 1), whatever the writes take.
+    """
+    p = 500.0
+    held_level = 2 * _idle_node_w() + 16 * (WATTS["recovery"] - WATTS["idle"])
+    cap_it = held_level + 16 * (p - WATTS["recovery"])
+    sc = _scenario(
+        2, [{"name": "big", "gpus": 16, "work": "10h", "checkpoint_bytes": "120TB"}],
+        {"power_cap": f"{cap_it * PUE}W", "cap_policy": "throttle"},
+        checkpoint={"policy": "fixed", "interval": "1h"},
+        storage={"write_bandwidth": "1TB/s", "contention": True},
+    )  # fmt: skip
+    metrics, _ = run_replication(sc, 0, 5)
+    speed = (p / WATTS["computing"]) ** (1 / 3)
+    expected_h = 16 * 10 * (1 / speed - 1)
+    assert metrics.power is not None
+    assert metrics.gpu_seconds["checkpoint"] > 0
+    assert metrics.gpu_seconds["slowdown"] / 3600 == pytest.approx(expected_h, rel=1e-9)
+    cap_h = metrics.power["facility"]["cap_slowdown_gpu_hours"]
+    assert cap_h == pytest.approx(expected_h, rel=1e-9)

@@ -231,7 +231,11 @@ class Facility:
         c = self.computing_w
         speed = ((c - np.asarray(saved)) / c) ** self.alpha
         widths = np.diff(np.asarray([*at, stop], dtype=np.float64))
-        self.slow_gpu_s += ev.gpus * float(np.sum((1.0 - speed) * widths))
+        # The epoch's wall time under the throttle, less what it would have taken at full
+        # speed, is at most the epoch's whole slowdown: with storage contention checkpoint
+        # writes run at the store's pace, not the GPUs', so they are not slowed.
+        slow_s = min(float(np.sum((1.0 - speed) * widths)), ev.slow_s)
+        self.slow_gpu_s += ev.gpus * slow_s
 
     def saved_w(self, start: float, stop: float) -> tuple[list[float], list[float]]:
         """The throttle's saving per GPU over ``[start, stop)``: change times and levels.
@@ -261,7 +265,8 @@ class Facility:
         dt = self.ramp_step_s
         per_step = self.ramp_it_w_per_s * dt
         # n steps a dt apart span (n − 1) dt: one more step than rise / per_step keeps the
-        # staircase's rise over its span at most the limit (a single small step is instant).
+        # staircase's rise over its span at most the limit. Even a single small step holds the
+        # clock for one step, so that no two starts rise within one window together.
         n = 1 if rise <= per_step else math.ceil(rise / per_step * (1 - 1e-12)) + 1
         begin = max(now, self.ramp_end)
         self.ramp_end = begin + n * dt
