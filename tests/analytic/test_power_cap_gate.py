@@ -107,3 +107,27 @@ def test_throttle_slowdown_with_storage_contention_is_the_compute_time_lost() ->
     assert metrics.gpu_seconds["slowdown"] / 3600 == pytest.approx(expected_h, rel=1e-9)
     cap_h = metrics.power["facility"]["cap_slowdown_gpu_hours"]
     assert cap_h == pytest.approx(expected_h, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("sets", "field", "by"),
+    [
+        (["facility.cap_policy=throttle"], "facility.cap_policy", "power_cap is not set"),
+        (["facility.throttle_exponent=0.5"], "facility.throttle_exponent", "power_cap is not"),
+        (["facility.power_cap=1GW", "facility.min_gpu_power=300W"], "facility.min_gpu_power",
+         "'hold', which never throttles"),
+        (["facility.floor_during=stalls-and-recovery"], "facility.floor_during", "stall_floor"),
+    ],
+)  # fmt: skip
+def test_facility_settings_without_effect_are_named(sets: list[str], field: str, by: str) -> None:
+    from clustersim.config import load_scenario
+    from clustersim.config.inert import inert_messages
+
+    sc = load_scenario("single-job", sets)
+    paths = [s.split("=")[0] for s in sets]
+    messages = inert_messages([sc], paths)
+    assert any(m.startswith(f"{field} has no effect") and by in m for m in messages), messages
+    # ... and not when the setting matters.
+    live = load_scenario("single-job", ["facility.power_cap=1GW", "facility.cap_policy=throttle",
+                                        "facility.stall_floor=0.5"])  # fmt: skip
+    assert inert_messages([live], paths) == []

@@ -84,6 +84,34 @@ INERT_RULES: tuple[InertRule, ...] = (
         )
         for name in ("thresholds", "promote_knob")
     ),
+    *(
+        InertRule(
+            f"facility.{name}",
+            "facility.power_cap",
+            lambda sc: sc.facility is None or sc.facility.power_cap is None,
+            lambda sc: "facility.power_cap is not set (nothing to hold or throttle for)",
+        )
+        for name in ("cap_policy", "throttle_exponent", "min_gpu_power")
+    ),
+    *(
+        InertRule(
+            f"facility.{name}",
+            "facility.cap_policy",
+            lambda sc: (
+                sc.facility is not None
+                and sc.facility.power_cap is not None
+                and sc.facility.cap_policy == "hold"
+            ),
+            lambda sc: "facility.cap_policy is 'hold', which never throttles",
+        )
+        for name in ("throttle_exponent", "min_gpu_power")
+    ),
+    InertRule(
+        "facility.floor_during",
+        "facility.stall_floor",
+        lambda sc: sc.facility is None or sc.facility.stall_floor is None,
+        lambda sc: "facility.stall_floor is not set (there is no floor to hold)",
+    ),
     InertRule(
         "storage.read_bandwidth",
         "restart.load",
