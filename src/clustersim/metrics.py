@@ -226,6 +226,11 @@ class Finished(Protocol):
         ...
 
     @property
+    def quarantined_retired(self) -> int:
+        """Quarantined nodes whose cohort has retired since (no longer in ``quarantined``)."""
+        ...
+
+    @property
     def network_stats(self) -> NetworkStats | None:
         """The network's integrals (None without a network model)."""
         ...
@@ -260,7 +265,12 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     t = sim.tally if tally is None else tally
     gpn = sim.gpus_per_node
     end = sim.end_s
+    # Out-of-service nodes (expansions not yet installed, retired cohorts) are no part of
+    # the total: it is GPUs in service x time, the integral of the fleet's size.
+    out = sim.node_s.get("out", 0.0) * gpn
     total = sim.topology.n_gpus * end
+    if out:
+        total -= out
     useful, ckpt, lost, recovery, slow = t.useful, t.ckpt, t.lost, t.recovery, t.slow
     rec_split = dict(t.rec_split)
     per_job_work, per_job_lost = t.per_job_work, t.per_job_lost
@@ -286,6 +296,9 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "allocated": useful + ckpt + recovery + lost + slow,
         "allocated_measured": allocated_measured,
     }
+    fleet = sim.scenario.fleet
+    if fleet is not None and fleet.changes_size:
+        gpu_seconds["out_of_service"] = out
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost + slow
@@ -356,7 +369,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "cost_wasted_usd": wasted / 3600 * cost.usd_per_gpu_hour,
         "mean_gpus_down": down / end if end > 0 else 0.0,
         "gpu_hours_slowdown": slow / 3600,
-        "nodes_quarantined": len(sim.quarantined),
+        "nodes_quarantined": len(sim.quarantined) + sim.quarantined_retired,
         "jobs_submitted": len(rows),
         "jobs_unplaceable": sum(len(names) for names in sim.unplaceable.values()),
         "jobs_started": len(started),
@@ -366,6 +379,8 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
+    if fleet is not None and fleet.changes_size:
+        summary["mean_gpus_in_service"] = total / end if end > 0 else 0.0
     net = sim.network_stats
     if net is not None:
         _network_summary(summary, causes, net, slow)

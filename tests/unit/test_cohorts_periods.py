@@ -55,7 +55,8 @@ fleet:
     ("extra", "message"),
     [
         ("fleet: {cohorts: [{count: 7}]}", "fleet.cohorts: counts sum to 7 nodes"),
-        ("fleet: {cohorts: [{count: 8, install: 1y}]}", "expansions are not modelled yet"),
+        ("fleet: {cohorts: [{count: 4}, {count: 4, install: 1y}]}", "not at a pod boundary"),
+        ("fleet: {cohorts: [{count: 8}], refresh: {fraction: 0.1}}", "needs node_failures or"),
         ('fleet: {cohorts: [{count: 8, install: "2024-01-01"}]}', "set fleet.start too"),
         ("fleet: {cohorts: [{count: 8, hazards: {nope: {}}}]}", "no poisson fault source"),
     ],
