@@ -14,8 +14,9 @@ install and per retirement, and one per refresh period when ``refresh.cohort_rat
 * **Expansion**: at the cohort's install time its OUT nodes enter service (spares first, to
   refill the hot-spare pool, then free) and the dispatcher is woken.
 * **Retirement**: at install + ``retire`` the cohort leaves service. Idle and spare nodes
-  go at once; quarantined nodes too (they count as quarantined and as retired); a node in
-  repair when its repair ends; a node held by a running job is *drained* like planned
+  go at once; so do nodes in repair or maintenance (their repair is abandoned) and
+  quarantined nodes (they count as quarantined and as retired); a node held by a job is
+  *drained* like planned
   maintenance (cause ``retirement``: the job writes a checkpoint, hands the node over and
   recovers on other nodes). A job that is starting or recovering loses it at once.
 * **Refresh**: a replaced node's age restarts at 0 for every age-dependent source (they are
@@ -141,13 +142,8 @@ class FleetChanges:
         nodes = self._nodes(cohort)
         fleet, cluster = self.fleet, self.cluster
         state = cluster.state[nodes]
-        quarantined = np.fromiter(
-            (n in fleet.quarantined for n in nodes.tolist()), dtype=bool, count=nodes.size
-        )
-        now = nodes[(state == int(NodeState.FREE)) | (state == int(NodeState.SPARE)) | quarantined]
-        in_repair = nodes[(state == int(NodeState.DOWN)) & ~quarantined]
+        now = nodes[(state != int(NodeState.ALLOCATED)) & (state != int(NodeState.OUT))]
         held = nodes[state == int(NodeState.ALLOCATED)]
-        fleet.retiring.update(in_repair.tolist())
         fleet.retiring.update(held.tolist())
         if now.size:
             self.recorder.tick()

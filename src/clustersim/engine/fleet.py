@@ -39,6 +39,7 @@ from .recorder import Recorder
 
 __all__ = ["BULK_NODES", "Fleet"]
 
+_OUT = int(NodeState.OUT)
 BULK_NODES = 32
 """Planned maintenance of more nodes than this at once takes the vectorised path."""
 
@@ -297,6 +298,8 @@ class Fleet:
     def _repair(self, node: int) -> None:
         if self.closing or node in self.quarantined:
             return  # a quarantined node stays out of service
+        if self.cluster.state[node] == _OUT:
+            return  # retired during its repair (engine/changes.py)
         self.recorder.tick()
         self.down_planned.discard(node)
         if node in self.retiring:
@@ -313,7 +316,8 @@ class Fleet:
         if self.closing:
             return
         self.recorder.tick()
-        if self.retiring:
+        if self.retiring or self.on_retired is not None:
+            nodes = nodes[self.cluster.state[nodes] != _OUT]  # retired during maintenance
             leaving = np.fromiter((n in self.retiring for n in nodes.tolist()), dtype=bool)
             if leaving.any():
                 gone = nodes[leaving].tolist()
