@@ -25,6 +25,7 @@ install and per retirement, and one per refresh period when ``refresh.cohort_rat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -107,9 +108,9 @@ class FleetChanges:
         for c in range(len(self.cohorts.names)):
             install, retire = self.cohorts.install_s[c], self.cohorts.retire_at(c)
             if install > 0:
-                self._at(install, lambda c=c: self._install(c))
+                self._at(install, functools.partial(self._install, c))
             if 0 < retire < float("inf"):
-                self._at(retire, lambda c=c: self._retire(c))
+                self._at(retire, functools.partial(self._retire, c))
         if self.refresh is not None and self.refresh.cohort_rate is not None:
             self._at(env.now + self.refresh.every, self._refresh_period)
 
@@ -231,6 +232,6 @@ class FleetChanges:
             chosen = up[np.lexsort((up, self.renewed_s[up]))[:k]]
             listed = sorted(chosen.tolist())
             self.fleet.maintain(listed, REFRESH_CAUSE, refresh.swap)
-            self._at(now + refresh.swap, lambda listed=listed: self._renew(listed, "cohort-rate"))
+            self._at(now + refresh.swap, functools.partial(self._renew, listed, "cohort-rate"))
         self._cohort_failures = [0] * len(self._cohort_failures)
         self._at(now + refresh.every, self._refresh_period)
