@@ -144,6 +144,11 @@ class CohortConfig(_Frozen):
     retire: Duration | None = Field(default=None, gt=0)
     """Age at which the cohort is retired (drained, then out of service); ``null``: never."""
     gpu: str = ""
+    """The GPU type (a label, e.g. ``h100-sxm``)."""
+    speed: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Relative throughput of the cohort's GPUs, the fastest generation being 1: a job's work
+    is in seconds of the fastest generation; on slower nodes it runs at the slowest node's
+    speed (the rest of its time shows as the ``slowdown`` GPU-seconds term)."""
     hazards: dict[str, HazardConfig] = Field(default_factory=dict)
 
     @field_validator("install", mode="before")
@@ -153,10 +158,12 @@ class CohortConfig(_Frozen):
 
     @model_serializer(mode="wrap")
     def _omit_no_retire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave out an unset ``retire`` (dumps of fleets that do not change stay as before)."""
+        """Leave out an unset ``retire`` and a speed of 1 (older dumps stay as they were)."""
         data: dict[str, Any] = handler(self)
         if data.get("retire", 0) is None:
             del data["retire"]
+        if data.get("speed") == 1.0:
+            del data["speed"]
         return data
 
 

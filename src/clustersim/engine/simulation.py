@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from clustersim.checkpoint import interval_for
@@ -150,6 +151,10 @@ class Simulation:
         self.degradations = Degradations(
             env, self.cluster, self.topology, self.recorder, self.jobs, self.store
         )
+        if scenario.fleet is not None and any(c.speed != 1.0 for c in scenario.fleet.cohorts):
+            self.degradations.node_speed = np.repeat(
+                [c.speed for c in scenario.fleet.cohorts], self.cohorts.counts
+            ).astype(np.float64)
         self.fault_sources: list[FaultSource] = [
             FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
             for name, f in scenario.faults.items()

@@ -2,7 +2,8 @@
 
 A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first line is its
 ``validate --list`` description. Closed-form cases are in
-:mod:`~clustersim.analysis.cases.formulas`, preset-scale cases in
+:mod:`~clustersim.analysis.cases.formulas` (ageing fleets in
+:mod:`~clustersim.analysis.cases.fleet`), preset-scale cases in
 :mod:`~clustersim.analysis.cases.scale`, the row types in
 :mod:`~clustersim.analysis.cases.base`; running and rendering them is
 :mod:`clustersim.analysis.validate`.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clustersim.analysis.cases.base import CaseResult
+from clustersim.analysis.cases.fleet import case_fleet_changes
 from clustersim.analysis.cases.formulas import (
     case_checkpoint_size,
     case_exact_grid,
@@ -32,4 +34,5 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "kokolis-mttf": case_kokolis_mttf,
     "checkpoint-size": case_checkpoint_size,
     "beyond-formulas": case_beyond,
+    "fleet-changes": case_fleet_changes,
 }

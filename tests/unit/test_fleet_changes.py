@@ -1,0 +1,148 @@
+"""Fleet changes (docs/fleet.md): config, expansions, retirement drains, refresh, generations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from clustersim.cluster import NodeState
+from clustersim.config import ConfigError, Scenario, UsageError, load_scenario_text
+from clustersim.engine import Simulation
+from clustersim.events import (
+    JobInterrupted,
+    JobStarted,
+    NodeFailed,
+    NodesInstalled,
+    NodesReplaced,
+    NodesRetired,
+)
+from clustersim.metrics import measure
+
+BASE = """
+cluster: {pods: 2, racks_per_pod: 2, nodes_per_rack: 2, gpus_per_node: 8}
+restart: {detection: 0s, init: 0s, init_per_gpu: 0s, load: 0s}
+checkpoint: {policy: fixed, interval: 1h, stall: 0s}
+run: {horizon: 30d, stop_when_done: false, check_invariants: true}
+"""
+
+
+def load(extra: str) -> Scenario:
+    return load_scenario_text(BASE + extra, "t.yaml")
+
+
+def run(extra: str, seed: int = 1) -> Simulation:
+    sim = Simulation(load(extra), seed=seed)
+    sim.run()
+    return sim
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+            "fleet: {cohorts: [{count: 2}, {count: 6, install: 1d}]}",
+            "fleet.cohorts.1: an expansion goes into new pods, but it starts at node 2",
+        ),
+        (
+            "workload: {jobs: [{gpus: 8, work: 1h}]}\nfleet: {cohorts: [{count: 8, speed: 1.5}]}",
+            "fleet.cohorts.0.speed",
+        ),
+        (
+            "workload: {jobs: [{gpus: 8, work: 1h}]}\nfleet: {cohorts: [{count: 8, retire: 0}]}",
+            "fleet.cohorts.0.retire",
+        ),
+        (
+            "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+            "fleet: {cohorts: [{count: 8}], refresh: {fraction: 0}}",
+            "fleet.refresh.fraction",
+        ),
+    ],
+)
+def test_config_errors_name_the_field_on_one_line(extra: str, message: str) -> None:
+    with pytest.raises((ConfigError, UsageError)) as info:
+        load(extra)
+    text = str(info.value)
+    assert message in text and "\n" not in text
+
+
+def test_fleet_changes_round_trip_through_a_dump() -> None:
+    sc = load(
+        "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+        "fleet:\n"
+        "  cohorts: [{count: 4, install: -1y, retire: 2y, speed: 0.5}, {count: 4, install: 10d}]\n"
+        "  refresh: {node_failures: 2, cohort_rate: 5, fraction: 0.1, every: 91.25d, swap: 1d}\n"
+    )
+    dumped = sc.model_dump(mode="json")
+    assert dumped["fleet"]["cohorts"][1]["install"] == "10d"
+    assert Scenario.model_validate(dumped) == sc
+    plain = load("workload: {jobs: [{gpus: 8, work: 1h}]}\nfleet: {cohorts: [{count: 8}]}")
+    cohort = plain.model_dump(mode="json")["fleet"]["cohorts"][0]
+    assert "retire" not in cohort and "speed" not in cohort
+    assert "refresh" not in plain.model_dump(mode="json")["fleet"]
+
+
+def test_a_job_larger_than_the_first_cohort_starts_at_the_expansion() -> None:
+    sim = run(
+        "workload: {jobs: [{gpus: 64, work: 1d}]}\n"
+        "fleet: {cohorts: [{count: 4}, {count: 4, install: 5d}]}"
+    )
+    installed = [e for e in sim.log if isinstance(e, NodesInstalled)]
+    assert [(e.t, e.nodes, e.cohort) for e in installed] == [
+        (5 * 86400.0, (4, 5, 6, 7), "cohort-1")
+    ]
+    started = [e for e in sim.log if isinstance(e, JobStarted)]
+    assert started[0].t == 5 * 86400.0
+    gs = measure(sim).gpu_seconds
+    assert gs["out_of_service"] == 4 * 8 * 5 * 86400.0
+    assert math.isclose(gs["total"], 8 * 8 * 30 * 86400.0 - gs["out_of_service"])
+
+
+def test_retirement_drains_a_running_job_which_recovers_on_other_nodes() -> None:
+    # Four old nodes retire on day 2 under a 32-GPU job; four new ones are free beside them.
+    sim = run(
+        "workload: {jobs: [{gpus: 32, work: 5d}]}\n"
+        "fleet: {cohorts: [{count: 4, install: -1y, retire: 367d}, {count: 4}]}"
+    )
+    drained = [e for e in sim.log if isinstance(e, JobInterrupted)]
+    assert [(e.t, e.cause, e.planned) for e in drained] == [(2 * 86400.0, "retirement", True)]
+    retired = [e for e in sim.log if isinstance(e, NodesRetired)]
+    assert sorted(n for e in retired for n in e.nodes) == [0, 1, 2, 3]
+    assert all(e.t == 2 * 86400.0 for e in retired)
+    assert all(int(sim.cluster.state[n]) == NodeState.OUT for n in range(4))
+    row = measure(sim).jobs[0]
+    assert row.finished and row.lost_work_s == 0.0  # drained: a checkpoint first
+
+
+def test_a_node_reaching_its_failure_count_is_replaced() -> None:
+    sim = run(
+        "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+        "faults: {hw: {rate: 1/1 node-days, lemons: false,"
+        " repair: {distribution: fixed, mean: 1h}}}\n"
+        "fleet: {cohorts: [{count: 8}], refresh: {node_failures: 3}}"
+    )
+    counts: dict[int, int] = {}
+    expected = []
+    for e in sim.log:
+        if isinstance(e, NodeFailed):
+            counts[e.node] = counts.get(e.node, 0) + 1
+            if counts[e.node] == 3:  # replaced: a new node counts from 0
+                counts[e.node] = 0
+                expected.append((e.t, (e.node,), "node-failures"))
+    replaced = [(e.t, e.nodes, e.reason) for e in sim.log if isinstance(e, NodesReplaced)]
+    assert replaced == expected and len(expected) > 5
+
+
+def test_jobs_run_at_their_slowest_generation() -> None:
+    sim = run(
+        "workload: {jobs: [{name: a, gpus: 32, work: 2d}, {name: b, gpus: 32, work: 2d},"
+        " {name: c, gpus: 64, work: 1d, submit: 1h}]}\n"
+        "fleet: {cohorts: [{count: 4, gpu: h100}, {count: 4, gpu: a100, speed: 0.5}]}"
+    )
+    finish = {row.name: row.finish_s for row in measure(sim).jobs}
+    assert finish["a"] == pytest.approx(2 * 86400.0)
+    assert finish["b"] == pytest.approx(4 * 86400.0)
+    assert finish["c"] == pytest.approx(4 * 86400.0 + 2 * 86400.0)  # both generations: 0.5
+    gs = measure(sim).gpu_seconds
+    assert gs["slowdown"] == pytest.approx(32 * 2 * 86400.0 + 64 * 86400.0)
