@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
+from clustersim.cli import main
 from clustersim.cluster import NodeState
 from clustersim.config import ConfigError, Scenario, UsageError, load_scenario_text
 from clustersim.engine import Simulation
@@ -146,3 +149,30 @@ def test_jobs_run_at_their_slowest_generation() -> None:
     assert finish["c"] == pytest.approx(4 * 86400.0 + 2 * 86400.0)  # both generations: 0.5
     gs = measure(sim).gpu_seconds
     assert gs["slowdown"] == pytest.approx(32 * 2 * 86400.0 + 64 * 86400.0)
+
+
+def test_run_plots_and_tabulates_fleet_periods(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    scenario = tmp_path / "grow.yaml"
+    scenario.write_text(
+        BASE.replace("check_invariants: true", "period: 10d")
+        + "workload: {jobs: [{gpus: 32, work: 20d}]}\n"
+        "faults: {hw: {rate: 1/10 node-days, hazard: {wearout: {shape: 2, scale: 1y}}}}\n"
+        "fleet: {cohorts: [{count: 4, install: -1y, retire: 1.05y}, {count: 4, install: 5d}],"
+        " refresh: {node_failures: 2}}\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "fleet.png"
+    assert main(["run", str(scenario), "--plot", str(target), "--no-jobs"]) == 0
+    capsys.readouterr()
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["run", str(scenario), "--json", "--no-jobs"]) == 0
+    rows = json.loads(capsys.readouterr().out)["periods"]
+    # 32 GPUs, 64 from day 5 (the expansion), 32 from day 18.25 (the first cohort retires).
+    in_service = [r["gpus_in_service"] for r in rows]
+    assert in_service == pytest.approx([48.0, (8.25 * 64 + 1.75 * 32) / 10, 32.0])
+    assert [r["installed"] for r in rows] == [4, 0, 0]
+    assert [r["retired"] for r in rows] == [0, 4, 0]
+    assert sum(r["replaced"] for r in rows) > 0
