@@ -24,7 +24,7 @@ __all__ = ["weibull_cumulative", "weibull_renewal_function"]
 
 def weibull_cumulative(age_s: float, shape: float, scale_s: float) -> float:
     """``(age/scale)^shape`` for a non-negative age (0 before it)."""
-    return (max(age_s, 0.0) / scale_s) ** shape
+    return float((max(age_s, 0.0) / scale_s) ** shape)
 
 
 def weibull_renewal_function(
