@@ -31,8 +31,11 @@ DAY = 86400.0
 YEAR = 365 * DAY
 
 
-def _rows(refresh: dict[str, Any] | None, seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _rows(
+    refresh: dict[str, Any] | None, seed: int, extra: tuple[str, ...] = ()
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     overrides = [f"fleet.refresh={json.dumps(refresh)}"] if refresh else []
+    overrides += extra
     result = run(load_scenario(PRESET, overrides), reps=1, seed=seed)
     m = result.replications[0]
     return m.periods, {
@@ -40,7 +43,7 @@ def _rows(refresh: dict[str, Any] | None, seed: int) -> tuple[list[dict[str, Any
         "goodput": m.summary["goodput"],
         "useful_gpu_h": m.gpu_seconds["useful"] / 3600,
         "interruptions": m.summary["interruptions_total"],
-        "wall_s": result.stats.wall_s if result.stats is not None else None,
+        "wall_s": result.run.wall_s if result.run is not None else None,
     }
 
 
@@ -52,10 +55,10 @@ def first_below(rows: list[dict[str, Any]], threshold: float) -> float | None:
     return None
 
 
-def answer(seed: int = 1) -> dict[str, Any]:
-    """Both runs' quarterly rows, totals and the answer to the question."""
-    base_rows, base = _rows(None, seed)
-    ref_rows, ref = _rows(REFRESH, seed)
+def answer(seed: int = 1, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Both runs' quarterly rows, totals and the answer (``extra``: overrides, for smoke tests)."""
+    base_rows, base = _rows(None, seed, extra)
+    ref_rows, ref = _rows(REFRESH, seed, extra)
     keep = (
         "start_s",
         "failures_per_1000_node_days",
