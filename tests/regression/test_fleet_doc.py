@@ -101,6 +101,18 @@ def test_the_worked_question_table_and_answer() -> None:
     assert f"{gain / 1e6:+,.1f} million useful GPU-hours" in doc
     assert f"ETTR over the three years {totals['none']['ettr']:.4f}" in doc
     assert f"against {totals['refresh']['ettr']:.4f}" in doc
+    # The first refresh quarter costs, every later one pays off; counts as stated.
+    none, ref = data["quarters"]["none"], data["quarters"]["refresh"]
+    first = next(i for i, r in enumerate(ref) if r["replaced"])
+    assert ref[first]["ettr"] < none[first]["ettr"]
+    assert all(ref[i]["ettr"] > none[i]["ettr"] for i in range(first + 1, len(ref)))
+    for a, b in zip(none[:first], ref[:first], strict=True):  # common random numbers
+        assert (a["ettr"], a["interruptions"]) == (b["ettr"], b["interruptions"])
+        assert a["failures_per_1000_node_days"] == pytest.approx(b["failures_per_1000_node_days"])
+    replaced = sum(r["replaced"] for r in ref)
+    assert f"replaces\n{replaced:,} of the 12,672 nodes" in doc
+    fewer = totals["none"]["interruptions"] - totals["refresh"]["interruptions"]
+    assert f"{fewer:,} fewer interruptions" in doc
 
 
 def test_the_stated_wear_out_onset() -> None:
@@ -136,3 +148,18 @@ def test_the_colossus_growth_claims() -> None:
     per_gpu = {round(p["energy_mwh"] / p["gpus_in_service"], 9) for p in periods}
     assert len(per_gpu) == 1
     assert periods[4]["ettr"] < 0.5 < periods[3]["ettr"]
+
+
+@pytest.mark.slow
+def test_fleet_growth_2024_grows_at_its_first_expansion() -> None:
+    """The first 100 days of fleet-growth-2024 (the whole year is too slow for a test)."""
+    from clustersim.experiment import run
+
+    result = run(load_scenario("fleet-growth-2024", ["run.horizon=100d"]), reps=1, seed=1)
+    rows = result.replications[0].periods
+    in_service = [round(r["gpus_in_service"]) for r in rows]
+    assert in_service[:2] == [49_152, 49_152]  # the two 24,576-GPU clusters
+    day = (91 - 2 * 30.4166666667) / 30.4166666667  # 2024-04-01 is day 91
+    assert in_service[2] == round(49_152 + (1 - day) * 24 * 3_072)
+    assert rows[3]["gpus_in_service"] == 49_152 + 24 * 3_072
+    assert [r["installed"] for r in rows] == [0, 0, 24 * 384, 0]
