@@ -15,6 +15,11 @@ Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
 * Energy: with a ``power`` section, GPU-seconds by state priced by the hardware profile
   (:class:`clustersim.power.energy.EnergyModel`) and the power series of the run
   (``RunMetrics.power``); without one, the flat ``cost.mwh_per_gpu_year``.
+* With expansions or retirements (docs/fleet.md) the total is over the GPUs in service, and
+  ``gpu_seconds.out_of_service`` holds the rest.
+
+Size: one module (just over 500 lines) because :func:`measure` is one pure fold of one
+:class:`Finished` view into the whole result; the tally and the helpers below only serve it.
 """
 
 from __future__ import annotations
@@ -212,7 +217,7 @@ class Finished(Protocol):
 
     @property
     def node_s(self) -> dict[str, float]:
-        """Node-second integrals: idle, down, allocated."""
+        """Node-second integrals: idle, down, allocated, out of service."""
         ...
 
     @property
@@ -223,11 +228,6 @@ class Finished(Protocol):
     @property
     def quarantined(self) -> set[int]:
         """Nodes retired by quarantine."""
-        ...
-
-    @property
-    def quarantined_retired(self) -> int:
-        """Quarantined nodes whose cohort has retired since (no longer in ``quarantined``)."""
         ...
 
     @property
@@ -265,12 +265,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     t = sim.tally if tally is None else tally
     gpn = sim.gpus_per_node
     end = sim.end_s
-    # Out-of-service nodes (expansions not yet installed, retired cohorts) are no part of
-    # the total: it is GPUs in service x time, the integral of the fleet's size.
-    out = sim.node_s.get("out", 0.0) * gpn
-    total = sim.topology.n_gpus * end
-    if out:
-        total -= out
+    total = sim.topology.n_gpus * end - sim.node_s.get("out", 0.0) * gpn  # in service
     useful, ckpt, lost, recovery, slow = t.useful, t.ckpt, t.lost, t.recovery, t.slow
     rec_split = dict(t.rec_split)
     per_job_work, per_job_lost = t.per_job_work, t.per_job_lost
@@ -295,10 +290,8 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "down": down,
         "allocated": useful + ckpt + recovery + lost + slow,
         "allocated_measured": allocated_measured,
+        **({"out_of_service": sim.node_s["out"] * gpn} if sim.scenario.fleet_changes_size else {}),
     }
-    fleet = sim.scenario.fleet
-    if fleet is not None and fleet.changes_size:
-        gpu_seconds["out_of_service"] = out
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR
     wasted = ckpt + recovery + lost + slow
@@ -369,7 +362,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "cost_wasted_usd": wasted / 3600 * cost.usd_per_gpu_hour,
         "mean_gpus_down": down / end if end > 0 else 0.0,
         "gpu_hours_slowdown": slow / 3600,
-        "nodes_quarantined": len(sim.quarantined) + sim.quarantined_retired,
+        "nodes_quarantined": len(sim.quarantined),
         "jobs_submitted": len(rows),
         "jobs_unplaceable": sum(len(names) for names in sim.unplaceable.values()),
         "jobs_started": len(started),
@@ -379,8 +372,6 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "sim_time_s": end,
         "events": t.records,
     }
-    if fleet is not None and fleet.changes_size:
-        summary["mean_gpus_in_service"] = total / end if end > 0 else 0.0
     net = sim.network_stats
     if net is not None:
         _network_summary(summary, causes, net, slow)

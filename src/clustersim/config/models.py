@@ -679,6 +679,11 @@ class Scenario(Frozen):
             data.pop("network", None)
         return data
 
+    @property
+    def fleet_changes_size(self) -> bool:
+        """Whether the fleet grows or shrinks mid-run (an expansion or a retirement)."""
+        return self.fleet is not None and self.fleet.changes_size
+
     @model_validator(mode="after")
     def _cohorts_fill_the_cluster(self) -> Scenario:
         """The cohorts' node counts sum to the cluster's nodes; overrides name hazard sources."""

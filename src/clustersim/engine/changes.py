@@ -149,7 +149,7 @@ class FleetChanges:
         if now.size:
             self.recorder.tick()
             listed = now.tolist()
-            fleet.quarantined_retired += sum(1 for n in listed if n in fleet.quarantined)
+            fleet.quarantined_out.update(n for n in listed if n in fleet.quarantined)
             fleet.quarantined.difference_update(listed)
             fleet.down_planned.difference_update(listed)
             cluster.retire(now)

@@ -97,7 +97,7 @@ class Fleet:
         # Fleet changes (engine/changes.py, only with expansions, retirements or refresh).
         self.retiring: set[int] = set()
         """Nodes of retired cohorts that leave service when they next come out of repair."""
-        self.quarantined_retired = 0
+        self.quarantined_out: set[int] = set()
         """Quarantined nodes whose cohort retired (they left :attr:`quarantined` then)."""
         self.on_unplanned: Callable[[int], None] | None = None
         """Called with a node after each of its unplanned failures (refresh bookkeeping)."""

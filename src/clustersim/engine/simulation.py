@@ -308,13 +308,10 @@ class Simulation:
 
     @property
     def quarantined(self) -> set[int]:
-        """Nodes retired by quarantine."""
-        return self.fleet.quarantined
-
-    @property
-    def quarantined_retired(self) -> int:
-        """Quarantined nodes whose cohort has retired since (no longer in ``quarantined``)."""
-        return self.fleet.quarantined_retired
+        """Nodes retired by quarantine (with those whose cohort has retired since)."""
+        if not self.fleet.quarantined_out:
+            return self.fleet.quarantined
+        return self.fleet.quarantined | self.fleet.quarantined_out
 
     @property
     def lemon_nodes(self) -> Any:
