@@ -163,3 +163,13 @@ def test_fleet_growth_2024_grows_at_its_first_expansion() -> None:
     assert in_service[2] == round(49_152 + (1 - day) * 24 * 3_072)
     assert rows[3]["gpus_in_service"] == 49_152 + 24 * 3_072
     assert [r["installed"] for r in rows] == [0, 0, 24 * 384, 0]
+
+
+def test_the_config_example_loads() -> None:
+    """docs/fleet.md's ``fleet:`` example is a valid section (on a cluster of its size)."""
+    from clustersim.config import load_scenario_text
+
+    block = _doc().split("```yaml\n", 1)[1].split("```", 1)[0]
+    cluster = "cluster: {gpus_per_node: 8, nodes_per_rack: 2, racks_per_pod: 192, pods: 40}\n"
+    sc = load_scenario_text(cluster + "workload: {jobs: [{gpus: 8, work: 1h}]}\n" + block, "x.yaml")
+    assert sc.fleet is not None and sc.fleet.refresh is not None and sc.fleet_changes_size

@@ -88,7 +88,7 @@ class HazardConfig(_Frozen):
 def parse_install(value: Any) -> float | dt.date:
     """An install time: a date, or a signed duration from the run's start (``-2y``, ``0``).
 
-    A positive duration (``6mo``) installs the cohort after the start: an expansion.
+    A positive duration (``180d``) installs the cohort after the start: an expansion.
     """
     if isinstance(value, dt.datetime):
         return value.date()
