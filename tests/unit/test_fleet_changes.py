@@ -16,6 +16,7 @@ from clustersim.events import (
     JobInterrupted,
     JobStarted,
     NodeFailed,
+    NodeQuarantined,
     NodesInstalled,
     NodesReplaced,
     NodesRetired,
@@ -176,3 +177,17 @@ def test_run_plots_and_tabulates_fleet_periods(
     assert [r["installed"] for r in rows] == [4, 0, 0]
     assert [r["retired"] for r in rows] == [0, 4, 0]
     assert sum(r["replaced"] for r in rows) > 0
+
+
+def test_quarantined_nodes_of_a_retiring_cohort_leave_and_stay_counted() -> None:
+    sim = run(
+        "workload: {jobs: [{gpus: 8, work: 1h}]}\n"
+        "faults: {hw: {rate: 1/2 node-days, repair: {distribution: fixed, mean: 1h}}}\n"
+        "lemons: {fraction: 0.5, multiplier: 1, quarantine: {failures: 1, window: 30d}}\n"
+        "fleet: {cohorts: [{count: 4, install: -1y, retire: 385d}, {count: 4}]}"
+    )
+    quarantined = {e.node for e in sim.log if isinstance(e, NodeQuarantined)}
+    old = {n for n in quarantined if n < 4 and n in sim.fleet.quarantined_out}
+    assert old, "a quarantined node of the old cohort should have retired"
+    assert all(int(sim.cluster.state[n]) == NodeState.OUT for n in old)
+    assert measure(sim).summary["nodes_quarantined"] == len(quarantined)
