@@ -148,6 +148,13 @@ def test_the_colossus_growth_claims() -> None:
     per_gpu = {round(p["energy_mwh"] / p["gpus_in_service"], 9) for p in periods}
     assert len(per_gpu) == 1
     assert periods[4]["ettr"] < 0.5 < periods[3]["ettr"]
+    sc = load_scenario("colossus-growth")
+    restart_s = sc.restart.detection + sc.restart.init + sc.restart.init_per_gpu * 131_072
+    assert round(restart_s / 60) == 22 and "about 22 minutes" in _doc()
+    gpn = sc.cluster.gpus_per_node
+    job_rate = sum(f.node_rate(gpn) for f in sc.faults.values() if f.kills_jobs)
+    mtbf_s = 1 / (job_rate * 131_072 / gpn)
+    assert round(mtbf_s / 60) == 23 and "about 23 minutes" in _doc()
 
 
 @pytest.mark.slow
