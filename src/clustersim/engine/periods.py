@@ -110,7 +110,14 @@ class PeriodLedger:
         return self._periods[index]
 
     def _index(self, t: float) -> int:
-        return int(t // self.period_s)
+        """The period holding ``t``: ``i * period_s <= t < (i + 1) * period_s`` as floats.
+
+        ``t // period_s`` alone can put a boundary ``t = (i + 1) * period_s`` (a rounded
+        product) in period ``i`` (e.g. ``5 * 30.4166666667d``), where :meth:`_spread` would
+        then never advance.
+        """
+        i = int(t // self.period_s)
+        return i + 1 if (i + 1) * self.period_s <= t else i
 
     def _spread(self, start: float, end: float, amount_per_s: float, field: str) -> None:
         """Add ``amount_per_s`` x the overlap of ``[start, end)`` with each period."""
