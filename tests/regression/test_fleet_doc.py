@@ -180,3 +180,16 @@ def test_the_config_example_loads() -> None:
     cluster = "cluster: {gpus_per_node: 8, nodes_per_rack: 2, racks_per_pod: 192, pods: 40}\n"
     sc = load_scenario_text(cluster + "workload: {jobs: [{gpus: 8, work: 1h}]}\n" + block, "x.yaml")
     assert sc.fleet is not None and sc.fleet.refresh is not None and sc.fleet_changes_size
+
+
+def test_the_fleet_growth_table_and_claims() -> None:
+    periods = _golden_periods("fleet-growth-2024")
+    assert growth_table(periods) in _doc()
+    for month, cohort in ((2, "2024-q2"), (5, "2024-q3"), (9, "2024-q4"), (11, "2024-dec")):
+        rates = periods[month]["by_cohort"]
+        assert rates[cohort] > max(rates["rsc-a"], rates["rsc-b"]), (month, cohort)
+    assert all(p["ettr"] < 0.55 for p in periods[9:]) and periods[8]["ettr"] > 0.9
+    sc = load_scenario("fleet-growth-2024")
+    restart_s = sc.restart.detection + sc.restart.init + sc.restart.init_per_gpu * 98_304
+    assert round(restart_s / 60) == 17 and "about 17 minutes" in _doc()
+    assert periods[-1]["goodput"] < periods[0]["goodput"] / 3

@@ -38,18 +38,11 @@ SWEEP = (
     "sweep single-job --grid checkpoint.interval=10m,30m --set checkpoint.policy=fixed "
     "--set workload.jobs.0.work=3d --reps 3 --seed 1 --workers 1 --json"
 )
-SLOW_PRESETS = frozenset({"colossus-growth", "fleet-wearout-100k"})
-"""Presets too slow for the default suite (docs/fleet.md gives their CPU times): their
+SLOW_PRESETS = frozenset({"colossus-growth", "fleet-growth-2024", "fleet-wearout-100k"})
+"""Presets too slow for the default suite (10 s to 2 min of CPU each; docs/fleet.md): their
 golden comparisons are ``slow`` tests."""
-NO_GOLDEN = frozenset({"fleet-growth-2024"})
-"""Presets too slow even for the slow suite (a year of a 340,992-GPU fleet: docs/fleet.md);
-``tests/regression/test_fleet_doc.py`` runs its first months instead."""
 CASES: dict[str, str] = {
-    **{
-        name: f"run {name} --seed 1 --json --no-jobs"
-        for name, _ in list_presets()
-        if name not in NO_GOLDEN
-    },
+    **{name: f"run {name} --seed 1 --json --no-jobs" for name, _ in list_presets()},
     "validate-quick": "validate --quick --json",
     "sweep-single-job": SWEEP,
 }
