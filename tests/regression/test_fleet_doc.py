@@ -159,7 +159,7 @@ def test_the_colossus_growth_claims() -> None:
 
 @pytest.mark.slow
 def test_fleet_growth_2024_grows_at_its_first_expansion() -> None:
-    """The first 100 days of fleet-growth-2024 (the whole year is too slow for a test)."""
+    """The first 100 days of fleet-growth-2024, in-service GPUs to the first expansion."""
     from clustersim.experiment import run
 
     result = run(load_scenario("fleet-growth-2024", ["run.horizon=100d"]), reps=1, seed=1)
