@@ -9,7 +9,7 @@ here: :class:`DurationSampler` (repair times, flap lengths, windows) and :class:
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -137,6 +137,14 @@ class World(Protocol):
 
     def storage_window(self, factor: float, cause: str, duration_s: float) -> None:
         """Scale the shared store's bandwidth to ``factor`` for ``duration_s``."""
+        ...
+
+    def watch_renewals(self, callback: Callable[[Sequence[int], float], None]) -> bool:
+        """Call ``callback(nodes, t)`` whenever a refresh replaces ``nodes`` (age 0 at ``t``).
+
+        Returns whether it can ever be called (False without ``fleet.refresh``). Only
+        age-dependent sources need it.
+        """
         ...
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "cluster_configs",
     "durations",
     "fault_configs",
+    "fleet_configs",
     "job_specs",
     "node_rates",
     "repair_configs",
@@ -190,6 +191,45 @@ def fault_configs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def fleet_configs(draw: st.DrawFn, cluster: dict[str, Any], horizon: float | str) -> dict[str, Any]:
+    """Cohorts of whole pods: the first in service from the start (maybe retiring mid-run),
+    the others expansions installed during the run (some retiring again), and sometimes a
+    refresh policy (per-node failure count, per-cohort rate or both). Adjusts the cluster's
+    spare pool to fit the nodes in service at the start."""
+    per_pod = cluster["nodes_per_rack"] * cluster["racks_per_pod"]
+    pods = cluster["pods"]
+    end = horizon if isinstance(horizon, float) else 3 * DAY_S
+    first_pods = draw(st.integers(1, pods))
+    cohorts: list[dict[str, Any]] = [
+        {"name": "c0", "count": first_pods * per_pod, "install": -draw(st.floats(0.0, 30 * DAY_S))}
+    ]
+    if draw(st.booleans()):  # retire during the run (mostly) or after it
+        cohorts[0]["retire"] = -cohorts[0]["install"] + draw(st.floats(HOUR_S, 1.2 * end))
+    for i in range(first_pods, pods):
+        cohort: dict[str, Any] = {
+            "name": f"c{i}",
+            "count": per_pod,
+            "install": draw(st.floats(1.0, end)),
+        }
+        if draw(st.booleans()):
+            cohort["retire"] = draw(st.floats(HOUR_S, end))
+        cohorts.append(cohort)
+    cluster["spare_nodes"] = min(cluster["spare_nodes"], cohorts[0]["count"] - 1)
+    out: dict[str, Any] = {"cohorts": cohorts}
+    if draw(st.integers(0, 2)):
+        refresh: dict[str, Any] = {}
+        if draw(st.booleans()):
+            refresh["node_failures"] = draw(st.integers(1, 3))
+        if draw(st.booleans()) or not refresh:
+            refresh["cohort_rate"] = draw(st.sampled_from((0.0, 100.0)))
+            refresh["fraction"] = draw(st.sampled_from((0.25, 1.0)))
+            refresh["every"] = draw(durations(6 * HOUR_S, DAY_S))
+            refresh["swap"] = draw(st.sampled_from((0.0, 600.0, 7200.0)))
+        out["refresh"] = refresh
+    return out
+
+
+@st.composite
 def scenarios(
     draw: st.DrawFn,
     *,
@@ -198,6 +238,7 @@ def scenarios(
     oversize: bool = True,
     check_invariants: bool = True,
     network: bool = False,
+    fleet: bool = False,
 ) -> Scenario:
     """Whole small scenarios, built with ``Scenario.model_validate`` of a plain dict.
 
@@ -206,8 +247,12 @@ def scenarios(
     submitted over the first two days; every checkpoint policy and mode; 0-``max_faults``
     fault sources with per-node MTBFs of hours to days; every scheduling
     policy; a horizon of 1-3 days; ``run.seed`` drawn as an integer so a failure replays.
+    With ``fleet``, a ``fleet`` section that changes the cluster's size and refreshes nodes
+    (:func:`fleet_configs`).
     """
     cluster = draw(cluster_configs())
+    if fleet:  # room for an expansion pod
+        cluster["pods"] = draw(st.integers(2, 3))
     n_nodes = cluster["nodes_per_rack"] * cluster["racks_per_pod"] * cluster["pods"]
     # Oversized jobs exceed the whole cluster; others may still exceed the nodes left
     # schedulable beside the spare pool. Without ``oversize`` every job fits beside the spares.
@@ -246,6 +291,14 @@ def scenarios(
             "check_invariants": check_invariants,
         },
     }
+    if fleet:
+        data["fleet"] = draw(fleet_configs(cluster, data["run"]["horizon"]))
+        if draw(st.booleans()) and data["faults"]:  # an age-dependent hazard on one source
+            first = next(iter(data["faults"].values()))
+            first["kind"] = "poisson"
+            first["hazard"] = {
+                "wearout": {"shape": 2.0, "scale": draw(durations(DAY_S, 30 * DAY_S))}
+            }
     if data["scheduler"]["policy"] == "conservative-backfill":
         cluster["sharing"] = "node"  # its profile counts whole nodes (config rejects gpu)
     if network:

@@ -60,18 +60,26 @@ SHARED = -2
 
 
 class NodeState(IntEnum):
-    """The service state of one node."""
+    """The service state of one node.
+
+    ``OUT`` is out of service: a node of a cohort not yet installed (an expansion) or
+    retired (docs/fleet.md). It is neither free nor down; no job, failure or repair touches
+    it, and the GPU-seconds identity's total counts only nodes in service.
+    """
 
     FREE = 0
     SPARE = 1
     ALLOCATED = 2
     DOWN = 3
+    OUT = 4
 
 
 _FREE = int(NodeState.FREE)
 _SPARE = int(NodeState.SPARE)
 _ALLOCATED = int(NodeState.ALLOCATED)
 _DOWN = int(NodeState.DOWN)
+_OUT = int(NodeState.OUT)
+_N_STATES = len(NodeState)
 _EMPTY: IntArray = np.zeros(0, dtype=np.int64)
 _BIG = np.iinfo(np.int64).max
 # Node sets up to this size change state through a scalar loop (cheaper than numpy set-up).
@@ -108,6 +116,7 @@ class Cluster:
         spare_nodes: int = 0,
         placement: str = "topology",
         share_gpus: bool = False,
+        out_nodes: Iterable[int] = (),
     ) -> None:
         if placement not in PLACEMENTS:
             raise ValueError(f"unknown placement {placement!r} (known: {', '.join(PLACEMENTS)})")
@@ -121,16 +130,29 @@ class Cluster:
         self._node_pod = topology.node_pod()
         self.state: npt.NDArray[np.int8] = np.full(n, _FREE, dtype=np.int8)
         self.owner: npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
-        # Spares come from the end of the id range so that jobs pack from the start.
-        self.state[n - spare_nodes :] = _SPARE
+        # Spares come from the end of the id range so that jobs pack from the start (the
+        # end of the nodes in service when some start out of service).
+        out = np.fromiter(out_nodes, dtype=np.int64)
+        if out.size:
+            self.state[out] = _OUT
+            in_service = np.flatnonzero(self.state == _FREE)
+            if spare_nodes > in_service.size:
+                raise ValueError(
+                    f"spare_nodes {spare_nodes} exceeds the {in_service.size} nodes in service"
+                )
+            self.state[in_service[in_service.size - spare_nodes :]] = _SPARE
+        else:
+            self.state[n - spare_nodes :] = _SPARE
         self.free_per_rack: IntArray = np.zeros(topology.n_racks, dtype=np.int64)
         self.free_per_pod: IntArray = np.zeros(topology.pods, dtype=np.int64)
         self.spare_per_pod: IntArray = np.zeros(topology.pods, dtype=np.int64)
         free = self.state == _FREE
         np.add.at(self.free_per_rack, self._node_rack[free], 1)
         np.add.at(self.free_per_pod, self._node_pod[free], 1)
-        np.add.at(self.spare_per_pod, self._node_pod[~free], 1)
-        self._counts: IntArray = np.array([n - spare_nodes, spare_nodes, 0, 0], dtype=np.int64)
+        np.add.at(self.spare_per_pod, self._node_pod[self.state == _SPARE], 1)
+        self._counts: IntArray = np.bincount(
+            self.state.astype(np.int64), minlength=_N_STATES
+        ).astype(np.int64)
         self._jobs: dict[int, set[int]] = {}
         # Cached shape and Python-list lookups for the scalar hot paths.
         self._npr = topology.nodes_per_rack
@@ -190,6 +212,11 @@ class Cluster:
         return int(self._counts[_DOWN])
 
     @property
+    def n_out(self) -> int:
+        """Number of OUT nodes (not yet installed, or retired)."""
+        return int(self._counts[_OUT])
+
+    @property
     def n_shared(self) -> int:
         """Number of shared nodes (ALLOCATED with owner :data:`SHARED`)."""
         return len(self._tenants)
@@ -245,9 +272,9 @@ class Cluster:
         return job_id in self._jobs
 
     def is_up(self, node: int) -> bool:
-        """Return whether ``node`` is in service (not DOWN)."""
+        """Return whether ``node`` is up: in service and not DOWN (not OUT either)."""
         _check_node(node, self.topology.n_nodes)
-        return int(self.state[node]) != _DOWN
+        return int(self.state[node]) < _DOWN
 
     def nodes_of(self, job_id: int) -> tuple[int, ...]:
         """Return the nodes ``job_id`` holds now (sorted); KeyError for an unknown job."""
@@ -564,8 +591,8 @@ class Cluster:
         """
         if nodes.size == 0:
             return
-        if (self.state[nodes] == _DOWN).any():
-            raise ValueError("fail_many: a node is already down")
+        if (self.state[nodes] >= _DOWN).any():
+            raise ValueError("fail_many: a node is already down or out of service")
         owners = self.owner[nodes]
         held = owners >= 0
         if held.any():
@@ -608,18 +635,47 @@ class Cluster:
         Raises:
             ValueError: the node is not DOWN.
         """
-        if self.is_up(node):
+        if int(self.state[node]) != _DOWN:
             raise ValueError(f"node {node} is not down")
         new = _SPARE if self.n_spare < self._spare_target else _FREE
         self._set_state_few((node,), new)
         return NodeState(new)
 
+    # ----------------------------------------------------------------- fleet size
+    def install(self, nodes: IntArray) -> IntArray:
+        """Bring OUT ``nodes`` into service; the first ones refill the spare pool.
+
+        Returns a boolean array: which of ``nodes`` became SPARE.
+
+        Raises:
+            ValueError: one of them is not OUT.
+        """
+        if (self.state[nodes] != _OUT).any():
+            raise ValueError("install: a node is not out of service")
+        k = max(0, min(nodes.size, self._spare_target - self.n_spare))
+        self._set_state(nodes[:k], _SPARE)
+        self._set_state(nodes[k:], _FREE)
+        spare = np.zeros(nodes.size, dtype=bool)
+        spare[:k] = True
+        return spare
+
+    def retire(self, nodes: IntArray) -> None:
+        """Take idle, spare or DOWN ``nodes`` out of service for good (OUT).
+
+        Raises:
+            ValueError: one of them is ALLOCATED (drain it first) or already OUT.
+        """
+        states = self.state[nodes]
+        if ((states == _ALLOCATED) | (states == _OUT)).any():
+            raise ValueError("retire: a node is allocated or already out of service")
+        self._set_state(nodes, _OUT)
+
     # ----------------------------------------------------------------- invariants
     def check(self) -> None:
         """Verify INV-1 (GPU conservation and bookkeeping); raise AssertionError if broken."""
         n = self.topology.n_nodes
-        counts = np.bincount(self.state.astype(np.int64), minlength=4)
-        if counts.size != 4:  # the message's np.unique only when it fails (a hot check)
+        counts = np.bincount(self.state.astype(np.int64), minlength=_N_STATES)
+        if counts.size != _N_STATES:  # the message's np.unique only when it fails (a hot check)
             _require(False, f"unknown node state values: {np.unique(self.state)}")
         for state in NodeState:
             _require(
@@ -873,7 +929,7 @@ class Cluster:
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
         nodes, old = nodes[moving], old[moving]
-        self._counts -= np.bincount(old.astype(np.int64), minlength=4)
+        self._counts -= np.bincount(old.astype(np.int64), minlength=_N_STATES)
         self._counts[new] += nodes.size
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
         pod_of, spares_in_pod = self._pod_list, self._spares_in_pod

@@ -22,7 +22,10 @@ __all__ = [
     "NodeFailed",
     "NodeQuarantined",
     "NodeRepaired",
+    "NodesInstalled",
     "NodesMaintained",
+    "NodesReplaced",
+    "NodesRetired",
     "NodesReturned",
     "RecoveryEnded",
     "ReplacementTaken",
@@ -233,6 +236,45 @@ class NodeQuarantined:
 
 
 @dataclass(frozen=True, slots=True)
+class NodesInstalled:
+    """An expansion: out-of-service ``nodes`` of ``cohort`` entered service.
+
+    The first ``spares`` of them refilled the hot-spare pool; the rest are free.
+    """
+
+    t: float
+    nodes: tuple[int, ...]
+    cohort: str
+    spares: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodesRetired:
+    """``nodes`` of ``cohort`` left service for good (their cohort reached its retirement age).
+
+    Idle, spare and quarantined nodes retire at once; a node in repair when its repair ends;
+    a node held by a job after the job has drained it (cause ``retirement``).
+    """
+
+    t: float
+    nodes: tuple[int, ...]
+    cohort: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodesReplaced:
+    """``nodes`` were replaced by new ones: their age restarts at ``t`` for every source.
+
+    ``reason`` is ``node-failures`` (a node reached ``fleet.refresh.node_failures``) or
+    ``cohort-rate`` (its cohort's rate passed ``fleet.refresh.cohort_rate``).
+    """
+
+    t: float
+    nodes: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SlowdownBegan:
     """A slowdown began: ``scope`` (node, rack or pod) ``ids`` run at ``factor`` of full speed.
 
@@ -281,6 +323,9 @@ Event = (
     | NodesMaintained
     | NodesReturned
     | NodeQuarantined
+    | NodesInstalled
+    | NodesRetired
+    | NodesReplaced
     | SlowdownBegan
     | SlowdownEnded
     | StorageChanged

@@ -15,6 +15,11 @@ Definitions (DESIGN §5, documented field by field in ``docs/results.md``):
 * Energy: with a ``power`` section, GPU-seconds by state priced by the hardware profile
   (:class:`clustersim.power.energy.EnergyModel`) and the power series of the run
   (``RunMetrics.power``); without one, the flat ``cost.mwh_per_gpu_year``.
+* With expansions or retirements (docs/fleet.md) the total is over the GPUs in service, and
+  ``gpu_seconds.out_of_service`` holds the rest.
+
+Size: one module (just over 500 lines) because :func:`measure` is one pure fold of one
+:class:`Finished` view into the whole result; the tally and the helpers below only serve it.
 """
 
 from __future__ import annotations
@@ -212,7 +217,7 @@ class Finished(Protocol):
 
     @property
     def node_s(self) -> dict[str, float]:
-        """Node-second integrals: idle, down, allocated."""
+        """Node-second integrals: idle, down, allocated, out of service."""
         ...
 
     @property
@@ -265,7 +270,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     t = sim.tally if tally is None else tally
     gpn = sim.gpus_per_node
     end = sim.end_s
-    total = sim.topology.n_gpus * end
+    total = sim.topology.n_gpus * end - sim.node_s.get("out", 0.0) * gpn  # in service
     useful, ckpt, lost, recovery, slow = t.useful, t.ckpt, t.lost, t.recovery, t.slow
     rec_split = dict(t.rec_split)
     per_job_work, per_job_lost = t.per_job_work, t.per_job_lost
@@ -290,6 +295,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         "down": down,
         "allocated": useful + ckpt + recovery + lost + slow,
         "allocated_measured": allocated_measured,
+        **({"out_of_service": sim.node_s["out"] * gpn} if sim.scenario.fleet_changes_size else {}),
     }
     cost = sim.scenario.cost
     mwh_per_gpu_s = cost.mwh_per_gpu_year / SECONDS_PER_YEAR

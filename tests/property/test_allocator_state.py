@@ -38,7 +38,11 @@ def min_pods(cluster: Cluster, n: int) -> int:
 
 
 class INV1AllocatorMachine(RuleBasedStateMachine):
-    """Random allocate/release/fail/repair/replace sequences never lose or duplicate a node."""
+    """Random allocate/release/fail/repair/replace sequences never lose or duplicate a node.
+
+    Fleet changes too (docs/fleet.md): some nodes may start OUT of service, and ``install``
+    and ``retire`` move nodes between OUT and service.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,8 +57,13 @@ class INV1AllocatorMachine(RuleBasedStateMachine):
 
     @initialize(topology=topologies(), data=st.data())
     def build(self, topology: Topology, data: st.DataObject) -> None:
-        spares = data.draw(st.integers(0, topology.n_nodes), label="spare_nodes")
-        self._cluster = Cluster(topology, spare_nodes=spares)
+        out = data.draw(
+            st.lists(st.integers(0, topology.n_nodes - 1), unique=True, max_size=3),
+            label="out_nodes",
+        )
+        spares = data.draw(st.integers(0, topology.n_nodes - len(out)), label="spare_nodes")
+        self._cluster = Cluster(topology, spare_nodes=spares, out_nodes=out)
+        assert self._cluster.n_out == len(out)
 
     # ------------------------------------------------------------------ rules
     @rule(data=st.data())
@@ -98,11 +107,13 @@ class INV1AllocatorMachine(RuleBasedStateMachine):
         assert cluster.n_spare == min(cluster.spare_target, spare_before + len(held))
         assert all(cluster.owner[node] == -1 for node in held)
 
-    @precondition(lambda self: self.cluster.n_down < self.cluster.topology.n_nodes)
+    @precondition(
+        lambda self: self.cluster.n_down + self.cluster.n_out < self.cluster.topology.n_nodes
+    )
     @rule(data=st.data())
     def fail_node(self, data: st.DataObject) -> None:
         cluster = self.cluster
-        up = np.flatnonzero(cluster.state != NodeState.DOWN).tolist()
+        up = np.flatnonzero(cluster.state < NodeState.DOWN).tolist()
         node = data.draw(st.sampled_from(up), label="node")
         owner = int(cluster.owner[node])
         assert cluster.fail(node) == owner
@@ -148,6 +159,36 @@ class INV1AllocatorMachine(RuleBasedStateMachine):
         assert all(state_before[node] in (NodeState.FREE, NodeState.SPARE) for node in got)
         assert set(got) <= set(cluster.nodes_of(job))
 
+    @precondition(lambda self: self.cluster.n_out > 0)
+    @rule(data=st.data())
+    def install(self, data: st.DataObject) -> None:
+        cluster = self.cluster
+        out = np.flatnonzero(cluster.state == NodeState.OUT)
+        nodes = np.asarray(
+            data.draw(st.lists(st.sampled_from(out.tolist()), min_size=1, unique=True), label="in")
+        )
+        below = max(0, cluster.spare_target - cluster.n_spare)
+        spare = cluster.install(nodes)
+        assert int(spare.sum()) == min(below, nodes.size)
+        assert all(cluster.state[n] in (NodeState.FREE, NodeState.SPARE) for n in nodes.tolist())
+
+    @precondition(lambda self: self.cluster.n_allocated < self.cluster.topology.n_nodes)
+    @rule(data=st.data())
+    def retire(self, data: st.DataObject) -> None:
+        cluster = self.cluster
+        can = np.flatnonzero(
+            (cluster.state != NodeState.ALLOCATED) & (cluster.state != NodeState.OUT)
+        )
+        if can.size == 0:
+            return
+        nodes = np.asarray(
+            data.draw(st.lists(st.sampled_from(can.tolist()), min_size=1, unique=True), label="x")
+        )
+        out_before = cluster.n_out
+        cluster.retire(nodes)
+        assert cluster.n_out == out_before + nodes.size
+        assert not any(cluster.is_up(n) for n in nodes.tolist())
+
     # ------------------------------------------------------------------ invariants
     @invariant()
     def inv1_bookkeeping_consistent(self) -> None:
@@ -156,10 +197,17 @@ class INV1AllocatorMachine(RuleBasedStateMachine):
     @invariant()
     def inv1_gpus_conserved(self) -> None:
         cluster = self.cluster
-        counts = np.bincount(cluster.state, minlength=4).tolist()
-        assert counts == [cluster.n_free, cluster.n_spare, cluster.n_allocated, cluster.n_down]
+        counts = np.bincount(cluster.state, minlength=len(NodeState)).tolist()
+        assert counts == [
+            cluster.n_free,
+            cluster.n_spare,
+            cluster.n_allocated,
+            cluster.n_down,
+            cluster.n_out,
+        ]
         gpus = cluster.topology.gpus_per_node
-        total = (cluster.n_allocated + cluster.n_free + cluster.n_spare + cluster.n_down) * gpus
+        in_service = cluster.n_allocated + cluster.n_free + cluster.n_spare + cluster.n_down
+        total = (in_service + cluster.n_out) * gpus
         assert total == cluster.topology.n_gpus
 
     @invariant()

@@ -38,6 +38,9 @@ SWEEP = (
     "sweep single-job --grid checkpoint.interval=10m,30m --set checkpoint.policy=fixed "
     "--set workload.jobs.0.work=3d --reps 3 --seed 1 --workers 1 --json"
 )
+SLOW_PRESETS = frozenset({"colossus-growth", "fleet-growth-2024", "fleet-wearout-100k"})
+"""Presets too slow for the default suite (10 s to 2 min of CPU each; docs/fleet.md): their
+golden comparisons are ``slow`` tests."""
 CASES: dict[str, str] = {
     **{name: f"run {name} --seed 1 --json --no-jobs" for name, _ in list_presets()},
     "validate-quick": "validate --quick --json",
@@ -58,7 +61,10 @@ def _canonical(text: str) -> str:
     return json.dumps(_strip(wall_free(json.loads(text))), indent=2, sort_keys=False) + "\n"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_PRESETS else c for c in sorted(CASES)],
+)
 def test_output_is_byte_identical_to_its_golden_file(
     case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -55,7 +55,8 @@ fleet:
     ("extra", "message"),
     [
         ("fleet: {cohorts: [{count: 7}]}", "fleet.cohorts: counts sum to 7 nodes"),
-        ("fleet: {cohorts: [{count: 8, install: 1y}]}", "expansions are not modelled yet"),
+        ("fleet: {cohorts: [{count: 4}, {count: 4, install: 1y}]}", "not at a pod boundary"),
+        ("fleet: {cohorts: [{count: 8}], refresh: {fraction: 0.1}}", "needs node_failures or"),
         ('fleet: {cohorts: [{count: 8, install: "2024-01-01"}]}', "set fleet.start too"),
         ("fleet: {cohorts: [{count: 8, hazards: {nope: {}}}]}", "no poisson fault source"),
     ],
@@ -115,3 +116,17 @@ def test_no_period_no_rows_and_same_failures() -> None:
     a.run()
     b.run()
     assert a.log == b.log
+
+
+def test_periods_of_a_non_integral_length_cross_every_boundary() -> None:
+    # Regression: 5 x 30.4166666667 d rounds so that ``t // period`` puts the boundary in the
+    # period before; the ledger's spread then never advanced (the run hung at day 152).
+    sc = load_scenario_text(
+        BASE.replace("period: 30d, horizon: 200d", "period: 30.4166666667d, horizon: 200d"),
+        "t.yaml",
+    )
+    sim = Simulation(sc, seed=1)
+    sim.run()
+    rows = sim.periods()
+    assert len(rows) == 7 and rows[5]["start_s"] == 5 * sc.run.period
+    assert sum(r["goodput"] * r["days"] for r in rows) > 0

@@ -6,8 +6,10 @@ Owns the schema of two opt-in pieces of a scenario (docs/ageing.md):
   wear-out Weibull terms (the constant floor is the source's own ``rate``) and whether a
   repair resets the node's age for that source;
 * :class:`FleetConfig`, the scenario's ``fleet:`` section: the cohorts that make up the
-  cluster's nodes, each with an install time (an age at the start of the run, or a date
-  against ``fleet.start``) and per-source hazard overrides.
+  cluster's nodes, each with an install time (an age at the start of the run, a later
+  time for an expansion, or a date against ``fleet.start``), an optional retirement age and
+  per-source hazard overrides; and :class:`RefreshConfig`, the refresh policy that replaces
+  nodes with new ones (docs/fleet.md).
 
 Without them nothing here is used and every node has the same constant rate all run long.
 """
@@ -22,7 +24,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -33,6 +37,7 @@ __all__ = [
     "FleetConfig",
     "HazardConfig",
     "InstallTime",
+    "RefreshConfig",
     "WeibullTerm",
     "parse_install",
 ]
@@ -83,8 +88,7 @@ class HazardConfig(_Frozen):
 def parse_install(value: Any) -> float | dt.date:
     """An install time: a date, or a signed duration from the run's start (``-2y``, ``0``).
 
-    Durations must not be positive: a cohort installed after the start is an expansion,
-    which needs the cluster to grow mid-run (phase 2 of issue 21).
+    A positive duration (``180d``) installs the cohort after the start: an expansion.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -103,10 +107,6 @@ def parse_install(value: Any) -> float | dt.date:
         offset = float(value)
     else:
         raise ValueError(f"install must be a date or a duration such as '-2y', got {value!r}")
-    if offset > 0:
-        raise ValueError(
-            f"install {value!r} is after the run starts; expansions are not modelled yet"
-        )
     return offset + 0.0  # no negative zero
 
 
@@ -115,8 +115,10 @@ def _format_install(value: float | dt.date) -> str | float:
         return value.isoformat()
     if value == 0:
         return 0.0
-    human = format_duration(-value)
-    return f"-{human}" if isinstance(human, str) else value
+    human = format_duration(abs(value))
+    if not isinstance(human, str):
+        return value
+    return f"-{human}" if value < 0 else human
 
 
 InstallTime = Annotated[
@@ -124,20 +126,29 @@ InstallTime = Annotated[
     Field(union_mode="left_to_right"),
     PlainSerializer(_format_install, return_type=Any),
 ]
-"""Seconds from the run's start (never positive) or a calendar date."""
+"""Seconds from the run's start (positive: an expansion) or a calendar date."""
 
 
 class CohortConfig(_Frozen):
     """Nodes installed together: how many, when, what hardware, and their own hazards.
 
     Cohorts take consecutive node ids in the order listed. ``hazards`` replaces, for this
-    cohort's nodes, the ``hazard`` of the fault sources it names.
+    cohort's nodes, the ``hazard`` of the fault sources it names. An ``install`` after the
+    run's start is an expansion (the nodes are out of service until then); ``retire`` is the
+    age at which the cohort's nodes leave service for good (docs/fleet.md).
     """
 
     name: str = ""
     count: Annotated[int, Field(ge=1, le=2**62)]
     install: InstallTime = 0.0
+    retire: Duration | None = Field(default=None, gt=0)
+    """Age at which the cohort is retired (drained, then out of service); ``null``: never."""
     gpu: str = ""
+    """The GPU type (a label, e.g. ``h100-sxm``)."""
+    speed: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Relative throughput of the cohort's GPUs, the fastest generation being 1: a job's work
+    is in seconds of the fastest generation; on slower nodes it runs at the slowest node's
+    speed (the rest of its time shows as the ``slowdown`` GPU-seconds term)."""
     hazards: dict[str, HazardConfig] = Field(default_factory=dict)
 
     @field_validator("install", mode="before")
@@ -145,37 +156,88 @@ class CohortConfig(_Frozen):
     def _parse_install(cls, value: Any) -> float | dt.date:
         return parse_install(value)
 
+    @model_serializer(mode="wrap")
+    def _omit_no_retire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out an unset ``retire`` and a speed of 1 (older dumps stay as they were)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("retire", 0) is None:
+            del data["retire"]
+        if data.get("speed") == 1.0:
+            del data["speed"]
+        return data
+
+
+class RefreshConfig(_Frozen):
+    """When nodes are replaced by new ones (their age restarts at 0 for every source).
+
+    Two triggers, either or both:
+
+    * ``node_failures``: a node whose own unplanned failures since it was installed (or last
+      replaced) reach this count is replaced during the repair of that failure;
+    * ``cohort_rate`` with ``fraction`` and ``every``: at the end of every ``every`` period, a
+      cohort whose unplanned failure rate over the period (per 1,000 in-service node-days)
+      is at least ``cohort_rate`` has ``fraction`` of its nodes replaced, oldest first (ties
+      to the lowest id). Replaced nodes are drained as for maintenance and are out for
+      ``swap`` (cause ``refresh``); their age restarts when they come back.
+    """
+
+    node_failures: Annotated[int, Field(ge=1)] | None = None
+    cohort_rate: Annotated[float, Field(ge=0)] | None = None
+    fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+    every: Duration = Field(default=91.25 * SECONDS_PER_DAY, gt=0)
+    swap: Duration = Field(default=SECONDS_PER_DAY, ge=0)
+
+    @model_validator(mode="after")
+    def _has_a_trigger(self) -> RefreshConfig:
+        if self.node_failures is None and self.cohort_rate is None:
+            raise ValueError("refresh needs node_failures or cohort_rate")
+        return self
+
 
 class FleetConfig(_Frozen):
-    """The fleet's cohorts (their counts sum to the cluster's nodes) and its calendar.
+    """The fleet's cohorts (their counts sum to the cluster's nodes), calendar and refresh.
 
     ``start`` is the date of the run's time 0; it is needed only by cohorts whose install
-    is a date. Expansions, retirements and refresh policies are not modelled yet.
+    is a date. The cluster is built at its largest size; cohorts installed later
+    (expansions) and retired cohorts are out of service (docs/fleet.md).
     """
 
     start: dt.date | None = None
     cohorts: list[CohortConfig] = Field(min_length=1)
+    refresh: RefreshConfig | None = None
 
     @model_validator(mode="after")
     def _dates_need_a_start(self) -> FleetConfig:
         for i, cohort in enumerate(self.cohorts):
             install = cohort.install
-            if isinstance(install, dt.date):
-                if self.start is None:
-                    raise ValueError(
-                        f"cohorts.{i}.install is a date ({install}); set fleet.start too"
-                    )
-                if install > self.start:
-                    raise ValueError(
-                        f"cohorts.{i}.install {install} is after fleet.start {self.start};"
-                        " expansions are not modelled yet"
-                    )
+            if isinstance(install, dt.date) and self.start is None:
+                raise ValueError(f"cohorts.{i}.install is a date ({install}); set fleet.start too")
         return self
 
+    @model_serializer(mode="wrap")
+    def _omit_no_refresh(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out an unset ``refresh`` (dumps of fleets without one stay as before)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("refresh", 0) is None:
+            del data["refresh"]
+        return data
+
     def install_s(self, index: int) -> float:
-        """Cohort ``index``'s install time in seconds from the run's start (never positive)."""
+        """Cohort ``index``'s install time in seconds from the run's start (positive: later)."""
         install = self.cohorts[index].install
         if isinstance(install, dt.date):
             assert self.start is not None  # checked by the validator
-            return -float((self.start - install).days) * SECONDS_PER_DAY
+            return -float((self.start - install).days) * SECONDS_PER_DAY + 0.0
         return install
+
+    @property
+    def changes_size(self) -> bool:
+        """Whether the fleet grows or shrinks during a run (an expansion or a retirement)."""
+        return any(c.retire is not None for c in self.cohorts) or any(
+            self.install_s(i) > 0 for i in range(len(self.cohorts))
+        )
+
+    @property
+    def has_events(self) -> bool:
+        """Whether anything changes the fleet mid-run: size changes or a refresh policy."""
+        return self.changes_size or self.refresh is not None

@@ -27,7 +27,13 @@ from pydantic import (
     model_validator,
 )
 
-from clustersim.config.fleet import CohortConfig, FleetConfig, HazardConfig, WeibullTerm
+from clustersim.config.fleet import (
+    CohortConfig,
+    FleetConfig,
+    HazardConfig,
+    RefreshConfig,
+    WeibullTerm,
+)
 from clustersim.config.network import NetworkConfig
 from clustersim.config.overrides import apply_overrides, overrides_from, validate_document
 from clustersim.config.parse import PositionMap
@@ -59,6 +65,7 @@ __all__ = [
     "LemonConfig",
     "PowerConfig",
     "QuarantineConfig",
+    "RefreshConfig",
     "RepairConfig",
     "RepairShopConfig",
     "RestartConfig",
@@ -675,6 +682,11 @@ class Scenario(Frozen):
             data.pop("network", None)
         return data
 
+    @property
+    def fleet_changes_size(self) -> bool:
+        """Whether the fleet grows or shrinks mid-run (an expansion or a retirement)."""
+        return self.fleet is not None and self.fleet.changes_size
+
     @model_validator(mode="after")
     def _facility_power(self) -> Scenario:
         """A facility needs power: default profile; lowest GPU cap; a cap above the idle floor."""
@@ -725,7 +737,15 @@ class Scenario(Frozen):
                 f"fleet.cohorts: counts sum to {total} nodes but the cluster has"
                 f" {self.cluster.n_nodes}"
             )
+        per_pod = self.cluster.nodes_per_rack * self.cluster.racks_per_pod
+        first = 0
         for i, cohort in enumerate(self.fleet.cohorts):
+            if self.fleet.install_s(i) > 0 and first % per_pod:
+                raise ValueError(
+                    f"fleet.cohorts.{i}: an expansion goes into new pods, but it starts at node"
+                    f" {first}, not at a pod boundary (pods of {per_pod} nodes)"
+                )
+            first += cohort.count
             for name in cohort.hazards:
                 fault = self.faults.get(name)
                 if fault is None or fault.kind != "poisson":

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from clustersim.analysis import analytic
 from clustersim.checkpoint import interval_for
+from clustersim.cohorts import FLEET_CAUSES
 from clustersim.config import Scenario
 from clustersim.config.network import default_exposed_comm
 from clustersim.job import Job
@@ -53,6 +54,11 @@ class Causes:
             else:
                 self.detection[name] = self.default_detection_s
         self.categories = {name: f.category for name, f in faults.items()}
+        if scenario.fleet is not None and scenario.fleet.has_events:
+            for name in FLEET_CAUSES:  # drains for retirements and refresh swaps
+                self.planned.add(name)
+                self.detection[name] = 0.0
+                self.categories[name] = "Planned"
 
     def detection_s(self, cause: str) -> float:
         """How long ``cause`` takes to detect (planned causes: none)."""

@@ -8,7 +8,10 @@ model on, a job's speed is its slowdown factor times its network factor (``netwo
 served by :class:`~clustersim.engine.network.Network`, which calls :meth:`respeed_job` when a
 job's share changes): the two are independent effects, compute and communication. With a
 facility power cap that throttles GPUs, it is also times the throttle's factor
-(``power_factor``, served by :class:`~clustersim.engine.facility.Facility`).
+(``power_factor``, served by :class:`~clustersim.engine.facility.Facility`). In a fleet of
+mixed generations (``fleet.cohorts[].speed``, docs/fleet.md) a job also runs at the speed of
+the slowest generation among its nodes (``node_speed``), fixed for an epoch since its nodes
+change only between epochs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
 import simpy
 
 from clustersim.cluster import Cluster
@@ -60,6 +65,8 @@ class Degradations:
         """A job's network speed factor (None: no network model, factor 1)."""
         self.power_factor: Callable[[Job], float] | None = None
         """A job's power-cap throttle factor (None: no throttle, factor 1)."""
+        self.node_speed: npt.NDArray[np.float64] | None = None
+        """Each node's generation speed (None: one generation, factor 1)."""
 
     # ----------------------------------------------------------------- slowdowns
     def slow(
@@ -133,13 +140,28 @@ class Degradations:
                 job.proc.interrupt(SpeedChange())
 
     def job_speed(self, job: Job) -> float:
-        """The job's speed: its slowdown factor times its network and throttle factors."""
+        """The job's speed: slowdown x network (if modelled) x throttle (if capped) x generation.
+
+        The generation factor is the speed of the slowest generation among the job's nodes.
+        """
         speed = self.slow_factor(job)
         if self.network_factor is not None:
             speed *= self.network_factor(job)
         if self.power_factor is not None:
             speed *= self.power_factor(job)
+        if self.node_speed is not None:
+            speed *= self.generation_factor(job)
         return speed
+
+    def generation_factor(self, job: Job) -> float:
+        """The speed of the slowest generation among the job's nodes (1 with none held)."""
+        assert self.node_speed is not None
+        if job.slot_gpus:
+            return float(self.node_speed[job.slot_node]) if job.slot_node >= 0 else 1.0
+        if not self.cluster.has_job(job.id):
+            return 1.0
+        nodes = self.cluster.nodes_of(job.id)
+        return float(self.node_speed[list(nodes)].min()) if nodes else 1.0
 
     def slow_factor(self, job: Job) -> float:
         """The job's slowdown factor: the slowest of its nodes, racks and (multi-pod) pods."""

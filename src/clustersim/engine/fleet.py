@@ -39,6 +39,7 @@ from .recorder import Recorder
 
 __all__ = ["BULK_NODES", "Fleet"]
 
+_OUT = int(NodeState.OUT)
 BULK_NODES = 32
 """Planned maintenance of more nodes than this at once takes the vectorised path."""
 
@@ -93,6 +94,15 @@ class Fleet:
         self.failure_times: dict[int, deque[float]] = {}
         # Maintenance: job id -> nodes it must hand over after its drain, with the window.
         self.maintenance_due: dict[int, tuple[list[int], str, float]] = {}
+        # Fleet changes (engine/changes.py, only with expansions, retirements or refresh).
+        self.retiring: set[int] = set()
+        """Nodes of retired cohorts that leave service when they next come out of repair."""
+        self.quarantined_out: set[int] = set()
+        """Quarantined nodes whose cohort retired (they left :attr:`quarantined` then)."""
+        self.on_unplanned: Callable[[int], None] | None = None
+        """Called with a node after each of its unplanned failures (refresh bookkeeping)."""
+        self.on_retired: Callable[[list[int]], None] | None = None
+        """Called with retiring nodes as they come out of repair (they go out of service)."""
 
     # ----------------------------------------------------------------- queries
     def is_up(self, node: int) -> bool:
@@ -182,6 +192,8 @@ class Fleet:
             else:
                 self.down_planned.discard(node)
                 self._count_failure(node)
+                if self.on_unplanned is not None:
+                    self.on_unplanned(node)
             self._send_to_repair(node, repair_s, planned)
         return hit
 
@@ -197,7 +209,7 @@ class Fleet:
         now = env.now
         cluster = self.cluster
         arr = np.fromiter(nodes, dtype=np.int64)
-        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        arr = arr[cluster.state[arr] < int(NodeState.DOWN)]
         hit: dict[int, tuple[Job, int]] = {}
         if arr.size == 0:
             return hit
@@ -286,8 +298,15 @@ class Fleet:
     def _repair(self, node: int) -> None:
         if self.closing or node in self.quarantined:
             return  # a quarantined node stays out of service
+        if self.cluster.state[node] == _OUT:
+            return  # retired during its repair (engine/changes.py)
         self.recorder.tick()
         self.down_planned.discard(node)
+        if node in self.retiring:
+            self.retiring.discard(node)
+            assert self.on_retired is not None
+            self.on_retired([node])
+            return
         state = self.cluster.repair(node)
         self.recorder.record(NodeRepaired(self.env.now, node, state == 1))
         self.dispatcher.wake()
@@ -297,6 +316,16 @@ class Fleet:
         if self.closing:
             return
         self.recorder.tick()
+        if self.retiring or self.on_retired is not None:
+            nodes = nodes[self.cluster.state[nodes] != _OUT]  # retired during maintenance
+            leaving = np.fromiter((n in self.retiring for n in nodes.tolist()), dtype=bool)
+            if leaving.any():
+                gone = nodes[leaving].tolist()
+                self.retiring.difference_update(gone)
+                self.down_planned.difference_update(gone)
+                assert self.on_retired is not None
+                self.on_retired(gone)
+                nodes = nodes[~leaving]
         spare = self.cluster.repair_many(nodes)
         listed = nodes.tolist()
         self.recorder.record(
@@ -316,7 +345,7 @@ class Fleet:
         """
         cluster = self.cluster
         arr = np.fromiter(nodes, dtype=np.int64)
-        arr = arr[cluster.state[arr] != int(NodeState.DOWN)]
+        arr = arr[cluster.state[arr] < int(NodeState.DOWN)]
         owners = cluster.owner[arr]
         self._take_down(arr[owners == -1].tolist(), cause, duration_s)
         by_job: dict[int, list[int]] = {}

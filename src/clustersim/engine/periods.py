@@ -7,6 +7,11 @@ allocated (it follows node levels through the recorder's tick, as the power mete
 Useful GPU-seconds come from each training epoch's record, spread evenly over the epoch's
 wall time (exact per epoch, uniform within it). It reads the allocator's counts and the
 fleet's sets; it writes nothing else. docs/ageing.md defines every column.
+
+With fleet changes (expansions, retirements or refresh; docs/fleet.md) it also integrates
+the GPUs in service; rates are then per in-service node-day (a cohort's from its install
+and retirement times), goodput is over the GPUs in service, and each row gains
+``gpus_in_service``, ``energy_mwh``, ``installed``, ``retired`` and ``replaced``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,22 @@ import math
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import simpy
 
 from clustersim.cluster import Cluster
 from clustersim.cohorts import Cohorts
-from clustersim.events import Event, JobInterrupted, NodeFailed, NodeQuarantined, RunEnded
+from clustersim.events import (
+    Event,
+    JobInterrupted,
+    NodeFailed,
+    NodeQuarantined,
+    NodesInstalled,
+    NodesReplaced,
+    NodesRetired,
+    RunEnded,
+)
+from clustersim.power.steps import J_PER_MWH, StepFunction
 
 __all__ = ["PeriodLedger"]
 
@@ -33,9 +49,13 @@ class _Period:
         "allocated_gpu_s",
         "by_cause",
         "by_cohort",
+        "installed",
         "interruptions",
         "quarantined",
         "repair_gpu_s",
+        "replaced",
+        "retired",
+        "service_gpu_s",
         "useful_gpu_s",
     )
 
@@ -47,6 +67,10 @@ class _Period:
         self.repair_gpu_s = 0.0
         self.allocated_gpu_s = 0.0
         self.useful_gpu_s = 0.0
+        self.service_gpu_s = 0.0
+        self.installed = 0
+        self.retired = 0
+        self.replaced = 0
 
 
 class PeriodLedger:
@@ -63,6 +87,7 @@ class PeriodLedger:
         planned_causes: set[str],
         down_planned: set[int],
         quarantined: set[int],
+        energy_mwh_per_gpu_s: float | None = None,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -74,6 +99,10 @@ class PeriodLedger:
         self._quarantined = quarantined
         self._last = 0.0
         self._periods: list[_Period] = []
+        self.changes = energy_mwh_per_gpu_s is not None
+        """Whether the fleet changes (the in-service columns; energy priced flat unless the
+        power series is given to :meth:`rows`)."""
+        self._mwh_per_gpu_s = energy_mwh_per_gpu_s or 0.0
 
     def _at(self, index: int) -> _Period:
         while len(self._periods) <= index:
@@ -81,7 +110,14 @@ class PeriodLedger:
         return self._periods[index]
 
     def _index(self, t: float) -> int:
-        return int(t // self.period_s)
+        """The period holding ``t``: ``i * period_s <= t < (i + 1) * period_s`` as floats.
+
+        ``t // period_s`` alone can put a boundary ``t = (i + 1) * period_s`` (a rounded
+        product) in period ``i`` (e.g. ``5 * 30.4166666667d``), where :meth:`_spread` would
+        then never advance.
+        """
+        i = int(t // self.period_s)
+        return i + 1 if (i + 1) * self.period_s <= t else i
 
     def _spread(self, start: float, end: float, amount_per_s: float, field: str) -> None:
         """Add ``amount_per_s`` x the overlap of ``[start, end)`` with each period."""
@@ -103,6 +139,9 @@ class PeriodLedger:
         repair = c.n_down - len(self._down_planned) - len(self._quarantined)
         self._spread(self._last, now, repair * gpn, "repair_gpu_s")
         self._spread(self._last, now, c.n_allocated * gpn, "allocated_gpu_s")
+        if self.changes:
+            in_service = c.topology.n_nodes - c.n_out
+            self._spread(self._last, now, in_service * gpn, "service_gpu_s")
         self._last = now
 
     def record(self, ev: Event) -> None:
@@ -117,6 +156,12 @@ class PeriodLedger:
                 self._at(self._index(ev.t)).interruptions += 1
         elif isinstance(ev, NodeQuarantined):
             self._at(self._index(ev.t)).quarantined += 1
+        elif isinstance(ev, NodesInstalled):
+            self._at(self._index(ev.t)).installed += len(ev.nodes)
+        elif isinstance(ev, NodesRetired):
+            self._at(self._index(ev.t)).retired += len(ev.nodes)
+        elif isinstance(ev, NodesReplaced):
+            self._at(self._index(ev.t)).replaced += len(ev.nodes)
         elif isinstance(ev, RunEnded):
             wall = ev.work_s + ev.stall_s + ev.slow_s
             useful = (ev.work_s - ev.lost_s) * ev.gpus
@@ -125,8 +170,12 @@ class PeriodLedger:
             elif useful:
                 self._at(self._index(ev.t)).useful_gpu_s += useful
 
-    def rows(self, end_s: float) -> list[dict[str, Any]]:
-        """One row per period up to ``end_s`` (the last one may be partial)."""
+    def rows(self, end_s: float, power: StepFunction | None = None) -> list[dict[str, Any]]:
+        """One row per period up to ``end_s`` (the last one may be partial).
+
+        With fleet changes, ``power`` (the facility power series) prices each period's energy;
+        without it the flat ``cost.mwh_per_gpu_year`` per GPU in service does.
+        """
         self.tick()
         n_periods = max(1, math.ceil(end_s / self.period_s - 1e-12)) if end_s > 0 else 0
         cohorts = self.cohorts
@@ -134,33 +183,53 @@ class PeriodLedger:
         gpus = n_nodes * self.gpus_per_node
         out: list[dict[str, Any]] = []
         quarantined_total = 0
+        energy: list[float] = []
+        if self.changes and power is not None and n_periods:
+            edges = np.minimum(np.arange(n_periods + 1) * self.period_s, end_s)
+            edges[-1] = end_s
+            energy = (power.bin_means(edges) * np.diff(edges) / J_PER_MWH).tolist()
         for i in range(n_periods):
             p = self._at(i)
             start = i * self.period_s
             length = min(end_s, start + self.period_s) - start
             days = length / DAY_S
-            per_k = 1000.0 / (n_nodes * days) if days > 0 else 0.0
+            node_days = n_nodes * days
+            cohort_days = [count * days for count in cohorts.counts]
+            service_gpu_s = gpus * length
+            if self.changes:
+                service_gpu_s = p.service_gpu_s
+                node_days = service_gpu_s / self.gpus_per_node / DAY_S
+                cohort_days = [
+                    count * cohorts.in_service_s(c, start, start + length) / DAY_S
+                    for c, count in enumerate(cohorts.counts)
+                ]
+            per_k = 1000.0 / node_days if node_days > 0 else 0.0
             quarantined_total += p.quarantined
             failures = sum(p.by_cause.values())
-            out.append(
-                {
-                    "start_s": start,
-                    "days": days,
-                    "node_failures": failures,
-                    "failures_per_1000_node_days": failures * per_k,
-                    "by_cause": {k: p.by_cause[k] * per_k for k in sorted(p.by_cause)},
-                    "by_cohort": {
-                        name: p.by_cohort.get(c, 0) * 1000.0 / (cohorts.counts[c] * days)
-                        if days > 0
-                        else 0.0
-                        for c, name in enumerate(cohorts.names)
-                    },
-                    "interruptions": p.interruptions,
-                    "gpus_in_repair": p.repair_gpu_s / length if length > 0 else 0.0,
-                    "goodput": p.useful_gpu_s / (gpus * length) if length > 0 else 0.0,
-                    "ettr": p.useful_gpu_s / p.allocated_gpu_s if p.allocated_gpu_s > 0 else None,
-                    "quarantined": p.quarantined,
-                    "quarantined_total": quarantined_total,
-                }
-            )
+            row: dict[str, Any] = {
+                "start_s": start,
+                "days": days,
+                "node_failures": failures,
+                "failures_per_1000_node_days": failures * per_k,
+                "by_cause": {k: p.by_cause[k] * per_k for k in sorted(p.by_cause)},
+                "by_cohort": {
+                    name: p.by_cohort.get(c, 0) * 1000.0 / cohort_days[c]
+                    if cohort_days[c] > 0
+                    else 0.0
+                    for c, name in enumerate(cohorts.names)
+                },
+                "interruptions": p.interruptions,
+                "gpus_in_repair": p.repair_gpu_s / length if length > 0 else 0.0,
+                "goodput": p.useful_gpu_s / service_gpu_s if service_gpu_s > 0 else 0.0,
+                "ettr": p.useful_gpu_s / p.allocated_gpu_s if p.allocated_gpu_s > 0 else None,
+                "quarantined": p.quarantined,
+                "quarantined_total": quarantined_total,
+            }
+            if self.changes:
+                row["gpus_in_service"] = service_gpu_s / length if length > 0 else 0.0
+                row["energy_mwh"] = energy[i] if energy else service_gpu_s * self._mwh_per_gpu_s
+                row["installed"] = p.installed
+                row["retired"] = p.retired
+                row["replaced"] = p.replaced
+            out.append(row)
         return out

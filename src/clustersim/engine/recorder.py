@@ -65,9 +65,10 @@ class Recorder:
         self._down_planned = down_planned
         self._quarantined = quarantined
         self._last_tick = 0.0
-        self.node_s = {"idle": 0.0, "down": 0.0, "allocated": 0.0, "slack_gpu": 0.0}
-        """Node-seconds idle (free or spare), down and allocated; and ``slack_gpu``, the
-        GPU-seconds of shared nodes' free GPUs (allocated nodes' GPUs that no job holds)."""
+        self.node_s = {"idle": 0.0, "down": 0.0, "allocated": 0.0, "slack_gpu": 0.0, "out": 0.0}
+        """Node-seconds idle (free or spare), down, allocated and out of service (not yet
+        installed or retired, docs/fleet.md); and ``slack_gpu``, the GPU-seconds of shared
+        nodes' free GPUs (allocated nodes' GPUs that no job holds)."""
         # Node levels sampled on a fixed grid (the time series of docs/results.md).
         self.series_step_s = horizon_s / SERIES_POINTS
         self._series_next = 0.0
@@ -117,6 +118,7 @@ class Recorder:
             self.node_s["down"] += down * dt
             self.node_s["allocated"] += c.n_allocated * dt
             self.node_s["slack_gpu"] += c.slack_gpus * dt
+            self.node_s["out"] += c.n_out * dt
             acc = self._state_s
             planned = len(self._down_planned)
             quarantined = len(self._quarantined)  # quarantined nodes never come back up

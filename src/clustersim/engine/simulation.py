@@ -21,9 +21,10 @@ handing out the components' own methods.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from clustersim.checkpoint import interval_for
@@ -35,7 +36,7 @@ from clustersim.events import Event, JobSubmitted, RunEnded, RunStarted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
-from clustersim.metrics import LogTally
+from clustersim.metrics import SECONDS_PER_YEAR, LogTally
 from clustersim.power.steps import StepFunction
 from clustersim.rng import Streams
 from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
@@ -44,6 +45,7 @@ from clustersim.topology import Topology
 from clustersim.workload import build_workload
 
 from .build import Causes, make_jobs, unplaceable
+from .changes import FleetChanges, out_at_start
 from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .facility import Facility
@@ -85,11 +87,14 @@ class Simulation:
             cfg.oversubscription,
         )
         self.gpus_per_node = cfg.gpus_per_node
+        self.cohorts = Cohorts.of(scenario)
+        changes_fleet = scenario.fleet is not None and scenario.fleet.has_events
         self.cluster = Cluster(
             self.topology,
             spare_nodes=cfg.spare_nodes,
             placement=cfg.placement,
             share_gpus=cfg.sharing == "gpu",
+            out_nodes=out_at_start(self.cohorts) if changes_fleet else (),
         )
         self.restart: RestartConfig = scenario.restart
         self.closing = False
@@ -149,6 +154,10 @@ class Simulation:
         self.degradations = Degradations(
             env, self.cluster, self.topology, self.recorder, self.jobs, self.store
         )
+        if scenario.fleet is not None and any(c.speed != 1.0 for c in scenario.fleet.cohorts):
+            self.degradations.node_speed = np.repeat(
+                [c.speed for c in scenario.fleet.cohorts], self.cohorts.counts
+            ).astype(np.float64)
         self.fault_sources: list[FaultSource] = [
             FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
             for name, f in scenario.faults.items()
@@ -205,7 +214,18 @@ class Simulation:
                     )
                 )
         self.ramp_limited = self.facility is not None and self.facility.ramps_on
-        self.cohorts = Cohorts.of(scenario)
+        self.changes: FleetChanges | None = None
+        if changes_fleet:
+            assert scenario.fleet is not None
+            self.changes = FleetChanges(
+                env,
+                self.cluster,
+                self.cohorts,
+                scenario.fleet,
+                fleet=fleet,
+                recorder=self.recorder,
+                dispatcher=dispatcher,
+            )
         self.period_ledger: PeriodLedger | None = None
         if scenario.run.period is not None:
             ledger = self.period_ledger = PeriodLedger(
@@ -217,6 +237,9 @@ class Simulation:
                 planned_causes=self.causes.planned,
                 down_planned=down_planned,
                 quarantined=quarantined,
+                energy_mwh_per_gpu_s=scenario.cost.mwh_per_gpu_year / SECONDS_PER_YEAR
+                if changes_fleet
+                else None,
             )
             self.recorder.on_record = ledger.record
             meter_tick = self.recorder.on_tick
@@ -335,9 +358,10 @@ class Simulation:
 
     def periods(self) -> list[dict[str, Any]]:
         """The per-period rows of ``run.period`` (empty without it)."""
-        if self.period_ledger is None:
+        ledger = self.period_ledger
+        if ledger is None:
             return []
-        return self.period_ledger.rows(self.end_s)
+        return ledger.rows(self.end_s, self.power_steps if ledger.changes else None)
 
     @property
     def network_stats(self) -> Network | None:
@@ -346,8 +370,10 @@ class Simulation:
 
     @property
     def quarantined(self) -> set[int]:
-        """Nodes retired by quarantine."""
-        return self.fleet.quarantined
+        """Nodes retired by quarantine (with those whose cohort has retired since)."""
+        if not self.fleet.quarantined_out:
+            return self.fleet.quarantined
+        return self.fleet.quarantined | self.fleet.quarantined_out
 
     @property
     def lemon_nodes(self) -> Any:
@@ -378,6 +404,10 @@ class Simulation:
     def schedulable_nodes(self) -> int:
         """Nodes a new job may be placed on (all nodes but the hot-spare pool)."""
         return self.dispatcher.schedulable_nodes
+
+    def watch_renewals(self, callback: Callable[[Sequence[int], float], None]) -> bool:
+        """World: tell an age-dependent source of node replacements (False: never any)."""
+        return self.changes is not None and self.changes.watch(callback)
 
     def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
         """World: a failed aggregation switch cuts ``pod``'s uplink (False: no network model)."""
@@ -410,6 +440,8 @@ class Simulation:
         """Run to the horizon (or until every runnable job has finished)."""
         env = self.env
         env.process(self.submit_jobs(env))
+        if self.changes is not None:
+            self.changes.start()
         for source in self.fault_sources:
             source.start(env, self)
         horizon = env.timeout(self.horizon_s)
@@ -480,6 +512,8 @@ class Simulation:
     def check(self) -> None:
         """Assert INV-1 (GPU conservation), per-job held-node bookkeeping, and the views' order."""
         self.cluster.check()
+        if self.changes is not None:
+            self.changes.check()
         for job in self.jobs:
             if job.phase in (JobPhase.QUEUED, JobPhase.PENDING, JobPhase.FINISHED):
                 assert job.held_nodes == 0, f"job {job.id} holds nodes while {job.phase}"

@@ -2,7 +2,8 @@
 
 Owns how the ``periods`` rows of replication 0 look in the terminal (one compact rich table:
 failure rate per 1,000 node-days in total and per cohort, interruptions, GPUs in repair,
-goodput, ETTR and nodes quarantined) and as a figure (``--plot``, matplotlib optional).
+goodput, ETTR and nodes quarantined; with fleet changes also GPUs in service, energy and
+nodes replaced) and as a figure (``--plot``, matplotlib optional; docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def periods_table(result: RunResult) -> Table:
     if len(cohorts) > 1:
         for name in cohorts:
             table.add_column(name, justify="right")
-    for label in ("hits", "in repair", "goodput", "ETTR", "quar."):
+    changes = bool(rows) and "gpus_in_service" in rows[0]
+    labels = ["hits", "in repair", "goodput", "ETTR", "quar."]
+    if changes:
+        labels += ["in service", "MWh", "replaced"]
+    for label in labels:
         table.add_column(label, justify="right")
     for row in rows:
         cells = [f"{row['start_s'] / DAY_S:,.0f}", f"{row['failures_per_1000_node_days']:.2f}"]
@@ -49,12 +54,21 @@ def periods_table(result: RunResult) -> Table:
             "-" if ettr is None else f"{ettr:.4f}",
             f"{row['quarantined_total']:,}",
         ]
+        if changes:
+            cells += [
+                f"{row['gpus_in_service']:,.0f}",
+                f"{row['energy_mwh']:,.0f}",
+                f"{row['replaced']:,}",
+            ]
         table.add_row(*cells)
     return table
 
 
 def periods_png(result: RunResult, fmt: str = "png") -> bytes:
-    """Failure rate per period (total and by cohort), GPUs in repair and goodput."""
+    """Failure rate per period (total and by cohort), GPUs in repair and goodput.
+
+    With fleet changes, a fourth panel: GPUs in service and energy per period.
+    """
     try:
         import matplotlib
 
@@ -66,7 +80,10 @@ def periods_png(result: RunResult, fmt: str = "png") -> bytes:
     # One step per period, closed by the last period's end.
     days = [r["start_s"] / DAY_S for r in rows] + [(rows[-1]["start_s"] / DAY_S) + rows[-1]["days"]]
     rows = [*rows, rows[-1]]
-    fig, (ax_rate, ax_repair, ax_good) = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    changes = "gpus_in_service" in rows[0]
+    n_panels = 4 if changes else 3
+    fig, axes = plt.subplots(n_panels, 1, figsize=(9, 2.7 * n_panels), sharex=True)
+    ax_rate, ax_repair, ax_good = axes[:3]
     ax_rate.step(
         days,
         [r["failures_per_1000_node_days"] for r in rows],
@@ -81,11 +98,21 @@ def periods_png(result: RunResult, fmt: str = "png") -> bytes:
     ax_rate.set_title(f"{result.scenario.name}: per period (seed {result.seed}, replication 0)")
     ax_repair.step(days, [r["gpus_in_repair"] for r in rows], where="post", color="tab:red")
     ax_repair.set_ylabel("GPUs in repair (mean)")
+    ax_quar = ax_repair.twinx()
+    ax_quar.step(days, [r["quarantined_total"] for r in rows], where="post", color="tab:gray")
+    ax_quar.set_ylabel("nodes quarantined (so far)", color="tab:gray")
     ax_good.step(days, [r["goodput"] for r in rows], where="post", label="goodput")
     ax_good.step(days, [r["ettr"] or 0.0 for r in rows], where="post", label="ETTR")
     ax_good.set_ylabel("fraction")
-    ax_good.set_xlabel("simulated days (period start)")
     ax_good.legend(loc="lower left", fontsize="small")
+    if changes:
+        ax_fleet = axes[3]
+        ax_fleet.step(days, [r["gpus_in_service"] for r in rows], where="post", color="tab:green")
+        ax_fleet.set_ylabel("GPUs in service (mean)", color="tab:green")
+        ax_mwh = ax_fleet.twinx()
+        ax_mwh.step(days, [r["energy_mwh"] for r in rows], where="post", color="tab:orange")
+        ax_mwh.set_ylabel("MWh per period", color="tab:orange")
+    axes[-1].set_xlabel("simulated days (period start)")
     fig.tight_layout()
     data = save_figure(fig, fmt)
     plt.close(fig)

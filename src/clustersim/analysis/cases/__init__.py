@@ -3,7 +3,8 @@
 A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first line is its
 ``validate --list`` description. Closed-form cases are in
 :mod:`~clustersim.analysis.cases.formulas` (the facility power cap's in
-:mod:`~clustersim.analysis.cases.power`), preset-scale cases in
+:mod:`~clustersim.analysis.cases.power`, ageing fleets in
+:mod:`~clustersim.analysis.cases.fleet`), preset-scale cases in
 :mod:`~clustersim.analysis.cases.scale`, the row types in
 :mod:`~clustersim.analysis.cases.base`; running and rendering them is
 :mod:`clustersim.analysis.validate`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clustersim.analysis.cases.base import CaseResult
+from clustersim.analysis.cases.fleet import case_fleet_changes
 from clustersim.analysis.cases.formulas import (
     case_checkpoint_size,
     case_exact_grid,
@@ -35,4 +37,5 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "checkpoint-size": case_checkpoint_size,
     "power-cap": case_power_cap,
     "beyond-formulas": case_beyond,
+    "fleet-changes": case_fleet_changes,
 }
