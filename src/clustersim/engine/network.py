@@ -50,6 +50,9 @@ def max_min_shares(demands: Demands, capacity: Mapping[int, float]) -> dict[int,
     it uses ``x * d_l / D``. All unfrozen rates rise together; a job freezes when it reaches
     its demand (share 1) or when a link it crosses fills (its bottleneck). Returns each job's
     share ``x / D`` in [0, 1]. Jobs and links are visited in sorted order (deterministic).
+
+    Each link keeps the summed weight of its unfrozen jobs, updated as jobs freeze, so a
+    round costs one pass over the links plus the links of the jobs that froze in it.
     """
     peak = {j: max(d.values()) for j, d in demands.items() if d and max(d.values()) > 0}
     weight = {j: {link: v / peak[j] for link, v in demands[j].items()} for j in peak}
@@ -57,16 +60,23 @@ def max_min_shares(demands: Demands, capacity: Mapping[int, float]) -> dict[int,
     for j in sorted(weight):
         for link in weight[j]:
             on_link[link].append(j)
-    left = {link: max(0.0, capacity[link]) for link in on_link}
+    links = sorted(on_link)
+    left = {link: max(0.0, capacity[link]) for link in links}
+    wsum = {link: sum(weight[j][link] for j in on_link[link]) for link in links}
+    count = {link: len(on_link[link]) for link in links}  # unfrozen jobs on each link
     rate: dict[int, float] = {}
     active = set(weight)
+    by_peak = sorted(active, key=lambda j: (peak[j], j))
+    next_peak = 0
     level = 0.0
     while active:
+        while by_peak[next_peak] not in active:
+            next_peak += 1
         # The next level at which a job meets its demand or a link fills.
-        nxt = min(peak[j] for j in active)
+        nxt = peak[by_peak[next_peak]]
         full: list[int] = []
-        for link in sorted(on_link):
-            w = sum(weight[j][link] for j in on_link[link] if j in active)
+        for link in links:
+            w = wsum[link]
             if w <= 0:
                 continue
             at = level + left[link] / w
@@ -75,15 +85,26 @@ def max_min_shares(demands: Demands, capacity: Mapping[int, float]) -> dict[int,
             elif at == nxt:
                 full.append(link)
         step = nxt - level
-        for link in on_link:
-            left[link] -= step * sum(weight[j][link] for j in on_link[link] if j in active)
+        for link in links:
+            w = wsum[link]
+            if w > 0:
+                left[link] -= step * w
         level = nxt
-        frozen = {j for j in active if peak[j] <= level}
+        frozen: set[int] = set()
+        k = next_peak
+        while k < len(by_peak) and peak[by_peak[k]] <= level:
+            if by_peak[k] in active:
+                frozen.add(by_peak[k])
+            k += 1
         for link in full:
             frozen.update(j for j in on_link[link] if j in active)
             left[link] = 0.0
         for j in frozen:
             rate[j] = min(level, peak[j])
+            for link, w in weight[j].items():
+                count[link] -= 1
+                # Exactly 0 once empty: a rounding residue must not look like a live link.
+                wsum[link] = wsum[link] - w if count[link] else 0.0
         active -= frozen
     return {j: min(1.0, rate[j] / peak[j]) for j in sorted(rate)}
 
@@ -119,53 +140,115 @@ class Network:
         self._node_rack = topo.node_rack()
         self.flows: dict[int, dict[int, float]] = {}
         """Running jobs that cross a link: job id -> link -> demand (bytes/s)."""
+        self._on_link: dict[int, set[int]] = defaultdict(set)
+        """Link -> the crossing jobs with a demand on it."""
         self.running: dict[int, Job] = {}
         self.share: dict[int, float] = {}
         self.factor: dict[int, float] = {}
-        self._nominal_factor: dict[int, float] = {}
-        self._cuts: dict[int, dict[int, str]] = {}  # pod link -> token -> cause
+        self._cuts: dict[int, dict[int, tuple[str, float]]] = {}  # link -> token -> cause, cut
         self._token = 0
-        self._since = 0.0
         self.lost_gpu_s: dict[str, float] = defaultdict(float)
-        """GPU-seconds lost to the network, by cause (contention, or a switch fault's)."""
+        """GPU-seconds lost to the network, by cause (contention, or a fault's)."""
         self.deficit_s: dict[int, float] = defaultdict(float)
         """Per job: integral of ``1 - share`` over the time it crossed a shared link."""
         self.running_s: dict[int, float] = defaultdict(float)
         """Per job: seconds spent running (closed epochs)."""
         self._entered: dict[int, float] = {}
         self._gpus: dict[int, int] = {}  # GPUs of each crossing job (its epoch's placement)
+        self._freed: list[int] = []  # running jobs that stopped crossing: back to factor 1
+        self._stamp: dict[int, float] = {}  # crossing job -> when its integrals were last taken
+        self._loss: dict[int, list[tuple[str, float]]] = {}  # crossing job -> (cause, GPU/s)
+        self._used = [0.0] * topo.pods  # carried traffic on each pod uplink now
+        self._util = 0.0  # mean utilisation of the pod uplinks now
+        self._since = 0.0
         self.utilisation_s = 0.0
         """Integral over time of the mean utilisation of the pods' uplinks."""
+        self.utilisation_series: tuple[list[float], list[float]] = ([0.0], [0.0])
+        """The mean pod-uplink utilisation as an exact step function: (change times, value
+        from that time on)."""
 
     # ----------------------------------------------------------------- links
+    def nominal_capacity(self, link: int) -> float:
+        """A link's capacity with nothing failed: pods are links ``0 .. pods-1``, racks follow."""
+        return self.rack_capacity if link >= self.topology.pods else self.pod_capacity
+
     def link_capacity(self, link: int) -> float:
-        """A link's capacity now: pods are links ``0 .. pods-1``, racks follow."""
-        pods = self.topology.pods
-        if link >= pods:
-            return self.rack_capacity
+        """A link's capacity now: nominal less what its active cuts remove."""
+        nominal = self.nominal_capacity(link)
         cuts = self._cuts.get(link)
         if not cuts:
-            return self.pod_capacity
-        return self.pod_capacity * max(0.0, 1.0 - len(cuts) / self.cfg.planes)
+            return nominal
+        return nominal * max(0.0, 1.0 - sum(cut for _, cut in cuts.values()))
 
     def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
         """A failed aggregation switch removes ``1 / planes`` of ``pod``'s uplink for a while."""
-        self._token += 1
-        token = self._token
-        self._cuts.setdefault(pod, {})[token] = cause
-        self._recompute()
-        end = self.env.timeout(duration_s)
-        end.callbacks.append(lambda _: self._restore(pod, token))
+        self._cut(pod, cause, 1.0 / self.cfg.planes, duration_s)
         return True
 
-    def _restore(self, pod: int, token: int) -> None:
+    def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """Remove ``fraction`` of ``rack``'s uplink (ToR) capacity for ``duration_s``.
+
+        A failed ToR of a dual-homed rack removes half (the other ToR carries on); a flapping
+        uplink removes one plane. Racks whose uplinks are otherwise not modelled (non-blocking
+        ToRs) become a link while cut: jobs spanning the rack and others then cross it.
+        """
+        self._cut(self.topology.pods + rack, cause, fraction, duration_s)
+        return True
+
+    def _cut(self, link: int, cause: str, fraction: float, duration_s: float) -> None:
+        self._token += 1
+        token = self._token
+        first = link not in self._cuts
+        self._cuts.setdefault(link, {})[token] = (cause, fraction)
+        if first and link >= self.topology.pods and not self.racks_limited:
+            self._refresh_rack(link)
+        self._recompute({link})
+        end = self.env.timeout(duration_s)
+        end.callbacks.append(lambda _: self._restore(link, token))
+
+    def _restore(self, link: int, token: int) -> None:
         if self.closing:
             return
-        cuts = self._cuts[pod]
+        cuts = self._cuts[link]
         del cuts[token]
         if not cuts:
-            del self._cuts[pod]
-        self._recompute()
+            del self._cuts[link]
+            if link >= self.topology.pods and not self.racks_limited:
+                self._refresh_rack(link)
+        self._recompute({link})
+
+    def _refresh_rack(self, link: int) -> None:
+        """New demands for the running jobs on a rack whose link appears or disappears."""
+        rack = link - self.topology.pods
+        jobs_on = self.cluster.jobs_on
+        ids = sorted({j for n in self.topology.nodes_of_rack(rack) for j in jobs_on(n)})
+        for j in ids:
+            job = self.running.get(j)
+            if job is None:
+                continue
+            self._integrate_job(j)
+            self._set_flows(j, self._demands(job))
+
+    def _set_flows(self, j: int, demands: dict[int, float]) -> set[int]:
+        """Replace job ``j``'s flows; returns the links it left or joined (or both)."""
+        old = self.flows.pop(j, {})
+        for link in old:
+            members = self._on_link[link]
+            members.discard(j)
+            if not members:
+                del self._on_link[link]
+        if demands:
+            self.flows[j] = demands
+            for link in demands:
+                self._on_link[link].add(j)
+            self._stamp.setdefault(j, self.env.now)
+            self._gpus[j] = self.running[j].held_nodes * self.topology.gpus_per_node
+        else:
+            for table in (self._stamp, self._loss, self._gpus, self.share):
+                table.pop(j, None)
+            if self.factor.pop(j, 1.0) != 1.0 and j in self.running:
+                self._freed.append(j)
+        return set(old) | set(demands)
 
     # ----------------------------------------------------------------- jobs
     def track_phase(self, job: Job) -> None:
@@ -180,20 +263,15 @@ class Network:
             self._entered[j] = now
             demands = self._demands(job)
             if demands:
-                self._accrue()
-                self.flows[j] = demands
-                self._gpus[j] = job.held_nodes * self.topology.gpus_per_node
-                self._recompute(starting=j)
+                self._recompute(self._set_flows(j, demands), starting=j)
             return
         if j in self.flows:
-            self._accrue()
-            del self.flows[j]
-            del self._gpus[j]
-        del self.running[j]
+            self._integrate_job(j)
+            del self.running[j]
+            self._recompute(self._set_flows(j, {}))
+        else:
+            del self.running[j]
         self.running_s[j] += now - self._entered.pop(j)
-        if j not in self.share:
-            return
-        self._recompute()
 
     def job_factor(self, job: Job) -> float:
         """The job's network speed factor (1 unless it crosses a shared link)."""
@@ -208,69 +286,144 @@ class Network:
         gpn = self.topology.gpus_per_node
         total = nodes.size * gpn
         bw = self.cfg.nic_bandwidth
-        uniform = self.cfg.traffic == "uniform"
+        traffic = job.traffic or self.cfg.traffic
+        replica = min(total, job.replica_gpus or self.cfg.replica_gpus)
+        pipe = 1.0 if replica >= total else self.cfg.pipeline_share
         out: dict[int, float] = {}
-        groups = [(0, self._node_pod)]
+        groups: list[tuple[int, np.ndarray, set[int] | None]] = [(0, self._node_pod, None)]
+        pods = self.topology.pods
         if self.racks_limited:
-            groups.append((self.topology.pods, self._node_rack))
-        for offset, owner in groups:
-            ids, counts = np.unique(owner[nodes], return_counts=True)
+            groups.append((pods, self._node_rack, None))
+        elif self._cuts and max(self._cuts) >= pods:
+            groups.append((pods, self._node_rack, {k - pods for k in self._cuts if k >= pods}))
+        for offset, owner_of, only in groups:
+            owners = owner_of[nodes]
+            ids, counts = np.unique(owners, return_counts=True)
             if ids.size < 2:
                 continue
+            hops: dict[int, int] = {}
+            if traffic == "shape" and pipe > 0.0:
+                hops = _pipeline_hops(owners, gpn, replica)
             for link, n in zip(ids.tolist(), counts.tolist(), strict=True):
+                if only is not None and link not in only:
+                    continue
                 gpus = n * gpn
-                out[offset + link] = gpus * bw * ((1.0 - gpus / total) if uniform else 1.0)
+                if traffic == "all":
+                    d = gpus * bw
+                elif traffic == "uniform":
+                    d = gpus * bw * (1.0 - gpus / total)
+                else:
+                    dp = (1.0 - pipe) * gpus * (1.0 - gpus / total)
+                    d = bw * min(gpus, dp + pipe * gpn * hops.get(link, 0))
+                if d > 0.0:
+                    out[offset + link] = d
         return out
 
     # ----------------------------------------------------------------- shares
-    def _recompute(self, starting: int = -1) -> None:
-        """New shares for every crossing job; tell the changed ones (not ``starting``)."""
+    def _component(self, links: set[int]) -> tuple[list[int], list[int]]:
+        """The links and crossing jobs connected to ``links`` through shared jobs (sorted)."""
+        on_link = self._on_link
+        flows = self.flows
+        seen_links = {link for link in links if link in on_link}
+        seen_jobs: set[int] = set()
+        todo = list(seen_links)
+        while todo:
+            link = todo.pop()
+            for j in on_link[link]:
+                if j in seen_jobs:
+                    continue
+                seen_jobs.add(j)
+                for other in flows[j]:
+                    if other not in seen_links:
+                        seen_links.add(other)
+                        todo.append(other)
+        return sorted(seen_links), sorted(seen_jobs)
+
+    def _recompute(self, links: set[int], starting: int = -1) -> None:
+        """New shares for the crossing jobs connected to ``links``; tell the changed ones.
+
+        Max-min shares of jobs that share no link (directly or through other jobs) are
+        independent, so only the connected component of the links whose job set or capacity
+        changed is refilled; every other job keeps its share.
+        """
+        comp_links, comp_jobs = self._component(links)
         self._accrue()
-        links = sorted({link for d in self.flows.values() for link in d})
-        capacity = {link: self.link_capacity(link) for link in links}
-        shares = max_min_shares(self.flows, capacity)
-        if self._cuts:
-            nominal_cap = {
-                link: self.pod_capacity if link < self.topology.pods else self.rack_capacity
-                for link in links
-            }
-            nominal = max_min_shares(self.flows, nominal_cap)
+        for j in comp_jobs:
+            self._integrate_job(j)
+        flows = {j: self.flows[j] for j in comp_jobs}
+        capacity = {link: self.link_capacity(link) for link in comp_links}
+        shares = max_min_shares(flows, capacity)
+        cut = [link for link in comp_links if link in self._cuts]
+        if cut:
+            nominal_cap = {link: self.nominal_capacity(link) for link in comp_links}
+            nominal = max_min_shares(flows, nominal_cap)
         else:
             nominal = shares
         jobs = self.running
-        self.share = shares
-        old = self.factor
-        self.factor = {j: comm_speed(jobs[j].exposed_comm, s) for j, s in shares.items()}
-        self._nominal_factor = {j: comm_speed(jobs[j].exposed_comm, s) for j, s in nominal.items()}
-        for j in sorted(self.factor):
-            if j != starting and self.factor[j] != old.get(j, 1.0):
+        changed: list[int] = []
+        for j in comp_jobs:
+            s = shares.get(j, 1.0)
+            f = jobs[j].exposed_comm
+            factor = comm_speed(f, s)
+            n0 = comm_speed(f, nominal.get(j, 1.0))
+            gpus = self._gpus[j]
+            loss = [(CONTENTION, gpus * (1.0 - n0))]
+            if n0 != factor:
+                causes = sorted({c for link in flows[j] for c, _ in self._cuts.get(link, {}).values()})
+                extra = gpus * (n0 - factor)
+                loss.extend((c, extra / len(causes)) for c in causes or [CONTENTION])
+            self._loss[j] = loss
+            self.share[j] = s
+            if factor != self.factor.get(j, 1.0):
+                changed.append(j)
+            self.factor[j] = factor
+        self._update_utilisation(set(comp_links) | {link for link in links})
+        freed, self._freed = self._freed, []
+        for j in sorted(changed + freed):
+            if j != starting:
                 self.respeed(jobs[j])
 
+    def _update_utilisation(self, links: set[int]) -> None:
+        """Carried traffic of the changed pod uplinks, and the mean utilisation's next step."""
+        pods = self.topology.pods
+        flows, share = self.flows, self.share
+        for link in links:
+            if link < pods:
+                self._used[link] = sum(
+                    share[j] * flows[j][link] for j in sorted(self._on_link.get(link, ()))
+                )
+        cap = self.pod_capacity
+        util = sum(min(1.0, u / cap) for u in self._used) / pods
+        if util != self._util:
+            self._util = util
+            times, values = self.utilisation_series
+            if times[-1] == self.env.now:
+                times.pop()
+                values.pop()
+            if values[-1] != util:
+                times.append(self.env.now)
+                values.append(util)
+
+    def _integrate_job(self, j: int) -> None:
+        """Integrate job ``j``'s losses and share deficit from its last stamp to now."""
+        now = self.env.now
+        since = self._stamp.get(j)
+        self._stamp[j] = now
+        if since is None or now <= since or j not in self.share:
+            return
+        dt = now - since
+        self.deficit_s[j] += dt * (1.0 - self.share[j])
+        lost = self.lost_gpu_s
+        for cause, rate in self._loss[j]:
+            lost[cause] += rate * dt
+
     def _accrue(self) -> None:
-        """Integrate losses, share deficits and utilisation from the last change to now."""
+        """Integrate the aggregation layer's utilisation from the last change to now."""
         now = self.env.now
         dt = now - self._since
         self._since = now
-        if dt <= 0.0 or not self.flows:
-            return
-        pods = self.topology.pods
-        used = dict.fromkeys(range(pods), 0.0)
-        for j, demands in self.flows.items():
-            s = self.share[j]
-            self.deficit_s[j] += dt * (1.0 - s)
-            for link, d in demands.items():
-                if link < pods:
-                    used[link] += s * d
-            n = self.factor[j]
-            gpu_dt = self._gpus[j] * dt
-            n0 = self._nominal_factor[j]
-            self.lost_gpu_s[CONTENTION] += gpu_dt * (1.0 - n0)
-            if n0 != n:
-                causes = sorted({c for link in demands for c in self._cuts.get(link, {}).values()})
-                for c in causes or [CONTENTION]:
-                    self.lost_gpu_s[c] += gpu_dt * (n0 - n) / max(1, len(causes))
-        cap = self.pod_capacity
-        self.utilisation_s += dt * sum(min(1.0, u / cap) for u in used.values()) / pods
+        if dt > 0.0:
+            self.utilisation_s += dt * self._util
 
     def mean_share(self, job_id: int) -> float | None:
         """The job's time-weighted mean bottleneck share over its running time (None: never ran)."""
@@ -284,4 +437,28 @@ class Network:
     def close(self) -> None:
         """Integrate up to the end of the run; nothing changes afterwards."""
         self._accrue()
+        for j in sorted(self.flows):
+            self._integrate_job(j)
         self.closing = True
+
+
+def _pipeline_hops(owners: np.ndarray, gpn: int, replica: int) -> dict[int, int]:
+    """Pipeline stage-to-stage hops that leave each link's group, for ranks in node order.
+
+    The job's GPUs are ranked in node-id order and cut into model replicas of ``replica``
+    GPUs (tensor parallel inside a node, pipeline stages on consecutive nodes). Between two
+    consecutive nodes of one replica runs a pipeline hop; it crosses a boundary when the two
+    nodes sit in different groups (pods or racks), and then loads the links of both.
+    """
+    if owners.size < 2:
+        return {}
+    boundary = owners[1:] != owners[:-1]
+    # Node i and i+1 belong to the same replica unless a replica starts at node i+1.
+    starts = ((np.arange(1, owners.size) * gpn) % replica) < gpn
+    same = boundary & ~starts
+    out: dict[int, int] = defaultdict(int)
+    idx = np.flatnonzero(same)
+    for a, b in zip(owners[idx].tolist(), owners[idx + 1].tolist(), strict=True):
+        out[a] += 1
+        out[b] += 1
+    return out
