@@ -136,6 +136,8 @@ class Network:
         self.racks_limited = rack_oversubscription > 1.0
         self.rack_capacity = topo.gpus_per_node * topo.nodes_per_rack * bw / rack_oversubscription
         """Nominal uplink capacity of one rack (ToR) into its pod (bytes/s)."""
+        self._node0 = topo.pods + topo.n_racks  # the first node link
+        self._node_ids = np.arange(topo.n_nodes, dtype=np.int64)
         self._node_pod = topo.node_pod()
         self._node_rack = topo.node_rack()
         self.flows: dict[int, dict[int, float]] = {}
@@ -169,8 +171,16 @@ class Network:
 
     # ----------------------------------------------------------------- links
     def nominal_capacity(self, link: int) -> float:
-        """A link's capacity with nothing failed: pods are links ``0 .. pods-1``, racks follow."""
-        return self.rack_capacity if link >= self.topology.pods else self.pod_capacity
+        """A link's capacity with nothing failed.
+
+        Pods are links ``0 .. pods-1``, racks follow (``pods + rack``), then nodes
+        (``pods + racks + node``: a node's NICs, a link only while one of its rails is cut).
+        """
+        if link < self.topology.pods:
+            return self.pod_capacity
+        if link < self._node0:
+            return self.rack_capacity
+        return self.topology.gpus_per_node * self.cfg.nic_bandwidth
 
     def link_capacity(self, link: int) -> float:
         """A link's capacity now: nominal less what its active cuts remove."""
@@ -195,13 +205,26 @@ class Network:
         self._cut(self.topology.pods + rack, cause, fraction, duration_s)
         return True
 
+    def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """Remove ``fraction`` of ``node``'s NIC capacity (a flapping rail) for ``duration_s``.
+
+        The node becomes a link while cut: a multi-node job on it sends all its NIC traffic
+        through it, so its share drops to what is left.
+        """
+        self._cut(self._node0 + node, cause, fraction, duration_s)
+        return True
+
+    def _dynamic(self, link: int) -> bool:
+        """Whether ``link`` is a link only while cut (a non-blocking rack, or a node)."""
+        return link >= self._node0 or (link >= self.topology.pods and not self.racks_limited)
+
     def _cut(self, link: int, cause: str, fraction: float, duration_s: float) -> None:
         self._token += 1
         token = self._token
         first = link not in self._cuts
         self._cuts.setdefault(link, {})[token] = (cause, fraction)
-        if first and link >= self.topology.pods and not self.racks_limited:
-            self._refresh_rack(link)
+        if first and self._dynamic(link):
+            self._refresh(link)
         self._recompute({link})
         end = self.env.timeout(duration_s)
         end.callbacks.append(lambda _: self._restore(link, token))
@@ -213,15 +236,19 @@ class Network:
         del cuts[token]
         if not cuts:
             del self._cuts[link]
-            if link >= self.topology.pods and not self.racks_limited:
-                self._refresh_rack(link)
+            if self._dynamic(link):
+                self._refresh(link)
         self._recompute({link})
 
-    def _refresh_rack(self, link: int) -> None:
-        """New demands for the running jobs on a rack whose link appears or disappears."""
-        rack = link - self.topology.pods
+    def _refresh(self, link: int) -> None:
+        """New demands for the running jobs on a rack or node whose link appears or goes."""
+        topo = self.topology
+        if link >= self._node0:
+            nodes: range | tuple[int, ...] = (link - self._node0,)
+        else:
+            nodes = topo.nodes_of_rack(link - topo.pods)
         jobs_on = self.cluster.jobs_on
-        ids = sorted({j for n in self.topology.nodes_of_rack(rack) for j in jobs_on(n)})
+        ids = sorted({j for n in nodes for j in jobs_on(n)})
         for j in ids:
             job = self.running.get(j)
             if job is None:
@@ -291,11 +318,15 @@ class Network:
         pipe = 1.0 if replica >= total else self.cfg.pipeline_share
         out: dict[int, float] = {}
         groups: list[tuple[int, np.ndarray, set[int] | None]] = [(0, self._node_pod, None)]
-        pods = self.topology.pods
+        pods, node0 = self.topology.pods, self._node0
         if self.racks_limited:
             groups.append((pods, self._node_rack, None))
         elif self._cuts and max(self._cuts) >= pods:
-            groups.append((pods, self._node_rack, {k - pods for k in self._cuts if k >= pods}))
+            cut = {k - pods for k in self._cuts if pods <= k < node0}
+            if cut:
+                groups.append((pods, self._node_rack, cut))
+        if self._cuts and max(self._cuts) >= node0:
+            groups.append((node0, self._node_ids, {k - node0 for k in self._cuts if k >= node0}))
         for offset, owner_of, only in groups:
             owners = owner_of[nodes]
             ids, counts = np.unique(owners, return_counts=True)
