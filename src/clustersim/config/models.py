@@ -609,10 +609,15 @@ class SchedulerConfig(Frozen):
     estimates: EstimateConfig = Field(default_factory=EstimateConfig)
     fair_share: FairShareConfig = Field(default_factory=FairShareConfig)
     tiresias: TiresiasConfig = Field(default_factory=TiresiasConfig)
+    placement_wait: Duration | None = Field(default=None, ge=0)
+    """Hold a multi-node job that fits in one pod up to this long for a placement inside
+    one pod (docs/network.md); null: start it wherever it fits."""
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), ("fair_share", "tiresias"))
+        return _without_defaults(
+            self, handler(self), ("fair_share", "tiresias", "placement_wait")
+        )
 
     @field_validator("policy")
     @classmethod

@@ -130,6 +130,8 @@ class Simulation:
             gpus_per_node=self.gpus_per_node,
             launch=lambda job: env.process(run_job(env, self, job)),
             on_finished=self._check_done,
+            placement_wait_s=scenario.scheduler.placement_wait or 0.0,
+            nodes_per_pod=cfg.nodes_per_rack * cfg.racks_per_pod,
         )
         fleet = self.fleet = Fleet(
             env,
