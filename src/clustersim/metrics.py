@@ -108,6 +108,9 @@ class RunMetrics:
     """Facility power and energy (empty without a ``power`` section; docs/results.md)."""
     periods: list[dict[str, Any]] = field(default_factory=list)
     """Per-period rows (empty without ``run.period``; docs/ageing.md)."""
+    network: dict[str, Any] = field(default_factory=dict)
+    """The aggregation layer's utilisation as an exact step function (empty without a
+    network model; docs/network.md)."""
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -191,6 +194,7 @@ class NetworkStats(Protocol):
 
     lost_gpu_s: dict[str, float]
     utilisation_s: float
+    utilisation_series: tuple[list[float], list[float]]
 
     def mean_share(self, job_id: int) -> float | None: ...  # noqa: D102
 
@@ -379,8 +383,20 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         summary["power_mean_mw"] = power["mean_mw"]
         summary["power_peak_mw"] = power["peak_mw"]
         summary["power_swings"] = power["swings"]["count"]
+    network: dict[str, Any] = {}
+    if net is not None:
+        times, values = net.utilisation_series
+        network = {"utilisation_series": {"t_s": list(times), "utilisation": list(values)}}
     return RunMetrics(
-        summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
+        summary,
+        gpu_seconds,
+        rec_split,
+        causes,
+        rows,
+        sim.series,
+        dict(sim.unplaceable),
+        power,
+        network=network,
     )
 
 

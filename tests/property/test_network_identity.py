@@ -2,8 +2,10 @@
 of the slowdown term is no more than the term (docs/network.md).
 
 Scenarios come from ``tests/strategies.py`` with ``network=True``: a ``fair-share`` network of
-any traffic model, exposed-communication fraction and plane count, every placement, rack
-oversubscription, and sometimes aggregation switch faults that cut pod uplinks.
+any traffic model (shape included), exposed-communication fraction and plane count, every
+placement, rack oversubscription, sometimes aggregation switch faults that cut pod uplinks,
+dual-homed ToR faults that halve rack links, link flaps that cut a NIC rail, and
+``placement_wait``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ def test_inv2_identity_with_network(scenario: Scenario) -> None:
     # contention): the network's integral of its factors is the epochs' whole slowdown.
     assert abs(s["other_slowdown_gpu_hours"]) * 3600 <= 1e-7 * scale, s["other_slowdown_gpu_hours"]
     assert 0.0 <= s["network_link_utilisation"] <= 1.0 + REL
+    # The utilisation series is the exact step function whose time average is the summary's.
+    series = metrics.network["utilisation_series"]
+    end = s["sim_time_s"]
+    t = [*series["t_s"], end]
+    assert t == sorted(t)
+    area = sum(v * (t[i + 1] - t[i]) for i, v in enumerate(series["utilisation"]))
+    assert abs(area - s["network_link_utilisation"] * end) <= 1e-9 * max(1.0, end)
     for row in metrics.jobs:
         if row.network_share is not None:
             assert -REL <= row.network_share <= 1.0 + REL

@@ -332,9 +332,8 @@ class Network:
             ids, counts = np.unique(owners, return_counts=True)
             if ids.size < 2:
                 continue
-            hops: dict[int, int] = {}
-            if traffic == "shape" and pipe > 0.0:
-                hops = _pipeline_hops(owners, gpn, replica)
+            if traffic == "shape":
+                pp_hops, dp_hops = _shape_hops(owners, gpn, replica)
             for link, n in zip(ids.tolist(), counts.tolist(), strict=True):
                 if only is not None and link not in only:
                     continue
@@ -344,8 +343,8 @@ class Network:
                 elif traffic == "uniform":
                     d = gpus * bw * (1.0 - gpus / total)
                 else:
-                    dp = (1.0 - pipe) * gpus * (1.0 - gpus / total)
-                    d = bw * min(gpus, dp + pipe * gpn * hops.get(link, 0))
+                    pp = pipe * gpn * pp_hops.get(link, 0)
+                    d = bw * min(gpus, pp + (1.0 - pipe) * dp_hops.get(link, 0))
                 if d > 0.0:
                     out[offset + link] = d
         return out
@@ -428,11 +427,14 @@ class Network:
         if util != self._util:
             self._util = util
             times, values = self.utilisation_series
-            if times[-1] == self.env.now:
-                times.pop()
-                values.pop()
-            if values[-1] != util:
-                times.append(self.env.now)
+            now = self.env.now
+            if times[-1] == now:  # several changes at one instant: the last one holds
+                values[-1] = util
+                if len(values) > 1 and values[-2] == util:
+                    times.pop()
+                    values.pop()
+            else:
+                times.append(now)
                 values.append(util)
 
     def _integrate_job(self, j: int) -> None:
@@ -473,23 +475,36 @@ class Network:
         self.closing = True
 
 
-def _pipeline_hops(owners: np.ndarray, gpn: int, replica: int) -> dict[int, int]:
-    """Pipeline stage-to-stage hops that leave each link's group, for ranks in node order.
+def _shape_hops(owners: np.ndarray, gpn: int, replica: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Pipeline and data-parallel ring hops that leave each group (pod, rack or node).
 
-    The job's GPUs are ranked in node-id order and cut into model replicas of ``replica``
-    GPUs (tensor parallel inside a node, pipeline stages on consecutive nodes). Between two
-    consecutive nodes of one replica runs a pipeline hop; it crosses a boundary when the two
-    nodes sit in different groups (pods or racks), and then loads the links of both.
+    ``owners`` is the group of each of the job's nodes in node-id order; GPUs are ranked in
+    that order and cut into model replicas of ``replica`` consecutive GPUs (tensor parallel
+    inside a node, pipeline stages on consecutive nodes). Pipeline: between two consecutive
+    nodes of one replica runs a stage-to-stage hop in both directions (activations forward,
+    gradients back); it loads both groups when they differ. Data parallel: GPU ``q`` of every
+    replica is in one all-reduce ring, visiting the replicas in order and closing back to the
+    first; a ring step whose next GPU is in another group leaves this one (rings run one
+    way, so only the sending group is charged).
     """
+    pp: dict[int, int] = defaultdict(int)
+    dp: dict[int, int] = defaultdict(int)
     if owners.size < 2:
-        return {}
+        return pp, dp
     boundary = owners[1:] != owners[:-1]
-    # Node i and i+1 belong to the same replica unless a replica starts at node i+1.
+    # Node i and i+1 are in the same replica unless a replica starts at node i+1.
     starts = ((np.arange(1, owners.size) * gpn) % replica) < gpn
-    same = boundary & ~starts
-    out: dict[int, int] = defaultdict(int)
-    idx = np.flatnonzero(same)
+    idx = np.flatnonzero(boundary & ~starts)
     for a, b in zip(owners[idx].tolist(), owners[idx + 1].tolist(), strict=True):
-        out[a] += 1
-        out[b] += 1
-    return out
+        pp[a] += 1
+        pp[b] += 1
+    replicas = owners.size * gpn // replica
+    if replicas >= 2:
+        ranks = np.arange(replicas * replica).reshape(replicas, replica)
+        grp = owners[ranks // gpn]
+        nxt = np.roll(grp, -1, axis=0)
+        out = grp[grp != nxt]
+        ids, counts = np.unique(out, return_counts=True)
+        for g, c in zip(ids.tolist(), counts.tolist(), strict=True):
+            dp[g] += c
+    return pp, dp
