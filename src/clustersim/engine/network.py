@@ -16,7 +16,7 @@ reaches its process through ``respeed`` (the degradations component, which owns 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import simpy
@@ -399,9 +399,11 @@ class Network:
             gpus = self._gpus[j]
             loss = [(CONTENTION, gpus * (1.0 - n0))]
             if n0 != factor:
-                causes = sorted({c for link in flows[j] for c, _ in self._cuts.get(link, {}).values()})
+                # The cuts on its own links; else (a cut elsewhere moved its competitors) the
+                # cuts anywhere in its component.
+                causes = _causes(self._cuts, flows[j]) or _causes(self._cuts, comp_links)
                 extra = gpus * (n0 - factor)
-                loss.extend((c, extra / len(causes)) for c in causes or [CONTENTION])
+                loss.extend((c, extra / len(causes)) for c in causes)
             self._loss[j] = loss
             self.share[j] = s
             if factor != self.factor.get(j, 1.0):
@@ -473,6 +475,11 @@ class Network:
         for j in sorted(self.flows):
             self._integrate_job(j)
         self.closing = True
+
+
+def _causes(cuts: Mapping[int, Mapping[int, tuple[str, float]]], links: Iterable[int]) -> list[str]:
+    """The causes of the active cuts on ``links`` (sorted, each once)."""
+    return sorted({c for link in links for c, _ in cuts.get(link, {}).values()})
 
 
 def _shape_hops(owners: np.ndarray, gpn: int, replica: int) -> tuple[dict[int, int], dict[int, int]]:
