@@ -137,8 +137,8 @@ class Network:
         self.rack_capacity = topo.gpus_per_node * topo.nodes_per_rack * bw / rack_oversubscription
         """Nominal uplink capacity of one rack (ToR) into its pod (bytes/s)."""
         self._node0 = topo.pods + topo.n_racks  # the first node link
-        self._node_ids = np.arange(topo.n_nodes, dtype=np.int64)
         self._node_pod = topo.node_pod()
+        self._pod_list: list[int] = self._node_pod.tolist()
         self._node_rack = topo.node_rack()
         self.flows: dict[int, dict[int, float]] = {}
         """Running jobs that cross a link: job id -> link -> demand (bytes/s)."""
@@ -241,7 +241,7 @@ class Network:
         self._recompute({link})
 
     def _refresh(self, link: int) -> None:
-        """New demands for the running jobs on a rack or node whose link appears or goes."""
+        """The running jobs' demands on a rack or node whose link appears or goes."""
         topo = self.topology
         if link >= self._node0:
             nodes: range | tuple[int, ...] = (link - self._node0,)
@@ -249,12 +249,19 @@ class Network:
             nodes = topo.nodes_of_rack(link - topo.pods)
         jobs_on = self.cluster.jobs_on
         ids = sorted({j for n in nodes for j in jobs_on(n)})
+        exists = link in self._cuts
         for j in ids:
             job = self.running.get(j)
-            if job is None:
+            if job is None or job.exposed_comm <= 0.0 or job.slot_gpus or job.held_nodes <= 1:
                 continue
-            self._integrate_job(j)
-            self._set_flows(j, self._demands(job))
+            demands = dict(self.flows.get(j, {}))
+            demands.pop(link, None)
+            if exists:
+                held = np.asarray(self.cluster.nodes_of(j), dtype=np.int64)
+                self._cut_link_demand(job, held, link, demands)
+            if demands != self.flows.get(j, {}):
+                self._integrate_job(j)
+                self._set_flows(j, demands)
 
     def _set_flows(self, j: int, demands: dict[int, float]) -> set[int]:
         """Replace job ``j``'s flows; returns the links it left or joined (or both)."""
@@ -306,48 +313,73 @@ class Network:
 
     def _demands(self, job: Job) -> dict[int, float]:
         """The job's demand on each link it crosses (empty: it crosses none that is shared)."""
-        f = job.exposed_comm
-        if f <= 0.0 or job.slot_gpus or job.held_nodes <= 1:
+        if job.exposed_comm <= 0.0 or job.slot_gpus or job.held_nodes <= 1:
             return {}
-        nodes = np.asarray(self.cluster.nodes_of(job.id), dtype=np.int64)
+        held = self.cluster.nodes_of(job.id)
+        pods = self.topology.pods
+        if not self.racks_limited and not self._cuts and len(held) <= 64:
+            pod_of = self._pod_list
+            first = pod_of[held[0]]
+            if all(pod_of[n] == first for n in held):
+                return {}  # inside one pod, and no rack or node link exists
+        nodes = np.asarray(held, dtype=np.int64)
+        out: dict[int, float] = {}
+        self._group_demands(job, self._node_pod[nodes], 0, out)
+        if self.racks_limited:
+            self._group_demands(job, self._node_rack[nodes], pods, out)
+        for link in self._cuts:
+            if link >= pods and self._dynamic(link):
+                self._cut_link_demand(job, nodes, link, out)
+        return out
+
+    def _cut_link_demand(
+        self, job: Job, nodes: np.ndarray, link: int, out: dict[int, float]
+    ) -> None:
+        """The job's demand on a rack or node that is a link only while cut (into ``out``)."""
+        if link >= self._node0:
+            inside = nodes == link - self._node0
+        else:
+            inside = self._node_rack[nodes] == link - self.topology.pods
+        if inside.any():
+            self._group_demands(job, inside.astype(np.int64), link - 1, out, only=1)
+
+    def _group_demands(
+        self,
+        job: Job,
+        owners: np.ndarray,
+        offset: int,
+        out: dict[int, float],
+        only: int = -1,
+    ) -> None:
+        """Demands on the links of the groups (pods, racks) the job's nodes are in.
+
+        ``owners`` is each held node's group in node-id order (non-decreasing for pods and
+        racks); group ``g`` is link ``offset + g``. With ``only`` set, just that group.
+        """
+        if owners[0] == owners[-1] and (owners == owners[0]).all():
+            return  # one group: nothing leaves it
         gpn = self.topology.gpus_per_node
-        total = nodes.size * gpn
+        total = owners.size * gpn
         bw = self.cfg.nic_bandwidth
         traffic = job.traffic or self.cfg.traffic
-        replica = min(total, job.replica_gpus or self.cfg.replica_gpus)
-        pipe = 1.0 if replica >= total else self.cfg.pipeline_share
-        out: dict[int, float] = {}
-        groups: list[tuple[int, np.ndarray, set[int] | None]] = [(0, self._node_pod, None)]
-        pods, node0 = self.topology.pods, self._node0
-        if self.racks_limited:
-            groups.append((pods, self._node_rack, None))
-        elif self._cuts and max(self._cuts) >= pods:
-            cut = {k - pods for k in self._cuts if pods <= k < node0}
-            if cut:
-                groups.append((pods, self._node_rack, cut))
-        if self._cuts and max(self._cuts) >= node0:
-            groups.append((node0, self._node_ids, {k - node0 for k in self._cuts if k >= node0}))
-        for offset, owner_of, only in groups:
-            owners = owner_of[nodes]
-            ids, counts = np.unique(owners, return_counts=True)
-            if ids.size < 2:
+        ids, counts = np.unique(owners, return_counts=True)
+        if traffic == "shape":
+            replica = min(total, job.replica_gpus or self.cfg.replica_gpus)
+            pipe = 1.0 if replica >= total else self.cfg.pipeline_share
+            pp_hops, dp_hops = _shape_hops(owners, gpn, replica)
+        for link, n in zip(ids.tolist(), counts.tolist(), strict=True):
+            if only >= 0 and link != only:
                 continue
-            if traffic == "shape":
-                pp_hops, dp_hops = _shape_hops(owners, gpn, replica)
-            for link, n in zip(ids.tolist(), counts.tolist(), strict=True):
-                if only is not None and link not in only:
-                    continue
-                gpus = n * gpn
-                if traffic == "all":
-                    d = gpus * bw
-                elif traffic == "uniform":
-                    d = gpus * bw * (1.0 - gpus / total)
-                else:
-                    pp = pipe * gpn * pp_hops.get(link, 0)
-                    d = bw * min(gpus, pp + (1.0 - pipe) * dp_hops.get(link, 0))
-                if d > 0.0:
-                    out[offset + link] = d
-        return out
+            gpus = n * gpn
+            if traffic == "all":
+                d = gpus * bw
+            elif traffic == "uniform":
+                d = gpus * bw * (1.0 - gpus / total)
+            else:
+                pp = pipe * gpn * pp_hops.get(link, 0)
+                d = bw * min(gpus, pp + (1.0 - pipe) * dp_hops.get(link, 0))
+            if d > 0.0:
+                out[offset + link] = d
 
     # ----------------------------------------------------------------- shares
     def _component(self, links: set[int]) -> tuple[list[int], list[int]]:
@@ -506,7 +538,15 @@ def _shape_hops(owners: np.ndarray, gpn: int, replica: int) -> tuple[dict[int, i
         pp[a] += 1
         pp[b] += 1
     replicas = owners.size * gpn // replica
-    if replicas >= 2:
+    if replicas >= 2 and replica % gpn == 0:
+        # Whole nodes per replica: node p's GPUs all send to node p + replica/gpn.
+        step = replica // gpn
+        grp = owners[: replicas * step]
+        out = grp[grp != np.roll(grp, -step)]
+        ids, counts = np.unique(out, return_counts=True)
+        for g, c in zip(ids.tolist(), counts.tolist(), strict=True):
+            dp[g] += c * gpn
+    elif replicas >= 2:
         ranks = np.arange(replicas * replica).reshape(replicas, replica)
         grp = owners[ranks // gpn]
         nxt = np.roll(grp, -1, axis=0)
