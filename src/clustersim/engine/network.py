@@ -55,7 +55,16 @@ def max_min_shares(demands: Demands, capacity: Mapping[int, float]) -> dict[int,
     round costs one pass over the links plus the links of the jobs that froze in it.
     """
     peak = {j: max(d.values()) for j, d in demands.items() if d and max(d.values()) > 0}
-    weight = {j: {link: v / peak[j] for link, v in demands[j].items()} for j in peak}
+    # A link whose jobs together ask no more than its capacity never fills before they all
+    # reach their demands: leave it out (the shares are the same, the rounds cheaper).
+    load: dict[int, float] = defaultdict(float)
+    for j in peak:
+        for link, v in demands[j].items():
+            load[link] += v
+    tight = {link for link, v in load.items() if v > capacity[link]}
+    weight = {
+        j: {link: v / peak[j] for link, v in demands[j].items() if link in tight} for j in peak
+    }
     on_link: dict[int, list[int]] = defaultdict(list)
     for j in sorted(weight):
         for link in weight[j]:
@@ -157,6 +166,7 @@ class Network:
         """Per job: seconds spent running (closed epochs)."""
         self._entered: dict[int, float] = {}
         self._gpus: dict[int, int] = {}  # GPUs of each crossing job (its epoch's placement)
+        self._held: dict[int, np.ndarray] = {}  # a running job's nodes, once looked up
         self._freed: list[int] = []  # running jobs that stopped crossing: back to factor 1
         self._stamp: dict[int, float] = {}  # crossing job -> when its integrals were last taken
         self._loss: dict[int, list[tuple[str, float]]] = {}  # crossing job -> (cause, GPU/s)
@@ -223,9 +233,9 @@ class Network:
         token = self._token
         first = link not in self._cuts
         self._cuts.setdefault(link, {})[token] = (cause, fraction)
-        if first and self._dynamic(link):
-            self._refresh(link)
-        self._recompute({link})
+        links = self._refresh(link) if first and self._dynamic(link) else set()
+        if link in self._on_link or links:
+            self._recompute(links | {link})
         end = self.env.timeout(duration_s)
         end.callbacks.append(lambda _: self._restore(link, token))
 
@@ -234,14 +244,20 @@ class Network:
             return
         cuts = self._cuts[link]
         del cuts[token]
+        links: set[int] = set()
+        carried = link in self._on_link
         if not cuts:
             del self._cuts[link]
             if self._dynamic(link):
-                self._refresh(link)
-        self._recompute({link})
+                links = self._refresh(link)
+        if carried or links:
+            self._recompute(links | {link})
 
-    def _refresh(self, link: int) -> None:
-        """The running jobs' demands on a rack or node whose link appears or goes."""
+    def _refresh(self, link: int) -> set[int]:
+        """The running jobs' demands on a rack or node whose link appears or goes.
+
+        Returns the links of the jobs whose flows changed (their shares must be refilled).
+        """
         topo = self.topology
         if link >= self._node0:
             nodes: range | tuple[int, ...] = (link - self._node0,)
@@ -250,6 +266,7 @@ class Network:
         jobs_on = self.cluster.jobs_on
         ids = sorted({j for n in nodes for j in jobs_on(n)})
         exists = link in self._cuts
+        touched: set[int] = set()
         for j in ids:
             job = self.running.get(j)
             if job is None or job.exposed_comm <= 0.0 or job.slot_gpus or job.held_nodes <= 1:
@@ -257,11 +274,11 @@ class Network:
             demands = dict(self.flows.get(j, {}))
             demands.pop(link, None)
             if exists:
-                held = np.asarray(self.cluster.nodes_of(j), dtype=np.int64)
-                self._cut_link_demand(job, held, link, demands)
+                self._cut_link_demand(job, self._nodes_array(j), link, demands)
             if demands != self.flows.get(j, {}):
                 self._integrate_job(j)
-                self._set_flows(j, demands)
+                touched |= self._set_flows(j, demands)
+        return touched
 
     def _set_flows(self, j: int, demands: dict[int, float]) -> set[int]:
         """Replace job ``j``'s flows; returns the links it left or joined (or both)."""
@@ -305,6 +322,7 @@ class Network:
             self._recompute(self._set_flows(j, {}))
         else:
             del self.running[j]
+        self._held.pop(j, None)
         self.running_s[j] += now - self._entered.pop(j)
 
     def job_factor(self, job: Job) -> float:
@@ -322,7 +340,7 @@ class Network:
             first = pod_of[held[0]]
             if all(pod_of[n] == first for n in held):
                 return {}  # inside one pod, and no rack or node link exists
-        nodes = np.asarray(held, dtype=np.int64)
+        nodes = self._held[job.id] = np.asarray(held, dtype=np.int64)
         out: dict[int, float] = {}
         self._group_demands(job, self._node_pod[nodes], 0, out)
         if self.racks_limited:
@@ -332,16 +350,58 @@ class Network:
                 self._cut_link_demand(job, nodes, link, out)
         return out
 
+    def _nodes_array(self, j: int) -> np.ndarray:
+        """The running job's nodes (sorted; fixed for its epoch, so kept while it runs)."""
+        nodes = self._held.get(j)
+        if nodes is None:
+            nodes = self._held[j] = np.asarray(self.cluster.nodes_of(j), dtype=np.int64)
+        return nodes
+
     def _cut_link_demand(
         self, job: Job, nodes: np.ndarray, link: int, out: dict[int, float]
     ) -> None:
         """The job's demand on a rack or node that is a link only while cut (into ``out``)."""
         if link >= self._node0:
-            inside = nodes == link - self._node0
+            node = link - self._node0
+            p = int(np.searchsorted(nodes, node))
+            if p < nodes.size and nodes[p] == node:
+                d = self._node_demand(job, p, nodes.size)
+                if d > 0.0:
+                    out[link] = d
+            return
         else:
             inside = self._node_rack[nodes] == link - self.topology.pods
         if inside.any():
             self._group_demands(job, inside.astype(np.int64), link - 1, out, only=1)
+
+    def _node_demand(self, job: Job, p: int, m: int) -> float:
+        """Demand on the NIC link of the job's ``p``-th of ``m`` nodes (closed form).
+
+        The same numbers as :meth:`_group_demands` for a one-node group, without touching
+        the other nodes (a flap hits one node of a job that may hold thousands).
+        """
+        gpn = self.topology.gpus_per_node
+        total = m * gpn
+        bw = self.cfg.nic_bandwidth
+        traffic = job.traffic or self.cfg.traffic
+        if traffic == "all":
+            return gpn * bw
+        if traffic == "uniform":
+            return gpn * bw * (1.0 - gpn / total)
+        replica = min(total, job.replica_gpus or self.cfg.replica_gpus)
+        pipe = 1.0 if replica >= total else self.cfg.pipeline_share
+        pp = int(p > 0 and (p * gpn) % replica >= gpn)
+        pp += int(p + 1 < m and ((p + 1) * gpn) % replica >= gpn)
+        dp = 0
+        replicas = total // replica
+        if replicas >= 2:
+            span = replicas * replica
+            dp = sum(
+                1
+                for r in range(p * gpn, min((p + 1) * gpn, span))
+                if ((r + replica) % span) // gpn != p
+            )
+        return bw * min(gpn, pipe * gpn * pp + (1.0 - pipe) * dp)
 
     def _group_demands(
         self,
@@ -542,7 +602,7 @@ def _shape_hops(owners: np.ndarray, gpn: int, replica: int) -> tuple[dict[int, i
         # Whole nodes per replica: node p's GPUs all send to node p + replica/gpn.
         step = replica // gpn
         grp = owners[: replicas * step]
-        out = grp[grp != np.roll(grp, -step)]
+        out = grp[grp != np.concatenate((grp[step:], grp[:step]))]
         ids, counts = np.unique(out, return_counts=True)
         for g, c in zip(ids.tolist(), counts.tolist(), strict=True):
             dp[g] += c * gpn
