@@ -390,8 +390,8 @@ class Network:
             return gpn * bw * (1.0 - gpn / total)
         replica = min(total, job.replica_gpus or self.cfg.replica_gpus)
         pipe = 1.0 if replica >= total else self.cfg.pipeline_share
-        pp = int(p > 0 and (p * gpn) % replica >= gpn)
-        pp += int(p + 1 < m and ((p + 1) * gpn) % replica >= gpn)
+        pp = int(p > 0 and (p * gpn) % replica != 0)
+        pp += int(p + 1 < m and ((p + 1) * gpn) % replica != 0)
         dp = 0
         replicas = total // replica
         if replicas >= 2:
@@ -591,8 +591,9 @@ def _shape_hops(owners: np.ndarray, gpn: int, replica: int) -> tuple[dict[int, i
     if owners.size < 2:
         return pp, dp
     boundary = owners[1:] != owners[:-1]
-    # Node i and i+1 are in the same replica unless a replica starts at node i+1.
-    starts = ((np.arange(1, owners.size) * gpn) % replica) < gpn
+    # The last GPU of node i and the first of node i+1 are in one replica unless a replica
+    # starts exactly at node i+1.
+    starts = ((np.arange(1, owners.size) * gpn) % replica) == 0
     idx = np.flatnonzero(boundary & ~starts)
     for a, b in zip(owners[idx].tolist(), owners[idx + 1].tolist(), strict=True):
         pp[a] += 1
