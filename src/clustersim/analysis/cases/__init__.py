@@ -3,7 +3,8 @@
 A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first line is its
 ``validate --list`` description. Closed-form cases are in
 :mod:`~clustersim.analysis.cases.formulas`, preset-scale cases in
-:mod:`~clustersim.analysis.cases.scale`, the row types in
+:mod:`~clustersim.analysis.cases.scale`, the network model's in
+:mod:`~clustersim.analysis.cases.network`, the row types in
 :mod:`~clustersim.analysis.cases.base`; running and rendering them is
 :mod:`clustersim.analysis.validate`.
 """
@@ -20,6 +21,7 @@ from clustersim.analysis.cases.formulas import (
     case_llama3_restart,
     case_young_daly_exact,
 )
+from clustersim.analysis.cases.network import case_network_beyond, case_network_closed_form
 from clustersim.analysis.cases.scale import case_beyond, case_llama3_interruptions
 
 __all__ = ["CASES"]
@@ -32,4 +34,6 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "kokolis-mttf": case_kokolis_mttf,
     "checkpoint-size": case_checkpoint_size,
     "beyond-formulas": case_beyond,
+    "network-closed-form": case_network_closed_form,
+    "network-beyond": case_network_beyond,
 }
