@@ -29,8 +29,13 @@ def scenario(gpus: int, f: float, traffic: str = "all") -> Scenario:
     """Two pods of four racks of two 8-GPU nodes; one job; the network model on."""
     return Scenario.model_validate(
         {
-            "cluster": {"gpus_per_node": GPN, "nodes_per_rack": NPR, "racks_per_pod": RPP,
-                        "pods": PODS, "oversubscription": 7},
+            "cluster": {
+                "gpus_per_node": GPN,
+                "nodes_per_rack": NPR,
+                "racks_per_pod": RPP,
+                "pods": PODS,
+                "oversubscription": 7,
+            },
             "network": {"model": "fair-share", "exposed_comm": f, "traffic": traffic},
             "workload": {"jobs": [{"gpus": gpus, "work": WORK_S}]},
             "checkpoint": {"policy": "none"},

@@ -15,11 +15,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustersim.config import NetworkConfig
-from clustersim.engine.network import Network, _shape_hops
+from clustersim.engine.traffic import Profile, group_demands, node_demand, shape_hops
 
 
-def reference_hops(owners: list[int], gpn: int, replica: int) -> tuple[dict[int, int], dict[int, int]]:
+def reference_hops(
+    owners: list[int], gpn: int, replica: int
+) -> tuple[dict[int, int], dict[int, int]]:
     """Pipeline hops touching each group, ring hops leaving each group (GPU by GPU)."""
     total = len(owners) * gpn
     group = [owners[r // gpn] for r in range(total)]
@@ -42,13 +43,13 @@ def reference_hops(owners: list[int], gpn: int, replica: int) -> tuple[dict[int,
 
 def test_two_replicas_in_two_pods() -> None:
     # 4 nodes of 8 GPUs, replicas of 16 GPUs: replica 0 on nodes 0-1 (pod 0), 1 on 2-3 (pod 1).
-    pp, dp = _shape_hops(np.array([0, 0, 1, 1]), 8, 16)
+    pp, dp = shape_hops(np.array([0, 0, 1, 1]), 8, 16)
     assert dict(pp) == {}  # the pod boundary falls between replicas
     assert dict(dp) == {0: 16, 1: 16}  # every ring leaves each pod once
 
 
 def test_a_replica_straddling_two_pods() -> None:
-    pp, dp = _shape_hops(np.array([0, 1, 1, 1]), 8, 32)
+    pp, dp = shape_hops(np.array([0, 1, 1, 1]), 8, 32)
     assert dict(pp) == {0: 1, 1: 1} and dict(dp) == {}
 
 
@@ -60,16 +61,10 @@ def test_a_replica_straddling_two_pods() -> None:
 )
 def test_vectorised_hops_match_the_reference(owners: list[int], gpn: int, replica: int) -> None:
     replica = min(replica, len(owners) * gpn)
-    pp, dp = _shape_hops(np.array(owners), gpn, replica)
+    pp, dp = shape_hops(np.array(owners), gpn, replica)
     ref_pp, ref_dp = reference_hops(owners, gpn, replica)
     assert {k: v for k, v in pp.items() if v} == ref_pp
     assert {k: v for k, v in dp.items() if v} == ref_dp
-
-
-class _Job:
-    def __init__(self, replica: int) -> None:
-        self.traffic = "shape"
-        self.replica_gpus = replica
 
 
 @settings(max_examples=200, deadline=None)
@@ -78,23 +73,17 @@ class _Job:
     st.sampled_from((1, 2, 8)),
     st.sampled_from((1, 2, 8, 12, 16, 128)),
     st.sampled_from((0.0, 0.5, 1.0)),
+    st.sampled_from(("all", "uniform", "shape")),
     st.data(),
 )
 def test_node_demand_matches_the_group_demand(
-    m: int, gpn: int, replica: int, pipe: float, data: Any
+    m: int, gpn: int, replica: int, pipe: float, traffic: str, data: Any
 ) -> None:
     """The closed-form NIC-link demand of one node equals the general one-node group's."""
     p = data.draw(st.integers(0, m - 1))
-    net = Network.__new__(Network)
-    net.cfg = NetworkConfig(model="fair-share", traffic="shape", pipeline_share=pipe)
-
-    class _Topo:
-        gpus_per_node = gpn
-
-    net.topology = _Topo()  # type: ignore[assignment]
-    job: Any = _Job(replica)
+    profile = Profile(traffic, replica, pipe, gpn, 50e9)
     out: dict[int, float] = {}
     mask = np.zeros(m, dtype=np.int64)
     mask[p] = 1
-    net._group_demands(job, mask, 0, out, only=1)
-    assert net._node_demand(job, p, m) == out.get(1, 0.0)
+    group_demands(profile, mask, 0, out, only=1)
+    assert node_demand(profile, p, m) == out.get(1, 0.0)

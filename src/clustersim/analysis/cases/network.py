@@ -88,37 +88,66 @@ def case_network_closed_form(quick: bool) -> CaseResult:
     case.rows.append(_row("lone job inside one pod: speed", 1.0, _speed(lone)))
     two = _run(_scenario([{"gpus": 2 * POD_GPUS, "work": WORK_S}], k=k, f=f, placement="topology"))
     case.rows.append(
-        _row("lone job filling two pods, all traffic crossing: 1/((1-f)+f k)",
-             1 / ((1 - f) + f * k), _speed(two), note="f = 0.1, k = 7: 0.625")
+        _row(
+            "lone job filling two pods, all traffic crossing: 1/((1-f)+f k)",
+            1 / ((1 - f) + f * k),
+            _speed(two),
+            note="f = 0.1, k = 7: 0.625",
+        )
     )
     pair = _run(
         _scenario(
-            [{"name": "a", "gpus": POD_GPUS, "work": WORK_S},
-             {"name": "b", "gpus": POD_GPUS, "work": WORK_S}],
-            k=k, f=f, placement="spread",
+            [
+                {"name": "a", "gpus": POD_GPUS, "work": WORK_S},
+                {"name": "b", "gpus": POD_GPUS, "work": WORK_S},
+            ],
+            k=k,
+            f=f,
+            placement="spread",
         )
     )
     # Each job holds 32 GPUs in each pod: alone s = (64/k)/32 = 2/k; two share it: 1/k each.
     case.rows.append(
-        _row("two identical jobs sharing both uplinks: each gets half (s = 1/k)",
-             1 / ((1 - f) + f * k), _speed(pair, 1), note="alone: s = 2/k")
+        _row(
+            "two identical jobs sharing both uplinks: each gets half (s = 1/k)",
+            1 / ((1 - f) + f * k),
+            _speed(pair, 1),
+            note="alone: s = 2/k",
+        )
     )
     for label, cut, s in (
-        ("dual-homed ToR fails: rack link halved, s = 1/2",
-         lambda sim: sim.cut_rack(0, 0.5, "tor-degraded", CUT_S), 0.5),
-        ("link flap: one of 8 NIC rails gone, s = 7/8",
-         lambda sim: sim.cut_node(1, 1 / 8, "link-flap", CUT_S), 7 / 8),
+        (
+            "dual-homed ToR fails: rack link halved, s = 1/2",
+            lambda sim: sim.cut_rack(0, 0.5, "tor-degraded", CUT_S),
+            0.5,
+        ),
+        (
+            "link flap: one of 8 NIC rails gone, s = 7/8",
+            lambda sim: sim.cut_node(1, 1 / 8, "link-flap", CUT_S),
+            7 / 8,
+        ),
     ):
         sim = _run(_scenario([{"gpus": 32, "work": WORK_S}], k=k, f=0.4, placement="topology"), cut)
         job = sim.jobs[0]
         v_des = 1.0 - (job.finish_s - job.first_start_s - WORK_S) / CUT_S
-        case.rows.append(_row(f"{label}: speed during the cut", 1 / (0.6 + 0.4 / s), v_des,
-                              note="f = 0.4, from the run time"))
+        case.rows.append(
+            _row(
+                f"{label}: speed during the cut",
+                1 / (0.6 + 0.4 / s),
+                v_des,
+                note="f = 0.4, from the run time",
+            )
+        )
     gs = measure(pair).gpu_seconds
     residual = abs(sum(gs[t] for t in GPU_SECONDS_TERMS) - gs["total"]) / gs["total"]
     case.rows.append(
-        Row("GPU-seconds identity with network slowdown (relative residual)", 0.0,
-            _exact(residual), status=verdict(residual <= REL), note="slowdown is a term")
+        Row(
+            "GPU-seconds identity with network slowdown (relative residual)",
+            0.0,
+            _exact(residual),
+            status=verdict(residual <= REL),
+            note="slowdown is a term",
+        )
     )
     return case
 
@@ -156,8 +185,11 @@ def case_network_beyond(quick: bool) -> CaseResult:
         total = sum(by.values())
         parts = ", ".join(f"{c} {v:,.0f}" for c, v in sorted(by.items()) if v)
         case.rows.append(
-            Row(label, des=_exact(total),
+            Row(
+                label,
+                des=_exact(total),
                 note=f"network slowdown GPU-h ({parts or 'none'}); "
-                f"mean JCT {m.summary['mean_jct_s'] / 3600:.2f} h")
+                f"mean JCT {m.summary['mean_jct_s'] / 3600:.2f} h",
+            )
         )
     return case
