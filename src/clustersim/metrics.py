@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from clustersim.config import Scenario
 from clustersim.events import (
     Event,
@@ -385,8 +387,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         summary["power_swings"] = power["swings"]["count"]
     network: dict[str, Any] = {}
     if net is not None:
-        times, values = net.utilisation_series
-        network = {"utilisation_series": {"t_s": list(times), "utilisation": list(values)}}
+        network = _utilisation_section(net, sim.series["t_s"], end)
     return RunMetrics(
         summary,
         gpu_seconds,
@@ -398,6 +399,26 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         power,
         network=network,
     )
+
+
+def _utilisation_section(net: NetworkStats, bin_starts: list[float], end: float) -> dict[str, Any]:
+    """The aggregation layer's utilisation step function, binned exactly like the power's.
+
+    Each bin of the recorder's grid gets the exact time average and the lowest and highest
+    level held in it; the peak and the number of steps come from the exact series.
+    """
+    times, values = net.utilisation_series
+    steps = StepFunction(np.asarray(times, dtype=np.float64), np.asarray(values), end)
+    peak, peak_t = steps.peak()
+    out: dict[str, Any] = {"steps": len(times), "peak": peak, "peak_t_s": peak_t}
+    if bin_starts and end > 0:
+        edges = np.asarray([*bin_starts, end], dtype=np.float64)
+        low, high = steps.bin_extremes(edges)
+        out["t_s"] = list(bin_starts)
+        out["utilisation"] = steps.bin_means(edges).tolist()
+        out["utilisation_min"] = low.tolist()
+        out["utilisation_max"] = high.tolist()
+    return out
 
 
 def _network_summary(

@@ -85,9 +85,18 @@ def _power_panel(ax: Any, days: list[float], power: dict[str, Any]) -> None:
 
 def _network_panel(ax: Any, network: dict[str, Any]) -> None:
     """Mean utilisation of the pods' uplinks into the aggregation layer (exact steps)."""
-    series = network["utilisation_series"]
-    days = [t / 86400 for t in series["t_s"]]
-    ax.step(days, series["utilisation"], where="post", color="#4C72B0", linewidth=0.8)
+    days = [t / 86400 for t in network.get("t_s", [])]
+    ax.fill_between(
+        days,
+        network.get("utilisation_min", []),
+        network.get("utilisation_max", []),
+        step="post",
+        color="#4C72B0",
+        alpha=0.25,
+        label="range in bin",
+    )
+    ax.step(days, network.get("utilisation", []), where="post", color="#4C72B0", label="mean")
+    ax.legend(loc="upper right", fontsize="small")
     ax.set_ylabel("agg. uplink\nutilisation")
     ax.set_ylim(0, 1.05)
 
