@@ -127,6 +127,20 @@ class World(Protocol):
         """
         ...
 
+    def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """Remove ``fraction`` of ``rack``'s uplink (ToR) capacity for ``duration_s``.
+
+        Returns False (and does nothing) when no network model is on.
+        """
+        ...
+
+    def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """Remove ``fraction`` of ``node``'s NIC capacity for ``duration_s`` (a flapping rail).
+
+        Returns False (and does nothing) when no network model is on.
+        """
+        ...
+
     def is_slowed(self, token: int) -> bool:
         """Whether a slowdown is still in effect."""
         ...

@@ -4,7 +4,11 @@ Each node's link flaps at ``rate`` (per node); a flap lasts a draw from ``durati
 flap outlasts the collective ``timeout`` (NCCL over InfiniBand retries for about 30 s,
 ``../shared/data/recovery_times.csv``) the job on the node is killed (detected after the
 timeout); otherwise the job only stalls: its gang runs at ``speed`` (default 0, a full stall
-while the collective retries) for the flap's length. Alibaba HPN reports 5k-60k link flaps
+while the collective retries) for the flap's length. With ``network.model: fair-share`` a
+short flap is a capacity drop instead: the flapping link is one of the node's
+``gpus_per_node`` NIC rails, so the node's network link keeps ``1 - 1/gpus_per_node`` of its
+capacity for the flap's length, and the job on it slows by how much its share drops
+(docs/network.md). Alibaba HPN reports 5k-60k link flaps
 per day cluster-wide (``../shared/data/published_rates.csv``), almost all of them short.
 """
 
@@ -33,6 +37,8 @@ class LinkFlaps(RatedSource):
         super().__init__(name, cfg, streams, topology)
         self._duration = DurationSampler(cfg.duration or DEFAULT_DURATION, self._sampler)
         self.speed = 0.0 if cfg.speed is None else cfg.speed
+        self._rail = 1.0 / topology.gpus_per_node
+
 
     def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream of flaps over all nodes."""
@@ -46,5 +52,7 @@ class LinkFlaps(RatedSource):
                 return
             if length > self.cfg.timeout:
                 world.fail_job_on(node, self.name)
+            elif world.cut_node(node, self._rail, self.name, length):
+                continue
             elif world.owner_of(node) != -1 and world.is_up(node):  # a job's or shared
                 world.slow("node", (node,), self.speed, self.name, length)

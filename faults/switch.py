@@ -4,7 +4,10 @@ A ToR fails at ``rate`` per switch (Alibaba HPN: 0.051 % of ToRs per month,
 ``../shared/data/published_rates.csv``). Single-homed racks lose the network: every node of
 the rack is out until the switch is repaired, and every job with a node there is
 interrupted. Dual-homed racks keep running on the other ToR at reduced bandwidth: jobs with a
-node in the rack run at ``speed`` (default 0.5) until the repair. A pod-level failure degrades
+node in the rack run at ``speed`` (default 0.5) until the repair; with ``network.model:
+fair-share`` the rack's uplink instead keeps ``speed`` of its capacity (half: Alibaba HPN's
+dual-ToR design), and only the jobs whose traffic crosses it slow, by how much their share
+drops. A pod-level failure degrades
 the pod's uplinks: jobs spanning more than one pod with a node in it run at ``speed``; with
 ``network.model: fair-share`` it instead removes ``1 / network.planes`` of the pod's uplink
 capacity, and the jobs crossing it slow by how much their share drops (docs/network.md).
@@ -58,6 +61,8 @@ class SwitchFaults(RatedSource):
             if not world.cut_uplink(switch, self.name, repair_s):
                 world.slow("pod", (switch,), self.speed, self.name, repair_s)
         elif self.cfg.homing == "dual":
-            world.slow("rack", (switch,), self.speed, self.name, repair_s)
+            # One of the rack's two ToRs is gone: the other carries on at its own capacity.
+            if not world.cut_rack(switch, 1.0 - self.speed, self.name, repair_s):
+                world.slow("rack", (switch,), self.speed, self.name, repair_s)
         else:
             world.fail_nodes(self.topology.nodes_of_rack(switch), self.name, repair_s)

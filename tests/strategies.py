@@ -312,6 +312,23 @@ def scenarios(
                 "rate": draw(st.sampled_from(("1/1 switch-days", "4/1 switch-days"))),
                 "repair": {"mean": draw(durations(600.0, 6 * 3600.0))},
             }
+        if draw(st.booleans()):  # dual-homed ToRs that fail to half their rack link
+            data["faults"]["tor"] = {
+                "kind": "switch",
+                "level": "rack",
+                "homing": "dual",
+                "rate": draw(st.sampled_from(("1/1 switch-days", "4/1 switch-days"))),
+                "repair": {"mean": draw(durations(600.0, 6 * 3600.0))},
+            }
+        if draw(st.booleans()):  # link flaps: a NIC rail's capacity, or a kill when long
+            data["faults"]["flap"] = {
+                "kind": "flap",
+                "rate": draw(st.sampled_from(("2/1 node-days", "20/1 node-days"))),
+                "timeout": draw(st.sampled_from((30.0, 3600.0))),
+                "duration": {"distribution": "lognormal", "mean": 60.0, "cv": 1.0},
+            }
+        if draw(st.booleans()):
+            data["scheduler"]["placement_wait"] = draw(durations(60.0, 6 * 3600.0))
     return Scenario.model_validate(data)
 
 
@@ -320,7 +337,9 @@ def network_configs(draw: st.DrawFn) -> dict[str, Any]:
     """A ``fair-share`` network section: any traffic model, f and plane count."""
     cfg: dict[str, Any] = {
         "model": "fair-share",
-        "traffic": draw(st.sampled_from(("uniform", "all"))),
+        "traffic": draw(st.sampled_from(("uniform", "all", "shape"))),
+        "replica_gpus": draw(st.sampled_from((4, 16, 32, 128))),
+        "pipeline_share": draw(st.sampled_from((0.0, 0.5, 1.0))),
         "planes": draw(st.integers(1, 4)),
         "nic_bandwidth": draw(st.sampled_from(("100Gb/s", "400Gb/s"))),
     }

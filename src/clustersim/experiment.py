@@ -200,6 +200,8 @@ class RunResult:
             out["run"] = self.run.to_dict()
         if self.replications[0].power:
             out["power"] = aggregate_power([m.power for m in self.replications])
+        if self.replications[0].network:
+            out["network"] = self.replications[0].network
         return out
 
 

@@ -206,6 +206,10 @@ class Job:
     """The shared node a sub-node job's slot is on (-1: none, or a job of whole nodes)."""
     exposed_comm: float = 0.0
     """Fraction of a failure-free step that is exposed communication (docs/network.md)."""
+    traffic: str = ""
+    """The job's own traffic model (``uniform``, ``all``, ``shape``; empty: the network's)."""
+    replica_gpus: int = 0
+    """GPUs of one model replica (tensor x pipeline parallel; 0: the network's default)."""
     estimate_s: float = math.nan
     """The user's estimate of the failure-free work (nan: exact, ``work_s``). Policies see
     the failure-free time left scaled by ``estimate_s / work_s``."""

@@ -40,6 +40,7 @@ from clustersim.events import (
     RunEnded,
 )
 from clustersim.job import Job, JobPhase
+from clustersim.network_metrics import NetworkStats, network_summary, utilisation_section
 from clustersim.power.facility import FacilityStats, drawn_energy, power_results
 from clustersim.power.steps import StepFunction
 from clustersim.topology import Topology
@@ -113,6 +114,9 @@ class RunMetrics:
     """Facility power and energy (empty without a ``power`` section; docs/results.md)."""
     periods: list[dict[str, Any]] = field(default_factory=list)
     """Per-period rows (empty without ``run.period``; docs/ageing.md)."""
+    network: dict[str, Any] = field(default_factory=dict)
+    """The aggregation layer's utilisation as an exact step function (empty without a
+    network model; docs/network.md)."""
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -189,15 +193,6 @@ def tally_log(log: Iterable[Event]) -> LogTally:
     for ev in log:
         tally.add(ev)
     return tally
-
-
-class NetworkStats(Protocol):
-    """What :func:`measure` reads of the network component (docs/network.md)."""
-
-    lost_gpu_s: dict[str, float]
-    utilisation_s: float
-
-    def mean_share(self, job_id: int) -> float | None: ...  # noqa: D102
 
 
 class Finished(Protocol):
@@ -378,34 +373,27 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     }
     net = sim.network_stats
     if net is not None:
-        _network_summary(summary, causes, net, slow)
+        network_summary(summary, causes, net, slow)
     power: dict[str, Any] = {}
     if energy is not None and (steps := sim.power_steps) is not None:
         power = power_results(
             sim.scenario, energy, gpu_seconds, sim.down_node_s, steps, sim.series["t_s"],
             stats=sim.facility_stats, summary=summary, causes=causes,
         )  # fmt: skip
+    network: dict[str, Any] = {}
+    if net is not None:
+        network = utilisation_section(net, sim.series["t_s"], end)
     return RunMetrics(
-        summary, gpu_seconds, rec_split, causes, rows, sim.series, dict(sim.unplaceable), power
+        summary,
+        gpu_seconds,
+        rec_split,
+        causes,
+        rows,
+        sim.series,
+        dict(sim.unplaceable),
+        power,
+        network=network,
     )
-
-
-def _network_summary(
-    summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
-) -> None:
-    """The network's part of the slowdown term by cause (also in ``causes``), utilisation."""
-    by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
-    summary["network_slowdown_gpu_hours_by_cause"] = by_cause
-    summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
-    summary["other_slowdown_gpu_hours"] = slow / 3600 - sum(by_cause.values())
-    end = summary["sim_time_s"]
-    summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
-    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
-    for c, gpu_h in by_cause.items():
-        row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
-        row["slowdown_gpu_h"] = gpu_h
-        row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
-    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
 
 
 def _mean(values: list[float | None]) -> float | None:

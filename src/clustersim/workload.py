@@ -48,6 +48,10 @@ class JobRecord:
     group: str = ""
     exposed_comm: float | None = None
     """The job spec's exposed-communication fraction; None: the network section's default."""
+    traffic: str = ""
+    """The job spec's traffic model; empty: the network section's."""
+    replica_gpus: int = 0
+    """The job spec's model-replica size in GPUs; 0: the network section's."""
 
 
 def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
@@ -57,6 +61,7 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
     requested: dict[int, float] = {}  # input order -> the job's own estimate, if it has one
     owners: dict[int, tuple[str, str]] = {}  # input order -> (user, group), where known
     comm: dict[int, float] = {}  # input order -> the job's own exposed_comm, if it has one
+    shape: dict[int, tuple[str, int]] = {}  # input order -> its own traffic, replica GPUs
     for spec in scenario.workload.jobs:
         if spec.checkpoint_bytes is not None:
             size = spec.checkpoint_bytes
@@ -72,6 +77,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
                 owners[len(raw)] = (spec.user or "", spec.group or "")
             if spec.exposed_comm is not None:
                 comm[len(raw)] = spec.exposed_comm
+            if spec.traffic is not None or spec.replica_gpus is not None:
+                shape[len(raw)] = (spec.traffic or "", spec.replica_gpus or 0)
             raw.append((spec.submit, len(raw), name, spec.gpus, spec.work, spec.priority, size))
     generated = _generate(scenario.workload, streams, bytes_per_param, offset=len(raw))
     gen_cfg = scenario.workload.generator
@@ -97,6 +104,8 @@ def build_workload(scenario: Scenario, streams: Streams) -> list[JobRecord]:
             estimate,
             *owners.get(order, ("", "")),
             exposed_comm=comm.get(order),
+            traffic=shape.get(order, ("", 0))[0],
+            replica_gpus=shape.get(order, ("", 0))[1],
         )
         for i, ((submit, order, name, gpus, work, prio, size), estimate) in enumerate(
             zip(raw, estimates, strict=True)

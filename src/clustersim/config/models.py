@@ -194,11 +194,20 @@ class JobSpec(Frozen):
     group: str | None = None
     exposed_comm: Annotated[float, Field(ge=0, le=1)] | None = None
     """This job's exposed-communication fraction (``network.exposed_comm`` otherwise)."""
+    traffic: Literal["uniform", "all", "shape"] | None = None
+    """This job's traffic model (``network.traffic`` otherwise; docs/network.md)."""
+    replica_gpus: PositiveInt | None = None
+    """GPUs of one model replica, tensor x pipeline parallel (``network.replica_gpus``
+    otherwise); the rest of the job is data parallel."""
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave unset ``user``, ``group`` and ``exposed_comm`` out (old dumps unchanged)."""
-        return _without_defaults(self, handler(self), ("user", "group", "exposed_comm"))
+        """Leave unset ``user``, ``group`` and the network overrides out (old dumps unchanged)."""
+        return _without_defaults(
+            self,
+            handler(self),
+            ("user", "group", "exposed_comm", "traffic", "replica_gpus"),
+        )
 
 
 class JobClass(Frozen):
@@ -607,10 +616,15 @@ class SchedulerConfig(Frozen):
     estimates: EstimateConfig = Field(default_factory=EstimateConfig)
     fair_share: FairShareConfig = Field(default_factory=FairShareConfig)
     tiresias: TiresiasConfig = Field(default_factory=TiresiasConfig)
+    placement_wait: Duration | None = Field(default=None, ge=0)
+    """Hold a multi-node job that fits in one pod up to this long for a placement inside
+    one pod (docs/network.md); null: start it wherever it fits."""
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), ("fair_share", "tiresias"))
+        return _without_defaults(
+            self, handler(self), ("fair_share", "tiresias", "placement_wait")
+        )
 
     @field_validator("policy")
     @classmethod

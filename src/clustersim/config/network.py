@@ -57,10 +57,21 @@ class NetworkConfig(BaseModel):
     """Fraction of a failure-free step that is exposed communication at full bandwidth for
     every job (a job spec's ``exposed_comm`` overrides it); None: by job size
     (:data:`EXPOSED_COMM_BY_GPUS`)."""
-    traffic: Literal["uniform", "all"] = "uniform"
-    """Share of a job's traffic that leaves a pod: ``uniform`` (each GPU talks to the job's
-    other GPUs evenly, so a pod holding g of the job's G GPUs sends ``1 - g/G`` of its
-    traffic out), ``all`` (every byte of exposed communication crosses the pod uplink)."""
+    traffic: Literal["uniform", "all", "shape"] = "uniform"
+    """Share of a job's traffic that leaves a pod (or rack): ``uniform`` (each GPU talks to
+    the job's other GPUs evenly, so a pod holding g of the job's G GPUs sends ``1 - g/G`` of
+    its traffic out), ``all`` (every byte of exposed communication crosses the pod uplink),
+    ``shape`` (by parallelism shape: data-parallel traffic as ``uniform``, pipeline sends
+    only where a model replica's consecutive nodes straddle the boundary; docs/network.md).
+    A job spec's ``traffic`` overrides it."""
+    replica_gpus: Annotated[int, Field(ge=1, le=2**62)] = 128
+    """``shape``: GPUs of one model replica (tensor parallel inside a node x pipeline stages on
+    consecutive nodes); the job's other GPUs hold data-parallel replicas. Default 128: Llama 3
+    405B's TP 8 x PP 16 (Llama 3 paper, Table 4). A job spec's ``replica_gpus`` overrides it."""
+    pipeline_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """``shape``: fraction of a multi-replica job's exposed NIC traffic that is pipeline
+    sends (the rest is data-parallel all-reduce). An assumption: no public source splits
+    exposed communication by parallelism. A single-replica job's traffic is all pipeline."""
     planes: Annotated[int, Field(ge=1, le=1024)] = 4
     """Parallel aggregation planes per pod uplink: a failed aggregation (``switch`` fault
     with ``level: pod``) switch removes ``1 / planes`` of its pod's uplink capacity."""

@@ -123,6 +123,7 @@ def make_jobs(
             if comm is not None
             else default_exposed_comm(rec.gpus)
         )
+        job.traffic, job.replica_gpus = rec.traffic, rec.replica_gpus
         jobs.append(job)
     return jobs
 

@@ -63,8 +63,15 @@ class Dispatcher:
         gpus_per_node: int,
         launch: Callable[[Job], simpy.Process],
         on_finished: Callable[[], None],
+        placement_wait_s: float = 0.0,
+        nodes_per_pod: int = 0,
     ) -> None:
         self.env = env
+        self.placement_wait_s = placement_wait_s
+        """``scheduler.placement_wait``: how long a multi-node job that fits in one pod may be
+        held for a placement inside one pod (0: never held)."""
+        self._nodes_per_pod = nodes_per_pod
+        self._held: dict[int, float] = {}  # job id -> when it was first held for a pod
         self.cluster = cluster
         self.recorder = recorder
         self.jobs = jobs
@@ -420,7 +427,34 @@ class Dispatcher:
         views.sort(key=_BY_SUBMIT)
         return tuple(views)
 
+    def _hold_for_pod(self, job: Job) -> bool:
+        """Whether to hold ``job`` for a placement inside one pod (``placement_wait``).
+
+        A job of 2 .. nodes-per-pod nodes that no pod has room for now is held, from the
+        first time a policy starts it, for at most ``placement_wait``; a timer wakes the
+        dispatcher when the bound runs out, and nodes freed earlier wake it as usual.
+        """
+        if (
+            self.placement_wait_s <= 0.0
+            or job.slot_gpus
+            or not 1 < job.nodes <= self._nodes_per_pod
+            or int(self.cluster.free_per_pod.max()) >= job.nodes
+        ):
+            self._held.pop(job.id, None)
+            return False
+        now = self.env.now
+        since = self._held.setdefault(job.id, now)
+        if now >= since + self.placement_wait_s:
+            del self._held[job.id]
+            return False
+        if since == now:
+            timer = self.env.timeout(self.placement_wait_s)
+            timer.callbacks.append(lambda _: self.wake())
+        return True
+
     def _start(self, job: Job) -> None:
+        if self.placement_wait_s > 0.0 and self._hold_for_pod(job):
+            return
         self.recorder.tick()
         if job.slot_gpus:
             placement = self.cluster.allocate_slot(job.id, job.slot_gpus)

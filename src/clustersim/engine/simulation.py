@@ -138,6 +138,8 @@ class Simulation:
             gpus_per_node=self.gpus_per_node,
             launch=lambda job: env.process(run_job(env, self, job)),
             on_finished=self._check_done,
+            placement_wait_s=scenario.scheduler.placement_wait or 0.0,
+            nodes_per_pod=cfg.nodes_per_rack * cfg.racks_per_pod,
         )
         fleet = self.fleet = Fleet(
             env,
@@ -412,6 +414,18 @@ class Simulation:
     def cut_uplink(self, pod: int, cause: str, duration_s: float) -> bool:
         """World: a failed aggregation switch cuts ``pod``'s uplink (False: no network model)."""
         return self.network is not None and self.network.cut_uplink(pod, cause, duration_s)
+
+    def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """World: remove ``fraction`` of ``rack``'s uplink for a while (False: no network model)."""
+        return self.network is not None and self.network.cut_rack(
+            rack, fraction, cause, duration_s
+        )
+
+    def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
+        """World: remove ``fraction`` of ``node``'s NIC capacity (False: no network model)."""
+        return self.network is not None and self.network.cut_node(
+            node, fraction, cause, duration_s
+        )
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:

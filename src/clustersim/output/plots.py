@@ -86,6 +86,24 @@ def _power_panel(ax: Any, days: list[float], power: dict[str, Any]) -> None:
     )
 
 
+def _network_panel(ax: Any, network: dict[str, Any]) -> None:
+    """Mean utilisation of the pods' uplinks into the aggregation layer (exact steps)."""
+    days = [t / 86400 for t in network.get("t_s", [])]
+    ax.fill_between(
+        days,
+        network.get("utilisation_min", []),
+        network.get("utilisation_max", []),
+        step="post",
+        color="#4C72B0",
+        alpha=0.25,
+        label="range in bin",
+    )
+    ax.step(days, network.get("utilisation", []), where="post", color="#4C72B0", label="mean")
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_ylabel("agg. uplink\nutilisation")
+    ax.set_ylim(0, 1.05)
+
+
 def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
     """A stacked area chart of GPUs by state over time (replication 0) as ``fmt`` bytes.
 
@@ -103,17 +121,20 @@ def timeseries_png(result: RunResult, fmt: str = "png") -> bytes:
     series = result.replications[0].timeseries
     days = [t / 86400 for t in series["t_s"]]
     power = result.replications[0].power
-    rows = 3 if power else 2
+    network = result.replications[0].network
+    top = [panel for panel, on in (("power", power), ("network", network)) if on]
     fig, axes = plt.subplots(
-        rows,
+        len(top) + 2,
         1,
-        figsize=(9, 8 if power else 6),
+        figsize=(9, 6 + 2 * len(top)),
         sharex=True,
-        gridspec_kw={"height_ratios": [1.2, 2, 1] if power else [2, 1]},
+        gridspec_kw={"height_ratios": [1.2] * len(top) + [2, 1]},
     )
     ax, ax_down = axes[-2], axes[-1]
     if power:
         _power_panel(axes[0], days, power)
+    if network:
+        _network_panel(axes[len(top) - 1], network)
     ax.stackplot(
         days,
         *[series[key] for key, _, _ in _LAYERS],

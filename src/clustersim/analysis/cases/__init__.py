@@ -5,7 +5,8 @@ A case is a function ``(quick: bool) -> CaseResult`` whose docstring's first lin
 :mod:`~clustersim.analysis.cases.formulas` (the facility power cap's in
 :mod:`~clustersim.analysis.cases.power`, ageing fleets in
 :mod:`~clustersim.analysis.cases.fleet`), preset-scale cases in
-:mod:`~clustersim.analysis.cases.scale`, the row types in
+:mod:`~clustersim.analysis.cases.scale`, the network model's in
+:mod:`~clustersim.analysis.cases.network`, the row types in
 :mod:`~clustersim.analysis.cases.base`; running and rendering them is
 :mod:`clustersim.analysis.validate`.
 """
@@ -23,6 +24,7 @@ from clustersim.analysis.cases.formulas import (
     case_llama3_restart,
     case_young_daly_exact,
 )
+from clustersim.analysis.cases.network import case_network_beyond, case_network_closed_form
 from clustersim.analysis.cases.power import case_power_cap
 from clustersim.analysis.cases.scale import case_beyond, case_llama3_interruptions
 
@@ -38,4 +40,6 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "power-cap": case_power_cap,
     "beyond-formulas": case_beyond,
     "fleet-changes": case_fleet_changes,
+    "network-closed-form": case_network_closed_form,
+    "network-beyond": case_network_beyond,
 }

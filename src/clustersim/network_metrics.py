@@ -1,0 +1,63 @@
+"""The network's metrics: its share of the slowdown term by cause, and the utilisation series.
+
+Pure functions over what the network component integrated (:class:`NetworkStats`), called by
+:func:`clustersim.metrics.measure` when ``network.model`` is on (docs/network.md#metrics).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from clustersim.power.steps import StepFunction
+
+__all__ = ["NetworkStats", "network_summary", "utilisation_section"]
+
+
+class NetworkStats(Protocol):
+    """What :func:`measure` reads of the network component (docs/network.md)."""
+
+    lost_gpu_s: dict[str, float]
+    utilisation_s: float
+    utilisation_series: tuple[list[float], list[float]]
+
+    def mean_share(self, job_id: int) -> float | None: ...  # noqa: D102
+
+
+def utilisation_section(net: NetworkStats, bin_starts: list[float], end: float) -> dict[str, Any]:
+    """The aggregation layer's utilisation step function, binned exactly like the power's.
+
+    Each bin of the recorder's grid gets the exact time average and the lowest and highest
+    level held in it; the peak and the number of steps come from the exact series.
+    """
+    times, values = net.utilisation_series
+    steps = StepFunction(np.asarray(times, dtype=np.float64), np.asarray(values), end)
+    peak, peak_t = steps.peak()
+    out: dict[str, Any] = {"steps": len(times), "peak": peak, "peak_t_s": peak_t}
+    if bin_starts and end > 0:
+        edges = np.asarray([*bin_starts, end], dtype=np.float64)
+        low, high = steps.bin_extremes(edges)
+        out["t_s"] = list(bin_starts)
+        out["utilisation"] = steps.bin_means(edges).tolist()
+        out["utilisation_min"] = low.tolist()
+        out["utilisation_max"] = high.tolist()
+    return out
+
+
+def network_summary(
+    summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
+) -> None:
+    """The network's part of the slowdown term by cause (also in ``causes``), utilisation."""
+    by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
+    summary["network_slowdown_gpu_hours_by_cause"] = by_cause
+    summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
+    summary["other_slowdown_gpu_hours"] = slow / 3600 - sum(by_cause.values())
+    end = summary["sim_time_s"]
+    summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
+    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
+    for c, gpu_h in by_cause.items():
+        row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
+        row["slowdown_gpu_h"] = gpu_h
+        row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
+    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
