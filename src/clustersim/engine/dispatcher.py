@@ -12,6 +12,11 @@ The queue is kept in the policies' order (submission time, then id), whole and b
 by estimate per size), so that the queue a policy is handed (:meth:`Dispatcher._queue_view`) is
 read off in order instead of being rebuilt and sorted per pass: a FIFO or EASY pass that starts
 nothing reads no job behind the head, however long the queue.
+
+Size: one module (over 500 lines) because the dispatcher is the single writer of the queue,
+the running jobs' views and the replacement requests, and one pass reads and changes all of
+them in order (policy decisions, the power cap's gate, placement, preemption); splitting it
+would hand two objects the same queue. The policies themselves live in ``scheduler/``.
 """
 
 from __future__ import annotations

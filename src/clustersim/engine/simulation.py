@@ -16,6 +16,11 @@ account at the end). Everything else belongs to one component each::
 The simulation exposes the :class:`~clustersim.faults.base.World` interface to fault sources
 and the :class:`~clustersim.engine.lifecycle.JobHost` interface to job processes, both by
 handing out the components' own methods.
+
+Size: one module (over 500 lines) because it is the one place the components are built and
+wired to each other (fleet, dispatcher, degradations, network, power meter, facility, fleet
+changes, period ledger) and the one place the interfaces of fault sources (``World``) and job
+processes (``JobHost``) are served; every component's own logic lives in its own module.
 """
 
 from __future__ import annotations
