@@ -614,6 +614,10 @@ class Cluster:
         """
         if (self.state[nodes] != _DOWN).any():
             raise ValueError("repair_many: a node is not down")
+        return self._into_service(nodes)
+
+    def _into_service(self, nodes: IntArray) -> IntArray:
+        """Make ``nodes`` SPARE while the pool is below target, the rest FREE; which are SPARE."""
         k = max(0, min(nodes.size, self._spare_target - self.n_spare))
         self._set_state(nodes[:k], _SPARE)
         self._set_state(nodes[k:], _FREE)
@@ -652,12 +656,7 @@ class Cluster:
         """
         if (self.state[nodes] != _OUT).any():
             raise ValueError("install: a node is not out of service")
-        k = max(0, min(nodes.size, self._spare_target - self.n_spare))
-        self._set_state(nodes[:k], _SPARE)
-        self._set_state(nodes[k:], _FREE)
-        spare = np.zeros(nodes.size, dtype=bool)
-        spare[:k] = True
-        return spare
+        return self._into_service(nodes)
 
     def retire(self, nodes: IntArray) -> None:
         """Take idle, spare or DOWN ``nodes`` out of service for good (OUT).
