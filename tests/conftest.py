@@ -49,3 +49,37 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return module if module in ONE_WORKER_MODULES else nodeid
 
     return ModulesTogether(config, log)
+
+
+class TestTimedOut(BaseException):
+    """A test ran past :data:`TEST_TIMEOUT_S` (a BaseException, so Hypothesis does not retry)."""
+
+
+TEST_TIMEOUT_S = 420.0
+"""Wall seconds after which a test is stopped: a runaway fails its test instead of hanging the
+whole run until CI's limit (the slowest test takes ~90 s)."""
+
+
+@pytest.fixture(autouse=True)
+def _runaway_guard() -> Any:
+    """Arm a SIGALRM timer around each test (tests that set their own timer replace it)."""
+    import signal
+    import threading
+
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise TestTimedOut(f"still running after {TEST_TIMEOUT_S:g} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, TEST_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
