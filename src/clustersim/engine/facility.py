@@ -41,7 +41,7 @@ import numpy as np
 import simpy
 
 from clustersim.config import PowerConfig
-from clustersim.config.power import FacilityConfig
+from clustersim.config.power import FacilityConfig, idle_floor_w
 from clustersim.events import RunEnded
 from clustersim.job import Job
 
@@ -82,6 +82,9 @@ class Facility:
         self.idle_w = w["idle"]
         self.cap_it_w = math.inf if cfg.power_cap is None else cfg.power_cap / power.pue
         """The cap on IT watts (the facility cap / PUE)."""
+        n_nodes = meter.cluster.topology.n_nodes
+        self.idle_floor_it_w = idle_floor_w(power, n_nodes, gpus_per_node) / power.pue
+        """IT watts of every node up and idle (the config's idle floor, without PUE)."""
         self.throttle = cfg.power_cap is not None and cfg.cap_policy == "throttle"
         self.min_gpu_w = min(float(cfg.min_gpu_power or 0.0), self.computing_w)
         self.alpha = cfg.throttle_exponent
@@ -180,7 +183,7 @@ class Facility:
             return True
         per_gpu = self.min_gpu_w if self.throttle else self.busy_w
         gpus = job.slot_gpus or job.nodes * self.gpus_per_node
-        return self.meter.idle_floor_w() + gpus * (per_gpu - self.idle_w) <= self.cap_it_w
+        return self.idle_floor_it_w + gpus * (per_gpu - self.idle_w) <= self.cap_it_w
 
     # ----------------------------------------------------------------- the throttle
     def power_factor(self, job: Job) -> float:

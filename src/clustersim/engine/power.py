@@ -120,10 +120,6 @@ class PowerMeter:
             + held_gpus * self._held_w
         )
 
-    def idle_floor_w(self) -> float:
-        """IT watts of every node up and idle: the least a cap must leave room for."""
-        return self.cluster.topology.n_nodes * self._up_node_w
-
     def repaired_node_w(self) -> float:
         """IT watts the nodes in repair would add, back up and idle (a cap's headroom)."""
         c = self.cluster
