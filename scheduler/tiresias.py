@@ -21,7 +21,10 @@ Under GPU sharing (``cluster.sharing: gpu``) capacity is measured as the allocat
 (:class:`~clustersim.views.Capacity`): running jobs keep the GPUs they hold, a waiting job
 takes GPUs where the allocator would put it and, if it does not fit, running jobs later in the
 order give theirs back, lowest first, until it does (those that still fit where they are keep
-them); without sub-node jobs this is exactly the rule above.
+them); without sub-node jobs this is exactly the rule above. Since the allocator, not the
+plan, picks a started job's GPUs, a sub-node target does not start past a target that waits
+for preempted jobs' GPUs, nor onto a node they are leaving: it could take what that target
+waits for, and the next pass would preempt it for that target, and so on at one instant.
 
 **Starvation guard** (``promote_knob``, off by default): a waiting job below queue 0 that has
 run before is promoted to queue 0 once it has waited (since it last joined the queue)
@@ -162,7 +165,8 @@ def _decide_shared(
     back, lowest first, until it does (if even all of them are not enough it is skipped). A
     running job that gave its GPUs back takes them again at its own turn if they are still
     free, and is preempted otherwise. Without sub-node jobs this is exactly :func:`decide`:
-    a running job keeps its place iff what the jobs before it left suffices.
+    a running job keeps its place iff what the jobs before it left suffices. A sub-node
+    target does not start past a target still waiting for preempted jobs' GPUs.
     """
     entries, _ = _plan(view, queue, thresholds, promote_knob)
     running = {run.id: run for run in view.running}
@@ -204,11 +208,25 @@ def _decide_shared(
         targets.append(job_id)
     decisions: list[Decision] = [Promote(e[3]) for e in entries if e[5]]
     decisions.extend(Preempt(job_id) for job_id in lost)
+    # Start the targets that fit now, in order. The allocator, not this plan, picks their
+    # GPUs: once a target waits for GPUs that preemptions will free (it is *blocked*), a
+    # sub-node target started past it could take them (a free GPU beside the preempted
+    # jobs, or a FREE node it would open) and the blocked target would preempt it at the
+    # same instant, forever. So past a blocked target only whole-node targets start (FREE
+    # nodes are counted, as in decide), and a sub-node target whose GPUs would come from a
+    # node that preempted jobs are leaving counts as blocked: it starts at the release's pass.
+    releasing = {running[job_id].node for job_id in lost if running[job_id].slot_gpus}
     free_now = Capacity(view)
+    blocked = False
     for job_id in targets:
-        if free_now.fits(waiting[job_id]):
-            free_now.take(waiting[job_id])
+        job = waiting[job_id]
+        if job.slot_gpus and (blocked or free_now.where(job) in releasing):
+            blocked = True
+        elif free_now.fits(job):
+            free_now.take(job)
             decisions.append(Start(job_id))
+        else:
+            blocked = True
     return decisions
 
 

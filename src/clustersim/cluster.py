@@ -327,9 +327,9 @@ class Cluster:
     def allocate_slot(self, job_id: int, gpus: int) -> Placement | None:
         """Give a new sub-node job ``gpus`` GPUs on a shared node, or return None.
 
-        Best fit among the shared nodes (fewest free GPUs that hold ``gpus``, then the lowest
-        id); else a FREE node chosen by the placement rule becomes shared. Returns None (and
-        changes nothing) when neither exists.
+        Best fit among the shared nodes (fewest free GPUs that hold ``gpus``, then the node
+        shared first); else a FREE node chosen by the placement rule becomes shared. Returns
+        None (and changes nothing) when neither exists.
 
         Raises:
             ValueError: sharing is off, ``gpus`` is not in [1, gpus per node), or ``job_id``

@@ -101,7 +101,8 @@ class ClusterView:
     """GPUs per node when the cluster shares nodes between sub-node jobs (GPU sharing);
     0 when every job holds whole nodes. Policies then size jobs with :class:`Capacity`."""
     shared: tuple[tuple[int, int], ...] = ()
-    """``(node, free GPUs)`` of every shared node, by node id (GPU sharing only)."""
+    """``(node, free GPUs)`` of every shared node, in the order they became shared (the
+    allocator's tie order; GPU sharing only)."""
     usage: Mapping[str, float] | None = None
     """Each account's decayed GPU-seconds at ``now_s`` (every account of the workload), for
     policies that read it (``fair-share``); None otherwise."""

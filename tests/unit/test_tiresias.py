@@ -172,3 +172,33 @@ def test_under_gpu_sharing_a_sub_node_job_preempts_only_what_it_needs() -> None:
     )
     got = tiresias.decide(view, (queued[0][0],), thresholds=T)
     assert got == [Preempt(3)]
+
+
+def test_under_gpu_sharing_a_sub_node_target_does_not_start_past_a_blocked_one() -> None:
+    # Two 3-GPU nodes. Node 0 holds jobs 4 and 5 (1 GPU each, queue 1), node 1 job 7 (1 GPU,
+    # queue 0). Job 6 (a whole node, queue 0) needs node 0: jobs 5 and 4 give theirs back and
+    # are preempted; it waits for them. Job 3 (1 GPU, queue 1) is a target too (node 1 has
+    # room in the plan), but started now the allocator would put it, best fit, on node 0's
+    # free GPU and block job 6 again: it waits for the pass at the release.
+    t1 = T[0]
+    running = [
+        (RunningView(7, 1, 0, 0.0, math.inf, 1, 1, 7.0), Attained(0.0, 0.0, 0.0, 1, True)),
+        (RunningView(4, 1, 0, 0.0, math.inf, 1, 0, 4.0), Attained(t1, t1, 0.0, 1, True)),
+        (RunningView(5, 1, 0, 0.0, math.inf, 1, 0, 5.0), Attained(t1, t1, 0.0, 1, True)),
+    ]
+    queued = [
+        (JobView(3, 1, 0, 3.0, 10.0, 1), Attained(t1 + 1, t1 + 1, 10.0, 1, False)),
+        (JobView(6, 1, 0, 6.0, 10.0, 0), Attained(0.0, 0.0, 6.0, 3, False)),
+    ]
+    view = ClusterView(
+        10.0,
+        0,
+        2,
+        0,
+        tuple(v for v, _ in running),
+        service={v.id: a for v, a in running + queued},
+        gpus_per_node=3,
+        shared=((0, 1), (1, 2)),
+    )
+    got = tiresias.decide(view, tuple(v for v, _ in queued), thresholds=T, promote_knob=1.0)
+    assert got == [Preempt(4), Preempt(5)]

@@ -37,7 +37,7 @@ from clustersim.views import ClusterView, JobView, Policy, Preempt, RunningView,
 
 from .recorder import Recorder
 
-__all__ = ["Dispatcher", "QueueCut"]
+__all__ = ["MAX_PREEMPTIONS_PER_INSTANT", "Dispatcher", "LivelockError", "QueueCut"]
 
 _BY_END = attrgetter("est_end_s", "id")  # the order of Dispatcher.running_by_end
 _BY_SUBMIT = attrgetter("submit_s", "id")  # the order of the queue, as policies walk it
@@ -45,6 +45,20 @@ _BY_ESTIMATE = attrgetter("est_runtime_s", "submit_s", "id")  # for EASY's short
 
 QueueCut = Literal["all", "fitting", "backfill", "prefix"]
 """How much of the queue a policy is handed (see :meth:`Dispatcher._queue_view`)."""
+
+
+MAX_PREEMPTIONS_PER_INSTANT = 100
+"""A job preempted more often than this at one instant means the policy livelocks: it starts
+and preempts the same jobs forever while time stands still. The dispatcher stops the run with
+:class:`LivelockError` instead of hanging."""
+
+
+class LivelockError(AssertionError):
+    """A policy preempted a job too often at one instant (a policy bug, not bad input).
+
+    An ``AssertionError``, like a failed identity; the bound is
+    :data:`MAX_PREEMPTIONS_PER_INSTANT`.
+    """
 
 
 class Dispatcher:
@@ -72,6 +86,8 @@ class Dispatcher:
         nodes_per_pod: int = 0,
     ) -> None:
         self.env = env
+        self._churn_t = -math.inf  # the instant _churn counts preemptions at
+        self._churn: dict[int, int] = {}  # job id -> preemptions at that instant
         self.placement_wait_s = placement_wait_s
         """``scheduler.placement_wait``: how long a multi-node job that fits in one pod may be
         held for a placement inside one pod (0: never held)."""
@@ -497,6 +513,17 @@ class Dispatcher:
             return
         if job.pending_interrupt:
             return  # a failure reached it this instant; the next dispatch decides again
+        now = self.env.now
+        if now != self._churn_t:
+            self._churn_t = now
+            self._churn.clear()
+        churn = self._churn[job.id] = self._churn.get(job.id, 0) + 1
+        if churn > MAX_PREEMPTIONS_PER_INSTANT:
+            raise LivelockError(
+                f"the policy preempted job {job.id} {churn} times at t={now!r} s without time"
+                " advancing (it restarts and preempts the same jobs forever): a scheduler bug;"
+                " please report it with the scenario"
+            )
         checkpoint = self.preempt_checkpoint and job.phase is JobPhase.RUNNING
         drain = job.stall_s + job.persist_s if checkpoint else 0.0
         self.recorder.record(JobPreempted(self.env.now, job.id, checkpoint, drain))
