@@ -1,4 +1,4 @@
-"""Tiresias under GPU sharing reaches a fixed point at one instant: no start-preempt cycle.
+"""Preemptive policies under GPU sharing reach a fixed point at one instant: no start-preempt cycle.
 
 Each pass's decisions are applied at once to a small model of the allocator (written from
 its rule, not from ``clustersim.cluster``): a started job is placed best fit (the shared
@@ -13,12 +13,22 @@ here instead of hanging a simulation (it once did).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from clustersim.scheduler import tiresias
-from clustersim.views import Attained, ClusterView, JobView, Preempt, Promote, RunningView, Start
+from clustersim.scheduler import priority_preempt, tiresias
+from clustersim.views import (
+    Attained,
+    ClusterView,
+    Decision,
+    JobView,
+    Preempt,
+    Promote,
+    RunningView,
+    Start,
+)
 
 T = (100.0, 1000.0)
 NOW = 50.0
@@ -102,9 +112,16 @@ def instants(draw: st.DrawFn) -> tuple[MiniCluster, dict[int, int], dict[int, At
 
 
 def view_of(
-    cluster: MiniCluster, gpus: dict[int, int], service: dict[int, Attained], running: set[int]
+    cluster: MiniCluster,
+    gpus: dict[int, int],
+    service: dict[int, Attained],
+    running: set[int],
+    priority: Sequence[int] = (),
 ) -> tuple[ClusterView, tuple[JobView, ...]]:
     gpn = cluster.gpn
+
+    def prio(j: int) -> int:
+        return priority[j] if j < len(priority) else 0
 
     def size(j: int) -> tuple[int, int]:  # (nodes, slot GPUs)
         return (1, gpus[j]) if gpus[j] < gpn else (math.ceil(gpus[j] / gpn), 0)
@@ -113,8 +130,8 @@ def view_of(
         RunningView(
             j,
             size(j)[0],
-            0,
-            0.0,
+            prio(j),
+            -float(j),
             math.inf,
             size(j)[1],
             cluster.where[j][0] if size(j)[1] else -1,
@@ -123,7 +140,7 @@ def view_of(
         for j in sorted(running)
     )
     queue = tuple(
-        JobView(j, size(j)[0], 0, float(j), 10.0, size(j)[1])
+        JobView(j, size(j)[0], prio(j), float(j), 10.0, size(j)[1])
         for j in sorted(gpus)
         if j not in running
     )
@@ -190,11 +207,28 @@ def waits(service: float, gpus: int = 1) -> Attained:
 def test_passes_at_one_instant_reach_a_fixed_point(
     case: tuple[MiniCluster, dict[int, int], dict[int, Attained], set[int]], knob: float | None
 ) -> None:
+    settle(case, lambda view, queue: tiresias.decide(view, queue, thresholds=T, promote_knob=knob))
+
+
+@settings(max_examples=300, deadline=None)
+@given(instants(), st.lists(st.integers(0, 2), min_size=9, max_size=9))
+def test_priority_preempt_passes_at_one_instant_reach_a_fixed_point(
+    case: tuple[MiniCluster, dict[int, int], dict[int, Attained], set[int]], priority: list[int]
+) -> None:
+    settle(case, priority_preempt.decide, priority)
+
+
+def settle(
+    case: tuple[MiniCluster, dict[int, int], dict[int, Attained], set[int]],
+    decide: Callable[[ClusterView, tuple[JobView, ...]], list[Decision]],
+    priority: Sequence[int] = (),
+) -> None:
+    """Apply ``decide``'s passes at one instant until one neither starts nor preempts."""
     cluster, gpus, service, running = case
     bound = 2 * len(gpus) + 2
     for _ in range(bound):
-        view, queue = view_of(cluster, gpus, service, running)
-        decisions = tiresias.decide(view, queue, thresholds=T, promote_knob=knob)
+        view, queue = view_of(cluster, gpus, service, running, priority)
+        decisions = decide(view, queue)
         acts = [d for d in decisions if not isinstance(d, Promote)]
         # The engine places a pass's starts while the jobs it preempts still hold their GPUs
         # (they give them back after, at the same instant): so does this model.
