@@ -5,12 +5,15 @@ benchmark times itself with ``time.perf_counter`` (best of ``REPEAT`` batches, g
 off while timing) and prints µs per call; with ``CLUSTERSIM_MICRO_OUT`` set, the figures go to
 ``bench/results/micro.json`` (or to the path the variable names, if it is not ``1``).
 
-The machine is shared and noisy, so nothing here asserts an absolute time. The only assertions
-compare costs *measured in the same run*, with generous bounds, and encode the scaling claims of
-issue #6: scheduling cost per decision does not grow with the number of idle nodes, and the
-policy's cost per decision grows at most linearly with the queue and the running jobs. A few
-setup checks make sure a benchmark measures the state it claims to (e.g. that a repeated
-dispatch started nothing), so a broken fixture cannot pass for a fast path.
+Nothing here asserts a time, not even a ratio of times (the machine is shared and noisy; time
+ratios are reported, with their bounds, for ``bench/``). The scaling claims of issue #6 are
+asserted on a deterministic operation count instead, :func:`python_lines`: the Python lines one
+call executes. Scheduling cost per decision does not grow with the number of idle nodes, and
+the policy's cost per decision grows at most linearly with the queue and the running jobs. A
+Python loop over nodes or jobs shows in the count; a numpy scan does not (its cost is in the
+reported time ratios). A few setup checks make sure a benchmark measures the state it claims
+to (e.g. that a repeated dispatch started nothing), so a broken fixture cannot pass for a fast
+path.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 import os
 import platform
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -118,8 +122,45 @@ def note(name: str, us: float, **params: Any) -> float:
 
 
 def note_ratio(name: str, ratio: float, bound: float) -> None:
-    RESULTS[name] = {"ratio": round(ratio, 3), "bound": bound}
+    """Record and print a ratio of two times measured in this run, with its bound (reported,
+    not asserted: a verdict for the benchmark report)."""
+    RESULTS[name] = {"ratio": round(ratio, 3), "bound": bound, "within": ratio < bound}
     print(f"  {name:<48} {ratio:10.2f} ×  (bound {bound} ×)")
+
+
+def python_lines(op: Callable[[], object], setup: Callable[[], object] | None = None) -> int:
+    """Python lines executed by one call of ``op`` (after ``setup``; one warm-up call first).
+
+    Deterministic, unlike a time: the operation count the scaling claims are asserted on.
+    """
+    if setup is not None:
+        setup()
+    op()
+    if setup is not None:
+        setup()
+    count = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        op()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def assert_lines_ratio(name: str, large: int, small: int, bound: float) -> None:
+    """Record the ratio of two :func:`python_lines` counts and assert it is under ``bound``."""
+    ratio = large / small
+    RESULTS[name] = {"lines": [large, small], "ratio": round(ratio, 3), "bound": bound}
+    print(f"  {name:<48} {ratio:10.2f} ×  lines {large:,} / {small:,} (bound {bound} ×)")
+    assert ratio < bound, f"{name}: {large:,} / {small:,} Python lines = {ratio:.1f}×"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -191,7 +232,9 @@ def test_allocate_release_on_idle_cluster(n: int) -> None:
 
 
 def test_allocation_cost_does_not_grow_with_idle_nodes() -> None:
-    """Allocating a 1-node job with 16,384 idle nodes costs < 3× what it costs with 64.
+    """Allocating a 1-node job with 16,384 idle nodes runs < 2× the Python lines of 64 idle.
+
+    The time ratio is reported with a bound of 3×.
 
     Measured on the shared 2-core machine: 1.0-1.8× (the one-rack fast path looks at per-pod
     histograms, whose size is the number of pods, not of idle nodes). An allocator that scanned
@@ -214,11 +257,20 @@ def test_allocation_cost_does_not_grow_with_idle_nodes() -> None:
     for few in ("idle-64-contiguous", "idle-64-scattered"):
         ratio = t["idle-16384"] / t[few]
         note_ratio(f"ratio/allocate-1-node/idle-16384-vs-{few[5:]}", ratio, 3.0)
-        assert ratio < 3.0
+    lines = {
+        "16384": python_lines(_alloc_release(Cluster(TOPOLOGY), 1)),
+        "64-contiguous": python_lines(_alloc_release(_cluster_with_idle(64, scattered=False), 1)),
+        "64-scattered": python_lines(_alloc_release(_cluster_with_idle(64, scattered=True), 1)),
+    }
+    for few in ("64-contiguous", "64-scattered"):
+        name = f"lines/allocate-1-node/idle-16384-vs-{few}"
+        assert_lines_ratio(name, lines["16384"], lines[few], 2.0)  # measured: 1.0
 
 
 def test_multi_rack_allocation_cost_does_not_grow_with_idle_nodes() -> None:
-    """The same claim for a 64-node job (the multi-rack path): < 3× between 16,384 and 128 idle.
+    """The same claim for a 64-node job (the multi-rack path), 16,384 against 128 idle nodes.
+
+    Python lines < 6×; the time ratio is reported with a bound of 3×.
 
     Measured: 0.7-1.1× (pod-level histograms again). 128 contiguous idle nodes (half a pod) are the
     fewest that still let a 64-node job in without changing the path taken.
@@ -237,7 +289,14 @@ def test_multi_rack_allocation_cost_does_not_grow_with_idle_nodes() -> None:
         note(f"allocate+release/64-node/{name}", us)
     ratio = t["idle-16384"] / t["idle-128-contiguous"]
     note_ratio("ratio/allocate-64-node/idle-16384-vs-128", ratio, 3.0)
-    assert ratio < 3.0
+    # Measured: 3.5 (32 racks walked against a one-pod fast path); a walk of the idle nodes
+    # would be ~128x.
+    assert_lines_ratio(
+        "lines/allocate-64-node/idle-16384-vs-128",
+        python_lines(_alloc_release(Cluster(TOPOLOGY), 64)),
+        python_lines(_alloc_release(_cluster_with_idle(128, scattered=False), 64)),
+        6.0,
+    )
 
 
 # ----------------------------------------------------------------------------- replacements
@@ -274,7 +333,9 @@ def test_take_replacements(size: int, spares: int) -> None:
 
 
 def test_replacement_cost_does_not_grow_with_idle_nodes() -> None:
-    """Replacing a node of a 1-node job (no spares): < 3× between 16,383 and 64 idle nodes.
+    """Replacing a node of a 1-node job (no spares), 16,383 against 64 idle nodes.
+
+    Python lines < 6×; the time ratio is reported with a bound of 3×.
 
     Measured: 0.9-1.6×. Bound as for allocation.
     """
@@ -291,7 +352,17 @@ def test_replacement_cost_does_not_grow_with_idle_nodes() -> None:
         note(f"take_replacements/1-node-job/0-spares/{name}", us)
     ratio = t["idle-16383"] / t["idle-64"]
     note_ratio("ratio/take_replacements-1-node/idle-16383-vs-64", ratio, 3.0)
-    assert ratio < 3.0
+    lines = {}
+    for label, idle in (("idle-16383", N_NODES), ("idle-64", 64 + 1)):
+        cluster = (
+            Cluster(TOPOLOGY) if idle == N_NODES else _cluster_with_idle(idle, scattered=False)
+        )
+        assert cluster.allocate(7, 1) is not None
+        setup, op = _replacement_op(cluster, 7)
+        lines[label] = python_lines(op, setup)
+    # Measured: 3.2; a walk of the idle nodes would be ~256x.
+    name = "lines/take_replacements-1-node/idle-16383-vs-64"
+    assert_lines_ratio(name, lines["idle-16383"], lines["idle-64"], 6.0)
 
 
 # ----------------------------------------------------------------------------- EASY decide
@@ -355,10 +426,10 @@ def test_easy_cost_grows_at_most_linearly() -> None:
     """Policy cost per decision grows at most linearly with the queue and the running jobs.
 
     EASY sorts the queue (FIFO order) and, with a blocked head, the running jobs (shadow time):
-    n log n at worst, with a fixed per-call overhead, so 10× more jobs cost ≤ ~13× (measured:
-    ~4× for the queue, where the fixed cost of sorting 1,000 running jobs dominates, and ~10×
-    for the running jobs; one noisy run reached 19×). A bound of 30× per decade (3× a linear
-    scaling) still fails for anything quadratic (100×).
+    n log n at worst (the sorts run in C), with a fixed per-call overhead. Asserted on Python
+    lines: 10× more jobs run < 13× the lines (measured 7.7× for the queue, 4.5× for the
+    running jobs); anything quadratic would be ~100×. The time ratio is reported with a bound
+    of 30× (it once reached 49.6× on the loaded machine, which is why it is not asserted).
     """
     for label, small, large in (
         ("queue", (1000, 1000), (10000, 1000)),
@@ -370,7 +441,11 @@ def test_easy_cost_grows_at_most_linearly() -> None:
         )
         ratio = t["large"] / t["small"]
         note_ratio(f"ratio/easy.decide/{label}-10000-vs-1000", ratio, 30.0)
-        assert ratio < 30.0
+        # Measured: 7.7 (queue) and 4.5 (running); quadratic would be ~100x.
+        name = f"lines/easy.decide/{label}-10000-vs-1000"
+        assert_lines_ratio(
+            name, python_lines(_easy_op(*large)), python_lines(_easy_op(*small)), 13.0
+        )
 
 
 # ----------------------------------------------------------------------------- engine dispatch
@@ -435,7 +510,9 @@ def test_dispatch_on_loaded_cluster(running: int, queued: int) -> None:
 
 
 def test_dispatch_cost_does_not_grow_with_idle_nodes() -> None:
-    """A dispatch with 8,192 idle nodes costs < 2× one with 64 (same queue and running jobs).
+    """A dispatch with 8,192 idle nodes runs the Python lines of one with 64 (< 1.5×).
+
+    Same queue and running jobs; the time ratio is reported with a bound of 2.5×.
 
     The dispatcher's work is the views (running jobs, queued jobs that fit) and the policy;
     neither looks at idle nodes. Measured: 0.8-1.1×. 2.5× allows for noise; anything that
@@ -451,4 +528,6 @@ def test_dispatch_cost_does_not_grow_with_idle_nodes() -> None:
         note(f"engine._dispatch/idle-{idle}/running-1000/queue-1000", t[f"idle-{idle}"])
     ratio = t["idle-8192"] / t["idle-64"]
     note_ratio("ratio/engine._dispatch/idle-8192-vs-64", ratio, 2.5)
-    assert ratio < 2.5
+    lines = {idle: python_lines(s.dispatcher._dispatch) for idle, s in sims.items()}
+    # Measured: 1.0 (the same lines: nothing looks at idle nodes).
+    assert_lines_ratio("lines/engine._dispatch/idle-8192-vs-64", lines[8192], lines[64], 1.5)
