@@ -352,7 +352,7 @@ class Fleet:
         held = owners >= 0
         if held.any():
             held_nodes, held_owners = arr[held], owners[held]
-            for job_id in np.unique(held_owners).tolist():
+            for job_id in sorted(set(held_owners.tolist())):  # np.unique imports numpy.ma
                 by_job[job_id] = held_nodes[held_owners == job_id].tolist()
         for node in arr[owners == SHARED].tolist():
             for job_id in cluster.jobs_on(node):
@@ -393,10 +393,13 @@ class Fleet:
         # A shared node goes with the last of its tenants still due to drain for it; the
         # others leave their slot on it (and recover elsewhere) when they have drained.
         mine: list[int] = []
-        for n in nodes:
+        if not job.slot_gpus:  # whole nodes: the nodes it still owns, in one array pass
+            arr = np.asarray(nodes, dtype=np.int64)
+            mine = arr[self.cluster.owner[arr] == job.id].tolist()
+        for n in nodes if job.slot_gpus else ():
             if job.id not in jobs_on(n):
                 continue
-            if job.slot_gpus and not last_to_drain(n):
+            if not last_to_drain(n):
                 self.recorder.tick()
                 self.dispatcher.lose_node(job)
                 self.cluster.vacate_slot(job.id)
