@@ -10,6 +10,7 @@ advances all writes to the present and reschedules (O(writers) per change).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import simpy
 
@@ -19,11 +20,14 @@ _RESIDUE = 1e-9  # a write with less than this share of its bytes left is comple
 
 
 class _Write:
-    """One write in flight: bytes left, its size, and the event its writer waits on."""
+    """One write in flight: bytes left, its size, and how its writer learns it is done.
+
+    ``done`` is the event the writer waits on, or the function to call.
+    """
 
     __slots__ = ("done", "left", "size")
 
-    def __init__(self, size: float, done: simpy.Event) -> None:
+    def __init__(self, size: float, done: simpy.Event | Callable[[], None]) -> None:
         self.size = size
         self.left = size
         self.done = done
@@ -32,7 +36,7 @@ class _Write:
 class SharedStore:
     """Writes in flight on the shared store and their fair shares of its bandwidth."""
 
-    __slots__ = ("_gen", "_last", "bandwidth", "env", "factor", "writers")
+    __slots__ = ("_last", "_timer", "bandwidth", "env", "factor", "writers")
 
     def __init__(self, env: simpy.Environment, bandwidth: float) -> None:
         self.env = env
@@ -40,7 +44,7 @@ class SharedStore:
         self.factor = 1.0
         self.writers: dict[int, _Write] = {}
         self._last = env.now
-        self._gen = 0
+        self._timer: simpy.Event | None = None  # the one completion timer that counts
 
     @property
     def rate_each(self) -> float:
@@ -58,6 +62,17 @@ class SharedStore:
         self.writers[key] = _Write(float(n_bytes), done)
         self._reschedule()
         return done
+
+    def write_then(self, key: int, n_bytes: float, then: Callable[[], None]) -> None:
+        """Start writing ``n_bytes`` (> 0) for ``key``; call ``then()`` when it completes.
+
+        No event per write: the store's completion timer calls ``then`` after its own
+        bookkeeping, in the order an event succeeded then would have been processed.
+        """
+        assert n_bytes > 0, "a write of nothing completes at once: use write()"
+        self._advance()
+        self.writers[key] = _Write(float(n_bytes), then)
+        self._reschedule()
 
     def cancel(self, key: int) -> None:
         """Abandon ``key``'s write (its job failed or the run ended)."""
@@ -83,7 +98,8 @@ class SharedStore:
             w.left = max(0.0, w.left - moved)
 
     def _reschedule(self) -> None:
-        self._gen += 1
+        """Arm a timer for the earliest completion; any earlier timer no longer counts."""
+        self._timer = None
         if not self.writers:
             return
         rate = self.rate_each
@@ -91,12 +107,11 @@ class SharedStore:
             return  # outage: nothing completes until the bandwidth comes back
         left = min(w.left for w in self.writers.values())
         dt = left / rate if math.isfinite(rate) else 0.0
-        gen = self._gen
-        timer = self.env.timeout(max(0.0, dt))
-        timer.callbacks.append(lambda _: self._fire(gen))
+        timer = self._timer = self.env.timeout(max(0.0, dt))
+        timer.callbacks.append(self._fire)
 
-    def _fire(self, gen: int) -> None:
-        if gen != self._gen:
+    def _fire(self, timer: simpy.Event) -> None:
+        if timer is not self._timer:
             return  # superseded by a later change
         self._advance()
         now, rate = self.env.now, self.rate_each
@@ -107,6 +122,13 @@ class SharedStore:
             for k, w in self.writers.items()
             if w.left <= w.size * _RESIDUE or (rate > 0 and now + w.left / rate <= now)
         ]
+        calls: list[Callable[[], None]] = []
         for key in done:
-            self.writers.pop(key).done.succeed()
+            finished = self.writers.pop(key).done
+            if isinstance(finished, simpy.Event):
+                finished.succeed()
+            else:
+                calls.append(finished)
         self._reschedule()
+        for then in calls:
+            then()

@@ -515,3 +515,22 @@ def test_failure_during_a_contended_write_cancels_it_and_the_other_writer_speeds
     t_done, committed = seen[0]
     assert t_done == pytest.approx(began + 500 + 750)
     assert committed == pytest.approx(HOUR)
+
+
+def test_a_slowdown_during_a_compute_segment_stretches_only_that_segment() -> None:
+    # Checkpoints one by one (contention on): 4 h of work, a 1 TB checkpoint (1,000 s at
+    # 1 GB/s) every hour. Half speed from 30 min into the first segment, for 40 min: the
+    # segment does 1,800 s of work, then 1,200 s in 2,400 s, then its last 600 s at full
+    # speed, so everything after it comes 1,200 s later; the writes are not slowed.
+    sc = contention_scenario(1)
+    init = Simulation(sc).jobs[0].init_s
+
+    def slow(s: Simulation) -> None:
+        s.slow("node", tuple(s.cluster.nodes_of(0)), 0.5, "slow", 2400.0)
+
+    sim = run_with(sc, init + 1800.0, slow)
+    (end,) = [e for e in sim.log if isinstance(e, RunEnded)]
+    assert end.reason == "finished" and end.checkpoints == 3
+    assert end.stall_s == pytest.approx(3 * 1000)
+    assert end.slow_s == pytest.approx(1200)
+    assert end.t == pytest.approx(init + 4 * HOUR + 3 * 1000 + 1200)

@@ -93,7 +93,7 @@ class Fleet:
         self.quarantine = lemons.quarantine if lemons is not None else None
         self.failure_times: dict[int, deque[float]] = {}
         # Maintenance: job id -> nodes it must hand over after its drain, with the window.
-        self.maintenance_due: dict[int, tuple[list[int], str, float]] = {}
+        self.maintenance_due: dict[int, list[tuple[list[int], str, float]]] = {}
         # Fleet changes (engine/changes.py, only with expansions, retirements or refresh).
         self.retiring: set[int] = set()
         """Nodes of retired cohorts that leave service when they next come out of repair."""
@@ -357,19 +357,27 @@ class Fleet:
         for node in arr[owners == SHARED].tolist():
             for job_id in cluster.jobs_on(node):
                 by_job.setdefault(job_id, []).append(node)
-        draining = {
+        due = self.maintenance_due
+        newly = {
             job_id
             for job_id in by_job
             if self.jobs[job_id].phase is JobPhase.RUNNING
             and not self.jobs[job_id].pending_interrupt
         }
+        # A job already draining for earlier maintenance hands these nodes over with the
+        # others when it has drained (taking them now would leave its epoch counting GPUs it
+        # no longer holds).
+        draining = newly | (due.keys() & by_job.keys())
         for job_id in sorted(by_job):
             job = self.jobs[job_id]
-            if job_id in draining:
-                self.maintenance_due[job_id] = (by_job[job_id], cause, self.env.now + duration_s)
+            entry = (by_job[job_id], cause, self.env.now + duration_s)
+            if job_id in newly:
+                due[job_id] = [entry]
                 job.pending_interrupt = True
                 assert job.proc is not None
                 job.proc.interrupt(Drain(cause))
+            elif job_id in due:
+                due[job_id].append(entry)
             else:  # shared nodes with a draining tenant wait for it
                 now = [n for n in by_job[job_id] if draining.isdisjoint(cluster.jobs_on(n))]
                 self.fail_nodes(now, cause, duration_s)
@@ -379,16 +387,17 @@ class Fleet:
 
     def hand_over_for_maintenance(self, job: Job) -> None:
         """A drained job gives up the nodes due for maintenance (it then recovers)."""
-        due = self.maintenance_due.pop(job.id, None)
-        if due is None:
-            return
-        nodes, cause, until = due
+        for nodes, cause, until in self.maintenance_due.pop(job.id, ()):
+            self._hand_over(job, nodes, cause, until)
+
+    def _hand_over(self, job: Job, nodes: list[int], cause: str, until: float) -> None:
+        """Give up ``nodes`` (one maintenance's share of the drained ``job``'s nodes)."""
         jobs_on, due_for = self.cluster.jobs_on, self.maintenance_due
 
         def last_to_drain(node: int) -> bool:
             """Whether no other tenant of ``node`` is still due to drain for it."""
             others = [t for t in jobs_on(node) if t != job.id and t in due_for]
-            return all(node not in due_for[t][0] for t in others)
+            return all(node not in entry[0] for t in others for entry in due_for[t])
 
         # A shared node goes with the last of its tenants still due to drain for it; the
         # others leave their slot on it (and recover elsewhere) when they have drained.
