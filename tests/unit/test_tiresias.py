@@ -149,6 +149,17 @@ def test_under_gpu_sharing_whole_node_jobs_get_exactly_the_same_decisions(
     assert tiresias.decide(shared, queue, thresholds=T, promote_knob=knob) == plain
 
 
+def two_shared_nodes(
+    running: list[Pair], queued: list[Pair], gpus_per_node: int, shared: tuple[tuple[int, int], ...]
+) -> ClusterView:
+    """Two shared nodes at t = 10 (no FREE node) with these running and queued jobs."""
+    service = {v.id: a for v, a in running + queued}
+    runs = tuple(v for v, _ in running)
+    return ClusterView(
+        10.0, 0, 2, 0, runs, service=service, gpus_per_node=gpus_per_node, shared=shared
+    )
+
+
 def test_under_gpu_sharing_a_sub_node_job_preempts_only_what_it_needs() -> None:
     # Two 8-GPU nodes, both shared: node 0 holds job 1 (4 GPUs, queue 1) and job 2 (4 GPUs,
     # queue 1), node 1 holds job 3 (6 GPUs, queue 1); 2 GPUs free on node 1. Job 9 (queue 0)
@@ -160,16 +171,7 @@ def test_under_gpu_sharing_a_sub_node_job_preempts_only_what_it_needs() -> None:
         (RunningView(3, 1, 0, 0.0, math.inf, 6, 1, 3.0), Attained(500.0, 1.0, 0.0, 6, True)),
     ]
     queued = [(JobView(9, 1, 0, 5.0, 10.0, 4), Attained(0.0, 0.0, 5.0, 4, False))]
-    view = ClusterView(
-        10.0,
-        0,
-        2,
-        0,
-        tuple(v for v, _ in running),
-        service={v.id: a for v, a in running + queued},
-        gpus_per_node=8,
-        shared=((0, 0), (1, 2)),
-    )
+    view = two_shared_nodes(running, queued, 8, ((0, 0), (1, 2)))
     got = tiresias.decide(view, (queued[0][0],), thresholds=T)
     assert got == [Preempt(3)]
 
@@ -190,15 +192,6 @@ def test_under_gpu_sharing_a_sub_node_target_does_not_start_past_a_blocked_one()
         (JobView(3, 1, 0, 3.0, 10.0, 1), Attained(t1 + 1, t1 + 1, 10.0, 1, False)),
         (JobView(6, 1, 0, 6.0, 10.0, 0), Attained(0.0, 0.0, 6.0, 3, False)),
     ]
-    view = ClusterView(
-        10.0,
-        0,
-        2,
-        0,
-        tuple(v for v, _ in running),
-        service={v.id: a for v, a in running + queued},
-        gpus_per_node=3,
-        shared=((0, 1), (1, 2)),
-    )
+    view = two_shared_nodes(running, queued, 3, ((0, 1), (1, 2)))
     got = tiresias.decide(view, tuple(v for v, _ in queued), thresholds=T, promote_knob=1.0)
     assert got == [Preempt(4), Preempt(5)]
