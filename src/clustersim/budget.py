@@ -19,8 +19,10 @@ from clustersim.errors import ResourceError
 __all__ = ["BudgetExceeded", "Estimate", "check_budget", "check_mc_budget", "estimate"]
 
 EVENTS_PER_JOB = 8
-EVENTS_PER_FAULT = 3
-"""Per incident: the job interrupted, a replacement taken, a recovery (measured 2-3)."""
+EVENTS_PER_FAULT = 5
+"""Per incident, at most: the job interrupted, its epoch ended, a replacement taken, its
+recovery ended and a new epoch begun (a fleet whose every failure hits one big job measures 5;
+a lightly loaded cluster 2-3)."""
 EVENTS_PER_NODE_DOWN = 2
 """Per node an incident takes down (its blast radius): failed, then repaired."""
 BYTES_PER_NODE = 256
@@ -76,16 +78,21 @@ def estimate(scenario: Scenario) -> Estimate:
     if scenario.run.stop_when_done:
         # Even run one after another at an ETTR of 0.1, the jobs are done by then.
         horizon = min(horizon, last_submit + work / MIN_ETTR)
-    faults = sum(_fault_events(scenario, f, horizon) for f in scenario.faults.values())
-    downs = sum(_node_downs(scenario, f, horizon) for f in scenario.faults.values())
+    sources = scenario.faults.items()
+    faults = sum(_fault_events(scenario, name, f, horizon) for name, f in sources)
+    downs = sum(_node_downs(scenario, name, f, horizon) for name, f in sources)
     events = EVENTS_PER_JOB * jobs + EVENTS_PER_FAULT * faults + EVENTS_PER_NODE_DOWN * downs + 100
     memory = BYTES_FIXED + BYTES_PER_NODE * nodes + BYTES_PER_JOB * jobs + BYTES_PER_EVENT * events
     return Estimate(events, memory, jobs, faults)
 
 
-def _fault_events(scenario: Scenario, f: FaultConfig, horizon: float) -> float:
+def _fault_events(scenario: Scenario, name: str, f: FaultConfig, horizon: float) -> float:
     """Expected number of events a fault source generates over ``horizon``."""
     cluster = scenario.cluster
+    if f.kind == "poisson" and (
+        f.hazard is not None or (scenario.fleet is not None and _overridden(scenario, name))
+    ):
+        return _aged_events(scenario, name, f, horizon)
     if f.kind == "switch":
         switches = cluster.pods if f.level == "pod" else cluster.racks_per_pod * cluster.pods
         return (f.rate or 0.0) * switches * horizon
@@ -96,7 +103,48 @@ def _fault_events(scenario: Scenario, f: FaultConfig, horizon: float) -> float:
             else math.ceil(cluster.n_nodes / (f.batch_nodes or cluster.n_nodes))
         )
         return horizon / f.every * batches
+    # Lemons share out the same failures unequally (their mean rate is the configured one).
     return f.node_rate(cluster.gpus_per_node) * cluster.n_nodes * horizon
+
+
+def _overridden(scenario: Scenario, name: str) -> bool:
+    """Whether a cohort gives source ``name`` a hazard of its own."""
+    assert scenario.fleet is not None
+    return any(name in c.hazards for c in scenario.fleet.cohorts)
+
+
+def _aged_events(scenario: Scenario, name: str, f: FaultConfig, horizon: float) -> float:
+    """Expected failures of an age-dependent source over ``horizon``, cohort by cohort.
+
+    Each node of a cohort is in service from its install (or the run's start) to its
+    retirement (or the horizon); its expected failures there are its cumulative hazard over
+    those ages (exact under minimal repair; an upper bound under ``renew`` for a rising
+    hazard). A renewed infant term restarts at its highest hazard, so it adds Lorden's bound
+    on a renewal count, ``t / mean + E[X^2] / mean^2``, per component. Refresh, which also
+    makes nodes young again, is left out.
+    """
+    from clustersim.cohorts import Cohorts
+    from clustersim.faults.hazard import bathtub_for
+
+    cohorts = Cohorts.of(scenario)
+    gpn = scenario.cluster.gpus_per_node
+    total = 0.0
+    for c, count in enumerate(cohorts.counts):
+        start = max(0.0, cohorts.install_s[c])
+        end = min(horizon, cohorts.retire_at(c))
+        if end <= start:
+            continue
+        hazard = cohorts.hazard(c, name, f.hazard)
+        curve = bathtub_for(f, hazard, gpn)
+        born = cohorts.install_s[c]
+        per_node = curve.cumulative(end - born) - curve.cumulative(start - born)
+        if hazard is not None and hazard.repair == "renew" and hazard.infant is not None:
+            k, scale = hazard.infant.shape, hazard.infant.scale
+            mean = scale * math.gamma(1 + 1 / k)
+            second = scale**2 * math.gamma(1 + 2 / k)
+            per_node += curve.multiplier * ((end - start) / mean + second / mean**2)
+        total += count * per_node
+    return total
 
 
 def _blast_nodes(scenario: Scenario, f: FaultConfig) -> int:
@@ -114,21 +162,18 @@ def _blast_nodes(scenario: Scenario, f: FaultConfig) -> int:
         return cluster.nodes_per_rack
     if radius == "pod":
         return pod
-    if radius == "job":  # the largest job's nodes, or the whole cluster for a generator
-        gpn = cluster.gpus_per_node
-        sizes = [-(-spec.gpus // gpn) for spec in scenario.workload.jobs]
-        generated = scenario.workload.generator is not None or scenario.workload.trace is not None
-        return cluster.n_nodes if generated or not sizes else max(sizes)
+    if radius == "job":  # kills the job on the node; no node goes down (faults/poisson.py)
+        return 0
     return 1
 
 
-def _node_downs(scenario: Scenario, f: FaultConfig, horizon: float) -> float:
+def _node_downs(scenario: Scenario, name: str, f: FaultConfig, horizon: float) -> float:
     """Expected node outages of ``f``: incidents times blast radius, capped by repairs.
 
     A node that is down cannot go down again before it is repaired, so no source takes more
     than ``n_nodes * horizon / repair`` outages (the cap matters for rack and pod radii).
     """
-    downs = _fault_events(scenario, f, horizon) * min(
+    downs = _fault_events(scenario, name, f, horizon) * min(
         _blast_nodes(scenario, f), scenario.cluster.n_nodes
     )
     repair = f.repair.mean if f.kind not in ("maintenance", "storage") else math.inf
