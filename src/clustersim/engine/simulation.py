@@ -36,12 +36,13 @@ from clustersim.checkpoint import interval_for
 from clustersim.cluster import Cluster
 from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
-from clustersim.config.power import effective_power
+from clustersim.config.power import cohort_power, effective_power
 from clustersim.events import Event, JobSubmitted, RunEnded, RunStarted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import SECONDS_PER_YEAR, LogTally
+from clustersim.power.cohorts import CohortEnergy
 from clustersim.power.steps import StepFunction
 from clustersim.rng import Streams
 from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
@@ -51,6 +52,7 @@ from clustersim.workload import build_workload
 
 from .build import Causes, make_jobs, unplaceable
 from .changes import FleetChanges, out_at_start
+from .cohort_power import CohortCluster, CohortPowerMeter, CohortSet, node_cohorts
 from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .facility import Facility
@@ -94,12 +96,14 @@ class Simulation:
         self.gpus_per_node = cfg.gpus_per_node
         self.cohorts = Cohorts.of(scenario)
         changes_fleet = scenario.fleet is not None and scenario.fleet.has_events
-        self.cluster = Cluster(
+        per_cohort_power = scenario.fleet is not None and scenario.fleet.per_cohort_power
+        self.cluster = (CohortCluster if per_cohort_power else Cluster)(
             self.topology,
             spare_nodes=cfg.spare_nodes,
             placement=cfg.placement,
             share_gpus=cfg.sharing == "gpu",
             out_nodes=out_at_start(self.cohorts) if changes_fleet else (),
+            **({"cohorts": self.cohorts} if per_cohort_power else {}),
         )
         self.restart: RestartConfig = scenario.restart
         self.closing = False
@@ -108,6 +112,10 @@ class Simulation:
         self.causes = Causes(scenario)
         down_planned: set[int] = set()
         quarantined: set[int] = set()
+        if per_cohort_power:
+            cohort_list = node_cohorts(self.cohorts).tolist()
+            down_planned = CohortSet(cohort_list, len(self.cohorts.counts))
+            quarantined = CohortSet(cohort_list, len(self.cohorts.counts))
         self.recorder = Recorder(
             env,
             self.cluster,
@@ -196,17 +204,34 @@ class Simulation:
             job.on_phase = on_phase
         self.power_meter: PowerMeter | None = None
         self.facility: Facility | None = None
+        meter: PowerMeter
         if scenario.power is not None:
             power = effective_power(scenario.power, scenario.facility)
-            meter = self.power_meter = PowerMeter(
-                env,
-                self.cluster,
-                power,
-                gpus_per_node=self.gpus_per_node,
-                down_planned=down_planned,
-                quarantined=quarantined,
-                jobs=self.jobs,
-            )
+            if per_cohort_power:
+                assert scenario.fleet is not None
+                assert isinstance(self.cluster, CohortCluster)
+                assert isinstance(down_planned, CohortSet)
+                assert isinstance(quarantined, CohortSet)
+                meter = self.power_meter = CohortPowerMeter(
+                    env,
+                    self.cluster,
+                    power,
+                    [cohort_power(power, c.power) for c in scenario.fleet.cohorts],
+                    gpus_per_node=self.gpus_per_node,
+                    down_planned=down_planned,
+                    quarantined=quarantined,
+                    jobs=self.jobs,
+                )
+            else:
+                meter = self.power_meter = PowerMeter(
+                    env,
+                    self.cluster,
+                    power,
+                    gpus_per_node=self.gpus_per_node,
+                    down_planned=down_planned,
+                    quarantined=quarantined,
+                    jobs=self.jobs,
+                )
             self.recorder.on_tick = meter.tick
             self.recorder.on_run_record = meter.run_record
             if scenario.facility is not None:
@@ -352,6 +377,21 @@ class Simulation:
         return self.recorder.down_node_s
 
     @property
+    def power_cohorts(self) -> CohortEnergy | None:
+        """Per-cohort GPU-seconds by power state and profiles (only with per-cohort power)."""
+        meter = self.power_meter
+        if not isinstance(meter, CohortPowerMeter):
+            return None
+        lost = {c: tuple(v.tolist()) for c, v in meter.lost_by_cause.items()}
+        return CohortEnergy(
+            self.cohorts.names,
+            tuple(meter.profiles),
+            tuple(meter.gpu_seconds(self.end_s)),
+            lost,
+            self.gpus_per_node,
+        )
+
+    @property
     def power_steps(self) -> StepFunction | None:
         """Facility power over the run (None without a ``power`` section)."""
         if self.power_meter is None:
@@ -422,15 +462,11 @@ class Simulation:
 
     def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``rack``'s uplink for a while (False: no network model)."""
-        return self.network is not None and self.network.cut_rack(
-            rack, fraction, cause, duration_s
-        )
+        return self.network is not None and self.network.cut_rack(rack, fraction, cause, duration_s)
 
     def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``node``'s NIC capacity (False: no network model)."""
-        return self.network is not None and self.network.cut_node(
-            node, fraction, cause, duration_s
-        )
+        return self.network is not None and self.network.cut_node(node, fraction, cause, duration_s)
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:
