@@ -174,3 +174,39 @@ def test_an_a100_node_in_repair_draws_nothing_while_the_rest_idle(tmp_path: Path
     assert _level_at(steps, 5 * HOUR) - _level_at(steps, 5 * HOUR - 1) == pytest.approx(
         a_node_w, rel=1e-12
     )
+
+
+def test_an_a100_expansion_adds_its_own_watts_to_the_periods_energy() -> None:
+    """An A100 pod installed on day 1 beside an H100 pod: per-day energy in closed form.
+
+    Day 0: the H100 nodes only (one computes an 8-GPU job for 1 h, the rest idle); days 1
+    and 2: both pods idle, each at its own watts. Out-of-service nodes draw nothing.
+    """
+    day = 24 * HOUR
+    sc = _scenario(
+        cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 1, "pods": 2},
+        fleet={
+            "cohorts": [
+                {"name": "h100", "count": 2},
+                {"name": "a100", "count": 2, "install": "1d", "power": "a100-sxm"},
+            ]
+        },
+        workload={"jobs": [{"name": "small", "gpus": 8, "work": "1h"}]},
+        checkpoint={"policy": "none"},
+        restart={"init": 0.0, "init_per_gpu": 0.0},
+        run={"horizon": "3d", "seed": 3, "stop_when_done": False, "period": "1d"},
+    )
+    h_idle_node = H_NODE_W + 8 * H["idle"]
+    a_idle_node = A_NODE_W + 8 * A["idle"]
+    day0 = (2 * h_idle_node * day + 8 * (H["computing"] - H["idle"]) * HOUR) * PUE
+    later = 2 * (h_idle_node + a_idle_node) * day * PUE
+    metrics, _ = run_replication(sc, 0, 3)
+    rows = metrics.periods
+    assert [r["energy_mwh"] for r in rows] == pytest.approx(
+        [day0 / J_PER_MWH, later / J_PER_MWH, later / J_PER_MWH], rel=1e-12
+    )
+    total = metrics.power["energy_total_mwh"]
+    assert sum(r["energy_mwh"] for r in rows) == pytest.approx(total, rel=1e-12)
+    assert metrics.power["cohorts"]["a100"]["energy_total_mwh"] == pytest.approx(
+        2 * a_idle_node * 2 * day * PUE / J_PER_MWH, rel=1e-12
+    )
