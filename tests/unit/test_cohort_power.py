@@ -15,6 +15,7 @@ from clustersim.config.compose import dump_yaml
 from clustersim.engine import Simulation
 from clustersim.engine.cohort_power import CohortCluster, CohortPowerMeter, CohortSet
 from clustersim.engine.power import PowerMeter
+from clustersim.experiment import run as run_experiment
 from clustersim.topology import Topology
 
 BASE = """
@@ -129,3 +130,18 @@ def test_cohort_cluster_counts_follow_every_state_change() -> None:
     cluster.retire(np.flatnonzero(cluster.state == int(NodeState.FREE))[:4].astype(np.int64))
     cluster.check_cohorts()
     assert cluster.by_cohort.sum() == 16
+
+
+def test_replications_average_the_cohorts_table() -> None:
+    sc = load(
+        "power: {}\nfaults: {hw: {rate: 200/1000 node-days}}\n"
+        "run: {horizon: 5d, seed: 2, stop_when_done: false}\n" + FLEET
+    )
+    result = run_experiment(sc, reps=2)
+    reps = [m.power["cohorts"]["cohort-1"]["energy_total_mwh"] for m in result.replications]
+    assert reps[0] != reps[1]  # else the average would not be tested
+    power = result.to_dict(jobs=False)["power"]
+    total = power["energy_total_mwh"]
+    by_cohort = sum(row["energy_total_mwh"] for row in power["cohorts"].values())
+    assert abs(by_cohort - total) <= 1e-9 * total
+    assert power["cohorts"]["cohort-1"]["profile"] == "a100-sxm"
