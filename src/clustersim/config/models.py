@@ -622,7 +622,9 @@ class SchedulerConfig(Frozen):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), ("fair_share", "tiresias", "placement_wait"))
+        return _without_defaults(
+            self, handler(self), ("fair_share", "tiresias", "placement_wait")
+        )
 
     @field_validator("policy")
     @classmethod

@@ -30,15 +30,23 @@ from numpy.typing import NDArray
 
 from clustersim.cluster import Cluster, NodeState
 from clustersim.cohorts import Cohorts
-from clustersim.config import PowerConfig
-from clustersim.config.power import GPU_STATES
+from clustersim.config import PowerConfig, Scenario
+from clustersim.config.power import GPU_STATES, cohort_power
 from clustersim.events import RunEnded, RunStarted
 from clustersim.job import Job
 from clustersim.topology import Topology
 
 from .power import PowerMeter
 
-__all__ = ["CohortCluster", "CohortPowerMeter", "CohortSet", "node_cohorts"]
+__all__ = [
+    "CohortCluster",
+    "CohortPowerMeter",
+    "CohortSet",
+    "allocator",
+    "node_cohorts",
+    "node_sets",
+    "power_meter",
+]
 
 _FREE, _SPARE, _ALLOCATED, _DOWN = (
     int(NodeState.FREE),
@@ -350,3 +358,61 @@ class CohortPowerMeter(PowerMeter):
             assert set(GPU_STATES) <= set(row)
             out.append({k: float(v) for k, v in row.items()})
         return out
+
+
+# --------------------------------------------------------------------- the simulation's wiring
+def _per_cohort(scenario: Scenario) -> bool:
+    return scenario.fleet is not None and scenario.fleet.per_cohort_power
+
+
+def allocator(scenario: Scenario, cohorts: Cohorts, topology: Topology, **kwargs: Any) -> Cluster:
+    """The allocator: a :class:`CohortCluster` with per-cohort power, else a plain one."""
+    if _per_cohort(scenario):
+        return CohortCluster(topology, cohorts=cohorts, **kwargs)
+    return Cluster(topology, **kwargs)
+
+
+def node_sets(scenario: Scenario, cohorts: Cohorts) -> tuple[set[int], set[int]]:
+    """The fleet's planned-down and quarantined sets (counted per cohort if need be)."""
+    if not _per_cohort(scenario):
+        return set(), set()
+    cohort_list = node_cohorts(cohorts).tolist()
+    k = len(cohorts.counts)
+    return CohortSet(cohort_list, k), CohortSet(cohort_list, k)
+
+
+def power_meter(
+    env: simpy.Environment,
+    cluster: Cluster,
+    power: PowerConfig,
+    scenario: Scenario,
+    *,
+    gpus_per_node: int,
+    down_planned: set[int],
+    quarantined: set[int],
+    jobs: list[Job],
+) -> PowerMeter:
+    """The power meter: per cohort with ``fleet.cohorts[].power``, else the plain one."""
+    if not _per_cohort(scenario):
+        return PowerMeter(
+            env,
+            cluster,
+            power,
+            gpus_per_node=gpus_per_node,
+            down_planned=down_planned,
+            quarantined=quarantined,
+            jobs=jobs,
+        )
+    assert scenario.fleet is not None
+    assert isinstance(cluster, CohortCluster)
+    assert isinstance(down_planned, CohortSet) and isinstance(quarantined, CohortSet)
+    return CohortPowerMeter(
+        env,
+        cluster,
+        power,
+        [cohort_power(power, c.power) for c in scenario.fleet.cohorts],
+        gpus_per_node=gpus_per_node,
+        down_planned=down_planned,
+        quarantined=quarantined,
+        jobs=jobs,
+    )

@@ -33,10 +33,9 @@ import numpy as np
 import simpy
 
 from clustersim.checkpoint import interval_for
-from clustersim.cluster import Cluster
 from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
-from clustersim.config.power import cohort_power, effective_power
+from clustersim.config.power import effective_power
 from clustersim.events import Event, JobSubmitted, RunEnded, RunStarted
 from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
@@ -52,7 +51,7 @@ from clustersim.workload import build_workload
 
 from .build import Causes, make_jobs, unplaceable
 from .changes import FleetChanges, out_at_start
-from .cohort_power import CohortCluster, CohortPowerMeter, CohortSet, node_cohorts
+from .cohort_power import CohortPowerMeter, allocator, node_sets, power_meter
 from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .facility import Facility
@@ -96,26 +95,21 @@ class Simulation:
         self.gpus_per_node = cfg.gpus_per_node
         self.cohorts = Cohorts.of(scenario)
         changes_fleet = scenario.fleet is not None and scenario.fleet.has_events
-        per_cohort_power = scenario.fleet is not None and scenario.fleet.per_cohort_power
-        self.cluster = (CohortCluster if per_cohort_power else Cluster)(
+        self.cluster = allocator(
+            scenario,
+            self.cohorts,
             self.topology,
             spare_nodes=cfg.spare_nodes,
             placement=cfg.placement,
             share_gpus=cfg.sharing == "gpu",
             out_nodes=out_at_start(self.cohorts) if changes_fleet else (),
-            **({"cohorts": self.cohorts} if per_cohort_power else {}),
         )
         self.restart: RestartConfig = scenario.restart
         self.closing = False
         self.horizon_s = scenario.run.horizon
         self.adaptive = scenario.checkpoint.policy == "adaptive"
         self.causes = Causes(scenario)
-        down_planned: set[int] = set()
-        quarantined: set[int] = set()
-        if per_cohort_power:
-            cohort_list = node_cohorts(self.cohorts).tolist()
-            down_planned = CohortSet(cohort_list, len(self.cohorts.counts))
-            quarantined = CohortSet(cohort_list, len(self.cohorts.counts))
+        down_planned, quarantined = node_sets(scenario, self.cohorts)
         self.recorder = Recorder(
             env,
             self.cluster,
@@ -204,34 +198,18 @@ class Simulation:
             job.on_phase = on_phase
         self.power_meter: PowerMeter | None = None
         self.facility: Facility | None = None
-        meter: PowerMeter
         if scenario.power is not None:
             power = effective_power(scenario.power, scenario.facility)
-            if per_cohort_power:
-                assert scenario.fleet is not None
-                assert isinstance(self.cluster, CohortCluster)
-                assert isinstance(down_planned, CohortSet)
-                assert isinstance(quarantined, CohortSet)
-                meter = self.power_meter = CohortPowerMeter(
-                    env,
-                    self.cluster,
-                    power,
-                    [cohort_power(power, c.power) for c in scenario.fleet.cohorts],
-                    gpus_per_node=self.gpus_per_node,
-                    down_planned=down_planned,
-                    quarantined=quarantined,
-                    jobs=self.jobs,
-                )
-            else:
-                meter = self.power_meter = PowerMeter(
-                    env,
-                    self.cluster,
-                    power,
-                    gpus_per_node=self.gpus_per_node,
-                    down_planned=down_planned,
-                    quarantined=quarantined,
-                    jobs=self.jobs,
-                )
+            meter = self.power_meter = power_meter(
+                env,
+                self.cluster,
+                power,
+                scenario,
+                gpus_per_node=self.gpus_per_node,
+                down_planned=down_planned,
+                quarantined=quarantined,
+                jobs=self.jobs,
+            )
             self.recorder.on_tick = meter.tick
             self.recorder.on_run_record = meter.run_record
             if scenario.facility is not None:
@@ -462,11 +440,15 @@ class Simulation:
 
     def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``rack``'s uplink for a while (False: no network model)."""
-        return self.network is not None and self.network.cut_rack(rack, fraction, cause, duration_s)
+        return self.network is not None and self.network.cut_rack(
+            rack, fraction, cause, duration_s
+        )
 
     def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``node``'s NIC capacity (False: no network model)."""
-        return self.network is not None and self.network.cut_node(node, fraction, cause, duration_s)
+        return self.network is not None and self.network.cut_node(
+            node, fraction, cause, duration_s
+        )
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:
