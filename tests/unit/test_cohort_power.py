@@ -145,3 +145,16 @@ def test_replications_average_the_cohorts_table() -> None:
     by_cohort = sum(row["energy_total_mwh"] for row in power["cohorts"].values())
     assert abs(by_cohort - total) <= 1e-9 * total
     assert power["cohorts"]["cohort-1"]["profile"] == "a100-sxm"
+
+
+def test_the_terminal_summary_shows_energy_by_cohort(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE + "power: {}\n" + FLEET)
+    assert main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "by cohort (MWh)" in out and "cohort-1" in out and "(a100-sxm)" in out
+    path.write_text(BASE + "power: {}\n")
+    assert main(["run", str(path)]) == 0
+    assert "by cohort" not in capsys.readouterr().out
