@@ -158,3 +158,18 @@ def test_the_terminal_summary_shows_energy_by_cohort(
     path.write_text(BASE + "power: {}\n")
     assert main(["run", str(path)]) == 0
     assert "by cohort" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n", [3, 13])
+def test_nodes_by_cohort_counts_a_job_s_nodes_per_cohort(n: int) -> None:
+    sc = load_scenario_text(
+        "cluster: {pods: 2, racks_per_pod: 2, nodes_per_rack: 4, gpus_per_node: 8}\n"
+        "workload: {jobs: [{gpus: 8, work: 1h}]}\npower: {}\n"
+        "fleet: {cohorts: [{count: 5}, {count: 3, power: a100-sxm}, {count: 8}]}\n",
+        "t.yaml",
+    )
+    cluster = CohortCluster(Topology(8, 4, 2, 2), cohorts=Cohorts.of(sc), placement="first-fit")
+    cluster.allocate(7, n)
+    nodes = cluster.nodes_of(7)
+    expected = [sum(lo <= x < hi for x in nodes) for lo, hi in ((0, 5), (5, 8), (8, 16))]
+    assert cluster.nodes_by_cohort(7).tolist() == expected

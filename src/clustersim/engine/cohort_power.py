@@ -20,6 +20,7 @@ scenario uses the plain :class:`~clustersim.cluster.Cluster` and
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -76,12 +77,16 @@ class CohortCluster(Cluster):
     def __init__(self, topology: Topology, *, cohorts: Cohorts, **kwargs: Any) -> None:
         super().__init__(topology, **kwargs)
         self.cohort_of = node_cohorts(cohorts)
+        self.firsts = cohorts.first
+        """The first node id of each cohort."""
         self._cohort_list: list[int] = self.cohort_of.tolist()
         self.by_cohort: NDArray[np.int64] = np.zeros(
             (len(cohorts.counts), len(NodeState)), dtype=np.int64
         )
         np.add.at(self.by_cohort, (self.cohort_of, self.state.astype(np.int64)), 1)
         self._inner = False
+        self.version = 0
+        """Bumped at every state change (the meter re-reads the counts only after one)."""
 
     def _set_state(self, nodes: NDArray[np.int64], new: int) -> None:
         if self._inner or nodes.size == 0:
@@ -93,6 +98,7 @@ class CohortCluster(Cluster):
             super()._set_state(nodes, new)
         finally:
             self._inner = False
+        self.version += 1
         cohort = self.cohort_of[nodes]
         np.subtract.at(self.by_cohort, (cohort, old), 1)
         np.add.at(self.by_cohort[:, new], cohort, 1)
@@ -109,12 +115,25 @@ class CohortCluster(Cluster):
             super()._set_state_few(listed, new)
         finally:
             self._inner = False
+        self.version += 1
         by, cohort_of = self.by_cohort, self._cohort_list
         for node, was in zip(listed, old, strict=True):
             if was != new:
                 c = cohort_of[node]
                 by[c, was] -= 1
                 by[c, new] += 1
+
+    def nodes_by_cohort(self, job_id: int) -> NDArray[np.float64]:
+        """How many of ``job_id``'s nodes lie in each cohort (no sort of its node set)."""
+        nodes = self._jobs[job_id]
+        k = len(self.firsts)
+        if len(nodes) <= 16:
+            out = np.zeros(k, dtype=np.float64)
+            for node in nodes:
+                out[bisect_right(self.firsts, node) - 1] += 1.0
+            return out
+        ids = np.fromiter(nodes, dtype=np.int64, count=len(nodes))
+        return np.bincount(self.cohort_of[ids], minlength=k).astype(np.float64)
 
     def check_cohorts(self) -> None:
         """Recount the per-cohort state counts from the node states (tests; O(nodes))."""
@@ -135,18 +154,22 @@ class CohortSet(set[int]):
         super().__init__()
         self._cohort_of = cohort_of
         self.counts: list[int] = [0] * n_cohorts
+        self.version = 0
+        """Bumped at every change of the members."""
 
     def add(self, node: int) -> None:
         """Add ``node`` (counted in its cohort)."""
         if node not in self:
             super().add(node)
             self.counts[self._cohort_of[node]] += 1
+            self.version += 1
 
     def discard(self, node: object) -> None:
         """Remove ``node`` if present (uncounted from its cohort)."""
         if node in self:
             super().discard(node)
             self.counts[self._cohort_of[node]] -= 1  # type: ignore[call-overload]
+            self.version += 1
 
     def remove(self, node: object) -> None:
         """Remove ``node``; KeyError if absent."""
@@ -170,12 +193,14 @@ class CohortSet(set[int]):
         """Remove and return a node."""
         node = super().pop()
         self.counts[self._cohort_of[node]] -= 1
+        self.version += 1
         return node
 
     def clear(self) -> None:
         """Remove every node."""
         super().clear()
         self.counts = [0] * len(self.counts)
+        self.version += 1
 
     def __ior__(self, other: Any) -> CohortSet:  # type: ignore[override,misc]
         self.update(other)
@@ -240,7 +265,20 @@ class CohortPowerMeter(PowerMeter):
         self._dip_w = np.array([c["checkpoint"] - c["computing"] for c in w], dtype=np.float64)
         self._drained_w = np.array([c["checkpoint"] - c["recovery"] for c in w])
         k = len(profiles)
-        self._level_s = np.zeros((k, len(_LEVELS)), dtype=np.float64)
+        n_states = len(NodeState)
+        # The raw counts: nodes of each cohort in each allocator state, then each cohort's
+        # planned-down and quarantined nodes; their IT watts (a linear map).
+        by_w = np.zeros((k, n_states), dtype=np.float64)
+        lw = self._level_w
+        by_w[:, _FREE] = by_w[:, _SPARE] = lw[:, 0]
+        by_w[:, _ALLOCATED] = lw[:, 0] + gpn * lw[:, 4]
+        by_w[:, _DOWN] = lw[:, 2]
+        self._raw_w = np.concatenate((by_w.ravel(), lw[:, 1] - lw[:, 2], lw[:, 3] - lw[:, 2]))
+        self._raw_s = np.zeros(k * n_states + 2 * k, dtype=np.float64)
+        """∫ raw counts dt up to :attr:`_since`; the counts since then are :attr:`_held`."""
+        self._held = self._raw()
+        self._since = 0.0
+        self._seen = (-1, -1, -1)  # the first tick reads the levels
         self._epoch_s = {
             key: np.zeros(k, dtype=np.float64)
             for key in ("running", "stall", "drain", "lost", "slowdown")
@@ -266,6 +304,16 @@ class CohortPowerMeter(PowerMeter):
             )
         ).astype(np.float64)
 
+    def _raw(self) -> NDArray[np.float64]:
+        """The raw counts (see ``_raw_w``), as floats."""
+        return np.concatenate(
+            (
+                self.cohort_cluster.by_cohort.ravel(),
+                self._planned_set.counts,
+                self._quarantined_set.counts,
+            )
+        ).astype(np.float64)
+
     def node_level_w(self) -> float:
         """IT watts of node states now, each node at its own cohort's watts."""
         return float(np.sum(self._levels() * self._level_w))
@@ -275,16 +323,31 @@ class CohortPowerMeter(PowerMeter):
         levels = self._levels()
         return float(levels[:, 2] @ (self._level_w[:, 0] - self._level_w[:, 2]))
 
+    def _versions(self) -> tuple[int, int, int]:
+        return (
+            self.cohort_cluster.version,
+            self._planned_set.version,
+            self._quarantined_set.version,
+        )
+
     def tick(self) -> None:
-        """After the recorder's tick: integrate the levels that held since the previous one."""
-        levels = self._levels()
+        """After the recorder's tick: the levels read now began at the previous tick.
+
+        The counts are re-read only if a node changed state since the last tick (most ticks
+        follow a job's phase change, not a node's).
+        """
         now = self.env.now
-        self._level_s += levels * (now - self._last_tick)
-        level = float(np.sum(levels * self._level_w))
-        if level != self._level:
-            self._times.append(self._last_tick)
-            self._deltas.append(level - self._level)
-            self._level = level
+        versions = self._versions()
+        if versions != self._seen:
+            self._seen = versions
+            raw = self._raw()
+            self._raw_s += self._held * (self._last_tick - self._since)
+            self._held, self._since = raw, self._last_tick
+            level = float(raw @ self._raw_w)
+            if level != self._level:
+                self._times.append(self._last_tick)
+                self._deltas.append(level - self._level)
+                self._level = level
         self._last_tick = now
 
     def present_w(self) -> float:
@@ -296,10 +359,7 @@ class CohortPowerMeter(PowerMeter):
         """An epoch started (count its GPUs per cohort) or ended (tally it, then emit it)."""
         if isinstance(ev, RunStarted):
             job = self._job(ev.job)
-            nodes = self.cohort_cluster.nodes_of(job.id)
-            per = np.bincount(
-                self.cohort_cluster.cohort_of[list(nodes)], minlength=len(self.profiles)
-            ).astype(np.float64) * float(self.gpus_per_node)
+            per = self.cohort_cluster.nodes_by_cohort(job.id) * float(self.gpus_per_node)
             self._epoch_gpus[job.id] = per
             self._running_it_w += float(per @ self._run_w)
         else:
@@ -337,12 +397,18 @@ class CohortPowerMeter(PowerMeter):
         Every state of :data:`GPU_STATES`, plus the ``lost`` and ``slowdown`` parts of
         ``computing``.
         """
-        levels = self._level_s + self._levels() * max(0.0, end_s - self._last_tick)
+        raw = self._raw_s + self._held * max(0.0, end_s - self._since)
+        k, n_states = self.cohort_cluster.by_cohort.shape
+        by = raw[: k * n_states].reshape(k, n_states)
+        planned_s, quarantined_s = raw[k * n_states : -k], raw[-k:]
         gpn = self.gpus_per_node
         e = self._epoch_s
         out = []
-        for c in range(len(self.profiles)):
-            up, planned, repair, quarantined, held = levels[c].tolist()
+        for c in range(k):
+            up = float(by[c, _FREE] + by[c, _SPARE] + by[c, _ALLOCATED])
+            planned, quarantined = float(planned_s[c]), float(quarantined_s[c])
+            repair = float(by[c, _DOWN]) - planned - quarantined
+            held = float(by[c, _ALLOCATED]) * gpn
             running, stall, drain = e["running"][c], e["stall"][c], e["drain"][c]
             row = {
                 "computing": running - stall,
