@@ -7,6 +7,7 @@ defined once. Seeds are drawn as plain integers so that a failing example replay
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from clustersim.topology import Topology
 __all__ = [
     "checkpoint_configs",
     "cluster_configs",
+    "cohort_power_fleets",
     "durations",
     "fault_configs",
     "fleet_configs",
@@ -227,6 +229,34 @@ def fleet_configs(draw: st.DrawFn, cluster: dict[str, Any], horizon: float | str
             refresh["swap"] = draw(st.sampled_from((0.0, 600.0, 7200.0)))
         out["refresh"] = refresh
     return out
+
+
+@st.composite
+def cohort_power_fleets(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
+    """``data``'s fleet with a power profile per cohort (``fleet.cohorts[].power``).
+
+    Without a fleet, the nodes are split into 1-3 cohorts installed at the start, at any node
+    (not only pod boundaries). Each cohort's ``power`` is unset, ``h100-sxm`` or
+    ``a100-sxm``; at least one is set. ``data`` is a plain scenario dict.
+    """
+    fleet = data.get("fleet")
+    if fleet is None:
+        c = data["cluster"]
+        n = c["nodes_per_rack"] * c["racks_per_pod"] * c["pods"]
+        cuts = sorted(set(draw(st.lists(st.integers(1, max(1, n - 1)), max_size=2))) - {n})
+        bounds = [0, *cuts, n]
+        fleet = {
+            "cohorts": [
+                {"name": f"k{i}", "count": hi - lo} for i, (lo, hi) in enumerate(pairwise(bounds))
+            ]
+        }
+    cohorts = [
+        {**c, "power": draw(st.sampled_from((None, "h100-sxm", "a100-sxm")))}
+        for c in fleet["cohorts"]
+    ]
+    if all(c["power"] is None for c in cohorts):
+        cohorts[-1]["power"] = "a100-sxm"
+    return {**fleet, "cohorts": cohorts}
 
 
 @st.composite

@@ -41,6 +41,7 @@ from clustersim.events import (
 )
 from clustersim.job import Job, JobPhase
 from clustersim.network_metrics import NetworkStats, network_summary, utilisation_section
+from clustersim.power.cohorts import CohortEnergy
 from clustersim.power.facility import FacilityStats, drawn_energy, power_results
 from clustersim.power.steps import StepFunction
 from clustersim.topology import Topology
@@ -255,6 +256,11 @@ class Finished(Protocol):
         """The facility's integrals (None without a ``facility`` section)."""
         ...
 
+    @property
+    def power_cohorts(self) -> CohortEnergy | None:
+        """Per-cohort GPU-seconds and profiles (None without ``fleet.cohorts[].power``)."""
+        ...
+
 
 def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     """Derive every metric of a finished simulation from its log and integrals.
@@ -379,6 +385,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         power = power_results(
             sim.scenario, energy, gpu_seconds, sim.down_node_s, steps, sim.series["t_s"],
             stats=sim.facility_stats, summary=summary, causes=causes,
+            cohorts=sim.power_cohorts,
         )  # fmt: skip
     network: dict[str, Any] = {}
     if net is not None:

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from clustersim.config.power import PROFILES
 from clustersim.config.units import Duration, format_duration, parse_duration
 
 __all__ = [
@@ -150,6 +151,18 @@ class CohortConfig(_Frozen):
     is in seconds of the fastest generation; on slower nodes it runs at the slowest node's
     speed (the rest of its time shows as the ``slowdown`` GPU-seconds term)."""
     hazards: dict[str, HazardConfig] = Field(default_factory=dict)
+    power: str | None = None
+    """The cohort's hardware power profile, a name of ``config.power.PROFILES``; ``null``: the
+    scenario's ``power`` section's profile with its overrides (docs/fleet.md). Needs a
+    ``power`` section (its PUE and swing definition apply to every cohort)."""
+
+    @field_validator("power")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROFILES:
+            known = ", ".join(sorted(PROFILES))
+            raise ValueError(f"unknown power profile {value!r} (known: {known})")
+        return value
 
     @field_validator("install", mode="before")
     @classmethod
@@ -158,12 +171,14 @@ class CohortConfig(_Frozen):
 
     @model_serializer(mode="wrap")
     def _omit_no_retire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave out an unset ``retire`` and a speed of 1 (older dumps stay as they were)."""
+        """Leave out an unset ``retire`` and ``power`` and a speed of 1 (older dumps stay)."""
         data: dict[str, Any] = handler(self)
         if data.get("retire", 0) is None:
             del data["retire"]
         if data.get("speed") == 1.0:
             del data["speed"]
+        if data.get("power", 0) is None:
+            del data["power"]
         return data
 
 
@@ -236,6 +251,11 @@ class FleetConfig(_Frozen):
         return any(c.retire is not None for c in self.cohorts) or any(
             self.install_s(i) > 0 for i in range(len(self.cohorts))
         )
+
+    @property
+    def per_cohort_power(self) -> bool:
+        """Whether some cohort names its own power profile (``cohorts[].power``)."""
+        return any(c.power is not None for c in self.cohorts)
 
     @property
     def has_events(self) -> bool:

@@ -769,6 +769,30 @@ class Scenario(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _cohort_power(self) -> Scenario:
+        """``fleet.cohorts[].power`` needs a ``power`` section, whole nodes and no facility."""
+        if self.fleet is None or not self.fleet.per_cohort_power:
+            return self
+        i = next(i for i, c in enumerate(self.fleet.cohorts) if c.power is not None)
+        where = f"fleet.cohorts.{i}.power"
+        if self.power is None:
+            raise ValueError(
+                f"{where}: a cohort's power profile needs a power section (its PUE and swing"
+                " definition apply to every cohort; power: {} for the defaults)"
+            )
+        if self.facility is not None:
+            raise ValueError(
+                f"{where}: per-cohort power profiles are not supported with a facility"
+                " section (power cap, ramp limit, stall floor: they price every GPU with"
+                " the power section's profile)"
+            )
+        if self.cluster.sharing == "gpu":
+            raise ValueError(
+                f"{where}: per-cohort power profiles are not supported with cluster.sharing: gpu"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _sharing_policy(self) -> Scenario:
         """Conservative backfill's profile counts whole nodes; GPU sharing needs more."""
         if self.cluster.sharing == "gpu" and self.scheduler.policy == "conservative-backfill":

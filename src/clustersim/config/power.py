@@ -40,6 +40,7 @@ __all__ = [
     "HardwareProfile",
     "PowerConfig",
     "SwingConfig",
+    "cohort_power",
     "effective_power",
     "idle_floor_w",
 ]
@@ -339,6 +340,17 @@ def idle_floor_w(power: PowerConfig, nodes: int, gpus_per_node: int) -> float:
     """Facility watts of every node up and idle: the lowest cap a cluster can keep."""
     w = power.gpu.watts()
     return nodes * (gpus_per_node * w["idle"] + power.node_w) * power.pue
+
+
+def cohort_power(power: PowerConfig, profile: str | None) -> PowerConfig:
+    """A cohort's power: ``profile``'s watts with the scenario's PUE and swings.
+
+    ``profile``'s own watts (no overrides); ``None``: the scenario's ``power`` as given,
+    overrides included.
+    """
+    if profile is None:
+        return power
+    return PowerConfig(profile=profile, pue=power.pue, swings=power.swings)
 
 
 def effective_power(power: PowerConfig, facility: FacilityConfig | None) -> PowerConfig:

@@ -172,17 +172,17 @@ class PowerMeter:
         record = job.epochs[-1]
         start, stop = record.start, min(record.end, ev.t)
         drain_s = ev.t - stop
+        running_s = stop - start
+        stall_s = ev.stall_s - drain_s
+        level, dip_w, drain_w = self._epoch_w(ev, running_s, stall_s, drain_s)
         times, deltas = self._times, self._deltas
         if drain_s > 0:
             times.extend((stop, ev.t))
-            deltas.extend((ev.gpus * self._drain_w, -ev.gpus * self._drain_w))
+            deltas.extend((drain_w, -drain_w))
             if self.saving is not None:
                 self._capped_drain(stop, ev.t, ev.gpus)
-        running_s = stop - start
         if running_s <= 0:
             return
-        stall_s = ev.stall_s - drain_s
-        dip_w = ev.gpus * self._stall_w
         saving: tuple[list[float], list[float]] = ([], [])
         if self.saving is not None:
             saving = self.saving(start, stop)
@@ -192,7 +192,6 @@ class PowerMeter:
             and abs(dip_w) * self.pue >= self._stall_steps_min_w
             and self.stall_steps < MAX_STALL_STEPS
         )
-        level = ev.gpus * self._running_w
         if stall_s > 0 and not per_stall:
             level += dip_w * min(1.0, stall_s / running_s)  # stalls spread over the epoch
         times.extend((start, stop))
@@ -202,6 +201,17 @@ class PowerMeter:
             self._throttled(saving, stop, ev.gpus * (1.0 - spread))
         if per_stall:
             self._stall_dips(record, stop, ev.reason == "finished", dip_w, saving, ev.gpus)
+
+    def _epoch_w(
+        self, ev: RunEnded, running_s: float, stall_s: float, drain_s: float
+    ) -> tuple[float, float, float]:
+        """An ended epoch's IT watts: running, one stall, its drain.
+
+        Running is over ``recovery``, a stall over ``computing``, a drain over ``recovery``;
+        the per-cohort meter also tallies the epoch here.
+        """
+        gpus = ev.gpus
+        return gpus * self._running_w, gpus * self._stall_w, gpus * self._drain_w
 
     def _throttled(
         self, saving: tuple[list[float], list[float]], stop: float, computing: float

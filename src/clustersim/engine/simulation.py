@@ -33,7 +33,6 @@ import numpy as np
 import simpy
 
 from clustersim.checkpoint import interval_for
-from clustersim.cluster import Cluster
 from clustersim.cohorts import Cohorts
 from clustersim.config import RestartConfig, Scenario
 from clustersim.config.power import effective_power
@@ -42,6 +41,7 @@ from clustersim.faults import REGISTRY as FAULT_REGISTRY
 from clustersim.faults.base import FaultSource
 from clustersim.job import Horizon, Job, JobPhase
 from clustersim.metrics import SECONDS_PER_YEAR, LogTally
+from clustersim.power.cohorts import CohortEnergy
 from clustersim.power.steps import StepFunction
 from clustersim.rng import Streams
 from clustersim.scheduler import BACKFILL, FULL_QUEUE, PREEMPTIVE, PREFIX
@@ -51,6 +51,7 @@ from clustersim.workload import build_workload
 
 from .build import Causes, make_jobs, unplaceable
 from .changes import FleetChanges, out_at_start
+from .cohort_power import CohortPowerMeter, allocator, node_sets, power_meter
 from .degradation import Degradations
 from .dispatcher import Dispatcher
 from .facility import Facility
@@ -94,7 +95,9 @@ class Simulation:
         self.gpus_per_node = cfg.gpus_per_node
         self.cohorts = Cohorts.of(scenario)
         changes_fleet = scenario.fleet is not None and scenario.fleet.has_events
-        self.cluster = Cluster(
+        self.cluster = allocator(
+            scenario,
+            self.cohorts,
             self.topology,
             spare_nodes=cfg.spare_nodes,
             placement=cfg.placement,
@@ -106,8 +109,7 @@ class Simulation:
         self.horizon_s = scenario.run.horizon
         self.adaptive = scenario.checkpoint.policy == "adaptive"
         self.causes = Causes(scenario)
-        down_planned: set[int] = set()
-        quarantined: set[int] = set()
+        down_planned, quarantined = node_sets(scenario, self.cohorts)
         self.recorder = Recorder(
             env,
             self.cluster,
@@ -198,10 +200,11 @@ class Simulation:
         self.facility: Facility | None = None
         if scenario.power is not None:
             power = effective_power(scenario.power, scenario.facility)
-            meter = self.power_meter = PowerMeter(
+            meter = self.power_meter = power_meter(
                 env,
                 self.cluster,
                 power,
+                scenario,
                 gpus_per_node=self.gpus_per_node,
                 down_planned=down_planned,
                 quarantined=quarantined,
@@ -350,6 +353,21 @@ class Simulation:
     def down_node_s(self) -> dict[str, float]:
         """Node-seconds in maintenance and quarantined (parts of the ``down`` integral)."""
         return self.recorder.down_node_s
+
+    @property
+    def power_cohorts(self) -> CohortEnergy | None:
+        """Per-cohort GPU-seconds by power state and profiles (only with per-cohort power)."""
+        meter = self.power_meter
+        if not isinstance(meter, CohortPowerMeter):
+            return None
+        lost = {c: tuple(v.tolist()) for c, v in meter.lost_by_cause.items()}
+        return CohortEnergy(
+            self.cohorts.names,
+            tuple(meter.profiles),
+            tuple(meter.gpu_seconds(self.end_s)),
+            lost,
+            self.gpus_per_node,
+        )
 
     @property
     def power_steps(self) -> StepFunction | None:

@@ -197,9 +197,20 @@ def _power_rows(result: RunResult) -> list[tuple[str, str]]:
             f"({p['profile']}, PUE {p['pue']:g})",
         ),
         ("energy (MWh)", f"{p['energy_total_mwh']:,.0f}:  {by_state}"),
+        *_cohort_rows(p.get("cohorts")),
         ("power swings", text + (" (replication 0)" if len(result.replications) > 1 else "")),
         *_facility_rows(p.get("facility")),
     ]
+
+
+def _cohort_rows(cohorts: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Energy by cohort, each with its profile (only with ``fleet.cohorts[].power``)."""
+    if not cohorts:
+        return []
+    text = "  ".join(
+        f"{name} {row['energy_total_mwh']:,.0f} ({row['profile']})" for name, row in cohorts.items()
+    )
+    return [("by cohort (MWh)", text)]
 
 
 def _facility_rows(f: dict[str, Any] | None) -> list[tuple[str, str]]:

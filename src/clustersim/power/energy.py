@@ -207,6 +207,8 @@ def aggregate_power(sections: list[dict[str, Any]]) -> dict[str, Any]:
     for key, value in first.items():
         if key in _REPLICATION_0:
             out[key] = value
+        elif key == "cohorts":  # per cohort, per field, per state: averaged all the way down
+            out[key] = _mean_tree([s[key] for s in sections])
         elif isinstance(value, dict):
             out[key] = {
                 k: _mean([s[key][k] for s in sections]) if _number(v) else v
@@ -216,6 +218,14 @@ def aggregate_power(sections: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = _mean([s[key] for s in sections])
     out["swings_count_mean"] = _mean([s["swings"]["count"] for s in sections])
     return out
+
+
+def _mean_tree(values: list[Any]) -> Any:
+    """Nested dicts of numbers averaged leaf by leaf (other leaves: the first's)."""
+    first = values[0]
+    if isinstance(first, dict):
+        return {k: _mean_tree([v[k] for v in values]) for k in first}
+    return _mean(values) if _number(first) else first
 
 
 def _number(value: Any) -> bool:

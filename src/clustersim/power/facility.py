@@ -19,6 +19,7 @@ import numpy as np
 from clustersim.config import PowerConfig, Scenario
 from clustersim.config.power import FacilityConfig, effective_power
 
+from .cohorts import CohortEnergy, apply_cohorts
 from .energy import EnergyModel, FacilityEnergy, power_section
 from .steps import J_PER_MWH, StepFunction
 
@@ -166,14 +167,17 @@ def power_results(
     stats: FacilityStats | None,
     summary: dict[str, Any],
     causes: dict[str, dict[str, Any]],
+    cohorts: CohortEnergy | None = None,
 ) -> dict[str, Any]:
     """One replication's ``power`` section; its keys of ``summary`` and ``causes`` updated.
 
     ``down_node_s`` holds the node-seconds of the identity's ``down`` term in maintenance and
-    quarantined.
+    quarantined. With ``cohorts`` (per-cohort power profiles) energy is priced per cohort.
     """
     down_gpu_s = {k: v * drawn.gpus_per_node for k, v in down_node_s.items()}
     power = power_section(drawn, gs, down_gpu_s, steps, bin_starts, stats)
+    if cohorts is not None:
+        apply_cohorts(power, cohorts, gs, down_gpu_s, causes)
     if scenario.facility is not None and stats is not None and scenario.power is not None:
         add_facility(
             power,
