@@ -213,3 +213,18 @@ def test_same_seed_same_power_bytes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_scenario_without_power_has_no_power_key() -> None:
     sc = Scenario.model_validate({"workload": {"jobs": [{"gpus": 8, "work": "1h"}]}})
     assert sc.power is None
+
+
+def test_a_bin_inside_one_step_averages_to_exactly_its_level() -> None:
+    # Found by the network identity property: the last bin of a run was a 1.7e-9 s sliver at
+    # t = 189,975 s, and the difference of two large integrals over it gave 0.6724 for a
+    # level of 2/3 held throughout, above the bin's highest level.
+    end = 189975.07333725222
+    steps = StepFunction(np.array([0.0, 1000.0, 150000.3]), np.array([0.25, 0.9, 2 / 3]), end)
+    edges = np.array([0.0, 500.0, 120000.0, 189975.07333725053, end])
+    means = steps.bin_means(edges)
+    low, high = steps.bin_extremes(edges)
+    assert means[0] == 0.25 and means[-1] == 2 / 3
+    assert np.all((low <= means) & (means <= high))
+    # A bin with a change inside still gets its exact time average.
+    assert means[1] == pytest.approx((500 * 0.25 + 119000 * 0.9) / 119500, rel=1e-12)

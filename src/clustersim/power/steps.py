@@ -83,7 +83,12 @@ class StepFunction:
         i = np.searchsorted(self.t_s, edges, side="right") - 1
         at = cum[i] + self.watts[i] * (edges - self.t_s[i])
         span = np.diff(edges)
-        return np.divide(np.diff(at), span, out=np.zeros_like(span), where=span > 0)
+        means = np.divide(np.diff(at), span, out=np.zeros_like(span), where=span > 0)
+        # A bin inside one step holds its level: exactly that level (the difference of two
+        # large integrals over a sliver of a bin can be off by more than the level changes).
+        within = (i[:-1] == i[1:]) & (span > 0)
+        means[within] = self.watts[i[:-1][within]]
+        return means
 
     def bin_extremes(
         self, edges: NDArray[np.float64]
