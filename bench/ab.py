@@ -135,6 +135,22 @@ def git_head(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+def save(path: Path, key: str, res: dict[str, Any]) -> None:
+    """Merge one result into ``path``, read afresh so that concurrent runs keep theirs."""
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault("results", {})[key] = res
+    data["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    data["method"] = (
+        "alternating fresh subprocesses, PYTHONPATH=<root>/src:<root>; best CPU s of .run(); "
+        "clustersim.scheduler/faults come from the running venv's editable install"
+    )
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
@@ -152,17 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         if not (root / "src" / "clustersim").is_dir():
             parser.error(f"{root} has no src/clustersim")
     path = RESULTS_DIR / args.out
-    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    data.setdefault("results", {})
-    data["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    data["method"] = (
-        "alternating fresh subprocesses, PYTHONPATH=<root>/src:<root>; best CPU s of .run(); "
-        "clustersim.scheduler/faults come from the running venv's editable install"
-    )
     for config in args.configs:
         res = measure(config, args.days, args.repeat, args.before.resolve(), args.after.resolve())
         res["before_root"] = str(args.before)
@@ -170,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         res["after_root"] = str(args.after)
         res["after_commit"] = git_head(args.after)
         key = config if args.days <= 0 else f"{config}@{args.days:g}d"
-        data["results"][key] = res
-        path.write_text(json.dumps(data, indent=1) + "\n")
+        save(path, key, res)
         print(
             f"{key}: before {res['before_cpu_s']:.2f} s ({res['before_events']:,} ev) "
             f"after {res['after_cpu_s']:.2f} s ({res['after_events']:,} ev) "

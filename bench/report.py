@@ -386,7 +386,9 @@ def targets_table(
         row(
             f"engine ratio ≥ {tg['engine_ratio']}: `{c['name']}`",
             f"{b['engine_ratio']:.4f} (`{base_name}`)" if b and b.get("engine_ratio") else "–",
-            f"{c['engine_ratio']:.4f}" + ("" if ok(c) else " (cut off)"),
+            f"{c['engine_ratio']:.4f}"
+            + (f" (CPU time: {c['engine_ratio_cpu']:.4f})" if c.get("engine_ratio_cpu") else "")
+            + ("" if ok(c) else " (cut off)"),
             c["engine_ratio"] >= tg["engine_ratio"],
         )
     base_exp = event_exponents(base) if base else {}
