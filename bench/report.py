@@ -609,6 +609,7 @@ def write_report(
     figures.append(("Events/s vs raw SimPy", "events_per_s.png"))
 
     st = data["settings"]
+    source = data.get("_path", "latest.json")
     lines = [
         "# clustersim benchmark report",
         "",
@@ -656,10 +657,12 @@ def write_report(
         "```",
         "uv sync --extra bench",
         f"uv run python bench/run.py --all --repeat {st['repeat']} --timeout "
-        f"{st['timeout_s']:.0f}" + "".join(f" --profile {name}" for name in profiles),
-        "uv run --extra bench python bench/report.py bench/results/latest.json"
+        f"{st['timeout_s']:.0f}"
+        + "".join(f" --profile {name}" for name in profiles)
+        + f" --out {source}",
+        f"uv run --extra bench python bench/report.py bench/results/{source}"
         + (f" --baseline bench/results/{baseline['_path']}" if baseline else "")
-        + (" --ab bench/results/<ab.py result>" if ab else ""),
+        + (f" --ab bench/results/{ab['_path']}" if ab else ""),
         "```",
         "",
     ]
@@ -681,12 +684,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ab", help="an ab.py result file: same-run before/after CPU times")
     args = parser.parse_args(argv)
     data = json.loads(Path(args.results).read_text())
+    data["_path"] = Path(args.results).name
     baseline = ab = None
     if args.baseline:
         baseline = json.loads(Path(args.baseline).read_text())
         baseline["_path"] = Path(args.baseline).name
     if args.ab:
         ab = json.loads(Path(args.ab).read_text())
+        ab["_path"] = Path(args.ab).name
     out = Path(args.out).resolve()
     write_report(data, out, Path(args.plots).resolve(), Path(args.notes), baseline, ab)
     sys.stderr.write(f"wrote {out}\n")
