@@ -156,14 +156,16 @@ def plot_days(configs: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_memory(configs: dict[str, Any], path: Path, target_mb: float) -> None:
-    """Peak RSS per configuration, with the interpreter's baseline and the target."""
+def plot_memory(configs: dict[str, Any], path: Path, targets_mb: dict[str, float]) -> None:
+    """Peak RSS per configuration, with the interpreter's baseline and the targets (MiB, by
+    the configuration they apply to)."""
     rows = [c for c in configs.values() if c.get("peak_rss_mb")]
     fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(rows) + 1.5))
     names = [c["name"] + ("" if ok(c) else " (cut)") for c in rows]
     ax.barh(names, [c["peak_rss_mb"] for c in rows], color="C0", label="peak RSS")
     ax.barh(names, [c.get("rss_before_mb", 0) for c in rows], color="C7", label="after imports")
-    ax.axvline(target_mb, color="C3", ls="--", label=f"target {target_mb:.0f} MiB")
+    for (name, mb), color in zip(targets_mb.items(), ("C3", "C1"), strict=False):
+        ax.axvline(mb, color=color, ls="--", label=f"{name} target {mb:,.0f} MiB")
     ax.invert_yaxis()
     ax.set_xlabel("MiB")
     ax.set_title("Peak resident memory per configuration (fresh process each)")
@@ -229,56 +231,203 @@ def code_text(data: dict[str, Any]) -> list[str]:
     return [text + ".", ""]
 
 
-def targets_table(data: dict[str, Any]) -> list[str]:
-    """Targets of the benchmark issue, met or not, with the measured figure."""
-    cfg, tg = data["configs"], data["targets"]
-    lines = ["| target | measured | met? |", "|---|---|---|"]
+ISSUE_22_TARGETS: dict[str, float] = {
+    "llama3_wall_s": 0.5,
+    "fleet_350k_wall_s": 120.0,
+    "fleet_350k_rss_mb": 2e9 / 2**20,
+    "year_131k_wall_s": 30.0,
+    "year_131k_rss_mb": 500.0,
+    "engine_ratio": 0.1,
+    "contention_speedup": 2.0,
+    "event_exponent_max": 1.1,
+}
+"""Issue 22's targets, for result files written before ``run.py`` recorded them (a file's own
+``targets`` take precedence)."""
 
-    def row(what: str, measured: str, met: bool | None) -> None:
+
+def targets_of(data: dict[str, Any]) -> dict[str, float]:
+    """The targets a result file was run against, completed with issue 22's."""
+    return {**ISSUE_22_TARGETS, **data.get("targets", {})}
+
+
+def event_exponents(configs: dict[str, Any]) -> dict[str, tuple[float | None, float | None, int]]:
+    """Per scaling series: log-log slopes of run time (wall, then CPU) on SimPy events, and
+    the number of finished points. CPU time is the steadier one on a shared machine."""
+    out: dict[str, tuple[float | None, float | None, int]] = {}
+    for series in ("gpus", "jobs"):
+        done = [c for c in _series(configs, series) if ok(c)]
+        if done:
+            events = [c["simpy_events"] for c in done]
+            wall = loglog_slope(events, [c["run_s"] for c in done])
+            cpu = None
+            if all(c.get("run_cpu_s") for c in done):
+                cpu = loglog_slope(events, [c["run_cpu_s"] for c in done])
+            out[series] = (wall, cpu, len(done))
+    return out
+
+
+def _ab_entry(ab: dict[str, Any] | None, config: str) -> tuple[str, dict[str, Any]] | None:
+    """The before/after entry of ``config`` in an ``ab.py`` file: full horizon first."""
+    results = (ab or {}).get("results", {})
+    if config in results:
+        return config, results[config]
+    partial = sorted(k for k in results if k.startswith(config + "@"))
+    return (partial[0], results[partial[0]]) if partial else None
+
+
+def _ab_text(e: dict[str, Any]) -> str:
+    horizon = f" ({e['days']:g} days)" if e.get("days") else ""
+    return (
+        f"{e['before_cpu_s']:.1f} s CPU → {e['after_cpu_s']:.1f} s CPU{horizon}, "
+        f"×{e['speedup']:.2f} (same run, `ab.py`)"
+    )
+
+
+def targets_table(
+    data: dict[str, Any],
+    baseline: dict[str, Any] | None = None,
+    ab: dict[str, Any] | None = None,
+) -> list[str]:
+    """Issue 22's targets, met or not, with the measured figure and the figure before.
+
+    *before* is the same figure in ``baseline`` (an earlier ``run.py`` result file) where it
+    has the configuration, or the same-run before/after CPU times of ``ab`` (``ab.py``).
+    """
+    cfg, tg = data["configs"], targets_of(data)
+    base = (baseline or {}).get("configs", {})
+    base_name = (baseline or {}).get("_path", "baseline")
+    lines = ["| target | before | measured | met? |", "|---|---|---|---|"]
+
+    def row(what: str, before: str, measured: str, met: bool | None) -> None:
         mark = "–" if met is None else ("yes" if met else "**no**")
-        lines.append(f"| {what} | {measured} | {mark} |")
+        lines.append(f"| {what} | {before} | {measured} | {mark} |")
+
+    def base_fig(name: str, key: str, spec: str, unit: str) -> str:
+        c = base.get(name)
+        if c and ok(c) and c.get(key) is not None:
+            return f"{format(c[key], spec)}{unit} (`{base_name}`)"
+        return "–"
 
     llama = cfg.get("llama3")
     if llama and ok(llama):
         row(
-            f"`llama3` wall < {tg['llama3_wall_s']} s",
+            f"`llama3` wall < {tg['llama3_wall_s']} s (earlier target)",
+            base_fig("llama3", "wall_s", ".3f", " s"),
             f"{llama['wall_s']:.3f} s best of {llama['repeat']} "
             f"(first run {llama['wall_first_s']:.3f} s)",
             llama["wall_s"] < tg["llama3_wall_s"],
         )
-    year = cfg.get("year-131k")
-    if year:
-        if ok(year):
-            row(
-                f"`year-131k` wall < {tg['year_131k_wall_s']:.0f} s",
-                f"{year['wall_s']:.1f} s wall ({fmt(year.get('run_cpu_s'), '.1f')} s CPU in run)",
-                year["wall_s"] < tg["year_131k_wall_s"],
+    for name, wall_key, rss_key, rss_label in (
+        ("fleet-350k-year", "fleet_350k_wall_s", "fleet_350k_rss_mb", "2 GB = 1,907 MiB"),
+        ("year-131k", "year_131k_wall_s", "year_131k_rss_mb", None),
+    ):
+        c = cfg.get(name)
+        entry = _ab_entry(ab, name)
+        before_wall = base_fig(name, "wall_s", ".1f", " s wall")
+        if before_wall == "–" and entry:
+            before_wall = (
+                f"{entry[1]['before_cpu_s']:.1f} s CPU"
+                + (f" for {entry[1]['days']:g} days" if entry[1].get("days") else "")
+                + " (`ab.py`)"
             )
-        elif year.get("status") == "timeout":
-            est = extrapolate(year)
+        before_rss = base_fig(name, "peak_rss_mb", ",.0f", " MiB")
+        if before_rss == "–" and entry:
+            before_rss = (
+                f"{entry[1]['before_peak_rss_mb']:,.0f} MiB"
+                + (f" for {entry[1]['days']:g} days" if entry[1].get("days") else "")
+                + " (`ab.py`)"
+            )
+        rss_text = rss_label or f"{tg[rss_key]:,.0f} MiB"
+        if not c:
+            row(f"`{name}` wall < {tg[wall_key]:.0f} s", before_wall, "not run", None)
+            continue
+        if ok(c):
+            row(
+                f"`{name}` wall < {tg[wall_key]:.0f} s",
+                before_wall,
+                f"{c['wall_s']:.1f} s wall ({fmt(c.get('run_cpu_s'), '.1f')} s CPU in run)",
+                c["wall_s"] < tg[wall_key],
+            )
+        elif c.get("status") == "timeout":
+            est = extrapolate(c)
             est_text = f"; extrapolated full run ≈ {est['estimated_wall_s']:,.0f} s" if est else ""
             row(
-                f"`year-131k` wall < {tg['year_131k_wall_s']:.0f} s",
-                f"did not finish: day {year.get('reached_sim_days', 0):.1f} of 365 after "
-                f"{year.get('reached_wall_s', 0):.0f} s{est_text}",
+                f"`{name}` wall < {tg[wall_key]:.0f} s",
+                before_wall,
+                f"did not finish: day {c.get('reached_sim_days', 0):.1f} of "
+                f"{c['size']['days']:g} after {c.get('reached_wall_s', 0):.0f} s{est_text}",
                 False,
             )
-        rss = year.get("peak_rss_mb")
+        else:
+            row(f"`{name}` wall < {tg[wall_key]:.0f} s", before_wall, "error", False)
+        rss = c.get("peak_rss_mb")
         if rss:
-            partial = "" if ok(year) else " (at the cut-off)"
+            partial = "" if ok(c) else " (at the cut-off)"
             row(
-                f"`year-131k` peak RSS < {tg['year_131k_rss_mb']:.0f} MiB",
+                f"`{name}` peak RSS < {rss_text}",
+                before_rss,
                 f"{rss:,.0f} MiB{partial}",
-                rss < tg["year_131k_rss_mb"] if ok(year) else None,
+                rss < tg[rss_key] if ok(c) else None,
             )
-    ratios = [(c["name"], c["engine_ratio"]) for c in cfg.values() if c.get("engine_ratio")]
-    if ratios:
-        best = max(ratios, key=lambda r: r[1])
-        worst = min(ratios, key=lambda r: r[1])
+    contention = _ab_entry(ab, "meta24k-contention")
+    if contention and contention[1].get("days") is None:
+        e = contention[1]
         row(
-            f"engine ratio ≥ {tg['engine_ratio']} (model SimPy events/s ÷ raw)",
-            f"{worst[1]:.4f} (`{worst[0]}`) … {best[1]:.4f} (`{best[0]}`)",
-            worst[1] >= tg["engine_ratio"],
+            f"`meta24k-contention` time halved (×{tg['contention_speedup']:g} against the "
+            "session-start code)",
+            f"{e['before_cpu_s']:.2f} s CPU ({e.get('before_commit') or 'before'})",
+            _ab_text(contention[1]),
+            e["speedup"] >= tg["contention_speedup"],
+        )
+    else:
+        row(
+            "`meta24k-contention` time halved",
+            "–",
+            "no full-horizon same-run before/after in this report (`--ab`)",
+            None,
+        )
+    for c in cfg.values():
+        if not c.get("engine_ratio"):
+            continue
+        b = base.get(c["name"])
+        row(
+            f"engine ratio ≥ {tg['engine_ratio']}: `{c['name']}`",
+            f"{b['engine_ratio']:.4f} (`{base_name}`)" if b and b.get("engine_ratio") else "–",
+            f"{c['engine_ratio']:.4f}"
+            + (f" (CPU time: {c['engine_ratio_cpu']:.4f})" if c.get("engine_ratio_cpu") else "")
+            + ("" if ok(c) else " (cut off)"),
+            c["engine_ratio"] >= tg["engine_ratio"],
+        )
+    base_exp = event_exponents(base) if base else {}
+    for series, (wall_p, cpu_p, n) in event_exponents(cfg).items():
+        b = base_exp.get(series)
+        judged = cpu_p if cpu_p is not None else wall_p
+        row(
+            f"cost linear in events: run time ∝ SimPy events^p, p ≤ "
+            f"{tg['event_exponent_max']:g} ({series} series; judged on CPU time)",
+            f"p = {fmt(b[0], '.2f')} wall, {fmt(b[1], '.2f')} CPU (`{base_name}`)" if b else "–",
+            f"p = {fmt(wall_p, '.2f')} wall, {fmt(cpu_p, '.2f')} CPU ({n} finished points)",
+            None if judged is None else judged <= tg["event_exponent_max"],
+        )
+    return lines
+
+
+def ab_table(ab: dict[str, Any]) -> list[str]:
+    """Same-run before/after CPU seconds of ``.run()`` from an ``ab.py`` result file."""
+    lines = [
+        "| config | horizon | before CPU s | after CPU s | after ÷ before | speed-up "
+        "| SimPy events before / after | model records before / after | pairs |",
+        "|---|---|---:|---:|---:|---:|---|---|---:|",
+    ]
+    for e in ab.get("results", {}).values():
+        same_ev = "identical" if e["before_events"] == e["after_events"] else "differ"
+        horizon = f"{e['days']:g} d" if e.get("days") else "full"
+        lines.append(
+            f"| `{e['config']}` | {horizon} | "
+            f"{e['before_cpu_s']:.2f} | {e['after_cpu_s']:.2f} | {e['ratio']:.3f} | "
+            f"×{e['speedup']:.2f} | {e['before_events']:,} / {e['after_events']:,} ({same_ev}) | "
+            f"{fmt(e.get('before_records'), ',d')} / {fmt(e.get('after_records'), ',d')} | "
+            f"{e['repeat']} |"
         )
     return lines
 
@@ -347,7 +496,13 @@ def scaling_text(configs: dict[str, Any]) -> list[str]:
         slope = loglog_slope([c["size"][key] for c in done], [c["run_s"] for c in done])
         ev_slope = loglog_slope([c["simpy_events"] for c in done], [c["run_s"] for c in done])
         per_event = ", ".join(
-            f"{c['name']} {1e6 * c['run_s'] / c['simpy_events']:,.0f} µs" for c in done
+            f"{c['name']} {1e6 * c['run_s'] / c['simpy_events']:,.0f} µs"
+            + (
+                f" ({1e6 * c['run_cpu_s'] / c['simpy_events']:,.1f} µs CPU)"
+                if c.get("run_cpu_s")
+                else ""
+            )
+            for c in done
         )
         cut = [c["name"] for c in _series(configs, series) if not ok(c)]
         out.append(
@@ -403,8 +558,35 @@ def profile_tables(profiles: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | None) -> None:
-    """Render plots and the markdown report."""
+def ab_section(ab: dict[str, Any] | None) -> list[str]:
+    """The *Same-run before/after* section from an ``ab.py`` file (nothing without one)."""
+    if not ab or not ab.get("results"):
+        return []
+    first = next(iter(ab["results"].values()))
+    return [
+        "## Same-run before/after",
+        "",
+        f"`bench/ab.py`: each configuration alternately with the code at "
+        f"`{first.get('before_root')}` (commit {first.get('before_commit')}) and at "
+        f"`{first.get('after_root')}` (commit {first.get('after_commit')}), each run in a fresh "
+        "process; best CPU seconds of `.run()` of each side. Both sides import "
+        "`clustersim.scheduler` and `clustersim.faults` from the running venv's editable "
+        "install (the after code; see `ab.py`).",
+        "",
+        *ab_table(ab),
+        "",
+    ]
+
+
+def write_report(
+    data: dict[str, Any],
+    out: Path,
+    plots: Path,
+    notes: Path | None,
+    baseline: dict[str, Any] | None = None,
+    ab: dict[str, Any] | None = None,
+) -> None:
+    """Render plots and the markdown report (targets against ``baseline`` and ``ab``)."""
     plots.mkdir(parents=True, exist_ok=True)
     cfg = data["configs"]
     rel = plots.relative_to(out.parent) if plots.is_relative_to(out.parent) else plots
@@ -422,12 +604,18 @@ def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | Non
     if any(len(c.get("trace", [])) >= 3 for c in cfg.values()):
         plot_days(cfg, plots / "wall_vs_days.png")
         figures.append(("Wall time vs simulated days", "wall_vs_days.png"))
-    plot_memory(cfg, plots / "memory.png", data["targets"]["year_131k_rss_mb"])
+    tg = targets_of(data)
+    plot_memory(
+        cfg,
+        plots / "memory.png",
+        {"year-131k": tg["year_131k_rss_mb"], "fleet-350k-year": tg["fleet_350k_rss_mb"]},
+    )
     figures.append(("Peak memory", "memory.png"))
-    plot_rates(cfg, plots / "events_per_s.png", data["targets"]["engine_ratio"])
+    plot_rates(cfg, plots / "events_per_s.png", tg["engine_ratio"])
     figures.append(("Events/s vs raw SimPy", "events_per_s.png"))
 
     st = data["settings"]
+    source = data.get("_path", "latest.json")
     lines = [
         "# clustersim benchmark report",
         "",
@@ -448,8 +636,9 @@ def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | Non
         "",
         "## Targets",
         "",
-        *targets_table(data),
+        *targets_table(data, baseline, ab),
         "",
+        *ab_section(ab),
         "## Results",
         "",
         *results_table(cfg),
@@ -474,8 +663,12 @@ def write_report(data: dict[str, Any], out: Path, plots: Path, notes: Path | Non
         "```",
         "uv sync --extra bench",
         f"uv run python bench/run.py --all --repeat {st['repeat']} --timeout "
-        f"{st['timeout_s']:.0f}" + "".join(f" --profile {name}" for name in profiles),
-        "uv run --extra bench python bench/report.py bench/results/latest.json",
+        f"{st['timeout_s']:.0f}"
+        + "".join(f" --profile {name}" for name in profiles)
+        + f" --out {source}",
+        f"uv run --extra bench python bench/report.py bench/results/{source}"
+        + (f" --baseline bench/results/{baseline['_path']}" if baseline else "")
+        + (f" --ab bench/results/{ab['_path']}" if ab else ""),
         "```",
         "",
     ]
@@ -490,10 +683,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--notes", default=str(BENCH_DIR / "NOTES.md"), help="appended if it exists"
     )
+    parser.add_argument(
+        "--baseline",
+        help="an earlier run.py result file: the targets table's *before* column",
+    )
+    parser.add_argument("--ab", help="an ab.py result file: same-run before/after CPU times")
     args = parser.parse_args(argv)
     data = json.loads(Path(args.results).read_text())
+    data["_path"] = Path(args.results).name
+    baseline = ab = None
+    if args.baseline:
+        baseline = json.loads(Path(args.baseline).read_text())
+        baseline["_path"] = Path(args.baseline).name
+    if args.ab:
+        ab = json.loads(Path(args.ab).read_text())
+        ab["_path"] = Path(args.ab).name
     out = Path(args.out).resolve()
-    write_report(data, out, Path(args.plots).resolve(), Path(args.notes))
+    write_report(data, out, Path(args.plots).resolve(), Path(args.notes), baseline, ab)
     sys.stderr.write(f"wrote {out}\n")
     return 0
 

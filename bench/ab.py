@@ -1,0 +1,188 @@
+"""Same-run before/after: one bench configuration under two checkouts, alternately.
+
+Each repetition runs the configuration once with the ``before`` code and once with the
+``after`` code, each in a fresh Python subprocess, the two sides alternating so that a burst
+of load on the shared machine hits both alike. A side's code is chosen with ``PYTHONPATH``
+(``<root>/src:<root>``), which Python searches before the editable install of the venv that
+runs this script. The scenario is built by *this* checkout's ``bench/configurations.py`` for
+both sides, so both simulate the same thing.
+
+Caveat: ``clustersim.scheduler`` and ``clustersim.faults`` are not under ``src/``; the
+editable install maps them to the checkout whose venv runs the script (here ``scheduler/``
+and ``faults/`` of the ``after`` checkout), and ``PYTHONPATH`` does not change that. Both
+sides therefore use the ``after`` scheduling policies and fault models; the file each side
+loaded them from is recorded (``scheduler_file``). Between f9d8f61 and session 5 only
+``scheduler/tiresias.py`` changed there (the livelock fix), and no bench configuration uses
+Tiresias.
+
+Measured per run: CPU seconds (``time.process_time``) of ``Simulation(...).run()`` alone (CPU
+time is disturbed far less than wall time by other processes), SimPy events scheduled (the
+environment's event-id counter), model records (``sim.tally.records``) and the peak RSS of
+the subprocess. The table gives the best CPU time of each side and after ÷ before.
+
+Usage::
+
+    uv run python bench/ab.py llama3 meta24k-month hpcsim-day --repeat 3
+    uv run python bench/ab.py fleet-350k-year --days 30 --repeat 1 --before /tmp/wt-before
+    uv run python bench/ab.py year-131k --repeat 1 --out ab-session5.json   # merges by key
+
+Results are merged into ``bench/results/<--out>`` (default ``ab.json``), one entry per
+configuration and horizon, so several invocations can fill one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, "bench")
+import configurations as C
+import clustersim
+import clustersim.scheduler
+from clustersim.engine.simulation import Simulation
+s = C.CONFIGS[sys.argv[1]].build()
+d = float(sys.argv[2])
+if d > 0:
+    s = s.model_copy(update={"run": s.run.model_copy(update={"horizon": d * 86400})})
+sim = Simulation(s, replication=0, seed=0, keep_log=False)
+t = time.process_time()
+sim.run()
+dt = time.process_time() - t
+tally = getattr(sim, "tally", None)
+print(json.dumps({
+    "cpu": dt,
+    "events": next(sim.env._eid) if hasattr(sim.env, "_eid") else 0,
+    "records": getattr(tally, "records", None),
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "clustersim_file": clustersim.__file__,
+    "scheduler_file": clustersim.scheduler.__file__,
+}))
+"""
+"""The measured subprocess: argv = configuration, horizon in days (0 = the configuration's)."""
+
+
+def run_side(root: Path, config: str, days: float) -> dict[str, Any]:
+    """One fresh subprocess running ``config`` with the code of ``root``."""
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, config, repr(days)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode:
+        raise SystemExit(f"ab.py: {config} with {root} failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(
+    config: str, days: float, repeat: int, before: Path, after: Path, log: bool = True
+) -> dict[str, Any]:
+    """Alternate ``repeat`` before/after pairs; best CPU time of each side and the ratio."""
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for _ in range(repeat):
+        for side, root in (("before", before), ("after", after)):
+            res = run_side(root, config, days)
+            runs[side].append(res)
+            if log:
+                sys.stderr.write(f"[ab] {config} {side}: {res['cpu']:.2f} s CPU\n")
+    b = min(r["cpu"] for r in runs["before"])
+    a = min(r["cpu"] for r in runs["after"])
+    return {
+        "config": config,
+        "days": days if days > 0 else None,
+        "repeat": repeat,
+        "before_cpu_s": b,
+        "after_cpu_s": a,
+        "ratio": a / b,
+        "speedup": b / a,
+        "before_events": runs["before"][0]["events"],
+        "after_events": runs["after"][0]["events"],
+        "before_records": runs["before"][0]["records"],
+        "after_records": runs["after"][0]["records"],
+        "before_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["before"]),
+        "after_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["after"]),
+        "runs": runs,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_avg": os.getloadavg()[0],
+    }
+
+
+def git_head(root: Path) -> str | None:
+    """The commit checked out at ``root`` (None when it is not a git checkout)."""
+    out = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None
+
+
+def save(path: Path, key: str, res: dict[str, Any]) -> None:
+    """Merge one result into ``path``, read afresh so that concurrent runs keep theirs."""
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault("results", {})[key] = res
+    data["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    data["method"] = (
+        "alternating fresh subprocesses, PYTHONPATH=<root>/src:<root>; best CPU s of .run(); "
+        "clustersim.scheduler/faults come from the running venv's editable install"
+    )
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
+    parser.add_argument(
+        "--days", type=float, default=0.0, help="horizon in days (default: the configuration's)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="before/after pairs (best of)")
+    parser.add_argument("--before", type=Path, default=Path("/tmp/wt-before"))
+    parser.add_argument("--after", type=Path, default=ROOT)
+    parser.add_argument("--out", default="ab.json", help="file under bench/results/ (merged)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    for root in (args.before, args.after):
+        if not (root / "src" / "clustersim").is_dir():
+            parser.error(f"{root} has no src/clustersim")
+    path = RESULTS_DIR / args.out
+    for config in args.configs:
+        res = measure(config, args.days, args.repeat, args.before.resolve(), args.after.resolve())
+        res["before_root"] = str(args.before)
+        res["before_commit"] = git_head(args.before)
+        res["after_root"] = str(args.after)
+        res["after_commit"] = git_head(args.after)
+        key = config if args.days <= 0 else f"{config}@{args.days:g}d"
+        save(path, key, res)
+        print(
+            f"{key}: before {res['before_cpu_s']:.2f} s ({res['before_events']:,} ev) "
+            f"after {res['after_cpu_s']:.2f} s ({res['after_events']:,} ev) "
+            f"ratio {res['ratio']:.3f} (speed-up {res['speedup']:.2f}x)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
