@@ -127,6 +127,9 @@ class Dispatcher:
         # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
         # shadow time is a walk from the front instead of a sort per dispatch.
         self.running_by_end: list[RunningView] = []
+        # The two as the tuples a view hands out, kept until either changes (None: stale),
+        # so that a pass copies the running jobs only when they changed since the last one.
+        self._running: tuple[tuple[RunningView, ...], tuple[RunningView, ...]] | None = None
         self.draining: dict[int, Job] = {}
         self.awaiting: dict[int, Job] = {}
         self.finished = 0
@@ -312,6 +315,7 @@ class Dispatcher:
                     self._unsort(old)
                 bisect.insort(self.running_by_end, view, key=_BY_END)
                 self.running_views[job.id] = view
+                self._running = None
             self.draining.pop(job.id, None)
         elif job.id in self.active:
             self._drop_view(job.id)
@@ -324,6 +328,7 @@ class Dispatcher:
         old = self.running_views.pop(job_id, None)
         if old is not None:
             self._unsort(old)
+            self._running = None
 
     def _unsort(self, view: RunningView) -> None:
         """Remove ``view`` from :attr:`running_by_end` (it is there exactly once)."""
@@ -336,6 +341,9 @@ class Dispatcher:
         """Assert that the running views and the queue's indexes are complete and in order."""
         by_end = sorted(self.running_views.values(), key=_BY_END)
         assert self.running_by_end == by_end, "running_by_end is out of order or stale"
+        if self._running is not None:
+            now = (tuple(self.running_views.values()), tuple(self.running_by_end))
+            assert self._running == now, "the views' running jobs are stale"
         views = sorted((job.as_queued() for job in self.queue.values()), key=_BY_SUBMIT)
         fit = self.schedulable_nodes
         assert self.queue_order == [v for v in views if v.nodes <= fit], "queue order is stale"
@@ -350,13 +358,18 @@ class Dispatcher:
     def _view(self, now: float) -> ClusterView:
         # Whole nodes on their way back (a draining sub-node job frees only its GPUs).
         draining = sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
+        running = self._running
+        if running is None:
+            running = self._running = (
+                tuple(self.running_views.values()),
+                tuple(self.running_by_end),
+            )
         return ClusterView(
             now,
             self.cluster.n_free,
             self.schedulable_nodes,
             draining,
-            tuple(self.running_views.values()),
-            tuple(self.running_by_end),
+            *running,
             queue_ordered=True,
             gpus_per_node=self.gpus_per_node if self.sharing else 0,
             shared=self.cluster.shared_nodes() if self.sharing else (),
