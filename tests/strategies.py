@@ -808,3 +808,23 @@ def sharing_workloads(
 
 
 __all__ += ["DENSE_SHARING_SIZES", "SHARING_SIZES", "sharing_workloads"]
+
+
+def add_power_swing_faults(
+    draw: st.DrawFn, faults: dict[str, Any], speeds: tuple[float, ...]
+) -> None:
+    """Maybe add a straggler source (speed drawn from ``speeds``) and a maintenance rollout:
+    the power properties' sources of swings (stalls, drains, nodes down for maintenance)."""
+    if draw(st.booleans()):
+        faults["slow"] = {
+            "kind": "straggler",
+            "rate": "6/1 node-days",
+            "duration": {"distribution": "exponential", "mean": "40m"},
+            "speed": draw(st.sampled_from(speeds)),
+        }
+    if draw(st.booleans()):
+        faults["upgrade"] = {
+            "kind": "maintenance",
+            "every": "12h",
+            "duration": {"distribution": "fixed", "mean": "20m"},
+        }

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import cohort_power_fleets, scenarios
+from strategies import add_power_swing_faults, cohort_power_fleets, scenarios
 
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
@@ -50,19 +50,7 @@ def _powered(draw: st.DrawFn, fleet: bool) -> dict[str, Any]:
         "pue": draw(st.sampled_from((1.0, 1.3))),
         "swings": {"stall_steps_min": draw(st.sampled_from(("0W", "1GW")))},
     }
-    if draw(st.booleans()):
-        data["faults"]["upgrade"] = {
-            "kind": "maintenance",
-            "every": "12h",
-            "duration": {"distribution": "fixed", "mean": "20m"},
-        }
-    if draw(st.booleans()):
-        data["faults"]["slow"] = {
-            "kind": "straggler",
-            "rate": "6/1 node-days",
-            "duration": {"distribution": "exponential", "mean": "40m"},
-            "speed": 0.5,
-        }
+    add_power_swing_faults(draw, data["faults"], (0.5,))
     return data
 
 

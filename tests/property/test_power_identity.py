@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from strategies import scenarios
+from strategies import add_power_swing_faults, scenarios
 
 from clustersim.config import Scenario
 from clustersim.config.power import idle_floor_w
@@ -45,19 +45,7 @@ def powered_scenarios(draw: st.DrawFn, facility_always: bool = False) -> Scenari
         },
         "swings": {"stall_steps_min": draw(st.sampled_from(("0W", "1GW")))},
     }
-    if draw(st.booleans()):
-        data["faults"]["slow"] = {
-            "kind": "straggler",
-            "rate": "6/1 node-days",
-            "duration": {"distribution": "exponential", "mean": "40m"},
-            "speed": draw(st.sampled_from((0.0, 0.5))),
-        }
-    if draw(st.booleans()):
-        data["faults"]["upgrade"] = {
-            "kind": "maintenance",
-            "every": "12h",
-            "duration": {"distribution": "fixed", "mean": "20m"},
-        }
+    add_power_swing_faults(draw, data["faults"], (0.0, 0.5))
     data["storage"]["contention"] = draw(st.booleans())
     scenario = Scenario.model_validate(data)
     if not facility_always and not draw(st.booleans()):
