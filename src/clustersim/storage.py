@@ -70,9 +70,23 @@ class SharedStore:
         bookkeeping, in the order an event succeeded then would have been processed.
         """
         assert n_bytes > 0, "a write of nothing completes at once: use write()"
-        self._advance()
-        self.writers[key] = _Write(float(n_bytes), then)
-        self._reschedule()
+        if self.writers:
+            self._advance()
+            self.writers[key] = _Write(float(n_bytes), then)
+            self._reschedule()
+            return
+        # Alone on the store (the common case): _advance and _reschedule for one writer,
+        # with the same arithmetic (its rate is the whole bandwidth: x / 1 == x).
+        self._last = self.env.now
+        size = float(n_bytes)
+        self.writers[key] = _Write(size, then)
+        rate = self.bandwidth * self.factor
+        if rate <= 0:
+            self._timer = None
+            return
+        dt = size / rate if math.isfinite(rate) else 0.0
+        timer = self._timer = self.env.timeout(max(0.0, dt))
+        timer.callbacks.append(self._fire)
 
     def cancel(self, key: int) -> None:
         """Abandon ``key``'s write (its job failed or the run ended)."""
@@ -86,6 +100,25 @@ class SharedStore:
         self._advance()
         self.factor = factor
         self._reschedule()
+
+    def _fire_one(self) -> None:
+        """:meth:`_fire` with one write in flight: the same arithmetic, without the loops."""
+        ((key, w),) = self.writers.items()
+        now = self.env.now
+        dt = now - self._last
+        self._last = now
+        rate = self.bandwidth * self.factor  # its share: the whole bandwidth (x / 1 == x)
+        if dt > 0:
+            w.left = max(0.0, w.left - rate * dt)
+        if w.left <= w.size * _RESIDUE or (rate > 0 and now + w.left / rate <= now):
+            del self.writers[key]
+            self._timer = None
+            if isinstance(w.done, simpy.Event):
+                w.done.succeed()
+            else:
+                w.done()
+        else:
+            self._reschedule()
 
     def _advance(self) -> None:
         now = self.env.now
@@ -113,6 +146,9 @@ class SharedStore:
     def _fire(self, timer: simpy.Event) -> None:
         if timer is not self._timer:
             return  # superseded by a later change
+        if len(self.writers) == 1:
+            self._fire_one()
+            return
         self._advance()
         now, rate = self.env.now, self.rate_each
         # Done: (almost) nothing left, or what is left would take less time than the clock
