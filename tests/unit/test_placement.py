@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import clustersim
+from clustersim.cli import main
 from clustersim.cluster import Cluster
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
@@ -89,3 +94,72 @@ def test_the_rule_is_recorded_per_job_and_the_identity_balances(rule: str) -> No
     # first-fit (racks are 4 aligned nodes), one node in each of 4 racks under spread.
     first = [row.racks for row in rows]
     assert first == ([4, 4, 4] if rule == "spread" else [1, 1, 1])
+
+
+# ``scheduler.placement`` (the name the network issue and users reach for) is
+# ``cluster.placement``: the same scenario, the same results, one setting.
+
+PLACED = {
+    "name": "alias",
+    "cluster": {"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 2, "pods": 2},
+    "workload": {"jobs": [{"name": "a", "gpus": 32, "work": "1h"}]},
+}
+FILE = """\
+name: alias
+cluster:
+  gpus_per_node: 8
+  nodes_per_rack: 2
+  racks_per_pod: 2
+  pods: 2{cluster}
+workload: {{jobs: [{{name: a, gpus: 32, work: 1h}}]}}
+scheduler:
+  placement: {rule}
+"""
+
+
+@pytest.mark.parametrize("rule", ["topology", "first-fit", "spread"])
+def test_scheduler_placement_is_cluster_placement(rule: str) -> None:
+    via_scheduler = clustersim.load("llama3-405b", **{"scheduler.placement": rule})
+    via_cluster = clustersim.load("llama3-405b", **{"cluster.placement": rule})
+    assert via_scheduler == via_cluster
+    assert via_scheduler.cluster.placement == rule
+    in_file = Scenario.model_validate({**PLACED, "scheduler": {"placement": rule}})
+    assert in_file.cluster.placement == rule
+    assert "placement" not in in_file.model_dump(mode="json")["scheduler"]
+
+
+def _racks(path: Path, *argv: str) -> int:
+    out = path.with_suffix(".json")
+    assert main(["run", str(path), "--json", "--out", str(out), *argv]) == 0
+    racks: int = json.loads(out.read_text())["jobs"][0]["racks"]
+    return racks
+
+
+def test_the_alias_places_and_the_command_line_overrides_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(FILE.format(cluster="", rule="spread"))
+    assert _racks(path) == 4  # one node per rack: all four racks
+    assert _racks(path, "--set", "scheduler.placement=topology") == 2  # one pod
+    assert main(["run", str(path), "--set", "scheduler.placement=sprd"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--set scheduler.placement=sprd: " in err
+
+
+@pytest.mark.parametrize(
+    ("cluster", "rule", "message"),
+    [
+        ("", "sprad", ":9:14: scheduler.placement: unknown placement 'sprad'"),
+        ("\n  placement: first-fit", "spread", ":10:14: scheduler.placement: 'spread' contradicts"),
+    ],
+)
+def test_a_bad_or_contradicting_alias_is_one_line_exit_65(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster: str, rule: str, message: str
+) -> None:
+    path, out = tmp_path / "s.yaml", tmp_path / "out.json"
+    path.write_text(FILE.format(cluster=cluster, rule=rule))
+    assert main(["run", str(path), "--json", "--out", str(out)]) == 65
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{path}{message}"), err
+    assert not out.exists()

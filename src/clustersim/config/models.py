@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -107,6 +107,9 @@ def _without_defaults(
 
 MAX_INT = 2**62  # keeps every integer exact in JSON and inside numpy int64
 PositiveInt = Annotated[int, Field(ge=1, le=MAX_INT)]
+Placement = Literal["topology", "first-fit", "spread"]
+PLACEMENTS: tuple[str, ...] = get_args(Placement)
+"""The placement rules (``clustersim.cluster.PLACEMENTS`` is the same tuple)."""
 NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_INT)]
 Priority = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
@@ -122,7 +125,7 @@ class ClusterConfig(Frozen):
     rack_oversubscription: Annotated[float, Field(ge=1.0)] = 1.0
     """ToR uplink oversubscription (1 = non-blocking); used by ``network.model: fair-share``."""
     spare_nodes: NonNegativeInt = 0
-    placement: Literal["topology", "first-fit", "spread"] = "topology"
+    placement: Placement = "topology"
     """How new jobs are placed (``clustersim.cluster.PLACEMENTS``; docs/scheduling.md)."""
     sharing: Literal["node", "gpu"] = "node"
     """``node``: every job holds whole nodes. ``gpu``: a job smaller than a node holds only
@@ -695,6 +698,30 @@ class Scenario(Frozen):
         if self.network == NetworkConfig():
             data.pop("network", None)
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduler_placement(cls, data: Any) -> Any:
+        """``scheduler.placement`` in a file is ``cluster.placement`` (``ALIASES``)."""
+        scheduler = data.get("scheduler") if isinstance(data, Mapping) else None
+        if not isinstance(scheduler, Mapping) or "placement" not in scheduler:
+            return data
+        value = scheduler["placement"]
+        cluster = data.get("cluster") or {}
+        if not isinstance(cluster, Mapping):
+            return data  # the cluster section's own error says what is wrong
+        if value not in PLACEMENTS:
+            raise ValueError(
+                f"scheduler.placement: unknown placement {value!r}"
+                f" (known: {', '.join(PLACEMENTS)})"
+            )
+        if "placement" in cluster and cluster["placement"] != value:
+            raise ValueError(
+                f"scheduler.placement: {value!r} contradicts cluster.placement:"
+                f" {cluster['placement']!r} (the same setting; give it once)"
+            )
+        rest = {k: v for k, v in scheduler.items() if k != "placement"}
+        return {**data, "scheduler": rest, "cluster": {**cluster, "placement": value}}
 
     @property
     def fleet_changes_size(self) -> bool:

@@ -42,6 +42,7 @@ from clustersim.config.parse import (
 )
 
 __all__ = [
+    "ALIASES",
     "Override",
     "apply_overrides",
     "field_of",
@@ -52,6 +53,13 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("scheduler", "placement"): ("cluster", "placement"),
+}
+"""Paths that name another field: ``scheduler.placement`` is ``cluster.placement`` (the
+placement rule is a scheduling choice; the issues and users look for it there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +205,8 @@ def field_of(root: type[BaseModel], path: str) -> FieldInfo | None:
     """
     tp: Any = root
     found: FieldInfo | None = None
-    for seg in path.split("."):
+    segments = tuple(path.split("."))
+    for seg in ALIASES.get(segments, segments):
         tp = _unwrap(tp)
         if _is_model(tp) and seg in tp.model_fields:
             found = tp.model_fields[seg]
@@ -220,7 +229,15 @@ def _apply_override(
     document: dict[str, Any], override: Override, root: type[BaseModel]
 ) -> _Applied:
     """Set one override in ``document``; the path must name a field of ``root``."""
-    text, segments, value = override.label, override.segments, override.value
+    text, value = override.label, override.value
+    segments = ALIASES.get(override.segments, override.segments)
+    if segments != override.segments:  # the file may give the alias: the override wins
+        *parents, last = override.segments
+        section = document
+        for seg in parents:
+            section = section.get(seg) if isinstance(section, dict) else None
+        if isinstance(section, dict):
+            section.pop(last, None)
     tp: Any = root
     node: Any = document
     path: list[str | int] = []

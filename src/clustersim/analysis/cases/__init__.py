@@ -25,7 +25,7 @@ from clustersim.analysis.cases.formulas import (
     case_young_daly_exact,
 )
 from clustersim.analysis.cases.network import case_network_beyond, case_network_closed_form
-from clustersim.analysis.cases.power import case_power_cap
+from clustersim.analysis.cases.power import case_power_cap, case_power_closed_form
 from clustersim.analysis.cases.scale import case_beyond, case_llama3_interruptions
 
 __all__ = ["CASES"]
@@ -37,6 +37,7 @@ CASES: dict[str, Callable[[bool], CaseResult]] = {
     "llama3-restart": case_llama3_restart,
     "kokolis-mttf": case_kokolis_mttf,
     "checkpoint-size": case_checkpoint_size,
+    "power-closed-form": case_power_closed_form,
     "power-cap": case_power_cap,
     "beyond-formulas": case_beyond,
     "fleet-changes": case_fleet_changes,

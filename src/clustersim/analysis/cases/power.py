@@ -1,4 +1,9 @@
-"""The facility power cap's validation case: hold and throttle against their closed forms.
+"""Power's validation cases: profile energy, a job's failure drop, and the facility cap.
+
+``power-closed-form``: a cluster kept computing draws its profile's watts × time, and the
+facility's power falls at a 16,384-GPU job's failure by exactly its GPUs × (computing −
+recovery) watts × PUE, rising back by as much at its restart, detection + init + checkpoint
+load later; the energy by state equals the integral of the power series.
 
 Two small scenarios whose answers follow from the definitions of docs/power.md alone: N
 identical one-node jobs under a ``hold`` cap that has room for exactly m of them computing run
@@ -12,11 +17,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from clustersim.analysis.cases.base import CaseResult, Estimate, Row, verdict
 from clustersim.config import Scenario
+from clustersim.engine import Simulation
+from clustersim.events import JobInterrupted, RecoveryEnded
 from clustersim.experiment import run_replication
+from clustersim.metrics import measure
+from clustersim.power.steps import J_PER_MWH
 
-__all__ = ["case_power_cap"]
+__all__ = ["case_power_cap", "case_power_closed_form"]
 
 _WATTS = {"computing": 700.0, "checkpoint": 200.0, "recovery": 150.0, "idle": 75.0}
 _NODE_W, _PUE, _INIT, _WORK = 2500.0, 1.25, 120.0, 3600.0
@@ -46,6 +57,110 @@ def _scenario(nodes: int, jobs: list[dict[str, Any]], cap_w: float, policy: str)
             },
             "facility": {"power_cap": f"{cap_w}W", "cap_policy": policy},
         }
+    )
+
+
+def _profile_scenario(**parts: Any) -> Scenario:
+    """Two 8-GPU nodes with ``_WATTS``, ``_NODE_W`` of host and network per node, ``_PUE``."""
+    data: dict[str, Any] = {
+        "name": "power-case",
+        "cluster": {"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 1, "pods": 1},
+        "checkpoint": {"policy": "none"},
+        "restart": {"init": 0.0, "init_per_gpu": 0.0},
+        "run": {"horizon": "30d", "seed": 1},
+        "power": {
+            "pue": _PUE,
+            "gpu": {k: f"{v}W" for k, v in _WATTS.items()},
+            "host": f"{_NODE_W}W",
+            "network": "0W",
+        },
+    }
+    data.update(parts)
+    return Scenario.model_validate(data)
+
+
+def case_power_closed_form(quick: bool) -> CaseResult:
+    """Power: an always-busy cluster's energy, and a 16k-GPU job's failure drop and rise."""
+    busy = _profile_scenario(
+        workload={"jobs": [{"name": "a", "gpus": 8, "work": "5h", "count": 2}]}
+    )
+    metrics, _ = run_replication(busy, 0, 1)
+    busy_w = (16 * _WATTS["computing"] + 2 * _NODE_W) * _PUE
+    busy_mwh = busy_w * 5 * 3600 / J_PER_MWH
+    gpus, detection, init, per_gpu = 16384, 120.0, 60.0, 0.0086
+    big = _profile_scenario(
+        cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 192, "pods": 8},
+        workload={"jobs": [{"name": "llama", "gpus": gpus, "work": "2d", "model_params": 405e9}]},
+        checkpoint={"policy": "fixed", "interval": "30m", "bytes_per_param": 14},
+        restart={"detection": f"{detection}s", "init": f"{init}s", "init_per_gpu": per_gpu},
+        faults={"f": {"rate": "1/2048 node-days", "blast_radius": "job"}},
+    )
+    sim = Simulation(big)
+    sim.run()
+    steps = sim.power_steps
+    assert steps is not None
+    hit = next(e for e in sim.log if isinstance(e, JobInterrupted) and e.phase == "running")
+    back = next(
+        e for e in sim.log if isinstance(e, RecoveryEnded) and e.t > hit.t and e.reason == "resumed"
+    )
+    job = sim.jobs[0]
+    i = int(np.searchsorted(steps.t_s, hit.t))
+    j = int(np.searchsorted(steps.t_s, back.t))
+    drop_w = float(steps.watts[i] - steps.watts[i - 1]) if steps.t_s[i] == hit.t else 0.0
+    rise_w = float(steps.watts[j] - steps.watts[j - 1]) if steps.t_s[j] == back.t else 0.0
+    job_w = gpus * (_WATTS["computing"] - _WATTS["recovery"]) * _PUE
+    restart_s = detection + init + gpus * per_gpu + job.load_s
+    out = measure(sim).power
+    series, by_state = out["energy_series_mwh"], out["energy_total_mwh"]
+    rows = [
+        Row(
+            "always busy: energy (MWh)",
+            busy_mwh,
+            _exact(metrics.power["energy_total_mwh"]),
+            source=_SOURCE,
+            status=verdict(_agrees(busy_mwh, metrics.power["energy_total_mwh"])),
+            note=f"(16 × {_WATTS['computing']:g} W + 2 × {_NODE_W:g} W) × PUE {_PUE:g} × 5 h",
+        ),
+        Row(
+            "always busy: peak (MW)",
+            busy_w / 1e6,
+            _exact(metrics.power["peak_mw"]),
+            status=verdict(_agrees(busy_w / 1e6, metrics.power["peak_mw"])),
+        ),
+        Row(
+            f"drop at the {gpus:,}-GPU job's failure (MW)",
+            -job_w / 1e6,
+            _exact(drop_w / 1e6),
+            source=_SOURCE,
+            status=verdict(_agrees(-job_w, drop_w)),
+            note="GPUs × (computing − recovery) × PUE",
+        ),
+        Row(
+            "rise at its restart (MW)",
+            job_w / 1e6,
+            _exact(rise_w / 1e6),
+            status=verdict(_agrees(job_w, rise_w)),
+        ),
+        Row(
+            "failure to restart (s)",
+            restart_s,
+            _exact(back.t - hit.t),
+            status=verdict(_agrees(restart_s, back.t - hit.t)),
+            note="detection + init + checkpoint load",
+        ),
+        Row(
+            "energy series / energy by state",
+            1.0,
+            _exact(series / by_state),
+            status=verdict(_agrees(series, by_state)),
+        ),
+    ]
+    inputs = {
+        "busy": "2 nodes x 8 GPUs computing for 5 h",
+        "failure": f"{gpus:,} GPUs, 2 d of work, job-scope faults 1/2048 node-days",
+    }
+    return CaseResult(
+        "power-closed-form", "Power: profile energy and a failure's drop", inputs, rows
     )
 
 
