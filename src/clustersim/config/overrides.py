@@ -233,7 +233,7 @@ def _apply_override(
     segments = ALIASES.get(override.segments, override.segments)
     if segments != override.segments:  # the file may give the alias: the override wins
         *parents, last = override.segments
-        section = document
+        section: Any = document
         for seg in parents:
             section = section.get(seg) if isinstance(section, dict) else None
         if isinstance(section, dict):
