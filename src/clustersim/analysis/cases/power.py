@@ -35,31 +35,6 @@ _SOURCE = "docs/power.md"
 _REL = 1e-9
 
 
-def _scenario(nodes: int, jobs: list[dict[str, Any]], cap_w: float, policy: str) -> Scenario:
-    return Scenario.model_validate(
-        {
-            "name": "power-cap-case",
-            "cluster": {
-                "gpus_per_node": 8,
-                "nodes_per_rack": 2,
-                "racks_per_pod": nodes // 2,
-                "pods": 1,
-            },
-            "workload": {"jobs": jobs},
-            "checkpoint": {"policy": "fixed", "interval": "100h", "stall": "60s"},
-            "restart": {"init": f"{_INIT}s", "init_per_gpu": 0.0},
-            "run": {"horizon": "30d", "seed": 1},
-            "power": {
-                "pue": _PUE,
-                "gpu": {k: f"{v}W" for k, v in _WATTS.items()},
-                "host": f"{_NODE_W}W",
-                "network": "0W",
-            },
-            "facility": {"power_cap": f"{cap_w}W", "cap_policy": policy},
-        }
-    )
-
-
 def _profile_scenario(**parts: Any) -> Scenario:
     """Two 8-GPU nodes with ``_WATTS``, ``_NODE_W`` of host and network per node, ``_PUE``."""
     data: dict[str, Any] = {
@@ -77,6 +52,18 @@ def _profile_scenario(**parts: Any) -> Scenario:
     }
     data.update(parts)
     return Scenario.model_validate(data)
+
+
+def _scenario(nodes: int, jobs: list[dict[str, Any]], cap_w: float, policy: str) -> Scenario:
+    """``nodes`` profiled nodes in one pod under a facility cap, with a 60 s stall per 100 h."""
+    return _profile_scenario(
+        name="power-cap-case",
+        cluster={"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": nodes // 2, "pods": 1},
+        workload={"jobs": jobs},
+        checkpoint={"policy": "fixed", "interval": "100h", "stall": "60s"},
+        restart={"init": f"{_INIT}s", "init_per_gpu": 0.0},
+        facility={"power_cap": f"{cap_w}W", "cap_policy": policy},
+    )
 
 
 def case_power_closed_form(quick: bool) -> CaseResult:
