@@ -12,7 +12,7 @@ import numpy as np
 
 from clustersim.power.steps import StepFunction
 
-__all__ = ["NetworkStats", "network_summary", "utilisation_section"]
+__all__ = ["NetworkStats", "network_summary", "residual", "utilisation_section"]
 
 
 class NetworkStats(Protocol):
@@ -45,6 +45,12 @@ def utilisation_section(net: NetworkStats, bin_starts: list[float], end: float) 
     return out
 
 
+def residual(whole: float, attributed: float) -> float:
+    """``whole − attributed``, 0 where they differ by rounding only (never −2e-10 GPU-h)."""
+    rest = whole - attributed
+    return 0.0 if abs(rest) <= 1e-9 * max(abs(whole), abs(attributed)) else rest
+
+
 def network_summary(
     summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
 ) -> None:
@@ -52,7 +58,7 @@ def network_summary(
     by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
     summary["network_slowdown_gpu_hours_by_cause"] = by_cause
     summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
-    summary["other_slowdown_gpu_hours"] = slow / 3600 - sum(by_cause.values())
+    summary["other_slowdown_gpu_hours"] = residual(slow / 3600, sum(by_cause.values()))
     end = summary["sim_time_s"]
     summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
     template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}

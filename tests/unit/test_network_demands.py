@@ -87,3 +87,15 @@ def test_node_demand_matches_the_group_demand(
     mask[p] = 1
     group_demands(profile, mask, 0, out, only=1)
     assert node_demand(profile, p, m) == out.get(1, 0.0)
+
+
+def test_the_unattributed_slowdown_is_zero_when_only_rounding_is_left() -> None:
+    """``other_slowdown_gpu_hours`` is the slowdown less its attributed causes: a difference
+    of two sums, which must not print as −3e-9 GPU-h when every hour has a cause."""
+    from clustersim.network_metrics import residual
+
+    whole = 0.1 + 0.2  # 0.30000000000000004
+    assert residual(whole, 0.3) == 0.0
+    assert residual(120_000.0, 120_000.0 + 3.4e-9) == 0.0
+    assert residual(10.0, 4.0) == 6.0
+    assert residual(1e-6, 0.0) == 1e-6  # a small slowdown with no cause is kept

@@ -18,6 +18,7 @@ import numpy as np
 
 from clustersim.config import PowerConfig, Scenario
 from clustersim.config.power import FacilityConfig, effective_power
+from clustersim.network_metrics import residual
 
 from .cohorts import CohortEnergy, apply_cohorts
 from .energy import EnergyModel, FacilityEnergy, power_section
@@ -145,7 +146,8 @@ def add_facility(
     row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + slow_s / 3600
     summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
     if "other_slowdown_gpu_hours" in summary:
-        summary["other_slowdown_gpu_hours"] -= slow_s / 3600
+        other = summary["other_slowdown_gpu_hours"]
+        summary["other_slowdown_gpu_hours"] = residual(other, slow_s / 3600)
 
 
 def drawn_energy(scenario: Scenario) -> EnergyModel | None:
