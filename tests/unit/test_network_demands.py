@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clustersim.engine.traffic import Profile, group_demands, node_demand, shape_hops
+from clustersim.network_metrics import residual
 
 
 def reference_hops(
@@ -92,8 +93,6 @@ def test_node_demand_matches_the_group_demand(
 def test_the_unattributed_slowdown_is_zero_when_only_rounding_is_left() -> None:
     """``other_slowdown_gpu_hours`` is the slowdown less its attributed causes: a difference
     of two sums, which must not print as −3e-9 GPU-h when every hour has a cause."""
-    from clustersim.network_metrics import residual
-
     whole = 0.1 + 0.2  # 0.30000000000000004
     assert residual(whole, 0.3) == 0.0
     assert residual(120_000.0, 120_000.0 + 3.4e-9) == 0.0
