@@ -164,3 +164,22 @@ def test_facility_knobs_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     capsys.readouterr()
     assert main([*argv, "--grid", "facility.power_cap=1kW", "--out", str(tmp_path / "x")]) == 2
     assert "facility.power_cap" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "line"),
+    [
+        ("facility.ramp_limit=0", "ramp limit must be positive, got 0\n"),
+        (
+            "facility.ramp_limit=fast",
+            "ramp limit 'fast' (try '1MW/s', '500kW/s', or watts per second)\n",
+        ),
+        ("facility.stall_floor=1.5", "less than or equal to 1 (got 1.5)\n"),
+    ],
+)
+def test_a_bad_facility_flag_names_its_value_once(
+    capsys: pytest.CaptureFixture[str], flag: str, line: str
+) -> None:
+    assert main([*RUN, "--set", flag]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(line) and err.count("\n") == 1 and err.count("got") <= 1, err

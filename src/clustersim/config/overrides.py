@@ -336,7 +336,7 @@ def _message(error: Any) -> str:
             shown = json.dumps(value)
         if isinstance(value, str) and full in message:  # a unit parser already quoted it
             message = message.replace(full, shown)
-        else:
+        elif f"got {full}" not in message:  # a validator may have named it already
             message = f"{message} (got {shown})"
     return _one_line(message)
 

@@ -288,7 +288,12 @@ def _parse_ramp(value: Any) -> float:
     text = value.strip() if isinstance(value, str) else value
     if isinstance(text, str) and text.endswith("/s"):
         text = text[:-2]
-    watts = parse_power(text)
+    try:
+        watts = parse_power(text)
+    except ValueError:
+        raise ValueError(
+            f"cannot parse ramp limit {value!r} (try '1MW/s', '500kW/s', or watts per second)"
+        ) from None
     if watts <= 0:
         raise ValueError(f"ramp limit must be positive, got {value!r}")
     return watts
