@@ -163,3 +163,19 @@ def test_a_bad_or_contradicting_alias_is_one_line_exit_65(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"{path}{message}"), err
     assert not out.exists()
+
+
+def test_a_sweep_over_the_alias_records_each_rule_and_refuses_both_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, out = tmp_path / "s.yaml", tmp_path / "r.jsonl"
+    path.write_text(FILE.format(cluster="", rule="topology"))
+    grid = ["--grid", "scheduler.placement=topology,spread"]
+    assert main(["sweep", str(path), *grid, "--workers", "1", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    points = [r for r in records if r["type"] == "point"]
+    assert [r["values"]["scheduler.placement"] for r in points] == ["topology", "spread"]
+    capsys.readouterr()
+    both = [*grid, "--grid", "cluster.placement=first-fit", "--out", str(tmp_path / "b.jsonl")]
+    assert main(["sweep", str(path), *both]) == 2
+    assert "overlaps the grid key 'scheduler.placement'" in capsys.readouterr().err

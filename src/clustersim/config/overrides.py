@@ -45,6 +45,7 @@ __all__ = [
     "ALIASES",
     "Override",
     "apply_overrides",
+    "canonical_path",
     "field_of",
     "overrides_from",
     "parse_override",
@@ -60,6 +61,12 @@ ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 """Paths that name another field: ``scheduler.placement`` is ``cluster.placement`` (the
 placement rule is a scheduling choice; the issues and users look for it there)."""
+
+
+def canonical_path(path: str) -> str:
+    """The dotted path ``path`` names (``scheduler.placement`` → ``cluster.placement``)."""
+    segments = tuple(path.split("."))
+    return ".".join(ALIASES.get(segments, segments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +212,7 @@ def field_of(root: type[BaseModel], path: str) -> FieldInfo | None:
     """
     tp: Any = root
     found: FieldInfo | None = None
-    segments = tuple(path.split("."))
-    for seg in ALIASES.get(segments, segments):
+    for seg in canonical_path(path).split("."):
         tp = _unwrap(tp)
         if _is_model(tp) and seg in tp.model_fields:
             found = tp.model_fields[seg]

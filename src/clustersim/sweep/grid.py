@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from clustersim.config import Scenario, UsageError, dump_json_scenario, load_scenario_text
+from clustersim.config.overrides import canonical_path
 
 __all__ = [
     "RESERVED_KNOBS",
@@ -120,7 +121,7 @@ def _overlaps(a: str, b: str) -> bool:
     A mapping value merges into its section, so such knobs could set the same field: the
     later one would win silently and points would repeat under different labels.
     """
-    short, long = sorted((a.split("."), b.split(".")), key=len)
+    short, long = sorted((canonical_path(a).split("."), canonical_path(b).split(".")), key=len)
     return long[: len(short)] == short
 
 
@@ -150,7 +151,7 @@ def point_scenario(base: Scenario, point: Mapping[str, str]) -> Scenario:
 def knob_value(scenario: Scenario, key: str) -> Any:
     """The parsed value of ``key`` in ``scenario``, base units (``interval=5m`` → 300.0)."""
     node: Any = scenario
-    for seg in key.split("."):
+    for seg in canonical_path(key).split("."):
         if isinstance(node, BaseModel):
             node = getattr(node, seg)
         elif isinstance(node, list | tuple):
