@@ -426,7 +426,6 @@ class _SimulatorImport:
 def _cmd_run(args: argparse.Namespace) -> int:
     with _SimulatorImport():
         from clustersim import api
-        from clustersim.commands.console import StdoutConsole
         from clustersim.config import UsageError
         from clustersim.files import check_writable, write_atomic
         from clustersim.output.progress import progress_bar
@@ -475,6 +474,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     else:
+        from clustersim.commands.console import StdoutConsole
+
         StdoutConsole(highlight=False).print(result)
     return 0
 

@@ -90,7 +90,8 @@ def test_a_json_run_imports_no_plotting_table_or_dataframe_code() -> None:
     assert json.loads(out)["summary"]
     unwanted = {"pandas", "matplotlib", "dask", "distributed", "pyarrow"}
     assert packages(modules) & unwanted == set()
-    assert not {"rich.progress", "rich.table", "clustersim.output.terminal"} & modules
+    assert "rich" not in packages(modules)  # stderr is a pipe here: no bar, no rich at all
+    assert "clustersim.output.terminal" not in modules
 
 
 def test_a_terminal_run_imports_no_plotting_or_dataframe_code() -> None:
@@ -99,6 +100,63 @@ def test_a_terminal_run_imports_no_plotting_or_dataframe_code() -> None:
     unwanted = {"pandas", "matplotlib", "dask", "distributed", "pyarrow"}
     assert packages(modules) & unwanted == set()
     assert "rich.progress" not in modules  # the bar is drawn only after a second
+
+
+class _Stream:
+    """A stream whose ``isatty`` answers ``tty`` (or raises it, if it is an exception)."""
+
+    def __init__(self, tty: bool | Exception) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        if isinstance(self.tty, Exception):
+            raise self.tty
+        return self.tty
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False, ValueError("I/O operation on closed file")])
+@pytest.mark.parametrize("tty_compatible", [None, "", "0", "1"])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+def test_the_progress_bar_skips_rich_only_where_rich_sees_no_terminal(
+    tty: bool | Exception,
+    tty_compatible: str | None,
+    force_color: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    from clustersim.output.progress import _may_be_a_terminal
+
+    for name, value in (("TTY_COMPATIBLE", tty_compatible), ("FORCE_COLOR", force_color)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    stream = _Stream(tty)
+    rich_says = Console(file=stream).is_terminal  # type: ignore[arg-type]
+    if not _may_be_a_terminal(stream):  # type: ignore[arg-type]
+        assert not rich_says
+    # and it skips rich in the common case: a pipe or file with neither variable set
+    assert _may_be_a_terminal(stream) or tty is not True  # type: ignore[arg-type]
+    if tty_compatible != "1" and force_color is None and tty is not True:
+        assert not _may_be_a_terminal(stream)  # type: ignore[arg-type]
+
+
+def test_no_stderr_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clustersim.output.progress import _may_be_a_terminal, progress_bar
+
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert not _may_be_a_terminal(None)
+    monkeypatch.setattr(sys, "stderr", None)
+    with progress_bar() as update:
+        assert update is None
 
 
 # --- how `run` imports the simulator: no collector, one BLAS thread ---------------------
