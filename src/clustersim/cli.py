@@ -399,7 +399,7 @@ class _SimulatorImport:
       again freezes nothing more.
     * NumPy's OpenBLAS starts a thread per core when it loads, and the threads spin for a
       while waiting for work that ``run`` never gives them (its only BLAS calls are dot
-      products of a few cohorts, below OpenBLAS's threading size): 40 to 50 ms of CPU stolen
+      products of a few cohorts, below OpenBLAS's threading size): 40 to 100 ms of CPU taken
       from the main thread on a busy machine. Unless the user set a thread count, OpenBLAS
       is told to use one thread while NumPy loads; the variable is removed again afterwards,
       so child processes see the environment the user gave.
