@@ -30,6 +30,10 @@ Usage::
     uv run python bench/startup.py --runs 20 --root before=/tmp/base --root after=. --write
     uv run python bench/startup.py --bytecode none --root before=/tmp/base --root after=. \
         --out bench/results/startup-none.json
+    uv run python bench/startup.py --bytecode compiled \
+        --command 'clustersim run llama3-405b --no-jobs' \
+        --root before=/tmp/base --root before-blas1=/tmp/base --root after=. \
+        --env before-blas1:OPENBLAS_NUM_THREADS=1     # one change of several, same sitting
     uv run python bench/startup.py --report bench/results/startup-none.json \
         bench/results/startup-compiled.json
 
@@ -74,10 +78,15 @@ COMMANDS: dict[str, list[str]] = {
         "--json",
         "--no-jobs",
     ],
+    "uv --version": ["uv", "--version"],
+    "uv run --no-sync clustersim --version": ["uv", "run", "--no-sync", "clustersim", "--version"],
     "uv run clustersim --version": ["uv", "run", "clustersim", "--version"],
     "uv run clustersim run llama3-405b": ["uv", "run", "clustersim", "run", "llama3-405b"],
 }
-"""What is timed, by label; ``{python}`` and ``{bin}`` are the checkout's venv."""
+"""What is timed, by label; ``{python}`` and ``{bin}`` are the checkout's venv. ``uv
+--version`` is the ``uv`` on ``PATH`` alone (a pyenv shim, a bash script, where ``pip install
+uv`` went into a pyenv Python), ``--no-sync`` leaves out uv's lock and environment check: the
+three ``uv`` rows split what ``uv run`` adds to ``clustersim --version``."""
 
 IMPORTTIME: dict[str, list[str]] = {
     "python -c pass": ["-c", "pass"],
@@ -139,22 +148,27 @@ BYTECODE = "as-is"
 """How this run treats bytecode (``--bytecode``); ``none`` sets PYTHONDONTWRITEBYTECODE."""
 
 
-def _env() -> dict[str, str]:
+EXTRA_ENV: dict[str, dict[str, str]] = {}
+"""Variables set for one root's commands only (``--env LABEL:NAME=VALUE``), by label."""
+
+
+def _env(label: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if BYTECODE == "none":
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     for name in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "VIRTUAL_ENV", "PYTHONPATH"):
         env.pop(name, None)  # time what a user's shell runs, not this process's test set-up
     env.pop("UV_PROJECT_ENVIRONMENT", None)
+    env.update(EXTRA_ENV.get(label or "", {}))
     return env
 
 
-def run_once(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+def run_once(argv: list[str], cwd: Path, label: str | None = None) -> tuple[float, float, int]:
     """One run: wall seconds, child CPU seconds, exit code (stdout and stderr discarded)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     code = subprocess.run(
-        argv, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv, cwd=cwd, env=_env(label), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     ).returncode
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -175,7 +189,7 @@ def time_commands(roots: dict[str, Path], commands: Sequence[str], runs: int) ->
                 argv = _argv(root, COMMANDS[command])
                 if argv is None:
                     continue
-                wall, cpu, code = run_once(argv, root)
+                wall, cpu, code = run_once(argv, root, label)
                 timing = timings[label, command]
                 timing.exit_code = max(timing.exit_code, code)
                 if round_:
@@ -185,7 +199,9 @@ def time_commands(roots: dict[str, Path], commands: Sequence[str], runs: int) ->
     return list(timings.values())
 
 
-def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, float, float]]:
+def importtime(
+    root: Path, args: list[str], runs: int, label: str | None = None
+) -> dict[str, tuple[int, float, float]]:
     """``-X importtime`` of one command: module -> (depth, self ms, cumulative ms), medians."""
     samples: dict[str, list[tuple[int, int, int]]] = {}
     venv = _venv_bin(root)
@@ -193,7 +209,7 @@ def importtime(root: Path, args: list[str], runs: int) -> dict[str, tuple[int, f
         proc = subprocess.run(
             [str(venv / "python"), "-X", "importtime", *(a.format(bin=venv) for a in args)],
             cwd=root,
-            env=_env(),
+            env=_env(label),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -298,7 +314,11 @@ def markdown(sittings: Sequence[dict[str, Any]]) -> str:
             f"Measured {data['when']} on {data['machine']}, {data['runs']} runs per command; "
             f"PYTHONDONTWRITEBYTECODE=`{data['dont_write_bytecode']}`; .pyc files at the "
             f"start: {pyc}; "
-            + ", ".join(f"`{label}` = {path}" for label, path in data["roots"].items())
+            + ", ".join(
+                f"`{label}` = {path}"
+                + "".join(f" with `{k}={v}`" for k, v in data.get("env", {}).get(label, {}).items())
+                for label, path in data["roots"].items()
+            )
             + ".",
             "",
             *_table(timings, roots),
@@ -341,6 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=list(COMMANDS),
         help="time only this command (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="LABEL:NAME=VALUE",
+        help="set a variable for one root's commands only (repeatable), e.g. the same checkout "
+        "twice: --root a=DIR --root b=DIR --env b:OPENBLAS_NUM_THREADS=1",
+    )
     parser.add_argument("--importtime-runs", type=int, default=5)
     parser.add_argument("--top", type=int, default=15, help="imports listed per command")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "startup.json")
@@ -370,24 +398,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (_venv_bin(path) / "clustersim").exists():
             parser.error(f"{label}: {path} is no venv and has no .venv (run uv sync there)")
     commands = args.command or list(COMMANDS)
+    for item in args.env:
+        label, _, assignment = item.partition(":")
+        name, equals, value = assignment.partition("=")
+        if label not in paths or not name or not equals:
+            parser.error(f"--env {item}: expected LABEL:NAME=VALUE with a --root LABEL")
+        EXTRA_ENV.setdefault(label, {})[name] = value
     pyc = {label: set_bytecode(path, args.bytecode) for label, path in paths.items()}
+    load_start = os.getloadavg()[0]
     timings = time_commands(paths, commands, args.runs)
     data: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, load {os.getloadavg()[0]:.2f}",
+        f"{platform.python_version()}, load {load_start:.2f} at the start and "
+        f"{os.getloadavg()[0]:.2f} at the end",
         "runs": args.runs,
         "bytecode": args.bytecode,
         "dont_write_bytecode": _env().get("PYTHONDONTWRITEBYTECODE", ""),
         "pyc_files": pyc,
         "roots": {label: str(path) for label, path in paths.items()},
+        "env": EXTRA_ENV,
         "timings": [asdict(t) for t in timings],
         "pth": {label: pth_files(path) for label, path in paths.items()},
         "importtime_runs": args.importtime_runs,
         "top": args.top,
         "importtime": {
             label: {
-                command: importtime(path, cli_args, args.importtime_runs)
+                command: importtime(path, cli_args, args.importtime_runs, label)
                 for command, cli_args in IMPORTTIME.items()
             }
             for label, path in paths.items()

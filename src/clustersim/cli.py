@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import io
 import os
 import signal
@@ -381,11 +382,53 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if validation.passed else 1
 
 
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+"""What OpenBLAS (NumPy's BLAS in its wheels) reads, in this order, for its thread count."""
+
+
+class _SimulatorImport:
+    """Importing the simulator for ``run`` in a fresh process: no collector, one BLAS thread.
+
+    Owns nothing past the ``with`` block; it saves start-up time only (bench/STARTUP.md,
+    session 6), never changes a result:
+
+    * The garbage collector is off while the imports run (hundreds of modules, classes and
+      pydantic models, which live as long as the process), and what they made is then moved
+      to the permanent generation (``gc.freeze``), so that no later collection traverses it.
+      Only in a process that has not imported the simulator yet: a test calling ``main``
+      again freezes nothing more.
+    * NumPy's OpenBLAS starts a thread per core when it loads, and the threads spin for a
+      while waiting for work that ``run`` never gives them (its only BLAS calls are dot
+      products of a few cohorts, below OpenBLAS's threading size): 40 to 100 ms of CPU taken
+      from the main thread on a busy machine. Unless the user set a thread count, OpenBLAS
+      is told to use one thread while NumPy loads; the variable is removed again afterwards,
+      so child processes see the environment the user gave.
+    """
+
+    def __enter__(self) -> None:
+        self.fresh = "clustersim.api" not in sys.modules
+        self.gc_enabled = gc.isenabled()
+        self.blas_set = self.fresh and not any(name in os.environ for name in _BLAS_THREADS)
+        if self.fresh:
+            gc.disable()
+        if self.blas_set:
+            os.environ[_BLAS_THREADS[0]] = "1"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.blas_set:
+            os.environ.pop(_BLAS_THREADS[0], None)
+        if self.fresh:
+            gc.freeze()
+            if self.gc_enabled:
+                gc.enable()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from clustersim import api
-    from clustersim.config import UsageError
-    from clustersim.files import check_writable, write_atomic
-    from clustersim.output.progress import progress_bar
+    with _SimulatorImport():
+        from clustersim import api
+        from clustersim.config import UsageError
+        from clustersim.files import check_writable, write_atomic
+        from clustersim.output.progress import progress_bar
 
     overrides = list(args.overrides)
     if args.check_invariants:

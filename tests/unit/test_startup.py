@@ -90,7 +90,136 @@ def test_a_json_run_imports_no_plotting_table_or_dataframe_code() -> None:
     assert json.loads(out)["summary"]
     unwanted = {"pandas", "matplotlib", "dask", "distributed", "pyarrow"}
     assert packages(modules) & unwanted == set()
-    assert not {"rich.progress", "rich.table", "clustersim.output.terminal"} & modules
+    assert "rich" not in packages(modules)  # stderr is a pipe here: no bar, no rich at all
+    assert "clustersim.output.terminal" not in modules
+
+
+def test_a_terminal_run_imports_no_plotting_or_dataframe_code() -> None:
+    modules, out = imported_modules("run", "single-job", "--set", "workload.jobs.0.work=2d")
+    assert "GPU-hours" in out
+    unwanted = {"pandas", "matplotlib", "dask", "distributed", "pyarrow"}
+    assert packages(modules) & unwanted == set()
+    assert "rich.progress" not in modules  # the bar is drawn only after a second
+
+
+class _Stream:
+    """A stream whose ``isatty`` answers ``tty`` (or raises it, if it is an exception)."""
+
+    def __init__(self, tty: bool | Exception) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        if isinstance(self.tty, Exception):
+            raise self.tty
+        return self.tty
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False, ValueError("I/O operation on closed file")])
+@pytest.mark.parametrize("tty_compatible", [None, "", "0", "1"])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+def test_the_progress_bar_skips_rich_only_where_rich_sees_no_terminal(
+    tty: bool | Exception,
+    tty_compatible: str | None,
+    force_color: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    from clustersim.output.progress import _may_be_a_terminal
+
+    for name, value in (("TTY_COMPATIBLE", tty_compatible), ("FORCE_COLOR", force_color)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    stream = _Stream(tty)
+    rich_says = Console(file=stream).is_terminal  # type: ignore[arg-type]
+    if not _may_be_a_terminal(stream):  # type: ignore[arg-type]
+        assert not rich_says
+    # and it skips rich in the common case: a pipe or file with neither variable set
+    assert _may_be_a_terminal(stream) or tty is not True  # type: ignore[arg-type]
+    if tty_compatible != "1" and force_color is None and tty is not True:
+        assert not _may_be_a_terminal(stream)  # type: ignore[arg-type]
+
+
+def test_no_stderr_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clustersim.output.progress import _may_be_a_terminal, progress_bar
+
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert not _may_be_a_terminal(None)
+    monkeypatch.setattr(sys, "stderr", None)
+    with progress_bar() as update:
+        assert update is None
+
+
+# --- how `run` imports the simulator: no collector, one BLAS thread ---------------------
+
+_RUN_AND_REPORT = """
+import gc, json, os, sys
+from clustersim.cli import main
+code = main(["run", "single-job", "--set", "workload.jobs.0.work=2d", "--json"])
+tasks = len(os.listdir("/proc/self/task"))  # the main thread and OpenBLAS's (Linux)
+report = {"code": code, "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+          "tasks": tasks, "blas_env": {k: v for k, v in os.environ.items()
+                                       if k.endswith("_NUM_THREADS")}}
+sys.stderr.write("REPORT " + json.dumps(report) + "\\n")
+"""
+
+
+def run_in_fresh_process(**env: str) -> dict[str, object]:
+    """``main(["run", ...])`` in a new interpreter: its exit code, gc state, threads, env."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("COVERAGE_PROCESS") and not k.endswith("_NUM_THREADS")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_REPORT],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=120,
+    )
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("REPORT ")]
+    assert proc.returncode == 0 and line, proc.stderr[-2000:]
+    report: dict[str, object] = json.loads(line[0].removeprefix("REPORT "))
+    assert json.loads(proc.stdout)["summary"]
+    return report
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_a_fresh_run_freezes_its_imports_and_loads_one_blas_thread() -> None:
+    report = run_in_fresh_process()
+    assert report["code"] == 0
+    assert report["gc_enabled"] is True  # the collector runs again for the simulation
+    assert isinstance(report["frozen"], int) and report["frozen"] > 10_000  # the imports
+    assert report["tasks"] == 1  # OpenBLAS started no thread of its own
+    assert report["blas_env"] == {}  # and the variable is gone: children see the user's env
+
+
+def test_a_thread_count_the_user_chose_is_left_alone() -> None:
+    report = run_in_fresh_process(OMP_NUM_THREADS="2")
+    assert report["blas_env"] == {"OMP_NUM_THREADS": "2"}
+    assert report["gc_enabled"] is True
+
+
+def test_a_run_in_a_process_that_has_the_simulator_changes_no_gc_state(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import gc
+
+    before = gc.get_freeze_count(), gc.isenabled(), dict(os.environ)
+    assert "clustersim.api" in sys.modules  # imported by this test module
+    assert main(["run", "single-job", "--set", "workload.jobs.0.work=2d", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]
+    assert (gc.get_freeze_count(), gc.isenabled(), dict(os.environ)) == before
 
 
 # --- the parser, built for the command being run ------------------------------------

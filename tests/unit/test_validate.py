@@ -84,8 +84,11 @@ def test_progress_bar_appears_only_on_a_terminal_after_a_delay(
     quiet = common.progress_bar()
     with quiet as update:
         assert update is None  # not a terminal (pytest captures stderr)
+    from rich.console import Console
+
     bar = common.progress_bar()
-    monkeypatch.setattr(type(bar._console), "is_terminal", property(lambda self: True))
+    monkeypatch.setattr(progress, "_may_be_a_terminal", lambda stream: True)
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
     monkeypatch.setattr(progress, "PROGRESS_DELAY_S", 0.0)
     with bar as update:
         assert update is not None
