@@ -37,6 +37,7 @@ from clustersim.sweep.grid import grid_points, parse_grid, point_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "questions.md"
+DATA = ROOT.parent / "shared" / "data"
 REGEN = os.environ.get("CLUSTERSIM_REGEN_DOCS") == "1"
 BLOCKS = ("q1-sweep", "q1-plan", "q2-plan", "q3-tor", "q4-policies")
 #: Question 3: the rows' workloads (the preset's generator, and the brief's 300 jobs).
@@ -45,6 +46,8 @@ Q3_WORKLOADS = (("3,000 (preset)", ()), ("300", ("workload.generator.jobs=300",)
 TORS_PER_RACK = {"single": 1, "dual": 2}
 #: Alibaba HPN: 0.051 % of ToRs fail per month (../shared/data/published_rates.csv).
 HPN_TOR_PER_MONTH = 0.051 / 100
+#: What the readings of the page claim, filled by the table builders for :func:`check_readings`.
+FACTS: dict[str, Any] = {}
 
 
 def _text() -> str:
@@ -143,20 +146,34 @@ def q1_tables(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
     (base,) = _flags(argv, "--baseline")
     paired_by = {json.dumps(p["point"]): p for p in out["paired"]}
     rows = []
+    inside: list[str] = []
+    gaps: list[float] = []
     for record in out["records"]:
         s = record["summary"]
         tau = record["values"]["checkpoint.interval"]
+        exact = analytic_ettr(model, tau)
+        gaps.append(s["ettr"] - exact)
+        if s["ettr_ci95"][0] <= exact <= s["ettr_ci95"][1]:
+            inside.append(record["point"]["checkpoint.interval"])
         diff = paired_by[json.dumps(record["point"])]["ettr"]
         is_base = f"checkpoint.interval={record['point']['checkpoint.interval']}" == base
+        FACTS["q1", record["point"]["checkpoint.interval"]] = {
+            "des": s["ettr"],
+            "exact": exact,
+            "first_order": first_order_ettr(model, tau),
+            "delta": (diff["mean"], *diff["ci95"]),
+            "interruptions": s["interruptions_total"],
+            "network_slowdown": s["network_slowdown_gpu_hours"],
+        }
         rows.append(
             [
                 record["point"]["checkpoint.interval"],
                 _ci(s["ettr"], s["ettr_ci95"], ".4f"),
                 "(reference)" if is_base else _delta((diff["mean"], *diff["ci95"]), "+.4f"),
-                f"{analytic_ettr(model, tau):.4f}",
+                f"{exact:.4f}",
                 f"{first_order_ettr(model, tau):.4f}",
                 f"{s['interruptions_total']:.1f}",
-                f"{s['gpu_hours_wasted'] / 54 / 1e3:,.1f} k",
+                f"{s['gpu_hours_wasted'] / (s['sim_time_s'] / 86400) / 1e3:,.1f} k",
             ]
         )
     header = [
@@ -165,15 +182,23 @@ def q1_tables(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
         "Δ ETTR vs 10 min, paired [95 % CI]",
         "exact model",
         "first-order",
-        "interruptions (54 d)",
+        f"interruptions ({out['records'][0]['summary']['sim_time_s'] / 86400:g} d)",
         "GPU·h wasted per day",
     ]
-    sweep_table = _table(header, rows)
+    sweep_table = _table(header, rows) + (
+        f"\n\nThe exact model lies inside the DES interval at {len(inside)} of {len(rows)} "
+        f"intervals ({', '.join(inside) or 'none'}); DES mean − exact model ranges from "
+        f"{min(gaps):+.4f} to {max(gaps):+.4f}."
+    )
 
     plan = _run_json(_argv(plan_cmd), capsys)
     (scale,) = plan["scales"]
     b, iv = scale["base"], scale["interval"]
+    FACTS["q1-plan"] = {"exact_s": iv["exact_s"], "fast_path": scale["fast_path"]}
     des = b["des"]
+    where = (
+        "inside" if des["ettr_ci95"][0] <= b["analytic_ettr"] <= des["ettr_ci95"][1] else "outside"
+    )
     plan_text = "\n".join(
         [
             f"* As given (10 min): job MTBF {b['mtbf_s'] / 3600:.2f} h, checkpoint stall "
@@ -181,7 +206,7 @@ def q1_tables(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
             f"**{b['analytic_ettr']:.4f}**, Monte Carlo {b['mc']['ettr']:.4f} "
             f"[{b['mc']['low']:.4f}, {b['mc']['high']:.4f}], DES {des['ettr']:.4f} "
             f"[{des['ettr_ci95'][0]:.4f}, {des['ettr_ci95'][1]:.4f}] "
-            f"({des['replications']} replications).",
+            f"({des['replications']} replications; the exact model is {where} this interval).",
             f"* Optimum: exact (Lambert W) {iv['exact_s']:.0f} s ({_minutes(iv['exact_s'])}), "
             f"Young {iv['young_s']:.0f} s, Daly {iv['daly_s']:.0f} s; exact-model ETTR there "
             f"{iv['exact_ettr']:.4f} (first-order {iv['first_order_ettr']:.4f}).",
@@ -212,6 +237,7 @@ def q2_table(capsys: pytest.CaptureFixture[str]) -> str:
     (plan_cmd,) = _commands("q2-commands")
     plan = _run_json(_argv(plan_cmd), capsys)
     (s,) = plan["scales"]
+    FACTS["q2"] = s
     knobs = list(s["grids"])
     header = ["configuration", *(f"`{k}`" for k in knobs), "exact model", "DES ETTR [95 % CI]"]
     base = s["base"]
@@ -254,7 +280,7 @@ def q2_table(capsys: pytest.CaptureFixture[str]) -> str:
                 ],
             ),
         ]
-    sens = [r for r in s["sensitivity"] if r.get("des_delta_ettr") is not None]
+    sens = s["sensitivity"]
     if sens:
         lines += [
             "",
@@ -268,7 +294,9 @@ def q2_table(capsys: pytest.CaptureFixture[str]) -> str:
                         _knob_value(r["knob"], r["from"]),
                         _knob_value(r["knob"], r["to"]),
                         "–" if r["delta_ettr"] is None else f"{r['delta_ettr']:+.4f}",
-                        _delta((r["des_delta_ettr"], *r["des_delta_ci95"]), "+.4f"),
+                        "–"
+                        if r["des_delta_ettr"] is None
+                        else _delta((r["des_delta_ettr"], *r["des_delta_ci95"]), "+.4f"),
                     ]
                     for r in sens
                 ],
@@ -303,6 +331,7 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
     usd = scenario.cost.usd_per_gpu_hour
     rows: list[list[str]] = []
     month_rows: list[list[str]] = []
+    per_failure: dict[tuple[str, str], float] = {}
     for workload, extra in Q3_WORKLOADS:
         results = {}
         for label, command in zip(labels, commands, strict=True):
@@ -326,7 +355,15 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
             )
             good = paired([x["goodput"] for x in none], [x["goodput"] for x in reps])
             per = (waste[0] / n_fail, waste[1] / n_fail, waste[2] / n_fail)
+            per_failure[workload, label] = per[0]
             direct = cause.get("lost_work_gpu_h", 0.0) + cause.get("recovery_gpu_h", 0.0)
+            FACTS["q3", workload, label] = {
+                "direct": (direct + slowdown) / n_fail,
+                "per": per,
+                "goodput": good,
+                "llama_month": n_fail * TORS_PER_RACK[label],
+                "hpn_month": racks * TORS_PER_RACK[label] * HPN_TOR_PER_MONTH,
+            }
             rows.append(
                 [
                     workload,
@@ -378,6 +415,10 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
         "GPU·h a month, HPN rate [95 % CI]",
         "$ a month, HPN rate",
     ]
+    ratios = "; ".join(
+        f"{w} jobs ×{per_failure[w, 'dual'] / per_failure[w, 'single']:.1f}"
+        for w, _ in Q3_WORKLOADS
+    )
     reps_n = results["none"]["summary"]["replications"]
     text = [
         _table(header, rows),
@@ -385,7 +426,7 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
         f"{reps_n} replications per row, seed {results['none']['seed']}. Columns 3–6 are the "
         "cause's own entries (`causes.network-switch-cable`, and "
         "`network_slowdown_gpu_hours_by_cause` for the slowdown), means over replications; "
-        "\"direct\" is their sum over the expected ToR failures in the 30 days "
+        '"direct" is their sum over the expected ToR failures in the 30 days '
         f"({racks:,} racks × 35/55,296 per rack-day × 30 d = {n_fail:.1f}; both homings draw "
         "the same failures). The Δ columns are paired differences of `gpu_hours_wasted` and "
         "`goodput` against the first command (`rate=0`), \\* where the interval excludes 0.",
@@ -395,6 +436,8 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
         f"`cost.usd_per_gpu_hour` = ${usd:g}:",
         "",
         _table(month_header, month_rows),
+        "",
+        f"Per ToR failure (Δ), dual-homed over single-homed: {ratios}.",
     ]
     return "\n".join(text)
 
@@ -405,7 +448,7 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
 def q4_table() -> str:
     """The policies on meta-24k-shared with users, from the page's own Python block."""
     namespace: dict[str, Any] = {}
-    exec(compile(_python("q4-python"), str(DOC), "exec"), namespace)  # noqa: S102
+    exec(compile(_python("q4-python"), str(DOC), "exec"), namespace)
     runs = namespace["runs"]
     policies = list(runs)
     frames = {p: runs[p].reps_frame() for p in policies}
@@ -422,22 +465,34 @@ def q4_table() -> str:
         header += [label, f"Δ {label.split(',')[0]} vs `{ref}`"]
     header.append("jobs finished")
     rows = []
+    significant: dict[str, list[str]] = {label: [] for *_, label in metrics}
     for p in policies:
         f = frames[p]
         row = [f"`{p}`"]
-        for key, scale, fmt, _ in metrics:
+        for key, scale, fmt, label in metrics:
             values = [float(v) * scale for v in f[key]]
             row.append(f"{sum(values) / n:{fmt.lstrip('+')}}")
             if p == ref:
                 row.append("(reference)")
             else:
                 base = [float(v) * scale for v in frames[ref][key]]
-                row.append(_delta(paired(base, values), fmt))
+                d = paired(base, values)
+                FACTS["q4", p, key] = d
+                row.append(_delta(d, fmt))
+                if d[1] > 0 or d[2] < 0:
+                    significant[label].append(f"`{p}` ({'more' if d[0] > 0 else 'less'})")
         row.append(f"{f['jobs_finished'].mean():,.1f}")
+        FACTS["q4", p, "jobs_finished"] = float(f["jobs_finished"].mean())
+        FACTS["q4", p, "mean_queue_wait_h"] = float(f["mean_queue_wait_s"].mean()) / 3600
         rows.append(row)
+    summary = "; ".join(
+        f"{label.split(',')[0]}: {', '.join(names) or 'none'}"
+        for label, names in significant.items()
+    )
     return _table(header, rows) + (
         f"\n\nMeans of {n} replications (seed 1); Δ: paired differences with their 95 % t "
-        "interval, \\* where it excludes 0."
+        "interval, \\* where it excludes 0. Significantly different from "
+        f"`{ref}` at 95 % — {summary}."
     )
 
 
@@ -467,6 +522,54 @@ def test_every_command_parses_and_its_scenarios_load() -> None:
                 load_scenario(args.scenario, [*sets, *extra])
 
 
+def test_the_presets_are_as_the_page_describes() -> None:
+    """The preset facts the page states in words (no simulation)."""
+    flat = " ".join(_text().split())
+    l3 = load_scenario("llama3-405b")
+    (job,) = l3.workload.jobs
+    assert job.gpus == 16384 and l3.run.horizon == 54 * 86400 and l3.checkpoint.policy == "daly"
+    assert l3.storage.write_bandwidth == 2e12
+    assert job.model_params * l3.checkpoint.bytes_per_param == pytest.approx(5.67e12)
+    assert "2 TB/s checkpoint writes of 5.67 TB" in flat
+    l4 = load_scenario("llama4-100k")
+    (job,) = l4.workload.jobs
+    assert (job.gpus, l4.cluster.n_nodes * 8, l4.cluster.spare_nodes) == (98304, 101376, 256)
+    assert l4.run.horizon == 30 * 86400
+    unplanned = sum(float(f.rate) for f in l4.faults.values() if f.kind == "poisson")
+    assert unplanned * 86400 * 1000 == pytest.approx(6.5, abs=0.005)
+    assert "a 98,304-GPU job for 30 days on a 101,376-GPU cluster with 256 hot spares" in flat
+    m24 = load_scenario("meta-24k-shared")
+    cl = m24.cluster
+    shape = (cl.pods, cl.racks_per_pod, cl.nodes_per_rack, cl.gpus_per_node)
+    assert shape == (8, 192, 2, 8) and cl.oversubscription == 7
+    assert m24.workload.generator is not None and m24.workload.generator.jobs == 3000
+    assert [j.gpus for j in m24.workload.jobs] == [8192]
+    assert m24.scheduler.policy == "easy-backfill" and m24.run.horizon == 30 * 86400
+    assert "8 pods of 192 racks, each rack two 8-GPU nodes" in flat
+    assert "beside one 8,192-GPU pre-training job" in flat
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not next to this checkout")
+def test_the_quoted_reference_data() -> None:
+    """The figures the readings take from ../shared/data/ and the presets' restart causes."""
+    data = DATA
+    flat = " ".join(_text().split())
+    recovery = (data / "recovery_times.csv").read_text(encoding="utf-8")
+    assert "ByteRobust,fault detection by inspection,2-60 s" in recovery
+    assert "ByteRobust's 2–60 s" in flat
+    assert "collective hang timeout,600 s" in recovery
+    l4 = load_scenario("llama4-100k")
+    assert l4.faults["nccl-watchdog-timeouts"].detection == 600
+    assert l4.restart.detection == 120  # "the preset's 2 minutes"
+    rates = (data / "published_rates.csv").read_text(encoding="utf-8")
+    assert "0.051% of ToRs fail per month" in rates
+    assert "Meta ~98K H100 (FT-HSDP),H100,98000,,6.5" in rates
+    m24 = load_scenario("meta-24k-shared")
+    assert m24.faults["network-switch-cable"].repair.mean == 4 * 3600
+    llama3 = (data / "llama3_interruptions.csv").read_text(encoding="utf-8")
+    assert re.search(r"Network Switch.*,35,", llama3, flags=re.I), "35 switch/cable in 54 d"
+
+
 def test_the_python_block_compiles() -> None:
     compile(_python("q4-python"), str(DOC), "exec")
 
@@ -485,6 +588,75 @@ def test_expected_tor_failures_closed_form() -> None:
     )
 
 
+def _significant(d: Sequence[float]) -> int:
+    """+1 or −1 when the interval ``(mean, low, high)`` excludes 0 on that side, else 0."""
+    return 1 if d[1] > 0 else -1 if d[2] < 0 else 0
+
+
+def check_readings(facts: dict[Any, Any]) -> None:
+    """The claims the readings of docs/questions.md make in words, against today's numbers."""
+    # 1: "a little above 0.93"; the optimum "about 4 minutes", better than 10 min, 2 min
+    # overshoots; first-order below exact, further behind at long intervals; same failures.
+    q1 = {k[1]: v for k, v in facts.items() if k[0] == "q1" and len(k) == 2}
+    assert 0.93 < q1["10m"]["des"] < 0.94
+    assert 3.5 * 60 < facts["q1-plan"]["exact_s"] < 4.5 * 60
+    assert facts["q1-plan"]["fast_path"] == "mc"  # the single-job formula applies
+    assert _significant(q1["4m"]["delta"]) == 1
+    assert q1["2m"]["des"] < q1["4m"]["des"] and q1["2m"]["exact"] < q1["4m"]["exact"]
+    gaps = [v["exact"] - v["first_order"] for v in q1.values()]
+    assert min(gaps) > 0 and gaps[-1] == max(gaps)
+    assert len({v["interruptions"] for v in q1.values()}) == 1
+    assert all(v["network_slowdown"] == 0 for v in q1.values())
+    # 2: unreachable; MTBF well under an hour, a restart nearly as long, about a third;
+    # 5 s detection, 30 s init, 10 TB/s at best; spares do not matter, detection does; the
+    # walkthrough without the detection knob needs a much larger cut.
+    q2 = facts["q2"]
+    base, best = q2["base"], q2["des_points"][0]
+    assert q2["status"] == "unreachable" and not best["meets"]
+    assert base["mtbf_s"] < 3600 and 0.8 * base["mtbf_s"] < base["restart_s"] < base["mtbf_s"]
+    assert 0.3 < base["des"]["ettr"] < 0.37
+    assert best["values"]["restart.detection"] == 5.0
+    assert best["values"]["restart.init_time"] == 30.0
+    assert best["values"]["storage.write_bandwidth"] == 10e12
+    sens = {r["knob"]: r for r in q2["sensitivity"]}
+    spares = sens["cluster.spare_nodes"]
+    assert spares["to"] < spares["from"] and _significant([0, *spares["des_delta_ci95"]]) == 0
+    assert _significant([0, *sens["restart.detection"]["des_delta_ci95"]]) == -1
+    init = sens["restart.init_time"]
+    assert (
+        init["to"] > init["from"] and init["delta_ettr"] < sens["restart.detection"]["delta_ettr"]
+    )
+    assert spares["to"] / spares["from"] == pytest.approx(0.8, abs=0.01)  # "a fifth"
+    assert sens["restart.detection"]["to"] - sens["restart.detection"]["from"] == 10
+    walkthrough = " ".join((ROOT / "docs" / "planning.md").read_text(encoding="utf-8").split())
+    m = re.search(r"is first met at ×([0-9.]+)", walkthrough)
+    assert m and q2["rate_reduction"]["multiplier_des"] > float(m[1]) + 0.1
+    # 3: direct within the Δ interval; goodput unmoved; dual costs more per failure; fewer
+    # jobs cost less; dozens a month at the Llama 3 rate, about one at HPN's.
+    for workload, _ in Q3_WORKLOADS:
+        for homing in ("single", "dual"):
+            f = facts["q3", workload, homing]
+            assert f["per"][1] <= f["direct"] <= f["per"][2], (workload, homing)
+            assert _significant(f["goodput"]) == 0
+            assert f["llama_month"] >= 24 and 0.5 < f["hpn_month"] < 2
+        assert facts["q3", workload, "dual"]["per"][1] > facts["q3", workload, "single"]["per"][2]
+    for homing in ("single", "dual"):
+        few, many = (facts["q3", w, homing]["per"][0] for w in ("300", "3,000 (preset)"))
+        assert few < many
+    # 4: no significant waste or goodput difference; FIFO and conservative wait longer, SJF,
+    # fair share and Tiresias shorter; Tiresias' first-start wait near 0; nearly the same jobs.
+    policies = {k[1] for k in facts if k[0] == "q4"}
+    for p in policies - {"easy-backfill"}:
+        assert _significant(facts["q4", p, "gpu_hours_wasted"]) == 0, p
+        assert _significant(facts["q4", p, "goodput"]) == 0, p
+    expected = {"fifo": 1, "conservative-backfill": 1, "sjf": -1, "fair-share": -1, "tiresias": -1}
+    for p, sign in expected.items():
+        assert _significant(facts["q4", p, "mean_queue_wait_s"]) == sign, p
+    assert facts["q4", "tiresias", "mean_queue_wait_h"] < 0.05
+    finished = [facts["q4", p, "jobs_finished"] for p in policies]
+    assert max(finished) - min(finished) < 1
+
+
 @pytest.mark.slow
 def test_the_tables_are_what_the_commands_print(capsys: pytest.CaptureFixture[str]) -> None:
     tables = {**q1_tables(capsys), "q2-plan": q2_table(capsys), "q3-tor": q3_table(capsys)}
@@ -496,3 +668,19 @@ def test_the_tables_are_what_the_commands_print(capsys: pytest.CaptureFixture[st
         DOC.write_text(text, encoding="utf-8")
     for name, body in tables.items():
         assert _between(text, name) == body, f"{name} is stale: regenerate (see the docstring)"
+    check_readings(FACTS)
+
+
+@pytest.mark.slow
+def test_node_sharing_moves_no_job_of_the_preset() -> None:
+    """Question 4's ``cluster.sharing=node``: meta-24k-shared's jobs are whole nodes anyway."""
+    from clustersim.experiment import run
+
+    sets = ["workload.generator.users={count: 20, skew: 1}"]
+    out = [
+        run(load_scenario("meta-24k-shared", [*sets, f"cluster.sharing={sharing}"]), reps=1, seed=1)
+        .replications[0]
+        .summary
+        for sharing in ("gpu", "node")
+    ]
+    assert out[0] == out[1]
