@@ -5,8 +5,9 @@ and ``<!-- q<n>-...:end -->`` markers and is what :func:`q1_tables`, :func:`q2_t
 :func:`q3_table` and :func:`q4_table` build from the output of the page's own commands: the
 fenced block after each ``<!-- q<n>-commands -->`` marker is read back, run through
 :func:`clustersim.cli.main` with ``--json`` added, and for question 4 the page's Python block is
-executed as written. The runs take about two and a half minutes of CPU, so the check is a
-``slow`` test; regenerate with::
+executed as written. The runs take about 105 s of CPU (210 s wall on the shared 2-core
+machine), so the check is a ``slow`` test; the readings' claims are checked on any Python, the
+tables compared on 3.11 (as the goldens). Regenerate with::
 
     CLUSTERSIM_REGEN_DOCS=1 uv run pytest -n0 -m slow tests/regression/test_questions_doc.py
 
@@ -22,6 +23,7 @@ import math
 import os
 import re
 import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "questions.md"
 DATA = ROOT.parent / "shared" / "data"
 REGEN = os.environ.get("CLUSTERSIM_REGEN_DOCS") == "1"
+#: The tables are compared on the Python the goldens are recorded with: the engine's float sums
+#: may change a last printed digit on 3.12 (tests/regression/test_golden.py, test_docs_code.py).
+RECORDED_ON = (3, 11)
 BLOCKS = ("q1-sweep", "q1-plan", "q2-plan", "q3-tor", "q4-policies")
 #: Question 3: the rows' workloads (the preset's generator, and the brief's 300 jobs).
 Q3_WORKLOADS = (("3,000 (preset)", ()), ("300", ("workload.generator.jobs=300",)))
@@ -116,8 +121,8 @@ def paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]
     """Mean of the differences ``b − a`` replication by replication, with its 95 % t interval."""
     d = [y - x for x, y in zip(a, b, strict=True)]
     n = len(d)
-    mean = sum(d) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
+    mean = math.fsum(d) / n
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in d) / (n - 1))
     half = t_quantile_975(n - 1) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
 
@@ -471,7 +476,7 @@ def q4_table() -> str:
         row = [f"`{p}`"]
         for key, scale, fmt, label in metrics:
             values = [float(v) * scale for v in f[key]]
-            row.append(f"{sum(values) / n:{fmt.lstrip('+')}}")
+            row.append(f"{math.fsum(values) / n:{fmt.lstrip('+')}}")
             if p == ref:
                 row.append("(reference)")
             else:
@@ -666,9 +671,11 @@ def test_the_tables_are_what_the_commands_print(capsys: pytest.CaptureFixture[st
         for name, body in tables.items():
             text = _replace(text, name, body)
         DOC.write_text(text, encoding="utf-8")
+    check_readings(FACTS)
+    if sys.version_info[:2] != RECORDED_ON:
+        pytest.skip(f"the tables are compared on Python {RECORDED_ON} (the readings were checked)")
     for name, body in tables.items():
         assert _between(text, name) == body, f"{name} is stale: regenerate (see the docstring)"
-    check_readings(FACTS)
 
 
 @pytest.mark.slow
