@@ -457,6 +457,7 @@ def q4_table() -> str:
     runs = namespace["runs"]
     policies = list(runs)
     frames = {p: runs[p].reps_frame() for p in policies}
+    FACTS["q4-runs"] = {p: (runs[p].summary, frames[p]) for p in policies}
     ref = policies[0]
     n = len(frames[ref])
     metrics = (
@@ -672,10 +673,33 @@ def test_the_tables_are_what_the_commands_print(capsys: pytest.CaptureFixture[st
             text = _replace(text, name, body)
         DOC.write_text(text, encoding="utf-8")
     check_readings(FACTS)
+    (sweep_cmd,) = _commands("q4-commands")
+    check_sweep_matches_the_python_block(_run_json(_argv(sweep_cmd), capsys), FACTS["q4-runs"])
     if sys.version_info[:2] != RECORDED_ON:
         pytest.skip(f"the tables are compared on Python {RECORDED_ON} (the readings were checked)")
     for name, body in tables.items():
         assert _between(text, name) == body, f"{name} is stale: regenerate (see the docstring)"
+
+
+def check_sweep_matches_the_python_block(
+    sweep: dict[str, Any], runs: dict[str, tuple[Any, Any]]
+) -> None:
+    """Question 4's CLI sweep prints what its Python block computes, point for point."""
+    records = {r["point"]["scheduler.policy"]: r for r in sweep["records"]}
+    assert list(records) == list(runs)
+    ref = next(iter(runs))
+    for diff in sweep["paired"]:
+        policy = diff["point"]["scheduler.policy"]
+        summary, frame = runs[policy]
+        got = records[policy]["summary"]
+        for key in ("gpu_hours_wasted", "goodput", "mean_queue_wait_s", "mean_jct_s"):
+            assert got[key] == pytest.approx(getattr(summary, key), rel=1e-12), (policy, key)
+        assert diff["vs"] == {"scheduler.policy": ref}
+        for key in ("gpu_hours_wasted", "goodput"):
+            mine = paired(list(runs[ref][1][key]), list(frame[key]))
+            if policy == ref:
+                continue
+            assert [diff[key]["mean"], *diff[key]["ci95"]] == pytest.approx(mine, abs=1e-9)
 
 
 @pytest.mark.slow
