@@ -5,7 +5,7 @@ and ``<!-- q<n>-...:end -->`` markers and is what :func:`q1_tables`, :func:`q2_t
 :func:`q3_table` and :func:`q4_table` build from the output of the page's own commands: the
 fenced block after each ``<!-- q<n>-commands -->`` marker is read back, run through
 :func:`clustersim.cli.main` with ``--json`` added, and for question 4 the page's Python block is
-executed as written. The runs take about 105 s of CPU (210 s wall on the shared 2-core
+executed as written. The runs take about 120 s of CPU (180 s wall on the shared 2-core
 machine), so the check is a ``slow`` test; the readings' claims are checked on any Python, the
 tables compared on 3.11 (as the goldens). Regenerate with::
 
