@@ -289,7 +289,8 @@ def q2_table(capsys: pytest.CaptureFixture[str]) -> str:
     if sens:
         lines += [
             "",
-            "One grid step from the best configuration (paired DES):",
+            "One grid step from the best configuration (exact model; paired DES where the "
+            "budget allowed):",
             "",
             _table(
                 ["knob", "from", "to", "Δ ETTR exact model", "Δ ETTR DES [95 % CI]"],
