@@ -153,11 +153,12 @@ class RunResult:
             return self.replications[0].causes
         reps = self.replications
         names = sorted({c for m in reps for c in m.causes})
-        keys = next((list(t) for m in reps for t in m.causes.values()), [])
         labels = ("category", "planned")
         out: dict[str, dict[str, Any]] = {}
         for c in names:
             rows = [m.causes.get(c, {}) for m in reps]
+            # A cause's keys in any replication (a slowdown cause's ``slowdown_gpu_h`` too).
+            keys = list(dict.fromkeys(k for r in rows for k in r))
             # Tallies average over all replications (absent = 0); the mean recovery time
             # averages only where that cause caused recoveries. Labels are copied.
             out[c] = {

@@ -303,10 +303,10 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     wasted = ckpt + recovery + lost + slow
     energy = drawn_energy(sim.scenario)
 
-    def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float) -> float:
+    def wasted_mwh(lost_gpu_s: float, recovery_gpu_s: float, slowdown_gpu_s: float = 0.0) -> float:
         if energy is None:
-            return (lost_gpu_s + recovery_gpu_s) * mwh_per_gpu_s
-        return energy.cause_mwh(lost_gpu_s, recovery_gpu_s)
+            return (lost_gpu_s + recovery_gpu_s + slowdown_gpu_s) * mwh_per_gpu_s
+        return energy.cause_mwh(lost_gpu_s, recovery_gpu_s, slowdown_gpu_s)
 
     # Jobs whose submission time lies beyond the end of the run were never submitted.
     rows = [
@@ -379,7 +379,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
     }
     net = sim.network_stats
     if net is not None:
-        network_summary(summary, causes, net, slow)
+        network_summary(summary, causes, net, slow, wasted_mwh, cost.usd_per_gpu_hour)
     power: dict[str, Any] = {}
     if energy is not None and (steps := sim.power_steps) is not None:
         power = power_results(

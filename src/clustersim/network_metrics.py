@@ -6,6 +6,7 @@ Pure functions over what the network component integrated (:class:`NetworkStats`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,9 +53,18 @@ def residual(whole: float, attributed: float) -> float:
 
 
 def network_summary(
-    summary: dict[str, Any], causes: dict[str, dict[str, Any]], net: NetworkStats, slow: float
+    summary: dict[str, Any],
+    causes: dict[str, dict[str, Any]],
+    net: NetworkStats,
+    slow: float,
+    wasted_mwh: Callable[[float, float, float], float],
+    usd_per_gpu_hour: float,
 ) -> None:
-    """The network's part of the slowdown term by cause (also in ``causes``), utilisation."""
+    """The network's part of the slowdown term by cause (also in ``causes``), utilisation.
+
+    A cause's slowdown is priced like its other waste: ``wasted_mwh(lost, recovery,
+    slowdown)`` (GPU-seconds → facility MWh) and ``usd_per_gpu_hour``.
+    """
     by_cause = {c: net.lost_gpu_s[c] / 3600 for c in sorted(net.lost_gpu_s)}
     summary["network_slowdown_gpu_hours_by_cause"] = by_cause
     summary["network_slowdown_gpu_hours"] = sum(by_cause.values())
@@ -66,4 +76,8 @@ def network_summary(
         row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
         row["slowdown_gpu_h"] = gpu_h
         row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
+        row["energy_wasted_mwh"] = row.get("energy_wasted_mwh", 0.0) + wasted_mwh(
+            0.0, 0.0, gpu_h * 3600
+        )
+        row["cost_wasted_usd"] = row.get("cost_wasted_usd", 0.0) + gpu_h * usd_per_gpu_hour
     summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import clustersim
 from clustersim.config import Scenario
 from clustersim.engine.network import comm_speed
 from clustersim.engine.simulation import Simulation
@@ -84,6 +85,34 @@ def test_lone_job_slowdown_is_network_contention() -> None:
     assert m.gpu_seconds["slowdown"] / 3600 == pytest.approx(lost_h, rel=1e-9)
     assert m.summary["other_slowdown_gpu_hours"] == pytest.approx(0.0, abs=1e-6)
     assert m.jobs[0].network_share == pytest.approx(1 / 7, rel=1e-9)
+
+
+@pytest.mark.parametrize("power", [False, True])
+def test_network_slowdown_is_priced_in_its_causes_row(power: bool) -> None:
+    """The cause's MWh and dollars count its slowdown GPU-hours like any other waste: at the
+    GPUs' computing watts × PUE (or the flat MWh per GPU-year), at the GPU-hour price."""
+    sc = scenario([{"gpus": 2 * POD_GPUS, "work": WORK_S}], k=7.0, f=0.1)
+    watts, pue = 700.0, 1.25
+    if power:
+        gpu = {"computing": f"{watts}W", "checkpoint": "300W", "recovery": "150W", "idle": "75W"}
+        sc = Scenario.model_validate(
+            {**sc.model_dump(), "power": {"pue": pue, "gpu": gpu, "host": "0W", "network": "0W"}}
+        )
+    row = measure(run(sc)).causes["network-contention"]
+    lost_h = 2 * POD_GPUS * (WORK_S / 0.625 - WORK_S) / 3600
+    assert row["slowdown_gpu_h"] == pytest.approx(lost_h, rel=1e-9)
+    assert row["cost_wasted_usd"] == pytest.approx(lost_h * sc.cost.usd_per_gpu_hour, rel=1e-9)
+    per_gpu_h = watts * pue * 3600 / 3.6e9 if power else sc.cost.mwh_per_gpu_year / 8760
+    assert row["energy_wasted_mwh"] == pytest.approx(lost_h * per_gpu_h, rel=1e-9)
+
+
+def test_replications_average_a_causes_slowdown() -> None:
+    """``--reps 2``: the averaged causes table keeps ``slowdown_gpu_h`` (it was dropped)."""
+    sc = scenario([{"gpus": 2 * POD_GPUS, "work": WORK_S}], k=7.0, f=0.1)
+    one = clustersim.run(sc, seed=1).causes["network-contention"]
+    two = clustersim.run(sc, reps=2, seed=1).causes["network-contention"]
+    assert set(two) == set(one)
+    assert two["slowdown_gpu_h"] == pytest.approx(one["slowdown_gpu_h"], rel=1e-12)
 
 
 @pytest.mark.parametrize("k", [1.0, 7.0])

@@ -97,27 +97,27 @@ class CohortEnergy:
             )
         return joules / J_PER_MWH
 
-    def cause_mwh(self, cause: str, recovery_gpu_s: float) -> float:
-        """Facility MWh one cause wasted: its lost work and its recoveries.
+    def cause_mwh(self, cause: str, recovery_gpu_s: float, slowdown_gpu_s: float = 0.0) -> float:
+        """Facility MWh one cause wasted: its lost work, recoveries and slowdown.
 
-        Lost work at each cohort's computing watts (exact); recoveries at the fleet's mean
-        recovery watts per GPU-second (recovery GPU-seconds are not split by cohort and
-        cause).
+        Lost work at each cohort's computing watts (exact); recoveries and slowdown at the
+        fleet's mean recovery and computing watts per GPU-second of recovery and of slowdown
+        (neither is split by cohort and cause).
         """
         models = self.models
         lost = self.lost_by_cause.get(cause, (0.0,) * len(models))
         joules = sum(m.w_per_gpu["computing"] * x for m, x in zip(models, lost, strict=True))
-        recovery = sum(row["recovery"] for row in self.gpu_s)
-        if recovery > 0:
-            mean_w = (
-                sum(
-                    m.w_per_gpu["recovery"] * row["recovery"]
-                    for m, row in zip(models, self.gpu_s, strict=True)
-                )
-                / recovery
-            )
-            joules += mean_w * recovery_gpu_s
+        joules += self._mean_w("recovery", "recovery") * recovery_gpu_s
+        joules += self._mean_w("computing", "slowdown") * slowdown_gpu_s
         return joules / J_PER_MWH
+
+    def _mean_w(self, state: str, part: str) -> float:
+        """The cohorts' ``state`` watts per GPU, weighted by their GPU-seconds of ``part``."""
+        total = sum(row[part] for row in self.gpu_s)
+        if total <= 0:
+            return 0.0
+        pairs = zip(self.models, self.gpu_s, strict=True)
+        return sum(m.w_per_gpu[state] * row[part] for m, row in pairs) / total
 
     def table(self) -> dict[str, dict[str, Any]]:
         """The ``power.cohorts`` section: per cohort its profile, watts, GPU-hours and MWh."""
@@ -155,4 +155,6 @@ def apply_cohorts(
     power["energy_wasted_mwh"] = cohorts.wasted_mwh()
     power["cohorts"] = cohorts.table()
     for cause, row in causes.items():
-        row["energy_wasted_mwh"] = cohorts.cause_mwh(cause, row["recovery_gpu_h"] * 3600)
+        row["energy_wasted_mwh"] = cohorts.cause_mwh(
+            cause, row["recovery_gpu_h"] * 3600, row.get("slowdown_gpu_h", 0.0) * 3600
+        )

@@ -117,10 +117,13 @@ class EnergyModel:
         )
         return joules / J_PER_MWH
 
-    def cause_mwh(self, lost_gpu_s: float, recovery_gpu_s: float) -> float:
-        """Facility MWh that one cause wasted: its redone work and its recoveries."""
+    def cause_mwh(
+        self, lost_gpu_s: float, recovery_gpu_s: float, slowdown_gpu_s: float = 0.0
+    ) -> float:
+        """Facility MWh that one cause wasted: its redone work, recoveries and slowdown."""
         w = self.w_per_gpu
-        return (w["computing"] * lost_gpu_s + w["recovery"] * recovery_gpu_s) / J_PER_MWH
+        computing = w["computing"] * (lost_gpu_s + slowdown_gpu_s)
+        return (computing + w["recovery"] * recovery_gpu_s) / J_PER_MWH
 
 
 def power_section(

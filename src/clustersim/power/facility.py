@@ -124,8 +124,13 @@ def add_facility(
     drawn: EnergyModel,
     steps: StepFunction,
     gs: dict[str, float],
+    usd_per_gpu_hour: float,
 ) -> None:
-    """Add ``power.facility``, the summary's ``power_*`` keys and the ``power-cap`` cause."""
+    """Add ``power.facility``, the summary's ``power_*`` keys and the ``power-cap`` cause.
+
+    The cause's slowdown is priced in dollars (GPU-hours held longer) but not in energy: a
+    throttled GPU draws less, and ``throttle_saved_mwh`` reports what it saved.
+    """
     power["facility"] = facility_section(
         cfg,
         profile,
@@ -144,6 +149,7 @@ def add_facility(
     row = causes.setdefault("power-cap", {**template, "category": "Power", "planned": False})
     row["slowdown_gpu_h"] = slow_s / 3600
     row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + slow_s / 3600
+    row["cost_wasted_usd"] = row.get("cost_wasted_usd", 0.0) + slow_s / 3600 * usd_per_gpu_hour
     summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
     if "other_slowdown_gpu_hours" in summary:
         other = summary["other_slowdown_gpu_hours"]
@@ -191,6 +197,7 @@ def power_results(
             drawn=drawn,
             steps=steps,
             gs=gs,
+            usd_per_gpu_hour=scenario.cost.usd_per_gpu_hour,
         )
     summary["energy_wasted_mwh"] = power["energy_wasted_mwh"]
     summary["energy_total_mwh"] = power["energy_total_mwh"]
