@@ -169,6 +169,14 @@ def _warn_unplaceable(result: Result) -> None:
         noun = "job" if len(names) == 1 else "jobs"
         _warn(f"{len(names)} {noun} never placed, {reason}: {shown}")
     summary = result.replications[0].summary
+    scheduler = result.scenario.scheduler
+    if scheduler.policy == "fair-share" and result.replications[0].accounts <= 1:
+        like = "easy-backfill" if scheduler.fair_share.backfill else "fifo"
+        _warn(
+            f"scheduler.policy 'fair-share' orders jobs as {like!r} here: every job is charged"
+            f" to one account (scheduler.fair_share.by: {scheduler.fair_share.by}); give jobs"
+            " users or groups (e.g. workload.generator.users)"
+        )
     if summary["jobs_submitted"] == 0:
         _warn("no job is submitted before the end of the run (run.horizon)")
     elif summary["sim_time_s"] == 0 and count >= summary["jobs_submitted"]:

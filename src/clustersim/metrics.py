@@ -118,6 +118,8 @@ class RunMetrics:
     network: dict[str, Any] = field(default_factory=dict)
     """The aggregation layer's utilisation as an exact step function (empty without a
     network model; docs/network.md)."""
+    accounts: int = 0
+    """How many accounts (users or groups, ``scheduler.fair_share.by``) the jobs belong to."""
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -400,6 +402,7 @@ def measure(sim: Finished, tally: LogTally | None = None) -> RunMetrics:
         dict(sim.unplaceable),
         power,
         network=network,
+        accounts=len({job.account for job in sim.jobs}),
     )
 
 

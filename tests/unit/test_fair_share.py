@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 
+import clustersim
+import clustersim.config
+from clustersim.errors import ClusterSimWarning
 from clustersim.scheduler import fair_share
 from clustersim.views import ClusterView, JobView, RunningView, Start
 
@@ -75,3 +79,28 @@ def test_factors_do_not_depend_on_the_order_accounts_are_listed_in() -> None:
     assert all(
         0 < f <= 1 and math.isfinite(f) for f in fair_share.factors(view(0, usage), queue).values()
     )
+
+
+def _jobs(users: list[str]) -> dict[str, object]:
+    return {
+        "name": "fs",
+        "cluster": {"gpus_per_node": 8, "nodes_per_rack": 2, "racks_per_pod": 1, "pods": 1},
+        "workload": {"jobs": [{"gpus": 8, "work": "1h", "user": u} for u in users]},
+        "scheduler": {"policy": "fair-share"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("users", "warned"), [(["", ""], True), (["a", "a"], True), (["a", "b"], False)]
+)
+def test_fair_share_over_one_account_warns_that_it_is_easy_backfill(
+    users: list[str], warned: bool
+) -> None:
+    """A workload whose jobs all belong to one account gets EASY's order: the user is told."""
+    sc = clustersim.config.Scenario.model_validate(_jobs(users))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clustersim.run(sc)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ClusterSimWarning)]
+    expected = ["orders jobs as 'easy-backfill' here: every job is charged to one account"]
+    assert [m for m in messages if expected[0] in m] == ([messages[0]] if warned else [])
