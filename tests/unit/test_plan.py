@@ -23,12 +23,14 @@ from clustersim.plan import PlanOptions, plan
 from clustersim.plan.knobs import (
     INTERVAL_RATIO,
     apply_knobs,
+    format_value,
     knob_grid,
     parse_knob,
     parse_scales,
     requests_for,
     scale_scenario,
 )
+from clustersim.plan.knobs import KNOBS as KNOBS_BY_PATH
 
 SMALL = ["single-job", "--set", "workload.jobs.0.work=2d"]
 KNOBS = ["checkpoint.interval", "restart.init_time=2m,5m,10m"]
@@ -197,3 +199,19 @@ def test_a_point_short_of_confidence_gets_more_replications() -> None:
     # the first replications are the ones a 4-replication run of the same point draws
     first = experiment.run(apply_knobs(small(), point["values"]), reps=4, seed=0)
     assert des["ettr_per_replication"][:4] == [m.summary["ettr"] for m in first.replications]
+
+
+def test_sensitivity_moves_are_in_their_named_unit_and_short_times_in_seconds() -> None:
+    """``from``/``to`` are base units and ``unit`` says which (``plan --json`` read 82 s as
+    '82 min' before); the tables show a 5 s detection as '5 s', not '0.0833 min'."""
+    result = run_plan(0.8, [*KNOBS, "restart.detection=5s,30s"])
+    rows = {r["knob"]: r for r in result["scales"][0]["sensitivity"]}
+    assert rows, result["scales"][0]
+    units = {"checkpoint.interval": "s", "restart.init_time": "s", "restart.detection": "s"}
+    for knob, row in rows.items():
+        assert row["unit"] == units[knob] and row["display_unit"] == "min", row
+        assert min(row["from"], row["to"]) < 3600  # seconds, not minutes, for these knobs
+    detection = KNOBS_BY_PATH["restart.detection"]
+    assert format_value(detection, 5.0) == "5 s"
+    assert format_value(detection, 90.0) == "1.5 min"
+    assert format_value(KNOBS_BY_PATH["storage.write_bandwidth"], 2e12) == "2 TB/s"

@@ -370,11 +370,20 @@ def scale_scenario(scenario: Scenario, gpus: int) -> Scenario:
     )
 
 
+BASE_UNITS = {"min": "s", "TB/s": "B/s", "node": "node"}
+"""The base unit of each display unit (what a knob's values are in: JSON ``from``/``to``)."""
+
+
 def format_value(knob: Knob, value: float) -> str:
-    """A knob value in its display unit, e.g. ``2 TB/s``, ``4.1 min``, ``64 node``."""
+    """A knob value in its display unit (``2 TB/s``, ``4.1 min``, ``64``); under a minute, s.
+
+    A 5 s detection time reads ``5 s``, not ``0.0833 min``.
+    """
     shown = value / knob.scale
     if knob.unit == "node":
         return f"{int(shown)}"
+    if knob.unit == "min" and abs(value) < 60.0:
+        return f"{value:.3g} s"
     return f"{shown:.3g} {knob.unit}"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from clustersim.plan.knobs import KNOBS, format_value
+
 __all__ = ["Section", "render", "sections", "to_markdown"]
 
 
@@ -236,8 +238,7 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
         ],
     )
     for r in s["sensitivity"]:
-        unit = r["unit"]
-        scale = {"min": 60.0, "TB/s": 1e12, "node": 1.0}[unit]
+        unit, knob = r["display_unit"], KNOBS[r["knob"]]
         ci = r["des_delta_ci95"]
         des = (
             "–"
@@ -248,8 +249,8 @@ def _scale_sections(s: dict[str, Any], knobs: list[str], target: float) -> list[
         sens.rows.append(
             [
                 r["knob"],
-                f"{r['from'] / scale:.3g} {unit}",
-                f"{r['to'] / scale:.3g} {unit}",
+                format_value(knob, r["from"]),
+                format_value(knob, r["to"]),
                 "–" if r["delta_ettr"] is None else f"{r['delta_ettr']:+.4f}",
                 des,
                 "–" if r["ettr_per_unit"] is None else f"{r['ettr_per_unit']:+.5f} per {unit}",

@@ -40,7 +40,7 @@ from clustersim.plan.core import (
     restart_s,
     screen_row,
 )
-from clustersim.plan.knobs import INTERVAL_RATIO, KNOBS, apply_knobs, scale_rates
+from clustersim.plan.knobs import BASE_UNITS, INTERVAL_RATIO, KNOBS, apply_knobs, scale_rates
 
 __all__ = ["plan_scale"]
 
@@ -382,7 +382,8 @@ def _sens_row(
         "knob": path,
         "from": frm,
         "to": to,
-        "unit": knob.unit,
+        "unit": BASE_UNITS[knob.unit],
+        "display_unit": knob.unit,
         "delta_ettr": delta,
         "ettr_per_unit": delta / units if units and delta is not None else None,
         "cost_usd_month": dcost,
