@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CapacityCut",
+    "CapacityRestored",
     "Event",
     "JobFinished",
     "JobInterrupted",
@@ -299,6 +301,30 @@ class SlowdownEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class CapacityCut:
+    """A network fault removed ``fraction`` of a link's capacity (``network.model``).
+
+    ``scope`` is ``pod`` (its uplink into the aggregation layer), ``rack`` (its ToR uplink)
+    or ``node`` (its NICs), ``id`` which one. ``token`` pairs it with its end.
+    """
+
+    t: float
+    token: int
+    scope: Literal["pod", "rack", "node"]
+    id: int
+    fraction: float
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityRestored:
+    """The capacity cut ``token`` ended."""
+
+    t: float
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
 class StorageChanged:
     """The shared store's bandwidth changed to ``factor`` of nominal (outage: 0)."""
 
@@ -328,5 +354,7 @@ Event = (
     | NodesReplaced
     | SlowdownBegan
     | SlowdownEnded
+    | CapacityCut
+    | CapacityRestored
     | StorageChanged
 )

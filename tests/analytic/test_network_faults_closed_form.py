@@ -17,6 +17,7 @@ import simpy
 
 from clustersim.config import Scenario
 from clustersim.engine.simulation import Simulation
+from clustersim.events import CapacityCut, CapacityRestored
 from clustersim.metrics import measure
 
 GPN, NPR, RPP, PODS = 8, 2, 4, 2
@@ -72,6 +73,26 @@ def test_dual_homed_tor_failure_halves_the_rack_link(f: float) -> None:
         "tor-degraded": pytest.approx(lost_h, rel=1e-9),
     }
     assert m.gpu_seconds["slowdown"] / 3600 == pytest.approx(lost_h, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("cut", "scope", "ident", "fraction"),
+    [
+        (lambda s: s.cut_rack(1, 0.5, "tor-degraded", CUT_S), "rack", 1, 0.5),
+        (lambda s: s.cut_node(3, 0.125, "link-flap", CUT_S), "node", 3, 0.125),
+    ],
+)
+def test_a_capacity_cut_is_in_the_event_log_with_its_end(
+    cut: Any, scope: str, ident: int, fraction: float
+) -> None:
+    """A cut that slows jobs without killing them still leaves its records: what was cut,
+    how much, why, and when it came back (the log explains the slowdown GPU-hours)."""
+    sim = run_with_cut(scenario(32, 0.4), cut)
+    cuts = [e for e in sim.log if isinstance(e, CapacityCut)]
+    ends = [e for e in sim.log if isinstance(e, CapacityRestored)]
+    assert [(e.t, e.scope, e.id, e.fraction) for e in cuts] == [(AT_S, scope, ident, fraction)]
+    assert [(e.t, e.token) for e in ends] == [(AT_S + CUT_S, cuts[0].token)]
+    assert cuts[0].cause in measure(sim).summary["network_slowdown_gpu_hours_by_cause"]
 
 
 def test_tor_failure_spares_a_job_inside_the_rack() -> None:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
 
 import numpy as np
 import simpy
 
 from clustersim.cluster import Cluster
 from clustersim.config import NetworkConfig
+from clustersim.events import CapacityCut, CapacityRestored, Event
 from clustersim.job import Job, JobPhase
 from clustersim.topology import Topology
 
@@ -48,8 +50,10 @@ class Network:
         *,
         rack_oversubscription: float,
         respeed: Callable[[Job], None],
+        record: Callable[[Event], None],
     ) -> None:
         self.env = env
+        self.record = record
         self.cluster = cluster
         self.topology = topology
         self.cfg = cfg
@@ -142,6 +146,15 @@ class Network:
         self._cut(self._node0 + node, cause, fraction, duration_s)
         return True
 
+    def _scope(self, link: int) -> tuple[Literal["pod", "rack", "node"], int]:
+        """What ``link`` is (pod uplink, rack uplink or node NICs) and which one."""
+        pods = self.topology.pods
+        if link < pods:
+            return "pod", link
+        if link < self._node0:
+            return "rack", link - pods
+        return "node", link - self._node0
+
     def _dynamic(self, link: int) -> bool:
         """Whether ``link`` is a link only while cut (a non-blocking rack, or a node)."""
         return link >= self._node0 or (link >= self.topology.pods and not self.racks_limited)
@@ -151,6 +164,8 @@ class Network:
         token = self._token
         first = link not in self._cuts
         self._cuts.setdefault(link, {})[token] = (cause, fraction)
+        scope, ident = self._scope(link)
+        self.record(CapacityCut(self.env.now, token, scope, ident, fraction, cause))
         links = self._refresh(link) if first and self._dynamic(link) else set()
         if link in self._on_link or links:
             self._recompute(links | {link})
@@ -162,6 +177,7 @@ class Network:
             return
         cuts = self._cuts[link]
         del cuts[token]
+        self.record(CapacityRestored(self.env.now, token))
         links: set[int] = set()
         carried = link in self._on_link
         if not cuts:

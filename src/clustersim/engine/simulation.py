@@ -186,6 +186,7 @@ class Simulation:
                 scenario.network,
                 rack_oversubscription=cfg.rack_oversubscription,
                 respeed=self.degradations.respeed_job,
+                record=self.recorder.record,
             )
             self.degradations.network_factor = net.job_factor
             policy_phase = on_phase
