@@ -35,7 +35,7 @@ paths are written against the arrays directly for speed (``bench/NOTES.md``).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -526,37 +526,45 @@ class Cluster:
                 self._slot_jobs[job_id] = gpus
                 return ()
             return placed.nodes
-        topo = self.topology
-        if len(held_set) <= _SPAN_MIN and job_id not in self._span:
+        span = self._span.get(job_id)
+        if span is None and len(held_set) > _SPAN_MIN:  # counts per rack and pod, built once
+            topo = self.topology
+            held = np.fromiter(held_set, dtype=np.int64, count=len(held_set))
+            span = self._span[job_id] = (
+                np.bincount(self._node_rack[held], minlength=topo.n_racks),
+                np.bincount(self._node_pod[held], minlength=topo.pods),
+            )
+        if span is None:
             rack_of, pod_of = self._rack_list, self._pod_list
             rack_set = {rack_of[node] for node in held_set}
-            pod_set = {pod_of[node] for node in held_set}
-        else:  # counts per rack and pod, built once and then kept (see _span)
-            span = self._span.get(job_id)
-            if span is None:
-                held = np.fromiter(held_set, dtype=np.int64, count=len(held_set))
-                span = self._span[job_id] = (
-                    np.bincount(self._node_rack[held], minlength=topo.n_racks),
-                    np.bincount(self._node_pod[held], minlength=topo.pods),
-                )
-            rack_set = set(np.flatnonzero(span[0]).tolist())
-            pod_set = set(np.flatnonzero(span[1]).tolist())
-        spares = self._pick_spares(rack_set, pod_set, n)
+            pod_list = sorted({pod_of[node] for node in held_set})
+            in_racks = rack_set.__contains__
+        else:  # membership read from the counts, without building sets of racks
+            rack_counts = span[0]
+            pod_list = np.flatnonzero(span[1]).tolist()
+
+            def in_racks(rack: int) -> bool:
+                return bool(rack_counts[rack])
+
+        spares = self._pick_spares(in_racks, pod_list, n)
         need = n - spares.size
         if need == 0:  # the common case: the spare pool covers it
             self._assign(job_id, spares)
             return self.node_tuple(spares)
         picked: list[tuple[IntArray, IntArray]] = []
         if need > 0 and self.n_free > 0:
-            # Masks over racks and pods: the job's racks, the other racks of its pods, and
-            # the other pods, each in increasing id order.
-            rack_mask = np.zeros(topo.n_racks, dtype=bool)
-            rack_mask[list(rack_set)] = True
-            pod_mask = np.zeros(topo.pods, dtype=bool)
-            pod_mask[list(pod_set)] = True
-            job_racks = np.flatnonzero(rack_mask)
-            stages = (job_racks, np.flatnonzero(pod_mask[self._rack_pod] & ~rack_mask))
-            for candidates in stages:
+            # The racks with FREE nodes (few when the spares have run out) in the job's pods:
+            # the job's racks, then the other racks of its pods; then the other pods.
+            # _pick_racks ignores racks without FREE nodes and the candidates' order.
+            pod_mask = np.zeros(self.topology.pods, dtype=bool)
+            pod_mask[pod_list] = True
+            with_free = np.flatnonzero(self.free_per_rack)
+            near = with_free[pod_mask[self._rack_pod[with_free]]]
+            if span is None:
+                mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
+            else:
+                mine = span[0][near] > 0
+            for candidates in (near[mine], near[~mine]):
                 racks, takes = self._pick_racks(candidates, need)
                 picked.append((racks, takes))
                 need -= int(takes.sum())
@@ -922,22 +930,27 @@ class Cluster:
         chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
         return np.sort(index[chosen])
 
-    def _pick_spares(self, job_racks: set[int], job_pods: set[int], n: int) -> IntArray:
+    def _pick_spares(
+        self, in_job_racks: Callable[[int], bool], job_pods: list[int], n: int
+    ) -> IntArray:
         """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id.
 
-        Returned sorted by id. Spares in the job's pods are ordered (not in the job's racks,
-        id); the rest by id, pod by pod (node ids are contiguous per pod).
+        ``job_pods`` are the job's pods in increasing order; ``in_job_racks`` tells whether a
+        rack is one of the job's. Returned sorted by id. Spares in the job's pods are ordered
+        (not in the job's racks, id); the rest by id, pod by pod (node ids are contiguous per
+        pod).
         """
         if n <= 0 or self.n_spare == 0:
             return _EMPTY
         rack_of = self._rack_list
         spares_in_pod = self._spares_in_pod
         near = [node for pod in job_pods for node in spares_in_pod[pod]]
-        near.sort(key=lambda node: (rack_of[node] not in job_racks, node))
+        near.sort(key=lambda node: (not in_job_racks(rack_of[node]), node))
         chosen = near[:n]
         if len(chosen) < n:
+            pods = set(job_pods)
             for pod, pod_spares in enumerate(spares_in_pod):
-                if pod_spares and pod not in job_pods:
+                if pod_spares and pod not in pods:
                     chosen.extend(sorted(pod_spares)[: n - len(chosen)])
                     if len(chosen) == n:
                         break
