@@ -459,14 +459,21 @@ class Cluster:
         if not bool(eligible[pod]):
             return None
         rpp, npr = self._rpp, self._npr
+        # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
+        # at or above n that holds a rack, then the pod's first rack at that level.
+        row = self._rack_hist[pod].tolist()
+        level = n
+        while not row[level]:
+            level += 1
         first = pod * rpp
-        per_rack = self.free_per_rack[first : first + rpp]
-        rack = first + int(np.where(per_rack >= n, per_rack, _BIG).argmin())
+        rack = first + int(np.argmax(self.free_per_rack[first : first + rpp] == level))
         base = rack * npr
-        nodes: IntArray = np.flatnonzero(self.state[base : base + npr] == _FREE)[:n] + base
+        states = self.state[base : base + npr].tolist()
+        chosen = [base + i for i, state in enumerate(states) if state == _FREE][:n]
+        nodes: IntArray = np.array(chosen, dtype=np.int64)
         self._jobs[job_id] = set()
         self._assign(job_id, nodes)
-        return Placement(nodes=self.node_tuple(nodes), racks=1, pods=1)
+        return Placement(nodes=self.node_tuple(chosen), racks=1, pods=1)
 
     def release(self, job_id: int) -> tuple[int, ...]:
         """Return a job's nodes to service and forget the job; returns the released nodes.
@@ -925,6 +932,19 @@ class Cluster:
     def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
         """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
         per_rack = self.topology.nodes_per_rack
+        if racks.size <= 4:  # the same nodes by a scalar walk over the few racks
+            state = self.state
+            chosen: list[int] = []
+            for rack, take in zip(racks.tolist(), takes.tolist(), strict=True):
+                base = rack * per_rack
+                for i, node_state in enumerate(state[base : base + per_rack].tolist()):
+                    if take <= 0:
+                        break
+                    if node_state == _FREE:
+                        chosen.append(base + i)
+                        take -= 1
+            chosen.sort()
+            return np.array(chosen, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
         free = self.state[index] == _FREE
         chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
@@ -958,6 +978,19 @@ class Cluster:
 
     def _assign(self, job_id: int, nodes: IntArray) -> None:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
+        if nodes.size <= _SCALAR_MAX:  # the same updates, one scalar at a time
+            listed = nodes.tolist()
+            self._set_state_few(listed, _ALLOCATED)
+            self.owner[nodes] = job_id
+            self._jobs[job_id].update(listed)
+            span = self._span.get(job_id)
+            if span is not None:
+                per_rack, per_pod = span
+                rack_of, pod_of = self._rack_list, self._pod_list
+                for node in listed:
+                    per_rack[rack_of[node]] += 1
+                    per_pod[pod_of[node]] += 1
+            return
         self._set_state(nodes, _ALLOCATED)
         self.owner[nodes] = job_id
         self._jobs[job_id].update(nodes.tolist())
