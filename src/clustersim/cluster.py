@@ -565,8 +565,15 @@ class Cluster:
             # _pick_racks ignores racks without FREE nodes and the candidates' order.
             pod_mask = np.zeros(self.topology.pods, dtype=bool)
             pod_mask[pod_list] = True
-            with_free = np.flatnonzero(self.free_per_rack)
-            near = with_free[pod_mask[self._rack_pod[with_free]]]
+            rpp, per_rack = self._rpp, self.free_per_rack
+            open_pods = np.flatnonzero(self.free_per_pod * pod_mask).tolist()
+            near = (
+                np.concatenate(
+                    [np.flatnonzero(per_rack[p * rpp : (p + 1) * rpp]) + p * rpp for p in open_pods]
+                )
+                if open_pods
+                else _EMPTY
+            )
             if span is None:
                 mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
             else:
