@@ -151,9 +151,10 @@ class Cluster:
         np.add.at(self.free_per_rack, self._node_rack[free], 1)
         np.add.at(self.free_per_pod, self._node_pod[free], 1)
         np.add.at(self.spare_per_pod, self._node_pod[self.state == _SPARE], 1)
-        self._counts: IntArray = np.bincount(
+        # Nodes per state, as Python ints (read on every tick and dispatch: no numpy scalars).
+        self._counts: list[int] = np.bincount(
             self.state.astype(np.int64), minlength=_N_STATES
-        ).astype(np.int64)
+        ).tolist()
         self._jobs: dict[int, set[int]] = {}
         # Jobs of more than _SPAN_MIN nodes that have asked for replacements: their nodes per
         # rack and per pod, kept up to date on every change of their node set, so that a
@@ -199,27 +200,27 @@ class Cluster:
     @property
     def n_free(self) -> int:
         """Number of FREE nodes (available to new jobs)."""
-        return int(self._counts[_FREE])
+        return self._counts[_FREE]
 
     @property
     def n_spare(self) -> int:
         """Number of SPARE nodes (reserved for replacing failed nodes of running jobs)."""
-        return int(self._counts[_SPARE])
+        return self._counts[_SPARE]
 
     @property
     def n_allocated(self) -> int:
         """Number of ALLOCATED nodes."""
-        return int(self._counts[_ALLOCATED])
+        return self._counts[_ALLOCATED]
 
     @property
     def n_down(self) -> int:
         """Number of DOWN nodes (failed, awaiting repair)."""
-        return int(self._counts[_DOWN])
+        return self._counts[_DOWN]
 
     @property
     def n_out(self) -> int:
         """Number of OUT nodes (not yet installed, or retired)."""
-        return int(self._counts[_OUT])
+        return self._counts[_OUT]
 
     @property
     def n_shared(self) -> int:
@@ -485,6 +486,15 @@ class Cluster:
             return self._release_slot(job_id)
         released = tuple(sorted(self._jobs.pop(job_id)))
         self._span.pop(job_id, None)
+        if len(released) <= _SCALAR_MAX:  # the same updates, one scalar at a time
+            owner = self.owner
+            for node in released:
+                owner[node] = -1
+            n_to_spare = min(max(0, self._spare_target - self.n_spare), len(released))
+            cut = len(released) - n_to_spare
+            self._set_state_few(released[:cut], _FREE)
+            self._set_state_few(released[cut:], _SPARE)
+            return released
         nodes = np.asarray(released, dtype=np.int64)
         self.owner[nodes] = -1
         n_to_spare = min(max(0, self._spare_target - self.n_spare), nodes.size)
@@ -724,7 +734,7 @@ class Cluster:
                 int(counts[state]) == int(self._counts[state]),
                 f"{state.name}: counter {int(self._counts[state])} != array {int(counts[state])}",
             )
-        total = int(self._counts.sum())
+        total = sum(self._counts)
         _require(total == n, f"state counters sum to {total} != {n}")
         allocated = self.state == _ALLOCATED
         owned = (self.owner[allocated] >= 0) | (self.owner[allocated] == SHARED)
@@ -1019,8 +1029,10 @@ class Cluster:
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
         nodes, old = nodes[moving], old[moving]
-        self._counts -= np.bincount(old.astype(np.int64), minlength=_N_STATES)
-        self._counts[new] += nodes.size
+        counts = self._counts
+        for state, k in enumerate(np.bincount(old.astype(np.int64), minlength=_N_STATES).tolist()):
+            counts[state] -= k
+        counts[new] += int(nodes.size)
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
         pod_of, spares_in_pod = self._pod_list, self._spares_in_pod
         if was_spare.size:
