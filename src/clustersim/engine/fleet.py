@@ -167,7 +167,10 @@ class Fleet:
         if planned and len(nodes) > BULK_NODES:
             return self._take_down_many(nodes, cause, repair_s)
         env = self.env
-        record = self.recorder.record
+        cluster, jobs, lose_node = self.cluster, self.jobs, self.dispatcher.lose_node
+        record, tick = self.recorder.record, self.recorder.tick
+        shop = self.scenario.repairs
+        burn_in = shop.test > 0 or shop.test_failure > 0  # else a repair takes repair_s
         hit: dict[int, tuple[Job, int]] = {}
         lost_nodes: dict[int, int] = {}
         # Planned work: consecutive nodes back at the same instant share one timer (see
@@ -175,25 +178,25 @@ class Fleet:
         batch: list[int] | None = None
         batch_total = math.nan
         for node in nodes:
-            if not self.cluster.is_up(node):
+            if not cluster.is_up(node):
                 continue
-            self.recorder.tick()
-            owner = int(self.cluster.owner[node])
-            tenants = self.cluster.jobs_on(node)
+            tick()
+            owner = int(cluster.owner[node])
+            tenants = cluster.jobs_on(node)
             for job_id in tenants:  # its owner, or a shared node's tenants
-                job = self.jobs[job_id]
-                self.dispatcher.lose_node(job)
+                job = jobs[job_id]
+                lose_node(job)
                 hit.setdefault(job_id, (job, node))
-                lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
-                if lost_nodes[job_id] >= 2 and not planned:
+                lost = lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
+                if lost >= 2 and not planned:
                     job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
-            self.cluster.fail(node)
+            cluster.fail(node)
             record(NodeFailed(env.now, node, cause, owner, repair_s))
             if owner == SHARED:
                 record(SlotsLost(env.now, node, tenants))
             if planned:
                 self.down_planned.add(node)
-                total = self._repair_total(repair_s)
+                total = self._repair_total(repair_s) if burn_in else repair_s
                 if batch is not None and total == batch_total:
                     batch.append(node)
                 else:
