@@ -1023,8 +1023,8 @@ class Cluster:
         if nodes.size <= _SCALAR_MAX:
             self._set_state_few(nodes.tolist(), new)
             return
-        if self._set_state_one_rack(nodes, new):
-            return
+        if nodes.size <= self._npr and self._set_state_one_rack(nodes, new):
+            return  # (distinct nodes, more than a rack holds, span racks)
         topo = self.topology
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
