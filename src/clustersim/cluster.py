@@ -455,11 +455,17 @@ class Cluster:
         then lowest id) gives its lowest-id FREE nodes. Returns None (changing nothing) when
         no rack has ``n`` FREE nodes, leaving the general rule to span racks.
         """
-        eligible: npt.NDArray[np.bool_] = np.any(self._rack_hist[:, n:], axis=1)
+        hist, npr = self._rack_hist, self._npr
+        if npr - n < 3:  # a few columns: cheaper than a reduction along the rows
+            eligible: npt.NDArray[np.bool_] = hist[:, n] > 0
+            for level in range(n + 1, npr + 1):
+                eligible |= hist[:, level] > 0
+        else:
+            eligible = np.any(hist[:, n:], axis=1)
         pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
         if not bool(eligible[pod]):
             return None
-        rpp, npr = self._rpp, self._npr
+        rpp = self._rpp
         # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
         # at or above n that holds a rack, then the pod's first rack at that level.
         row = self._rack_hist[pod].tolist()
