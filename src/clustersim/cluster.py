@@ -162,6 +162,7 @@ class Cluster:
         self._span: dict[int, tuple[IntArray, IntArray]] = {}
         # Cached shape and Python-list lookups for the scalar hot paths.
         self._npr = topology.nodes_per_rack
+        self._n_nodes = topology.n_nodes
         self._rpp = topology.racks_per_pod
         self._all_pods: IntArray = np.arange(topology.pods, dtype=np.int64)
         self._rack_list: list[int] = self._node_rack.tolist()
@@ -175,6 +176,10 @@ class Cluster:
         # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state).
         self._rack_hist: IntArray = np.zeros((topology.pods, self._npr + 1), dtype=np.int64)
         self._rebuild_rack_hist()
+        # The same counts flat (a view: _rebuild_rack_hist writes in place), and each rack's
+        # row offset in it, for the scalar path.
+        self._rack_hist_flat: IntArray = self._rack_hist.reshape(-1)
+        self._hist_row: list[int] = self._hist_key.tolist()
         # _spares_in_pod[p]: the SPARE nodes of pod p (kept by _set_state), so replacement
         # picks look at the few spares instead of scanning every node of every pod.
         self._spares_in_pod: list[set[int]] = [set() for _ in range(topology.pods)]
@@ -279,8 +284,9 @@ class Cluster:
 
     def is_up(self, node: int) -> bool:
         """Return whether ``node`` is up: in service and not DOWN (not OUT either)."""
-        _check_node(node, self.topology.n_nodes)
-        return int(self.state[node]) < _DOWN
+        if not 0 <= node < self._n_nodes:
+            _check_node(node, self._n_nodes)  # raises
+        return self.state.item(node) < _DOWN
 
     def nodes_of(self, job_id: int) -> tuple[int, ...]:
         """Return the nodes ``job_id`` holds now (sorted); KeyError for an unknown job."""
@@ -1101,33 +1107,35 @@ class Cluster:
 
     def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
         """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""
-        state, counts, hist = self.state, self._counts, self._rack_hist
+        state, counts, hist = self.state, self._counts, self._rack_hist_flat
         free_rack, free_pod, spare_pod = self.free_per_rack, self.free_per_pod, self.spare_per_pod
-        rack_of, pod_of = self._rack_list, self._pod_list
+        rack_of, pod_of, hist_row = self._rack_list, self._pod_list, self._hist_row
         spares_in_pod = self._spares_in_pod
         for node in nodes:
-            old = int(state[node])
+            old = state.item(node)
             if old == new:
                 continue
             counts[old] -= 1
             counts[new] += 1
             if old == _FREE:
                 rack, pod = rack_of[node], pod_of[node]
-                free = int(free_rack[rack])
+                free = free_rack.item(rack)
                 free_rack[rack] = free - 1
                 free_pod[pod] -= 1
-                hist[pod, free] -= 1
-                hist[pod, free - 1] += 1
+                at = hist_row[rack] + free  # _rack_hist[pod, free]
+                hist[at] -= 1
+                hist[at - 1] += 1
             elif old == _SPARE:
                 spare_pod[pod_of[node]] -= 1
                 spares_in_pod[pod_of[node]].discard(node)
             if new == _FREE:
                 rack, pod = rack_of[node], pod_of[node]
-                free = int(free_rack[rack])
+                free = free_rack.item(rack)
                 free_rack[rack] = free + 1
                 free_pod[pod] += 1
-                hist[pod, free] -= 1
-                hist[pod, free + 1] += 1
+                at = hist_row[rack] + free
+                hist[at] -= 1
+                hist[at + 1] += 1
             elif new == _SPARE:
                 spare_pod[pod_of[node]] += 1
                 spares_in_pod[pod_of[node]].add(node)
