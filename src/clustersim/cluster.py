@@ -567,7 +567,7 @@ class Cluster:
             rack_of, pod_of = self._rack_list, self._pod_list
             rack_set = {rack_of[node] for node in held_set}
             pod_list = sorted({pod_of[node] for node in held_set})
-            in_racks = rack_set.__contains__
+            in_racks: Callable[[int], bool] = rack_set.__contains__
         else:  # membership read from the counts, without building sets of racks
             rack_counts = span[0]
             pod_list = np.flatnonzero(span[1]).tolist()
@@ -1041,10 +1041,10 @@ class Cluster:
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
         nodes, old = nodes[moving], old[moving]
-        counts = self._counts
+        state_counts = self._counts
         for state, k in enumerate(np.bincount(old.astype(np.int64), minlength=_N_STATES).tolist()):
-            counts[state] -= k
-        counts[new] += int(nodes.size)
+            state_counts[state] -= k
+        state_counts[new] += int(nodes.size)
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
         pod_of, spares_in_pod = self._pod_list, self._spares_in_pod
         if was_spare.size:

@@ -327,7 +327,9 @@ class Fleet:
         done.callbacks.append(self._repair_callback(node, False))
 
     def _repair_batch(self, done: simpy.Event) -> None:
-        for node in done.value:
+        nodes: list[int] | None = done.value
+        assert nodes is not None  # the batch's nodes, in the order they went down
+        for node in nodes:
             self._repair(node)
 
     def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
