@@ -35,7 +35,7 @@ paths are written against the arrays directly for speed (``bench/NOTES.md``).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -151,9 +151,10 @@ class Cluster:
         np.add.at(self.free_per_rack, self._node_rack[free], 1)
         np.add.at(self.free_per_pod, self._node_pod[free], 1)
         np.add.at(self.spare_per_pod, self._node_pod[self.state == _SPARE], 1)
-        self._counts: IntArray = np.bincount(
+        # Nodes per state, as Python ints (read on every tick and dispatch: no numpy scalars).
+        self._counts: list[int] = np.bincount(
             self.state.astype(np.int64), minlength=_N_STATES
-        ).astype(np.int64)
+        ).tolist()
         self._jobs: dict[int, set[int]] = {}
         # Jobs of more than _SPAN_MIN nodes that have asked for replacements: their nodes per
         # rack and per pod, kept up to date on every change of their node set, so that a
@@ -161,6 +162,7 @@ class Cluster:
         self._span: dict[int, tuple[IntArray, IntArray]] = {}
         # Cached shape and Python-list lookups for the scalar hot paths.
         self._npr = topology.nodes_per_rack
+        self._n_nodes = topology.n_nodes
         self._rpp = topology.racks_per_pod
         self._all_pods: IntArray = np.arange(topology.pods, dtype=np.int64)
         self._rack_list: list[int] = self._node_rack.tolist()
@@ -174,6 +176,10 @@ class Cluster:
         # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state).
         self._rack_hist: IntArray = np.zeros((topology.pods, self._npr + 1), dtype=np.int64)
         self._rebuild_rack_hist()
+        # The same counts flat (a view: _rebuild_rack_hist writes in place), and each rack's
+        # row offset in it, for the scalar path.
+        self._rack_hist_flat: IntArray = self._rack_hist.reshape(-1)
+        self._hist_row: list[int] = self._hist_key.tolist()
         # _spares_in_pod[p]: the SPARE nodes of pod p (kept by _set_state), so replacement
         # picks look at the few spares instead of scanning every node of every pod.
         self._spares_in_pod: list[set[int]] = [set() for _ in range(topology.pods)]
@@ -199,27 +205,27 @@ class Cluster:
     @property
     def n_free(self) -> int:
         """Number of FREE nodes (available to new jobs)."""
-        return int(self._counts[_FREE])
+        return self._counts[_FREE]
 
     @property
     def n_spare(self) -> int:
         """Number of SPARE nodes (reserved for replacing failed nodes of running jobs)."""
-        return int(self._counts[_SPARE])
+        return self._counts[_SPARE]
 
     @property
     def n_allocated(self) -> int:
         """Number of ALLOCATED nodes."""
-        return int(self._counts[_ALLOCATED])
+        return self._counts[_ALLOCATED]
 
     @property
     def n_down(self) -> int:
         """Number of DOWN nodes (failed, awaiting repair)."""
-        return int(self._counts[_DOWN])
+        return self._counts[_DOWN]
 
     @property
     def n_out(self) -> int:
         """Number of OUT nodes (not yet installed, or retired)."""
-        return int(self._counts[_OUT])
+        return self._counts[_OUT]
 
     @property
     def n_shared(self) -> int:
@@ -278,8 +284,9 @@ class Cluster:
 
     def is_up(self, node: int) -> bool:
         """Return whether ``node`` is up: in service and not DOWN (not OUT either)."""
-        _check_node(node, self.topology.n_nodes)
-        return int(self.state[node]) < _DOWN
+        if not 0 <= node < self._n_nodes:
+            _check_node(node, self._n_nodes)  # raises
+        return self.state.item(node) < _DOWN
 
     def nodes_of(self, job_id: int) -> tuple[int, ...]:
         """Return the nodes ``job_id`` holds now (sorted); KeyError for an unknown job."""
@@ -454,19 +461,32 @@ class Cluster:
         then lowest id) gives its lowest-id FREE nodes. Returns None (changing nothing) when
         no rack has ``n`` FREE nodes, leaving the general rule to span racks.
         """
-        eligible: npt.NDArray[np.bool_] = np.any(self._rack_hist[:, n:], axis=1)
+        hist, npr = self._rack_hist, self._npr
+        if npr - n < 3:  # a few columns: cheaper than a reduction along the rows
+            eligible: npt.NDArray[np.bool_] = hist[:, n] > 0
+            for level in range(n + 1, npr + 1):
+                eligible |= hist[:, level] > 0
+        else:
+            eligible = np.any(hist[:, n:], axis=1)
         pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
         if not bool(eligible[pod]):
             return None
-        rpp, npr = self._rpp, self._npr
+        rpp = self._rpp
+        # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
+        # at or above n that holds a rack, then the pod's first rack at that level.
+        row = self._rack_hist[pod].tolist()
+        level = n
+        while not row[level]:
+            level += 1
         first = pod * rpp
-        per_rack = self.free_per_rack[first : first + rpp]
-        rack = first + int(np.where(per_rack >= n, per_rack, _BIG).argmin())
+        rack = first + int(np.argmax(self.free_per_rack[first : first + rpp] == level))
         base = rack * npr
-        nodes: IntArray = np.flatnonzero(self.state[base : base + npr] == _FREE)[:n] + base
+        states = self.state[base : base + npr].tolist()
+        chosen = [base + i for i, state in enumerate(states) if state == _FREE][:n]
+        nodes: IntArray = np.array(chosen, dtype=np.int64)
         self._jobs[job_id] = set()
         self._assign(job_id, nodes)
-        return Placement(nodes=self.node_tuple(nodes), racks=1, pods=1)
+        return Placement(nodes=self.node_tuple(chosen), racks=1, pods=1)
 
     def release(self, job_id: int) -> tuple[int, ...]:
         """Return a job's nodes to service and forget the job; returns the released nodes.
@@ -478,6 +498,15 @@ class Cluster:
             return self._release_slot(job_id)
         released = tuple(sorted(self._jobs.pop(job_id)))
         self._span.pop(job_id, None)
+        if len(released) <= _SCALAR_MAX:  # the same updates, one scalar at a time
+            owner = self.owner
+            for node in released:
+                owner[node] = -1
+            n_to_spare = min(max(0, self._spare_target - self.n_spare), len(released))
+            cut = len(released) - n_to_spare
+            self._set_state_few(released[:cut], _FREE)
+            self._set_state_few(released[cut:], _SPARE)
+            return released
         nodes = np.asarray(released, dtype=np.int64)
         self.owner[nodes] = -1
         n_to_spare = min(max(0, self._spare_target - self.n_spare), nodes.size)
@@ -526,37 +555,52 @@ class Cluster:
                 self._slot_jobs[job_id] = gpus
                 return ()
             return placed.nodes
-        topo = self.topology
-        if len(held_set) <= _SPAN_MIN and job_id not in self._span:
+        span = self._span.get(job_id)
+        if span is None and len(held_set) > _SPAN_MIN:  # counts per rack and pod, built once
+            topo = self.topology
+            held = np.fromiter(held_set, dtype=np.int64, count=len(held_set))
+            span = self._span[job_id] = (
+                np.bincount(self._node_rack[held], minlength=topo.n_racks),
+                np.bincount(self._node_pod[held], minlength=topo.pods),
+            )
+        if span is None:
             rack_of, pod_of = self._rack_list, self._pod_list
             rack_set = {rack_of[node] for node in held_set}
-            pod_set = {pod_of[node] for node in held_set}
-        else:  # counts per rack and pod, built once and then kept (see _span)
-            span = self._span.get(job_id)
-            if span is None:
-                held = np.fromiter(held_set, dtype=np.int64, count=len(held_set))
-                span = self._span[job_id] = (
-                    np.bincount(self._node_rack[held], minlength=topo.n_racks),
-                    np.bincount(self._node_pod[held], minlength=topo.pods),
-                )
-            rack_set = set(np.flatnonzero(span[0]).tolist())
-            pod_set = set(np.flatnonzero(span[1]).tolist())
-        spares = self._pick_spares(rack_set, pod_set, n)
+            pod_list = sorted({pod_of[node] for node in held_set})
+            in_racks: Callable[[int], bool] = rack_set.__contains__
+        else:  # membership read from the counts, without building sets of racks
+            rack_counts = span[0]
+            pod_list = np.flatnonzero(span[1]).tolist()
+
+            def in_racks(rack: int) -> bool:
+                return bool(rack_counts[rack])
+
+        spares = self._pick_spares(in_racks, pod_list, n)
         need = n - spares.size
         if need == 0:  # the common case: the spare pool covers it
             self._assign(job_id, spares)
             return self.node_tuple(spares)
         picked: list[tuple[IntArray, IntArray]] = []
         if need > 0 and self.n_free > 0:
-            # Masks over racks and pods: the job's racks, the other racks of its pods, and
-            # the other pods, each in increasing id order.
-            rack_mask = np.zeros(topo.n_racks, dtype=bool)
-            rack_mask[list(rack_set)] = True
-            pod_mask = np.zeros(topo.pods, dtype=bool)
-            pod_mask[list(pod_set)] = True
-            job_racks = np.flatnonzero(rack_mask)
-            stages = (job_racks, np.flatnonzero(pod_mask[self._rack_pod] & ~rack_mask))
-            for candidates in stages:
+            # The racks with FREE nodes (few when the spares have run out) in the job's pods:
+            # the job's racks, then the other racks of its pods; then the other pods.
+            # _pick_racks ignores racks without FREE nodes and the candidates' order.
+            pod_mask = np.zeros(self.topology.pods, dtype=bool)
+            pod_mask[pod_list] = True
+            rpp, per_rack = self._rpp, self.free_per_rack
+            open_pods = np.flatnonzero(self.free_per_pod * pod_mask).tolist()
+            near = (
+                np.concatenate(
+                    [np.flatnonzero(per_rack[p * rpp : (p + 1) * rpp]) + p * rpp for p in open_pods]
+                )
+                if open_pods
+                else _EMPTY
+            )
+            if span is None:
+                mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
+            else:
+                mine = span[0][near] > 0
+            for candidates in (near[mine], near[~mine]):
                 racks, takes = self._pick_racks(candidates, need)
                 picked.append((racks, takes))
                 need -= int(takes.sum())
@@ -702,7 +746,7 @@ class Cluster:
                 int(counts[state]) == int(self._counts[state]),
                 f"{state.name}: counter {int(self._counts[state])} != array {int(counts[state])}",
             )
-        total = int(self._counts.sum())
+        total = sum(self._counts)
         _require(total == n, f"state counters sum to {total} != {n}")
         allocated = self.state == _ALLOCATED
         owned = (self.owner[allocated] >= 0) | (self.owner[allocated] == SHARED)
@@ -917,27 +961,45 @@ class Cluster:
     def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
         """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
         per_rack = self.topology.nodes_per_rack
+        if racks.size <= 4:  # the same nodes by a scalar walk over the few racks
+            state = self.state
+            chosen: list[int] = []
+            for rack, take in zip(racks.tolist(), takes.tolist(), strict=True):
+                base = rack * per_rack
+                for i, node_state in enumerate(state[base : base + per_rack].tolist()):
+                    if take <= 0:
+                        break
+                    if node_state == _FREE:
+                        chosen.append(base + i)
+                        take -= 1
+            chosen.sort()
+            return np.array(chosen, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
         free = self.state[index] == _FREE
         chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
         return np.sort(index[chosen])
 
-    def _pick_spares(self, job_racks: set[int], job_pods: set[int], n: int) -> IntArray:
+    def _pick_spares(
+        self, in_job_racks: Callable[[int], bool], job_pods: list[int], n: int
+    ) -> IntArray:
         """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id.
 
-        Returned sorted by id. Spares in the job's pods are ordered (not in the job's racks,
-        id); the rest by id, pod by pod (node ids are contiguous per pod).
+        ``job_pods`` are the job's pods in increasing order; ``in_job_racks`` tells whether a
+        rack is one of the job's. Returned sorted by id. Spares in the job's pods are ordered
+        (not in the job's racks, id); the rest by id, pod by pod (node ids are contiguous per
+        pod).
         """
         if n <= 0 or self.n_spare == 0:
             return _EMPTY
         rack_of = self._rack_list
         spares_in_pod = self._spares_in_pod
         near = [node for pod in job_pods for node in spares_in_pod[pod]]
-        near.sort(key=lambda node: (rack_of[node] not in job_racks, node))
+        near.sort(key=lambda node: (not in_job_racks(rack_of[node]), node))
         chosen = near[:n]
         if len(chosen) < n:
+            pods = set(job_pods)
             for pod, pod_spares in enumerate(spares_in_pod):
-                if pod_spares and pod not in job_pods:
+                if pod_spares and pod not in pods:
                     chosen.extend(sorted(pod_spares)[: n - len(chosen)])
                     if len(chosen) == n:
                         break
@@ -945,6 +1007,19 @@ class Cluster:
 
     def _assign(self, job_id: int, nodes: IntArray) -> None:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
+        if nodes.size <= _SCALAR_MAX:  # the same updates, one scalar at a time
+            listed = nodes.tolist()
+            self._set_state_few(listed, _ALLOCATED)
+            self.owner[nodes] = job_id
+            self._jobs[job_id].update(listed)
+            span = self._span.get(job_id)
+            if span is not None:
+                per_rack, per_pod = span
+                rack_of, pod_of = self._rack_list, self._pod_list
+                for node in listed:
+                    per_rack[rack_of[node]] += 1
+                    per_pod[pod_of[node]] += 1
+            return
         self._set_state(nodes, _ALLOCATED)
         self.owner[nodes] = job_id
         self._jobs[job_id].update(nodes.tolist())
@@ -960,14 +1035,16 @@ class Cluster:
         if nodes.size <= _SCALAR_MAX:
             self._set_state_few(nodes.tolist(), new)
             return
-        if self._set_state_one_rack(nodes, new):
-            return
+        if nodes.size <= self._npr and self._set_state_one_rack(nodes, new):
+            return  # (distinct nodes, more than a rack holds, span racks)
         topo = self.topology
         old = self.state[nodes]
         moving = old != new  # nodes already in state ``new`` change nothing
         nodes, old = nodes[moving], old[moving]
-        self._counts -= np.bincount(old.astype(np.int64), minlength=_N_STATES)
-        self._counts[new] += nodes.size
+        state_counts = self._counts
+        for state, k in enumerate(np.bincount(old.astype(np.int64), minlength=_N_STATES).tolist()):
+            state_counts[state] -= k
+        state_counts[new] += int(nodes.size)
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
         pod_of, spares_in_pod = self._pod_list, self._spares_in_pod
         if was_spare.size:
@@ -1030,33 +1107,35 @@ class Cluster:
 
     def _set_state_few(self, nodes: Iterable[int], new: int) -> None:
         """:meth:`_set_state` for a few distinct nodes, one scalar update at a time."""
-        state, counts, hist = self.state, self._counts, self._rack_hist
+        state, counts, hist = self.state, self._counts, self._rack_hist_flat
         free_rack, free_pod, spare_pod = self.free_per_rack, self.free_per_pod, self.spare_per_pod
-        rack_of, pod_of = self._rack_list, self._pod_list
+        rack_of, pod_of, hist_row = self._rack_list, self._pod_list, self._hist_row
         spares_in_pod = self._spares_in_pod
         for node in nodes:
-            old = int(state[node])
+            old = state.item(node)
             if old == new:
                 continue
             counts[old] -= 1
             counts[new] += 1
             if old == _FREE:
                 rack, pod = rack_of[node], pod_of[node]
-                free = int(free_rack[rack])
+                free = free_rack.item(rack)
                 free_rack[rack] = free - 1
                 free_pod[pod] -= 1
-                hist[pod, free] -= 1
-                hist[pod, free - 1] += 1
+                at = hist_row[rack] + free  # _rack_hist[pod, free]
+                hist[at] -= 1
+                hist[at - 1] += 1
             elif old == _SPARE:
                 spare_pod[pod_of[node]] -= 1
                 spares_in_pod[pod_of[node]].discard(node)
             if new == _FREE:
                 rack, pod = rack_of[node], pod_of[node]
-                free = int(free_rack[rack])
+                free = free_rack.item(rack)
                 free_rack[rack] = free + 1
                 free_pod[pod] += 1
-                hist[pod, free] -= 1
-                hist[pod, free + 1] += 1
+                at = hist_row[rack] + free
+                hist[at] -= 1
+                hist[at + 1] += 1
             elif new == _SPARE:
                 spare_pod[pod_of[node]] += 1
                 spares_in_pod[pod_of[node]].add(node)

@@ -463,7 +463,8 @@ class ReferenceCluster(Cluster):
         if nodes.size == 0:
             return
         old = self.state[nodes]
-        self._counts -= np.bincount(old.astype(np.int64), minlength=len(NodeState))
+        for state, k in enumerate(np.bincount(old.astype(np.int64), minlength=len(NodeState))):
+            self._counts[state] -= int(k)
         self._counts[new] += nodes.size
         was_free, was_spare = nodes[old == _FREE], nodes[old == _SPARE]
         np.subtract.at(self.free_per_rack, self._node_rack[was_free], 1)

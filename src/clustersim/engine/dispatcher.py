@@ -310,6 +310,10 @@ class Dispatcher:
         if job.id in self.active and job.phase is not JobPhase.DRAINING:
             view = job.as_running()
             old = self.running_views.get(job.id)
+            if old is not None and old is not view and old == view:
+                # The same view again (a recovery that restarts, the start-up after the
+                # placement): keep the object in place; nothing the policies see changes.
+                job.running_view = view = old
             if old is not view:
                 if old is not None:
                     self._unsort(old)

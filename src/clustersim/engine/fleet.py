@@ -167,34 +167,46 @@ class Fleet:
         if planned and len(nodes) > BULK_NODES:
             return self._take_down_many(nodes, cause, repair_s)
         env = self.env
-        record = self.recorder.record
+        cluster, jobs, lose_node = self.cluster, self.jobs, self.dispatcher.lose_node
+        record, tick = self.recorder.record, self.recorder.tick
+        shop = self.scenario.repairs
+        burn_in = shop.test > 0 or shop.test_failure > 0  # else a repair takes repair_s
         hit: dict[int, tuple[Job, int]] = {}
         lost_nodes: dict[int, int] = {}
+        # Planned work: consecutive nodes back at the same instant share one timer (see
+        # _repair_planned); the batch is open only within this loop.
+        batch: list[int] | None = None
+        batch_total = math.nan
         for node in nodes:
-            if not self.cluster.is_up(node):
+            if not cluster.is_up(node):
                 continue
-            self.recorder.tick()
-            owner = int(self.cluster.owner[node])
-            tenants = self.cluster.jobs_on(node)
+            tick()
+            owner = int(cluster.owner[node])
+            tenants = cluster.jobs_on(node)
             for job_id in tenants:  # its owner, or a shared node's tenants
-                job = self.jobs[job_id]
-                self.dispatcher.lose_node(job)
+                job = jobs[job_id]
+                lose_node(job)
                 hit.setdefault(job_id, (job, node))
-                lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
-                if lost_nodes[job_id] >= 2 and not planned:
+                lost = lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
+                if lost >= 2 and not planned:
                     job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
-            self.cluster.fail(node)
+            cluster.fail(node)
             record(NodeFailed(env.now, node, cause, owner, repair_s))
             if owner == SHARED:
                 record(SlotsLost(env.now, node, tenants))
             if planned:
                 self.down_planned.add(node)
+                total = self._repair_total(repair_s) if burn_in else repair_s
+                if batch is not None and total == batch_total:
+                    batch.append(node)
+                else:
+                    batch, batch_total = self._repair_planned(node, total), total
             else:
                 self.down_planned.discard(node)
                 self._count_failure(node)
                 if self.on_unplanned is not None:
                     self.on_unplanned(node)
-            self._send_to_repair(node, repair_s, planned)
+                self._send_to_repair(node, repair_s, planned)
         return hit
 
     def _take_down_many(
@@ -274,6 +286,11 @@ class Fleet:
             self.repair_queue.append((node, repair_s))
 
     def _start_repair(self, node: int, repair_s: float, *, crew: bool) -> None:
+        done = self.env.timeout(self._repair_total(repair_s))
+        done.callbacks.append(self._repair_callback(node, crew))
+
+    def _repair_total(self, repair_s: float) -> float:
+        """How long a repair of ``repair_s`` keeps its node down, burn-in tests included."""
         shop = self.scenario.repairs
         total = repair_s
         if shop.test > 0 or shop.test_failure > 0:
@@ -281,8 +298,39 @@ class Fleet:
             total += shop.test
             while self._repair_sampler.uniform() < shop.test_failure:
                 total += repair_s + shop.test
+        return total
+
+    batch_repairs = True
+    """Whether planned repairs that end at the same instant share one timer (on by default;
+    the differential test turns it off to compare with a timer per node)."""
+
+    def _repair_planned(self, node: int, total: float) -> list[int] | None:
+        """Repair ``node`` (planned work) in ``total`` s; returns the batch it opens, if any.
+
+        Nodes taken down one after another in one loop, with nothing else scheduled in
+        between, would get timers at the same instant with consecutive event ids: SimPy runs
+        them back to back, and nothing that their repairs schedule (NORMAL events: a dispatch,
+        a throttle update) can come between them. One timer that repairs the batch's nodes in
+        order is then the same sequence of steps with fewer SimPy events. Not used with
+        retirements (:attr:`on_retired` may do more) or a zero-length repair.
+        """
+        if not self.batch_repairs or total <= 0 or self.on_retired is not None:
+            self._start_repair_after(node, total)
+            return None
+        batch = [node]
+        done = self.env.timeout(total, batch)
+        done.callbacks.append(self._repair_batch)
+        return batch
+
+    def _start_repair_after(self, node: int, total: float) -> None:
         done = self.env.timeout(total)
-        done.callbacks.append(self._repair_callback(node, crew))
+        done.callbacks.append(self._repair_callback(node, False))
+
+    def _repair_batch(self, done: simpy.Event) -> None:
+        nodes: list[int] | None = done.value
+        assert nodes is not None  # the batch's nodes, in the order they went down
+        for node in nodes:
+            self._repair(node)
 
     def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
         def repaired(_: simpy.Event) -> None:
