@@ -10,8 +10,11 @@ fair-share factor is Slurm's classic one (``PriorityFlags`` without ``FAIR_TREE`
     F = 2 ** (-(u / U) / (s / S))          (F = 1 for everyone while U = 0)
 
 so an account that has used exactly its share gets 0.5, one that has used nothing gets 1.
-The queue is ordered by F, highest first, ties by submission time, then job id (the only
-priority factor: Slurm's age, size and QOS factors are not modelled).
+The queue is ordered by the priority ``round(F × 10⁹)``, highest first, ties by submission
+time, then job id (the only priority factor: Slurm's age, size and QOS factors are not
+modelled). Like Slurm's integer job priority, the rounding makes accounts whose factors are
+equal in exact arithmetic tie: decayed usages summed in floating point differ in their last
+bits, and those bits would otherwise decide the order.
 
 Then, with ``backfill`` (the default, as Slurm's backfill scheduler), EASY backfilling runs
 over the queue in that order (:func:`clustersim.scheduler.easy_backfill.backfill`): the first
@@ -35,9 +38,12 @@ from collections.abc import Mapping
 from clustersim.scheduler.easy_backfill import backfill as easy_backfill
 from clustersim.views import Capacity, ClusterView, Decision, JobView, Start
 
-__all__ = ["decide", "factors", "order"]
+__all__ = ["PRIORITY_SCALE", "decide", "factors", "order"]
 
 _NO_SHARES: Mapping[str, float] = {}
+
+PRIORITY_SCALE = 1e9
+"""A job's priority is ``round(F × PRIORITY_SCALE)``: factors equal to 9 decimals tie."""
 
 
 def factors(
@@ -61,7 +67,8 @@ def order(
 ) -> list[JobView]:
     """The queue by fair-share factor (highest first), then submission time, then job id."""
     factor = factors(view, queue, shares)
-    return sorted(queue, key=lambda job: (-factor[job.account], job.submit_s, job.id))
+    priority = {a: round(f * PRIORITY_SCALE) for a, f in factor.items()}
+    return sorted(queue, key=lambda job: (-priority[job.account], job.submit_s, job.id))
 
 
 def decide(

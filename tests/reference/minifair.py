@@ -17,8 +17,10 @@ step exactly: a step of height r on [b0, b1) adds ``r * h / ln 2 * (2 ** (-(t - 
 
 Fair-share factor (Slurm's classic formula): with s_a the account's share (1 unless given),
 S the sum of the shares and U the sum of the usages of every account of the workload,
-``F_a = 2 ** (-(U_a / U) / (s_a / S))``, and ``F_a = 1`` for all while U = 0. The queue is
-ordered by F (highest first), then submit time, then input position; one pass is EASY
+``F_a = 2 ** (-(U_a / U) / (s_a / S))``, and ``F_a = 1`` for all while U = 0. A job's
+priority is the integer ``round(F_a * 10**9)`` (Slurm turns factors into an integer priority;
+factors equal in exact arithmetic then tie whatever their last bits). The queue is ordered by
+priority (highest first), then submit time, then input position; one pass is EASY
 backfilling over that order (``minisched.easy``) or strict priority (``minisched.fifo``:
 start in order while jobs fit, the first that does not fit blocks the rest).
 
@@ -106,7 +108,8 @@ def simulate(
             k += 1
         held = list(intervals.values())
         factor = factors({a: usage(held, a, now, half_life) for a in accounts}, shares)
-        ordered = sorted(queue, key=lambda j: (-factor[jobs[j.index][4]], j.submit_s, j.index))
+        priority = {a: round(f * 10**9) for a, f in factor.items()}
+        ordered = sorted(queue, key=lambda j: (-priority[jobs[j.index][4]], j.submit_s, j.index))
         decide = easy if backfill else fifo
         for job in decide(now, free, n_nodes, list(running.values()), ordered):
             queue.remove(job)

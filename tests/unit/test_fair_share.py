@@ -104,3 +104,14 @@ def test_fair_share_over_one_account_warns_that_it_is_easy_backfill(
     messages = [str(w.message) for w in caught if issubclass(w.category, ClusterSimWarning)]
     expected = ["orders jobs as 'easy-backfill' here: every job is charged to one account"]
     assert [m for m in messages if expected[0] in m] == ([messages[0]] if warned else [])
+
+
+def test_factors_equal_but_for_their_last_bits_tie_and_go_by_submission() -> None:
+    """u0 used 1/7 of the usage on 1/7 of the shares, u1 6/7 on 6/7: both factors are 1/2 in
+    exact arithmetic. The earlier-submitted job goes first, whatever the floats' last bits."""
+    v = view(4, usage={"u0": 0.9999999999999998, "u1": 6.0})  # u0 a hair ahead
+    queue = (job(1, 1, "u0", submit=1.0), job(2, 1, "u1", submit=0.0))
+    shares = {"u0": 0.5, "u1": 3.0}
+    f = fair_share.factors(v, queue, shares)
+    assert f["u0"] != f["u1"] and abs(f["u0"] - f["u1"]) < 1e-12
+    assert [j.id for j in fair_share.order(v, queue, shares)] == [2, 1]
