@@ -346,13 +346,11 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
                 argv += ["--set", flag]
             results[label] = _run_json(argv, capsys)
         none = results["none"]["per_replication"]
-        # Failure draws per rack in the run (the same for both homings: the same stream).
+        # Expected ToR failures in the run per ToR of a rack (a dual-homed rack has two).
         n_fail = expected_tor_failures(scenario, "network-switch-cable", 30)
         for label in labels[1:]:
             r = results[label]
             cause = r["causes"].get("network-switch-cable", {})
-            # The averaged causes table drops `slowdown_gpu_h` (notes: questions.md), so the
-            # network slowdown comes from the summary's by-cause mapping.
             slow = r["summary"].get("network_slowdown_gpu_hours_by_cause", {})
             slowdown = float(slow.get("network-switch-cable", 0.0))
             reps = r["per_replication"]
@@ -360,11 +358,12 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
                 [x["gpu_hours_wasted"] for x in none], [x["gpu_hours_wasted"] for x in reps]
             )
             good = paired([x["goodput"] for x in none], [x["goodput"] for x in reps])
-            per = (waste[0] / n_fail, waste[1] / n_fail, waste[2] / n_fail)
+            failures = n_fail * TORS_PER_RACK[label]
+            per = (waste[0] / failures, waste[1] / failures, waste[2] / failures)
             per_failure[workload, label] = per[0]
             direct = cause.get("lost_work_gpu_h", 0.0) + cause.get("recovery_gpu_h", 0.0)
             FACTS["q3", workload, label] = {
-                "direct": (direct + slowdown) / n_fail,
+                "direct": (direct + slowdown) / failures,
                 "per": per,
                 "goodput": good,
                 "llama_month": n_fail * TORS_PER_RACK[label],
@@ -378,7 +377,7 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
                     f"{cause.get('lost_work_gpu_h', 0.0):,.0f}",
                     f"{cause.get('recovery_gpu_h', 0.0):,.0f}",
                     f"{slowdown:,.0f}",
-                    f"{(direct + slowdown) / n_fail:,.0f}",
+                    f"{(direct + slowdown) / failures:,.0f}",
                     _delta(waste, "+,.0f"),
                     _delta(per, "+,.0f"),
                     _delta(good, "+.4f"),
@@ -433,8 +432,8 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
         "cause's own entries (`causes.network-switch-cable`, and "
         "`network_slowdown_gpu_hours_by_cause` for the slowdown), means over replications; "
         '"direct" is their sum over the expected ToR failures in the 30 days '
-        f"({racks:,} racks × 35/55,296 per rack-day × 30 d = {n_fail:.1f}; both homings draw "
-        "the same failures). The Δ columns are paired differences of `gpu_hours_wasted` and "
+        f"({racks:,} racks × 35/55,296 per ToR-day × 30 d = {n_fail:.1f} single-homed, twice "
+        "that dual-homed: a rack's two ToRs each fail at the rate). The Δ columns are paired differences of `gpu_hours_wasted` and "
         "`goodput` against the first command (`rate=0`), \\* where the interval excludes 0.",
         "",
         "Per month, at the Llama 3 rate per ToR (a dual-homed rack has two ToRs, so twice the "

@@ -17,6 +17,7 @@ from clustersim.events import (
     JobInterrupted,
     NodeFailed,
     NodeQuarantined,
+    NodeRepaired,
     RunEnded,
     SlowdownBegan,
 )
@@ -99,6 +100,41 @@ def test_tor_failure_shared_by_two_jobs_interrupts_both_once() -> None:
     assert sorted(j for j, _ in interrupted(sim)) == sim.expected  # type: ignore[attr-defined]
 
 
+def test_a_dual_homed_rack_has_two_tors_each_failing_at_the_rate() -> None:
+    """``rate`` is per switch: a dual-homed rack's two ToRs fail twice as often as one."""
+    sim = Simulation(scenario())
+    racks = sim.topology.n_racks
+    for homing, switches in (("single", racks), ("dual", 2 * racks)):
+        cfg = FaultConfig(kind="switch", rate="1/1000 switch-days", homing=homing)
+        source = SwitchFaults("tor", cfg, sim.streams, sim.topology)
+        assert source.n_switches == switches
+        assert source.total_rate == pytest.approx(switches / 1000 / 86400)
+
+
+def test_both_tors_of_a_dual_homed_rack_down_take_it_off_the_network() -> None:
+    """The second ToR of a rack failing while the first is down fails the rack's nodes (the
+    job is interrupted) until the first is back; a ToR already down does not fail again."""
+    cfg = FaultConfig(kind="switch", rate=0.0, homing="dual", speed=0.5)
+
+    def both(sim: Simulation) -> None:
+        rack = sim.topology.rack_of(int(sim.cluster.nodes_of(0)[0]))
+        source = SwitchFaults("tor", cfg, sim.streams, sim.topology)
+        now = sim.env.now
+        source.apply(sim, 2 * rack, 2 * HOUR, now)
+        source.apply(sim, 2 * rack, 5 * HOUR, now)  # the same ToR again: nothing
+        assert not any(isinstance(e, NodeFailed) for e in sim.log)
+        source.apply(sim, 2 * rack + 1, 4 * HOUR, now)  # the other: off until the first is back
+        sim.rack = rack  # type: ignore[attr-defined]
+
+    sim = run_with(scenario(checkpoint={"policy": "none"}), 3 * HOUR, both)
+    assert interrupted(sim) == [(0, "tor")]
+    failed = [e for e in sim.log if isinstance(e, NodeFailed)]
+    rack_nodes = set(sim.topology.nodes_of_rack(sim.rack))  # type: ignore[attr-defined]
+    assert {e.node for e in failed} == rack_nodes
+    back = [e for e in sim.log if isinstance(e, NodeRepaired) and e.node in rack_nodes]
+    assert [e.t for e in back] == [5 * HOUR] * len(rack_nodes)  # 3 h + the first's 2 h
+
+
 def test_dual_homed_tor_failure_slows_instead_of_killing() -> None:
     # No checkpoints: the job's finish moves by exactly the lost speed x the window.
     sc = scenario(checkpoint={"policy": "none"})
@@ -106,7 +142,7 @@ def test_dual_homed_tor_failure_slows_instead_of_killing() -> None:
 
     def degrade(sim: Simulation) -> None:
         rack = sim.topology.rack_of(int(sim.cluster.nodes_of(0)[0]))
-        SwitchFaults("tor", cfg, sim.streams, sim.topology).apply(sim, rack, 2 * HOUR)
+        SwitchFaults("tor", cfg, sim.streams, sim.topology).apply(sim, 2 * rack, 2 * HOUR)
 
     sim = run_with(sc, 3 * HOUR, degrade)
     assert interrupted(sim) == []
