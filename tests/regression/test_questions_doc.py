@@ -433,8 +433,9 @@ def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
         "`network_slowdown_gpu_hours_by_cause` for the slowdown), means over replications; "
         '"direct" is their sum over the expected ToR failures in the 30 days '
         f"({racks:,} racks × 35/55,296 per ToR-day × 30 d = {n_fail:.1f} single-homed, twice "
-        "that dual-homed: a rack's two ToRs each fail at the rate). The Δ columns are paired differences of `gpu_hours_wasted` and "
-        "`goodput` against the first command (`rate=0`), \\* where the interval excludes 0.",
+        "that dual-homed: a rack's two ToRs each fail at the rate). The Δ columns are paired "
+        "differences of `gpu_hours_wasted` and `goodput` against the first command "
+        "(`rate=0`), \\* where the interval excludes 0.",
         "",
         "Per month, at the Llama 3 rate per ToR (a dual-homed rack has two ToRs, so twice the "
         "failures) and at the Alibaba HPN rate (0.051 % of ToRs a month), priced at "
