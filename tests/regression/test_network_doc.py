@@ -11,11 +11,11 @@ so the check is a ``slow`` test. Regenerate both with::
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from docmarkers import between, replace_between
 
 from clustersim.config import load_scenario
 from clustersim.experiment import run
@@ -118,18 +118,10 @@ def draw(data: dict[tuple[str, str], list[float]]) -> bytes:
 
 
 def _between(text: str, name: str) -> str:
-    m = re.search(rf"<!-- {name}:begin -->\n(.*?)\n<!-- {name}:end -->", text, flags=re.S)
-    assert m, f"docs/network.md lacks the {name} markers"
-    return m.group(1)
+    return between(text, name, "docs/network.md")
 
 
-def _replace(text: str, name: str, body: str) -> str:
-    return re.sub(
-        rf"(<!-- {name}:begin -->\n).*?(\n<!-- {name}:end -->)",
-        lambda m: m.group(1) + body + m.group(2),
-        text,
-        flags=re.S,
-    )
+_replace = replace_between
 
 
 def test_the_doc_has_its_tables_and_plot() -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docmarkers import between, replace_between
 
 from clustersim.cli import _build_parser, main
 from clustersim.config import load_scenario
@@ -91,18 +92,10 @@ def _run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, 
 
 
 def _between(text: str, name: str) -> str:
-    m = re.search(rf"<!-- {name}:begin -->\n(.*?)\n<!-- {name}:end -->", text, flags=re.S)
-    assert m, f"docs/questions.md lacks the {name} markers"
-    return m.group(1)
+    return between(text, name, "docs/questions.md")
 
 
-def _replace(text: str, name: str, body: str) -> str:
-    return re.sub(
-        rf"(<!-- {name}:begin -->\n).*?(\n<!-- {name}:end -->)",
-        lambda m: m.group(1) + body + m.group(2),
-        text,
-        flags=re.S,
-    )
+_replace = replace_between
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
