@@ -9,7 +9,9 @@ bandwidth: jobs with a node in the rack run at ``speed`` (default 0.5) until the
 ``network.model: fair-share`` the rack's uplink instead keeps ``speed`` of its capacity (half:
 Alibaba HPN's dual-ToR design), and only the jobs whose traffic crosses it slow, by how much
 their share drops. With both down at once the rack is off the network, as a single-homed
-rack is, until the first of the two is repaired. A pod-level failure degrades
+rack is, until the first of the two is repaired. With ``evict_after``, a dual-homed rack whose
+ToR is still down after that long is cordoned: its nodes leave service (the jobs on them
+recover on replacements elsewhere) until the ToR is repaired. A pod-level failure degrades
 the pod's uplinks: jobs spanning more than one pod with a node in it run at ``speed``; with
 ``network.model: fair-share`` it instead removes ``1 / network.planes`` of the pod's uplink
 capacity, and the jobs crossing it slow by how much their share drops (docs/network.md).
@@ -60,24 +62,44 @@ class SwitchFaults(RatedSource):
             repair_s = self._repair.draw()
             if world.closing:
                 return
-            self.apply(world, switch, repair_s, env.now)
+            self.apply(world, switch, repair_s, env)
 
-    def apply(self, world: World, switch: int, repair_s: float, now: float = 0.0) -> None:
-        """One switch failure at ``now`` and its effect."""
+    def apply(
+        self, world: World, switch: int, repair_s: float, env: simpy.Environment | None = None
+    ) -> None:
+        """One switch failure and its effect (``env``: the clock, needed by dual homing)."""
         if self.cfg.level == "pod":
             if not world.cut_uplink(switch, self.name, repair_s):
                 world.slow("pod", (switch,), self.speed, self.name, repair_s)
         elif self.dual:
-            self._dual(world, switch, repair_s, now)
+            assert env is not None, "a dual-homed ToR failure needs the clock"
+            self._dual(world, switch, repair_s, env)
         else:
             world.fail_nodes(self.topology.nodes_of_rack(switch), self.name, repair_s)
 
-    def _dual(self, world: World, switch: int, repair_s: float, now: float) -> None:
+    def _cordon(self, world: World, switch: int, env: simpy.Environment) -> Any:
+        """At ``evict_after``: the rack of ``switch`` leaves service until its ToR is back."""
+
+        def cordon(_: simpy.Event) -> None:
+            left = self._back_at.get(switch, -1.0) - env.now
+            if world.closing or left <= 0:
+                return
+            rack = switch // 2
+            up = [n for n in self.topology.nodes_of_rack(rack) if world.is_up(n)]
+            if up:
+                world.fail_nodes(up, self.name, left)
+
+        return cordon
+
+    def _dual(self, world: World, switch: int, repair_s: float, env: simpy.Environment) -> None:
         """One ToR of rack ``switch // 2`` fails; a ToR already down does not fail again."""
-        back = self._back_at
+        back, now = self._back_at, env.now
         if back.get(switch, -1.0) > now:
             return
         back[switch] = now + repair_s
+        evict = self.cfg.evict_after
+        if evict is not None and evict < repair_s:
+            env.timeout(evict).callbacks.append(self._cordon(world, switch, env))
         rack = switch // 2
         # The other ToR carries on at its own capacity.
         if not world.cut_rack(rack, 1.0 - self.speed, self.name, repair_s):

@@ -49,7 +49,7 @@ BLOCKS = ("q1-sweep", "q1-plan", "q2-plan", "q3-tor", "q4-policies")
 #: Question 3: the rows' workloads (the preset's generator, and the brief's 300 jobs).
 Q3_WORKLOADS = (("3,000 (preset)", ()), ("300", ("workload.generator.jobs=300",)))
 #: Question 3: ToRs per rack under each homing (a dual-homed rack has two, each failing).
-TORS_PER_RACK = {"single": 1, "dual": 2}
+TORS_PER_RACK = {"single": 1, "dual": 2, "dual, cordon 30m": 2}
 #: Alibaba HPN: 0.051 % of ToRs fail per month (../shared/data/published_rates.csv).
 HPN_TOR_PER_MONTH = 0.051 / 100
 #: What the readings of the page claim, filled by the table builders for :func:`check_readings`.
@@ -322,7 +322,7 @@ def expected_tor_failures(scenario: Any, source: str, days: float) -> float:
 def q3_table(capsys: pytest.CaptureFixture[str]) -> str:
     """ToR failures on meta-24k-shared: none, single-homed, dual-homed; paired differences."""
     commands = _commands("q3-commands")
-    labels = ("none", "single", "dual")
+    labels = ("none", "single", "dual", "dual, cordon 30m")
     assert len(commands) == len(labels)
     argv = _argv(commands[1])
     scenario = load_scenario(argv[1], _flags(argv, "--set"))
@@ -509,7 +509,7 @@ def test_the_page_has_its_markers_and_the_readme_links_it() -> None:
 def test_every_command_parses_and_its_scenarios_load() -> None:
     """Each command's flags parse, and every ``--set`` (and every ``--grid`` point) loads."""
     commands = [c for q in ("q1", "q2", "q3", "q4") for c in _commands(f"{q}-commands")]
-    assert len(commands) == 7
+    assert len(commands) == 8
     for command in commands:
         argv = _argv(command)
         args = _build_parser(argv).parse_args(argv)
@@ -642,6 +642,8 @@ def check_readings(facts: dict[Any, Any]) -> None:
             assert _significant(f["goodput"]) == 0
             assert f["llama_month"] >= 24 and 0.5 < f["hpn_month"] < 2
         assert facts["q3", workload, "dual"]["per"][1] > facts["q3", workload, "single"]["per"][2]
+        cordon = facts["q3", workload, "dual, cordon 30m"]["per"][0]
+        assert cordon < facts["q3", workload, "dual"]["per"][0], workload
     for homing in ("single", "dual"):
         few, many = (facts["q3", w, homing]["per"][0] for w in ("300", "3,000 (preset)"))
         assert few < many

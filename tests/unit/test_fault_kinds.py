@@ -119,11 +119,10 @@ def test_both_tors_of_a_dual_homed_rack_down_take_it_off_the_network() -> None:
     def both(sim: Simulation) -> None:
         rack = sim.topology.rack_of(int(sim.cluster.nodes_of(0)[0]))
         source = SwitchFaults("tor", cfg, sim.streams, sim.topology)
-        now = sim.env.now
-        source.apply(sim, 2 * rack, 2 * HOUR, now)
-        source.apply(sim, 2 * rack, 5 * HOUR, now)  # the same ToR again: nothing
+        source.apply(sim, 2 * rack, 2 * HOUR, sim.env)
+        source.apply(sim, 2 * rack, 5 * HOUR, sim.env)  # the same ToR again: nothing
         assert not any(isinstance(e, NodeFailed) for e in sim.log)
-        source.apply(sim, 2 * rack + 1, 4 * HOUR, now)  # the other: off until the first is back
+        source.apply(sim, 2 * rack + 1, 4 * HOUR, sim.env)  # the other: off until the first is back
         sim.rack = rack  # type: ignore[attr-defined]
 
     sim = run_with(scenario(checkpoint={"policy": "none"}), 3 * HOUR, both)
@@ -142,7 +141,7 @@ def test_dual_homed_tor_failure_slows_instead_of_killing() -> None:
 
     def degrade(sim: Simulation) -> None:
         rack = sim.topology.rack_of(int(sim.cluster.nodes_of(0)[0]))
-        SwitchFaults("tor", cfg, sim.streams, sim.topology).apply(sim, 2 * rack, 2 * HOUR)
+        SwitchFaults("tor", cfg, sim.streams, sim.topology).apply(sim, 2 * rack, 2 * HOUR, sim.env)
 
     sim = run_with(sc, 3 * HOUR, degrade)
     assert interrupted(sim) == []
@@ -151,6 +150,37 @@ def test_dual_homed_tor_failure_slows_instead_of_killing() -> None:
     assert m.gpu_seconds["slowdown"] == pytest.approx(16 * HOUR)
     assert m.gpu_seconds["useful"] == pytest.approx(16 * 10 * HOUR)
     assert any(isinstance(e, SlowdownBegan) and e.scope == "rack" for e in sim.log)
+
+
+@pytest.mark.parametrize("repair_h", [0.25, 4.0])
+def test_evict_after_cordons_a_rack_whose_tor_stays_down(repair_h: float) -> None:
+    """``evict_after: 30m``: a ToR still down then takes its rack out of service (the job
+    recovers elsewhere) until the ToR's repair; a ToR back in time cordons nothing."""
+    cfg = FaultConfig(kind="switch", rate=0.0, homing="dual", speed=0.5, evict_after="30m")
+
+    def degrade(sim: Simulation) -> None:
+        rack = sim.topology.rack_of(int(sim.cluster.nodes_of(0)[0]))
+        source = SwitchFaults("tor", cfg, sim.streams, sim.topology)
+        source.apply(sim, 2 * rack, repair_h * HOUR, sim.env)
+        sim.rack = rack  # type: ignore[attr-defined]
+
+    sim = run_with(scenario(checkpoint={"policy": "none"}), 3 * HOUR, degrade)
+    rack_nodes = set(sim.topology.nodes_of_rack(sim.rack))  # type: ignore[attr-defined]
+    failed = [e for e in sim.log if isinstance(e, NodeFailed)]
+    if repair_h < 0.5:
+        assert failed == [] and interrupted(sim) == []
+        return
+    assert {e.node for e in failed} == rack_nodes
+    assert {e.t for e in failed} == {3.5 * HOUR}
+    assert interrupted(sim) == [(0, "tor")]
+    back = [e.t for e in sim.log if isinstance(e, NodeRepaired) and e.node in rack_nodes]
+    assert back == [(3 + repair_h) * HOUR] * len(rack_nodes)
+
+
+@pytest.mark.parametrize("where", [{"homing": "single"}, {"level": "pod", "homing": "dual"}])
+def test_evict_after_is_for_dual_homed_tors_only(where: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="evict_after applies to dual-homed ToRs"):
+        FaultConfig(kind="switch", rate=0.0, evict_after="30m", **where)  # type: ignore[arg-type]
 
 
 def flap_scenario(length: float) -> Scenario:

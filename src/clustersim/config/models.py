@@ -399,7 +399,7 @@ _KIND_FIELDS: dict[str, frozenset[str]] = {
     ),
     "maintenance": frozenset({"every", "arrivals", "duration", "batch_nodes"}),
     "flap": frozenset({"per", "rate", "duration", "timeout", "speed"}),
-    "switch": frozenset({"per", "rate", "level", "homing", "repair", "speed"}),
+    "switch": frozenset({"per", "rate", "level", "homing", "repair", "speed", "evict_after"}),
     "straggler": frozenset({"per", "rate", "duration", "speed", "evict_after", "repair", "lemons"}),
     "sdc": frozenset({"per", "rate", "detection_delay", "repair", "lemons"}),
     "storage": frozenset({"every", "arrivals", "duration", "bandwidth_factor"}),
@@ -496,6 +496,15 @@ class FaultConfig(Frozen):
             raise ValueError("kind 'trace' needs a path")
         if self.kind == "switch" and self.per not in (None, "switch", "pod"):
             raise ValueError("a switch rate is per switch (or per pod for level: pod)")
+        if (
+            self.kind == "switch"
+            and self.evict_after is not None
+            and (self.level != "rack" or self.homing != "dual")
+        ):
+            raise ValueError(
+                "evict_after applies to dual-homed ToRs (level: rack, homing: dual): a"
+                " single-homed rack is off the network at once, a pod switch is not drained"
+            )
         if self.kind in ("poisson", "sdc", "straggler", "flap") and self.per in ("switch", "pod"):
             raise ValueError(f"a {self.kind} rate is per node or per gpu")
         if self.kind == "maintenance":
@@ -625,9 +634,7 @@ class SchedulerConfig(Frozen):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_defaults(
-            self, handler(self), ("fair_share", "tiresias", "placement_wait")
-        )
+        return _without_defaults(self, handler(self), ("fair_share", "tiresias", "placement_wait"))
 
     @field_validator("policy")
     @classmethod
@@ -712,8 +719,7 @@ class Scenario(Frozen):
             return data  # the cluster section's own error says what is wrong
         if value not in PLACEMENTS:
             raise ValueError(
-                f"scheduler.placement: unknown placement {value!r}"
-                f" (known: {', '.join(PLACEMENTS)})"
+                f"scheduler.placement: unknown placement {value!r} (known: {', '.join(PLACEMENTS)})"
             )
         if "placement" in cluster and cluster["placement"] != value:
             raise ValueError(
