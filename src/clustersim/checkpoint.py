@@ -130,7 +130,8 @@ def epoch_state(
     finish = remaining_s + n_total * stall_s
     if elapsed_s >= finish:
         done = n_total if persist_s <= 0 else _completed(finish, interval_s, stall_s, persist_s)
-        return EpochState(remaining_s, n_total * stall_s, done, min(done, n_total) * interval_s)
+        done = min(done, n_total)  # a persist below the clock's resolution: none at the end
+        return EpochState(remaining_s, n_total * stall_s, done, done * interval_s)
     if not math.isfinite(interval_s):
         return EpochState(elapsed_s, 0.0, 0, 0.0)
     period = interval_s + stall_s

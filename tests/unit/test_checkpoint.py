@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from clustersim.checkpoint import (
@@ -40,6 +40,7 @@ def test_async_checkpoint_completes_after_persist() -> None:
     assert s.checkpoints == 1 and s.lost_s == pytest.approx(5.0)
 
 
+@example(elapsed=1.0, remaining=1.0, interval=1.0, stall=0.0, persist=1.175494351e-38)
 @given(
     elapsed=st.floats(0, 1e6),
     remaining=st.floats(1, 1e6),

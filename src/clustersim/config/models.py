@@ -470,6 +470,8 @@ class FaultConfig(Frozen):
         data: dict[str, Any] = handler(self)
         if data.get("hazard", 0) is None:  # opt-in: scenarios without it dump as before
             allowed = allowed - {"hazard"}
+        if self.kind == "switch" and self.evict_after is None:  # likewise (a cordon)
+            allowed = allowed - {"evict_after"}
         return {k: v for k, v in data.items() if k in allowed}
 
     @property
