@@ -115,3 +115,15 @@ def test_factors_equal_but_for_their_last_bits_tie_and_go_by_submission() -> Non
     f = fair_share.factors(v, queue, shares)
     assert f["u0"] != f["u1"] and abs(f["u0"] - f["u1"]) < 1e-12
     assert [j.id for j in fair_share.order(v, queue, shares)] == [2, 1]
+
+
+@pytest.mark.parametrize(("users", "warned"), [(["a", "a"], True), (["a", "b"], False)])
+def test_a_sweep_over_fair_share_with_one_account_warns_too(users: list[str], warned: bool) -> None:
+    sc = clustersim.config.Scenario.model_validate(
+        {**_jobs(users), "scheduler": {"policy": "fifo"}}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clustersim.sweep(sc, {"scheduler.policy": ["fifo", "fair-share"]}, reps=1, workers=1)
+    one = [w for w in caught if "every job is charged to one account" in str(w.message)]
+    assert len(one) == (1 if warned else 0)
