@@ -415,7 +415,17 @@ def test_set_list_index_out_of_range(scenario_file: Path) -> None:
 
 def test_set_dict_key_must_exist(scenario_file: Path) -> None:
     message = usage_error(scenario_file, ("faults.sw.rate=1",))
-    assert "faults has no key 'sw' (present: hw)" in message
+    assert "faults has no key 'sw' (present: hw); give a new entry whole" in message
+
+
+def test_set_adds_a_whole_new_dict_entry(scenario_file: Path) -> None:
+    """``--set faults.tor={...}`` adds a fault source beside the file's (it was refused)."""
+    tor = "faults.tor={kind: switch, level: rack, homing: dual, rate: 1/1000 switch-days}"
+    sc = load_scenario(str(scenario_file), [tor])
+    assert sorted(sc.faults) == ["hw", "tor"]
+    assert sc.faults["tor"].kind == "switch" and sc.faults["tor"].homing == "dual"
+    shares = load_scenario(str(scenario_file), ["scheduler.fair_share.shares.bob=2"])
+    assert shares.scheduler.fair_share.shares == {"bob": 2.0}
 
 
 @pytest.mark.parametrize("text", ["run.seed", "=3", "run..seed=3", "run.seed={a: [", ""])

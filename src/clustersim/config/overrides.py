@@ -268,11 +268,15 @@ def _apply_override(
                 )
             key, tp = int(seg), get_args(tp)[0]
         elif get_origin(tp) is dict:
-            if not isinstance(node, dict) or seg not in node:
+            # A new entry is given whole (faults.tor={kind: switch, ...}, a share: 2); a field
+            # of a key that is not there (faults.nod.rate=1) is a typo until shown otherwise.
+            adding = depth == len(segments) - 1
+            if not isinstance(node, dict) or (seg not in node and not adding):
                 known = ", ".join(sorted(node)) if isinstance(node, dict) and node else "none"
                 raise UsageError(
-                    f"{text}: {where} has no key {seg!r} (present: {known}); "
-                    f"set the whole mapping ({where}={{...}})"
+                    f"{text}: {where} has no key {seg!r} (present: {known}); give a new"
+                    f" entry whole ({where}.{seg}={{...}}) or set the whole mapping"
+                    f" ({where}={{...}})"
                 )
             key, tp = seg, get_args(tp)[1]
         else:
@@ -281,8 +285,9 @@ def _apply_override(
         if depth == len(segments) - 1:
             node[key] = _merged(node[key] if _has(node, key) else None, value, tp)
         elif isinstance(node, dict):
-            if node.get(key) is None and _is_model(_unwrap(tp)):
-                node[key] = {}  # a section left to its defaults
+            inner = _unwrap(tp)
+            if node.get(key) is None and (_is_model(inner) or get_origin(inner) is dict):
+                node[key] = {}  # a section (or a mapping) left to its defaults
                 origin = origin or tuple(path)
             node = node.get(key)
         else:
