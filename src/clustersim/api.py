@@ -40,7 +40,6 @@ from clustersim.version import __version__ as __version__
 if TYPE_CHECKING:  # imported when called: the sweep and plan packages are not needed to run
     import concurrent.futures as cf
 
-    from clustersim.config.models import SchedulerConfig
     from clustersim.plan.result import PlanResult
     from clustersim.sweep.result import SweepResult
 
@@ -172,31 +171,11 @@ def _warn_unplaceable(result: Result) -> None:
     summary = result.replications[0].summary
     scheduler = result.scenario.scheduler
     if scheduler.policy == "fair-share" and result.replications[0].accounts <= 1:
-        _warn(_one_account(scheduler))
+        _warn(scheduler.single_account_warning())
     if summary["jobs_submitted"] == 0:
         _warn("no job is submitted before the end of the run (run.horizon)")
     elif summary["sim_time_s"] == 0 and count >= summary["jobs_submitted"]:
         _warn("simulated 0 s: no job can ever be placed")
-
-
-def _one_account(scheduler: SchedulerConfig) -> str:
-    """Why fair share over a single account is another policy under another name."""
-    like = "easy-backfill" if scheduler.fair_share.backfill else "fifo"
-    return (
-        f"scheduler.policy 'fair-share' orders jobs as {like!r} here: every job is charged"
-        f" to one account (scheduler.fair_share.by: {scheduler.fair_share.by}); give jobs"
-        " users or groups (e.g. workload.generator.users)"
-    )
-
-
-def _fair_share_accounts(scenario: Scenario, seed: int) -> int:
-    """How many accounts fair share would charge in ``scenario`` (its workload, built once)."""
-    from clustersim.rng import Streams
-    from clustersim.workload import build_workload
-
-    group = scenario.scheduler.fair_share.by == "group"
-    jobs = build_workload(scenario, Streams(seed))
-    return len({job.group if group else job.user for job in jobs})
 
 
 def _warn(message: str) -> None:
@@ -291,10 +270,6 @@ def sweep(
     warn_inert((point_scenario(scenario, p) for p in points), list(cells), stacklevel=2)
     n = scenario.run.replications if reps is None else reps
     root = scenario.run.seed if seed is None else seed
-    fair = (point_scenario(scenario, p) for p in points)
-    first = next((sc for sc in fair if sc.scheduler.policy == "fair-share"), None)
-    if first is not None and _fair_share_accounts(first, root) <= 1:
-        warnings.warn(_one_account(first.scheduler), ClusterSimWarning, stacklevel=2)
     start = time.perf_counter()
     with _progress(progress, "sweep", "points") as update:
         records = run_sweep(

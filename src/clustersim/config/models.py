@@ -638,6 +638,15 @@ class SchedulerConfig(Frozen):
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         return _without_defaults(self, handler(self), ("fair_share", "tiresias", "placement_wait"))
 
+    def single_account_warning(self) -> str:
+        """Why fair share over a single account is another policy under another name."""
+        like = "easy-backfill" if self.fair_share.backfill else "fifo"
+        return (
+            f"scheduler.policy 'fair-share' orders jobs as {like!r} here: every job is charged"
+            f" to one account (scheduler.fair_share.by: {self.fair_share.by}); give jobs"
+            " users or groups (e.g. workload.generator.users)"
+        )
+
     @field_validator("policy")
     @classmethod
     def _known_policy(cls, value: str) -> str:

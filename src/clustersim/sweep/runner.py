@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -37,6 +38,7 @@ from typing import Any
 
 from clustersim.budget import check_budget
 from clustersim.config import Scenario, UsageError
+from clustersim.errors import ClusterSimWarning
 from clustersim.experiment import CI_KEYS, CI_RANGES, UNIT_RANGE, RunResult, ci95, run_replication
 from clustersim.metrics import RunMetrics
 from clustersim.sweep.grid import Point, grid_points, knob_value, point_scenario
@@ -358,6 +360,7 @@ def run_points(
     window = IN_FLIGHT_PER_WORKER * _executor_workers(executor)
     parts: dict[int, dict[int, list[RunMetrics]]] = {k: {} for k in range(len(points))}
     pending: dict[cf.Future[list[RunMetrics]], tuple[int, range]] = {}
+    warned = False  # fair share over one account: said once per sweep
     try:
         while True:
             for k, r in itertools.islice(tasks, max(0, window - len(pending))):
@@ -372,6 +375,12 @@ def run_points(
                 if len(parts[k]) == len(ranges):
                     metrics = [m for start in sorted(parts[k]) for m in parts[k][start]]
                     del parts[k]
+                    scheduler = scenarios[k].scheduler
+                    if scheduler.policy == "fair-share" and metrics[0].accounts <= 1 and not warned:
+                        warned = True
+                        warnings.warn(
+                            scheduler.single_account_warning(), ClusterSimWarning, stacklevel=2
+                        )
                     yield (
                         points[k],
                         point_record(numbers[k], points[k], scenarios[k], seed, metrics),
