@@ -42,16 +42,17 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from clustersim.config.models import PLACEMENTS
 from clustersim.topology import Topology
 
 __all__ = ["PLACEMENTS", "SHARED", "Cluster", "NodeState", "Placement"]
 
-PLACEMENTS = ("topology", "first-fit", "spread")
-"""Placement rules for new jobs: the topology-aware rule of the module docstring (default);
-``first-fit``, the lowest-id FREE nodes whatever their racks; ``spread``, one node per rack
-in turn, racks with the most FREE nodes first (ties to the lowest id), so a job spans as
-many racks as it can. Replacements for failed nodes follow :meth:`Cluster.take_replacements`'s
-near-first rule (spares, then the job's racks and pods) under every placement."""
+# PLACEMENTS, the rules for new jobs (``cluster.placement``): the topology-aware rule of the
+# module docstring (default); ``first-fit``, the lowest-id FREE nodes whatever their racks;
+# ``spread``, one node per rack in turn, racks with the most FREE nodes first (ties to the
+# lowest id), so a job spans as many racks as it can. Replacements for failed nodes follow
+# :meth:`Cluster.take_replacements`'s near-first rule (spares, then the job's racks and pods)
+# under every placement.
 
 IntArray = npt.NDArray[np.int64]
 

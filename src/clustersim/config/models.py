@@ -109,7 +109,7 @@ MAX_INT = 2**62  # keeps every integer exact in JSON and inside numpy int64
 PositiveInt = Annotated[int, Field(ge=1, le=MAX_INT)]
 Placement = Literal["topology", "first-fit", "spread"]
 PLACEMENTS: tuple[str, ...] = get_args(Placement)
-"""The placement rules (``clustersim.cluster.PLACEMENTS`` is the same tuple)."""
+"""The placement rules for new jobs (what each does: :mod:`clustersim.cluster`)."""
 NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_INT)]
 Priority = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
