@@ -84,10 +84,7 @@ class SwitchFaults(RatedSource):
             left = self._back_at.get(switch, -1.0) - env.now
             if world.closing or left <= 0:
                 return
-            rack = switch // 2
-            up = [n for n in self.topology.nodes_of_rack(rack) if world.is_up(n)]
-            if up:
-                world.fail_nodes(up, self.name, left)
+            world.fail_nodes(self.topology.nodes_of_rack(switch // 2), self.name, left)
 
         return cordon
 
