@@ -39,7 +39,6 @@ class LinkFlaps(RatedSource):
         self.speed = 0.0 if cfg.speed is None else cfg.speed
         self._rail = 1.0 / topology.gpus_per_node
 
-
     def events(self, env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
         """Process: the superposed stream of flaps over all nodes."""
         sampler = self._sampler

@@ -169,9 +169,9 @@ def _warn_unplaceable(result: Result) -> None:
         noun = "job" if len(names) == 1 else "jobs"
         _warn(f"{len(names)} {noun} never placed, {reason}: {shown}")
     summary = result.replications[0].summary
-    scheduler = result.scenario.scheduler
-    if scheduler.policy == "fair-share" and result.replications[0].accounts <= 1:
-        _warn(scheduler.single_account_warning())
+    note = result.scenario.scheduler.single_account_warning(result.replications[0].accounts)
+    if note is not None:
+        _warn(note)
     if summary["jobs_submitted"] == 0:
         _warn("no job is submitted before the end of the run (run.horizon)")
     elif summary["sim_time_s"] == 0 and count >= summary["jobs_submitted"]:

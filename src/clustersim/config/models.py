@@ -638,8 +638,13 @@ class SchedulerConfig(Frozen):
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         return _without_defaults(self, handler(self), ("fair_share", "tiresias", "placement_wait"))
 
-    def single_account_warning(self) -> str:
-        """Why fair share over a single account is another policy under another name."""
+    def single_account_warning(self, accounts: int) -> str | None:
+        """Why fair share over ``accounts`` <= 1 is another policy under another name.
+
+        None unless the policy is fair share and the jobs have at most one account.
+        """
+        if self.policy != "fair-share" or accounts > 1:
+            return None
         like = "easy-backfill" if self.fair_share.backfill else "fifo"
         return (
             f"scheduler.policy 'fair-share' orders jobs as {like!r} here: every job is charged"

@@ -441,15 +441,11 @@ class Simulation:
 
     def cut_rack(self, rack: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``rack``'s uplink for a while (False: no network model)."""
-        return self.network is not None and self.network.cut_rack(
-            rack, fraction, cause, duration_s
-        )
+        return self.network is not None and self.network.cut_rack(rack, fraction, cause, duration_s)
 
     def cut_node(self, node: int, fraction: float, cause: str, duration_s: float) -> bool:
         """World: remove ``fraction`` of ``node``'s NIC capacity (False: no network model)."""
-        return self.network is not None and self.network.cut_node(
-            node, fraction, cause, duration_s
-        )
+        return self.network is not None and self.network.cut_node(node, fraction, cause, duration_s)
 
     # ----------------------------------------------------------------- per-job facts
     def segmented(self, job: Job) -> bool:

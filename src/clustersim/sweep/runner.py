@@ -375,12 +375,10 @@ def run_points(
                 if len(parts[k]) == len(ranges):
                     metrics = [m for start in sorted(parts[k]) for m in parts[k][start]]
                     del parts[k]
-                    scheduler = scenarios[k].scheduler
-                    if scheduler.policy == "fair-share" and metrics[0].accounts <= 1 and not warned:
+                    note = scenarios[k].scheduler.single_account_warning(metrics[0].accounts)
+                    if note is not None and not warned:
                         warned = True
-                        warnings.warn(
-                            scheduler.single_account_warning(), ClusterSimWarning, stacklevel=2
-                        )
+                        warnings.warn(note, ClusterSimWarning, stacklevel=2)
                     yield (
                         points[k],
                         point_record(numbers[k], points[k], scenarios[k], seed, metrics),
