@@ -74,3 +74,47 @@ def test_batched_planned_repairs_change_nothing_but_the_event_count(
     assert metrics == metrics_per_node
     assert sum(type(e).__name__ == "NodeRepaired" for e in log) > 20  # repairs happened
     assert events < events_per_node  # and some shared a timer
+
+
+def test_a_large_maintenance_batch_gets_its_burn_in_test() -> None:
+    """Planned maintenance of more than ``BULK_NODES`` nodes (the one-record path) keeps each
+    node down for its repair plus its burn-in test, like a small batch does: a node that fails
+    the test is repaired and tested again before it returns."""
+    from clustersim.engine.fleet import BULK_NODES
+    from clustersim.events import NodeRepaired, NodesMaintained, NodesReturned
+
+    for nodes_per_batch in (6, 2 * BULK_NODES):
+        sc = Scenario.model_validate(
+            {
+                "cluster": {"gpus_per_node": 8, "nodes_per_rack": 4, "racks_per_pod": 8, "pods": 4},
+                "workload": {"jobs": [{"name": "idle", "gpus": 8, "work": "1h", "submit": "9d"}]},
+                "faults": {
+                    "rollout": {
+                        "kind": "maintenance",
+                        "every": "2d",
+                        "batch_nodes": nodes_per_batch,
+                        "duration": {"distribution": "fixed", "mean": "20m"},
+                    },
+                },
+                "repairs": {"test": "5m", "test_failure": 0.5},
+                "run": {"horizon": "3d", "check_invariants": True},
+            }
+        )
+        sim = Simulation(sc, seed=3)
+        sim.run()
+        down: dict[int, float] = {}
+        spans: list[float] = []
+        for ev in sim.log:
+            if isinstance(ev, NodesMaintained):
+                down.update(dict.fromkeys(ev.nodes, ev.t))
+            elif isinstance(ev, NodesReturned):
+                spans += [ev.t - down.pop(n) for n in ev.nodes]
+            elif isinstance(ev, NodeRepaired) and ev.node in down:
+                spans.append(ev.t - down.pop(ev.node))
+            elif type(ev).__name__ == "NodeFailed" and ev.cause == "rollout":
+                down[ev.node] = ev.t
+        assert len(spans) >= nodes_per_batch
+        # 20 min + 5 min test, then 25 min more per failed test (probability 0.5 each).
+        odd = [s for s in spans if abs(s / 1500 - round(s / 1500)) > 1e-9 or s < 1500 - 1e-6]
+        assert not odd, (nodes_per_batch, odd)
+        assert any(s > 1500 for s in spans)  # some failed the test

@@ -256,9 +256,21 @@ class Fleet:
                 for lost in slots_lost:
                     self.recorder.record(lost)
         self.down_planned.update(arr.tolist())
-        timer = env.timeout(repair_s)
-        timer.callbacks.append(lambda _: self._repair_many(arr))
+        shop = self.scenario.repairs
+        if shop.test > 0 or shop.test_failure > 0:
+            # Each node's repair plus its burn-in test(s), drawn in node order as the per-node
+            # path does; nodes back at the same instant return together.
+            totals = np.array([self._repair_total(repair_s) for _ in range(arr.size)])
+            for total in dict.fromkeys(totals.tolist()):
+                self._return_after(arr[totals == total], total)
+        else:
+            self._return_after(arr, repair_s)
         return hit
+
+    def _return_after(self, nodes: npt.NDArray[np.int64], total: float) -> None:
+        """Bring ``nodes`` back from planned maintenance ``total`` seconds from now."""
+        timer = self.env.timeout(total)
+        timer.callbacks.append(lambda _: self._repair_many(nodes))
 
     def _count_failure(self, node: int) -> None:
         """Quarantine bookkeeping: k unplanned failures within the window retire a node."""
