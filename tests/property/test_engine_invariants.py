@@ -105,13 +105,15 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
     """Replay node ownership from the log: no node is lost, doubled or used while down.
 
     A repair ends ``repair_s`` after the failure, or later when repair crews are limited or
-    repaired nodes are tested (``scenario.repairs``).
+    repaired nodes are tested (``scenario.repairs``); planned maintenance ends
+    ``duration_s`` after it began, or later when repaired nodes are tested (it needs no crew).
     """
     shop = scenario.repairs
-    late_ok = shop.crews is not None or shop.test > 0 or shop.test_failure > 0
+    tested = shop.test > 0 or shop.test_failure > 0
+    late_ok = shop.crews is not None or tested
 
-    def on_time(t: float, due: float) -> bool:
-        return close(t, due, t) or (late_ok and t >= due)
+    def on_time(t: float, due: float, late: bool = late_ok) -> bool:
+        return close(t, due, t) or (late and t >= due)
 
     cfg = scenario.cluster
     n_nodes = cfg.n_nodes
@@ -156,7 +158,7 @@ def check_nodes_from_log(scenario: Scenario, log: list[Event], end_s: float) -> 
             assert 0 <= ev.spares <= len(ev.nodes), ev
             for node in ev.nodes:
                 assert node in repair_due, f"{ev}: {node} was not down"
-                assert close(ev.t, repair_due.pop(node), ev.t), ev
+                assert on_time(ev.t, repair_due.pop(node), tested), ev
         elif isinstance(ev, ReplacementTaken):
             assert ev.nodes and len(set(ev.nodes)) == len(ev.nodes), ev
             assert not set(ev.nodes) & set(repair_due), f"{ev}: a replacement is down"
@@ -261,8 +263,9 @@ def test_inv4_causality(scenario: Scenario) -> None:
     interrupted = {(ev.t, ev.job) for ev in log if isinstance(ev, JobInterrupted)}
     failed = {(ev.t, ev.node, ev.job) for ev in log if isinstance(ev, NodeFailed)}
     failed |= {(ev.t, ev.node, j) for ev in log if isinstance(ev, SlotsLost) for j in ev.jobs}
+    failed |= {(ev.t, n, ev.job) for ev in log if isinstance(ev, NodesMaintained) for n in ev.nodes}
     for ev in log:
-        if isinstance(ev, NodeFailed):
+        if isinstance(ev, NodeFailed | NodesMaintained):
             assert ev.job < 0 or ev.job in placed, f"{ev}: the job held no nodes"
             if ev.job >= 0 and ev.job not in preempting:
                 # A node failure interrupts the job on it, unless a preemption is under way.

@@ -37,11 +37,9 @@ from clustersim.rng import BlockSampler, Streams
 from .dispatcher import Dispatcher
 from .recorder import Recorder
 
-__all__ = ["BULK_NODES", "Fleet"]
+__all__ = ["Fleet"]
 
 _OUT = int(NodeState.OUT)
-BULK_NODES = 32
-"""Planned maintenance of more nodes than this at once takes the vectorised path."""
 
 
 class Fleet:
@@ -162,21 +160,17 @@ class Fleet:
     def _take_down(
         self, nodes: Sequence[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
-        """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted)."""
-        planned = cause in self.planned_causes
-        if planned and len(nodes) > BULK_NODES:
+        """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted).
+
+        Planned work goes through :meth:`_take_down_many`; a fault, node by node.
+        """
+        if cause in self.planned_causes:
             return self._take_down_many(nodes, cause, repair_s)
         env = self.env
         cluster, jobs, lose_node = self.cluster, self.jobs, self.dispatcher.lose_node
         record, tick = self.recorder.record, self.recorder.tick
-        shop = self.scenario.repairs
-        burn_in = shop.test > 0 or shop.test_failure > 0  # else a repair takes repair_s
         hit: dict[int, tuple[Job, int]] = {}
         lost_nodes: dict[int, int] = {}
-        # Planned work: consecutive nodes back at the same instant share one timer (see
-        # _repair_planned); the batch is open only within this loop.
-        batch: list[int] | None = None
-        batch_total = math.nan
         for node in nodes:
             if not cluster.is_up(node):
                 continue
@@ -188,34 +182,27 @@ class Fleet:
                 lose_node(job)
                 hit.setdefault(job_id, (job, node))
                 lost = lost_nodes[job_id] = lost_nodes.get(job_id, 0) + 1
-                if lost >= 2 and not planned:
+                if lost >= 2:
                     job.peer_copy_ok = False  # the in-memory copy's peer may be gone too
             cluster.fail(node)
             record(NodeFailed(env.now, node, cause, owner, repair_s))
             if owner == SHARED:
                 record(SlotsLost(env.now, node, tenants))
-            if planned:
-                self.down_planned.add(node)
-                total = self._repair_total(repair_s) if burn_in else repair_s
-                if batch is not None and total == batch_total:
-                    batch.append(node)
-                else:
-                    batch, batch_total = self._repair_planned(node, total), total
-            else:
-                self.down_planned.discard(node)
-                self._count_failure(node)
-                if self.on_unplanned is not None:
-                    self.on_unplanned(node)
-                self._send_to_repair(node, repair_s, planned)
+            self.down_planned.discard(node)
+            self._count_failure(node)
+            if self.on_unplanned is not None:
+                self.on_unplanned(node)
+            self._send_to_repair(node, repair_s)
         return hit
 
     def _take_down_many(
         self, nodes: Iterable[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
-        """Planned maintenance of many nodes at once: vectorised, one timer for the batch.
+        """Planned maintenance of ``nodes``: vectorised, one timer for the batch.
 
         One :class:`NodesMaintained` per job that held some of them (and one for the idle
-        ones) instead of a ``NodeFailed`` per node; one :class:`NodesReturned` at the end.
+        ones) instead of a ``NodeFailed`` per node; one :class:`NodesReturned` per instant
+        at which some of them come back (with burn-in tests, nodes differ).
         """
         env = self.env
         now = env.now
@@ -287,9 +274,9 @@ class Fleet:
             self.recorder.record(NodeQuarantined(now, node, len(times)))
 
     # ----------------------------------------------------------------- repairs
-    def _send_to_repair(self, node: int, repair_s: float, planned: bool) -> None:
-        """Repair ``node``: at once (planned work, unlimited crews) or when a crew is free."""
-        if planned or self.repair_crews is None:
+    def _send_to_repair(self, node: int, repair_s: float) -> None:
+        """Repair ``node``: at once with unlimited crews, else when a crew is free."""
+        if self.repair_crews is None:
             self._start_repair(node, repair_s, crew=False)
         elif self.repair_busy < self.repair_crews:
             self.repair_busy += 1
@@ -311,38 +298,6 @@ class Fleet:
             while self._repair_sampler.uniform() < shop.test_failure:
                 total += repair_s + shop.test
         return total
-
-    batch_repairs = True
-    """Whether planned repairs that end at the same instant share one timer (on by default;
-    the differential test turns it off to compare with a timer per node)."""
-
-    def _repair_planned(self, node: int, total: float) -> list[int] | None:
-        """Repair ``node`` (planned work) in ``total`` s; returns the batch it opens, if any.
-
-        Nodes taken down one after another in one loop, with nothing else scheduled in
-        between, would get timers at the same instant with consecutive event ids: SimPy runs
-        them back to back, and nothing that their repairs schedule (NORMAL events: a dispatch,
-        a throttle update) can come between them. One timer that repairs the batch's nodes in
-        order is then the same sequence of steps with fewer SimPy events. Not used with
-        retirements (:attr:`on_retired` may do more) or a zero-length repair.
-        """
-        if not self.batch_repairs or total <= 0 or self.on_retired is not None:
-            self._start_repair_after(node, total)
-            return None
-        batch = [node]
-        done = self.env.timeout(total, batch)
-        done.callbacks.append(self._repair_batch)
-        return batch
-
-    def _start_repair_after(self, node: int, total: float) -> None:
-        done = self.env.timeout(total)
-        done.callbacks.append(self._repair_callback(node, False))
-
-    def _repair_batch(self, done: simpy.Event) -> None:
-        nodes: list[int] | None = done.value
-        assert nodes is not None  # the batch's nodes, in the order they went down
-        for node in nodes:
-            self._repair(node)
 
     def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
         def repaired(_: simpy.Event) -> None:
