@@ -393,10 +393,10 @@ class _SimulatorImport:
     session 6), never changes a result:
 
     * The garbage collector is off while the imports run (hundreds of modules, classes and
-      pydantic models, which live as long as the process), and what they made is then moved
-      to the permanent generation (``gc.freeze``), so that no later collection traverses it.
-      Only in a process that has not imported the simulator yet: a test calling ``main``
-      again freezes nothing more.
+      pydantic models, which live as long as the process): none of it is garbage, so
+      collections there would only scan it. Only in a process that has not imported the
+      simulator yet. (They are not frozen here: the run freezes what exists when it starts,
+      the imports included, and only while nothing else is frozen; engine/collector.py.)
     * NumPy's OpenBLAS starts a thread per core when it loads, and the threads spin for a
       while waiting for work that ``run`` never gives them (its only BLAS calls are dot
       products of a few cohorts, below OpenBLAS's threading size): 40 to 100 ms of CPU taken
@@ -417,10 +417,8 @@ class _SimulatorImport:
     def __exit__(self, *exc: object) -> None:
         if self.blas_set:
             os.environ.pop(_BLAS_THREADS[0], None)
-        if self.fresh:
-            gc.freeze()
-            if self.gc_enabled:
-                gc.enable()
+        if self.fresh and self.gc_enabled:
+            gc.enable()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

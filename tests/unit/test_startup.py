@@ -163,10 +163,17 @@ def test_no_stderr_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 _RUN_AND_REPORT = """
 import gc, json, os, sys
+frozen_in_run = []
+freeze = gc.freeze
+def counting_freeze():
+    freeze()
+    frozen_in_run.append(gc.get_freeze_count())
+gc.freeze = counting_freeze
 from clustersim.cli import main
 code = main(["run", "single-job", "--set", "workload.jobs.0.work=2d", "--json"])
 tasks = len(os.listdir("/proc/self/task"))  # the main thread and OpenBLAS's (Linux)
 report = {"code": code, "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+          "frozen_in_run": frozen_in_run,
           "tasks": tasks, "blas_env": {k: v for k, v in os.environ.items()
                                        if k.endswith("_NUM_THREADS")}}
 sys.stderr.write("REPORT " + json.dumps(report) + "\\n")
@@ -195,11 +202,14 @@ def run_in_fresh_process(**env: str) -> dict[str, object]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
-def test_a_fresh_run_freezes_its_imports_and_loads_one_blas_thread() -> None:
+def test_a_fresh_run_freezes_its_imports_for_the_run_only_and_loads_one_blas_thread() -> None:
     report = run_in_fresh_process()
     assert report["code"] == 0
     assert report["gc_enabled"] is True  # the collector runs again for the simulation
-    assert isinstance(report["frozen"], int) and report["frozen"] > 10_000  # the imports
+    frozen = report["frozen_in_run"]
+    assert isinstance(frozen, list) and len(frozen) == 1  # one freeze, by the run
+    assert frozen[0] > 10_000  # the imports and the simulation's objects
+    assert report["frozen"] == 0  # and unfrozen when the run ended
     assert report["tasks"] == 1  # OpenBLAS started no thread of its own
     assert report["blas_env"] == {}  # and the variable is gone: children see the user's env
 

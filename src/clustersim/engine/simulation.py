@@ -49,6 +49,7 @@ from clustersim.storage import SharedStore
 from clustersim.topology import Topology
 from clustersim.workload import build_workload
 
+from . import collector
 from .build import Causes, make_jobs, unplaceable
 from .changes import FleetChanges, out_at_start
 from .cohort_power import CohortPowerMeter, allocator, node_sets, power_meter
@@ -171,11 +172,12 @@ class Simulation:
             FAULT_REGISTRY[f.kind](name, f, self.streams, self.topology)
             for name, f in scenario.faults.items()
         ]
-        self.jobs.extend(
-            make_jobs(
-                scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
+        with collector.paused():
+            self.jobs.extend(
+                make_jobs(
+                    scenario, build_workload(scenario, self.streams), self.causes.job_rate_per_node
+                )
             )
-        )
         on_phase = self.policy_runner.attach(self.jobs, dispatcher.track_phase, dispatcher.wake)
         self.network: Network | None = None
         if scenario.network.model == "fair-share":
@@ -483,12 +485,13 @@ class Simulation:
         self._check_done()
         if progress is not None:
             env.process(self.report_progress(env, progress))
-        if self.scenario.run.check_invariants:
-            while not self.end_event.processed:
-                env.step()
-                self.check()
-        else:
-            env.run(until=self.end_event)
+        with collector.frozen():
+            if self.scenario.run.check_invariants:
+                while not self.end_event.processed:
+                    env.step()
+                    self.check()
+            else:
+                env.run(until=self.end_event)
         self._close()
         if progress is not None:
             progress(self.end_s, self.end_s)

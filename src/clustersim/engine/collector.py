@@ -1,0 +1,49 @@
+"""Python's cyclic garbage collector around the engine's two heavy phases.
+
+Owns nothing but the collector's state for the length of a ``with`` block, and restores it
+after; neither changes a result (tests/unit/test_collector.py):
+
+* :func:`paused` while a scenario's jobs are built. Hundreds of thousands of long-lived
+  objects are made there, and the collector would scan the growing heap again and again
+  (``year-131k``'s 240,002 jobs: 0.9 s with it, 0.5 s without).
+* :func:`frozen` while the simulation runs. What exists when the run starts (the jobs, the
+  cluster, the imported modules) lives until it ends; moved to the permanent generation
+  (``gc.freeze``), it is no longer traversed by every full collection (``fleet-350k-year``'s
+  first 30 days: 1.7 s of full collections without, 0.1 s with). Objects made during the
+  run are collected as usual; at the end everything frozen goes back to the oldest
+  generation (``gc.unfreeze``). A process that has frozen objects itself (a forking server)
+  keeps its own arrangement: the block then does nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["frozen", "paused"]
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No automatic collection inside the block; the collector's previous state after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def frozen() -> Iterator[None]:
+    """Objects alive at entry are left out of collections inside the block (none frozen yet)."""
+    if not gc.isenabled() or gc.get_freeze_count() > 0:
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
