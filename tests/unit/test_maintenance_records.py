@@ -9,9 +9,15 @@ one ``NodesReturned`` per instant at which some come back, instead of a ``NodeFa
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
+import pytest
+
 from clustersim.config import Scenario
 from clustersim.engine import Simulation
-from clustersim.events import NodeFailed, NodeRepaired, NodesMaintained, NodesReturned
+from clustersim.engine.fleet import FEW_NODES
+from clustersim.events import NodeFailed, NodeRepaired, NodesMaintained, NodesReturned, SlotsLost
+from clustersim.metrics import measure
 
 
 def test_a_large_maintenance_batch_gets_its_burn_in_test() -> None:
@@ -51,3 +57,78 @@ def test_a_large_maintenance_batch_gets_its_burn_in_test() -> None:
         odd = [s for s in spans if abs(s / 1500 - round(s / 1500)) > 1e-9 or s < 1500 - 1e-6]
         assert not odd, (nodes_per_batch, odd)
         assert any(s > 1500 for s in spans)  # some failed the test
+
+
+def _maintained(sharing: str, repairs: dict[str, object], batch_nodes: int) -> Scenario:
+    classes = [
+        {"name": "tiny", "weight": 0.3, "gpus": [1, 4], "work_median": "1h", "work_sigma": 1.0},
+        {"name": "small", "weight": 0.4, "gpus": [8, 16], "work_median": "2h", "work_sigma": 1.0},
+        {"name": "big", "weight": 0.3, "gpus": [32, 128], "work_median": "6h", "work_sigma": 1.0},
+    ]
+    return Scenario.model_validate(
+        {
+            "cluster": {
+                "gpus_per_node": 8,
+                "nodes_per_rack": 2,
+                "racks_per_pod": 4,
+                "pods": 6,
+                "sharing": sharing,
+                "spare_nodes": 2,
+            },
+            "workload": {"generator": {"jobs": 80, "window": "2d", "classes": classes}},
+            "checkpoint": {"policy": "fixed", "interval": "30m", "stall": "30s"},
+            "faults": {
+                "rollout": {
+                    "kind": "maintenance",
+                    "every": "3h",
+                    "batch_nodes": batch_nodes,
+                    "duration": {"distribution": "fixed", "mean": "20m"},
+                },
+                "hw": {"rate": "30/1000 node-days", "repair": {"mean": "2h"}},
+                "swap": {  # planned, a rack at a time: take-downs of nodes of several owners
+                    "planned": True,
+                    "blast_radius": "rack",
+                    "rate": "40/1000 node-days",
+                    "repair": {"mean": "1h"},
+                },
+            },
+            "repairs": repairs,
+            "run": {"horizon": "3d", "check_invariants": True},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("sharing", "repairs", "batch_nodes"),
+    [
+        ("node", {}, 6),
+        ("gpu", {}, 6),
+        ("node", {"test": "5m", "test_failure": 0.4}, 12),
+        ("gpu", {"crews": 2, "test": "5m"}, 40),
+    ],
+    ids=["plain", "shared", "burn-in", "shared-large"],
+)
+def test_the_scalar_take_down_is_the_vectorised_one(
+    sharing: str, repairs: dict[str, object], batch_nodes: int
+) -> None:
+    """Differential: planned take-downs of a few nodes (the scalar path, ``FEW_NODES``) give
+    the same log and metrics as when every take-down is vectorised."""
+    sc = _maintained(sharing, repairs, batch_nodes)
+
+    def run() -> tuple[list[object], dict[str, object]]:
+        sim = Simulation(sc, seed=11)
+        sim.run()
+        m = measure(sim)
+        return list(sim.log), {**m.summary, **m.gpu_seconds}
+
+    with patch("clustersim.engine.fleet.FEW_NODES", 0):
+        vectorised = run()
+    scalar = run()
+    assert scalar == vectorised
+    maintained = [e for e in scalar[0] if isinstance(e, NodesMaintained)]
+    assert sum(len(e.nodes) <= FEW_NODES for e in maintained) > 20  # the scalar path ran
+    assert any(e.job >= 0 for e in maintained)  # jobs lost nodes to it
+    instants = [(e.t, e.cause) for e in maintained]
+    assert len(set(instants)) < len(instants)  # some take-downs hit several owners at once
+    if sharing == "gpu":
+        assert any(isinstance(e, SlotsLost) for e in scalar[0])

@@ -37,9 +37,11 @@ from clustersim.rng import BlockSampler, Streams
 from .dispatcher import Dispatcher
 from .recorder import Recorder
 
-__all__ = ["Fleet"]
+__all__ = ["FEW_NODES", "Fleet"]
 
 _OUT = int(NodeState.OUT)
+FEW_NODES = 24
+"""Planned take-downs of at most this many nodes take the scalar path (same results)."""
 
 
 class Fleet:
@@ -198,61 +200,78 @@ class Fleet:
     def _take_down_many(
         self, nodes: Iterable[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
-        """Planned maintenance of ``nodes``: vectorised, one timer for the batch.
+        """Planned maintenance of ``nodes``: one record per holder, one timer per return.
 
         One :class:`NodesMaintained` per job that held some of them (and one for the idle
         ones) instead of a ``NodeFailed`` per node; one :class:`NodesReturned` per instant
-        at which some of them come back (with burn-in tests, nodes differ).
+        at which some of them come back (with burn-in tests, nodes differ). Up to
+        :data:`FEW_NODES` nodes (most hand-overs) by scalar steps, more by array operations:
+        the same records, calls and cluster state (tests/unit/test_maintenance_records.py).
         """
-        env = self.env
-        now = env.now
         cluster = self.cluster
-        arr = np.fromiter(nodes, dtype=np.int64)
-        arr = arr[cluster.state[arr] < int(NodeState.DOWN)]
+        listed = nodes.tolist() if isinstance(nodes, np.ndarray) else list(nodes)
+        groups: dict[int, list[int]] = {}  # owner -> its nodes, in the order given
+        if len(listed) <= FEW_NODES:
+            up = [node for node in listed if cluster.is_up(node)]
+            for node, owner in zip(up, cluster.owner[up].tolist(), strict=True):
+                groups.setdefault(owner, []).append(node)
+            arr = None
+        else:
+            arr = np.array(listed, dtype=np.int64)
+            arr = arr[cluster.state[arr] < int(NodeState.DOWN)]
+            owners = cluster.owner[arr]
+            order = np.argsort(owners, kind="stable")
+            ids, starts = np.unique(owners[order], return_index=True)
+            bounds = [*starts.tolist(), arr.size]
+            for k, owner in enumerate(ids.tolist()):
+                groups[owner] = arr[order[bounds[k] : bounds[k + 1]]].tolist()
+            up = arr.tolist()
         hit: dict[int, tuple[Job, int]] = {}
-        if arr.size == 0:
+        if not up:
             return hit
         self.recorder.tick()
-        owners = cluster.owner[arr].copy()
-        held = owners >= 0
-        if held.any():
-            ids, first, counts = np.unique(owners[held], return_index=True, return_counts=True)
-            held_nodes = arr[held]
-            for job_id, i, k in zip(ids.tolist(), first.tolist(), counts.tolist(), strict=True):
-                job = self.jobs[job_id]
-                self.dispatcher.lose_nodes(job, k)
-                hit[job_id] = (job, int(held_nodes[i]))
+        now = self.env.now
+        jobs, lose_nodes = self.jobs, self.dispatcher.lose_nodes
+        for job_id in sorted(owner for owner in groups if owner >= 0):
+            job = jobs[job_id]
+            lose_nodes(job, len(groups[job_id]))
+            hit[job_id] = (job, groups[job_id][0])
         slots_lost: list[SlotsLost] = []
-        for node in arr[owners == SHARED].tolist():
+        for node in groups.get(SHARED, ()):
             tenants = cluster.jobs_on(node)
             slots_lost.append(SlotsLost(now, node, tenants))
             for job_id in tenants:
-                job = self.jobs[job_id]
-                self.dispatcher.lose_nodes(job, 1)
+                job = jobs[job_id]
+                lose_nodes(job, 1)
                 hit.setdefault(job_id, (job, node))
-        cluster.fail_many(arr)
-        order = np.argsort(owners, kind="stable")
-        groups, starts = np.unique(owners[order], return_index=True)
-        bounds = [*starts.tolist(), arr.size]
-        for k, owner in enumerate(groups.tolist()):
-            members = arr[order[bounds[k] : bounds[k + 1]]]
+        if arr is None:
+            for node in up:
+                cluster.fail(node)
+            arr = np.array(up, dtype=np.int64)
+        else:
+            cluster.fail_many(arr)
+        for owner in sorted(groups):
             self.recorder.record(
-                NodesMaintained(now, cluster.node_tuple(members), cause, owner, repair_s)
+                NodesMaintained(now, cluster.node_tuple(groups[owner]), cause, owner, repair_s)
             )
             if owner == SHARED:
                 for lost in slots_lost:
                     self.recorder.record(lost)
-        self.down_planned.update(arr.tolist())
+        self.down_planned.update(up)
+        self._schedule_returns(arr, repair_s)
+        return hit
+
+    def _schedule_returns(self, nodes: npt.NDArray[np.int64], repair_s: float) -> None:
+        """Bring ``nodes`` back from planned maintenance after ``repair_s`` (and any tests)."""
         shop = self.scenario.repairs
         if shop.test > 0 or shop.test_failure > 0:
-            # Each node's repair plus its burn-in test(s), drawn in node order as the per-node
-            # path does; nodes back at the same instant return together.
-            totals = np.array([self._repair_total(repair_s) for _ in range(arr.size)])
+            # Each node's repair plus its burn-in test(s), drawn in node order as a fault's
+            # repair does; nodes back at the same instant return together.
+            totals = np.array([self._repair_total(repair_s) for _ in range(nodes.size)])
             for total in dict.fromkeys(totals.tolist()):
-                self._return_after(arr[totals == total], total)
+                self._return_after(nodes[totals == total], total)
         else:
-            self._return_after(arr, repair_s)
-        return hit
+            self._return_after(nodes, repair_s)
 
     def _return_after(self, nodes: npt.NDArray[np.int64], total: float) -> None:
         """Bring ``nodes`` back from planned maintenance ``total`` seconds from now."""
