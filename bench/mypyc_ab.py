@@ -21,6 +21,7 @@ Usage::
     bash bench/mypyc_build.sh                      # /tmp/mx/pure, /tmp/mx/a, /tmp/mx/b
     uv run python bench/mypyc_ab.py year-131k --days 30 --repeat 3 --compiled /tmp/mx/b
     uv run python bench/mypyc_ab.py llama3 hpcsim-day --repeat 3 --compiled /tmp/mx/b
+    uv run python bench/mypyc_ab.py hpcsim-day --instructions --compiled /tmp/mx/b  # valgrind
 
 Results are merged into ``bench/results/<--out>`` (default ``mypyc.json``).
 """
@@ -98,6 +99,44 @@ def run_side(tree: Path, config: str, days: float) -> dict[str, Any]:
     return result
 
 
+def instructions(tree: Path, config: str, days: float) -> int:
+    """User-space instructions of one subprocess under valgrind (cachegrind, no cache model).
+
+    Load-independent, unlike CPU time on a shared machine; instructions are not time (the
+    instructions per cycle of compiled C and of the interpreter differ), so this is a
+    cross-check of the CPU-time ratio, not a replacement for it.
+    """
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        sys.executable, "-c", CHILD, config, repr(days),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if out.returncode:
+        raise SystemExit(f"mypyc_ab.py: valgrind {config} {tree}:\n{out.stderr[-2000:]}")
+    for line in out.stderr.splitlines():
+        if "I" in line and "refs:" in line:
+            return int(line.split("refs:")[1].strip().replace(",", ""))
+    raise SystemExit(f"mypyc_ab.py: no instruction count from valgrind:\n{out.stderr[-2000:]}")
+
+
+def count_run(config: str, days: float, pure: Path, compiled: Path) -> dict[str, Any]:
+    """Instructions of ``.run()`` per side: a run to the horizon minus a run to ~0 s.
+
+    Both processes build the same scenario and import the same modules, so the difference is
+    the simulation itself (plus ``measure()``'s share that grows with the run).
+    """
+    res: dict[str, Any] = {"config": config, "days": days if days > 0 else None}
+    for side, tree in (("pure", pure), ("compiled", compiled)):
+        full = instructions(tree, config, days)
+        empty = instructions(tree, config, 1e-6)
+        res[side] = {"full": full, "empty": empty, "run": full - empty}
+        sys.stderr.write(f"[mypyc-ab] {config} {side}: {full - empty:,} instructions in .run()\n")
+    res["ratio"] = res["compiled"]["run"] / res["pure"]["run"]
+    res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return res
+
+
 def measure(config: str, days: float, repeat: int, pure: Path, compiled: Path) -> dict[str, Any]:
     """Alternate ``repeat`` pure/compiled pairs; best CPU time of each side and the ratio."""
     runs: dict[str, list[dict[str, Any]]] = {"pure": [], "compiled": []}
@@ -163,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compiled", type=Path, default=Path("/tmp/mx/b"))
     parser.add_argument("--out", default="mypyc.json", help="file under bench/results/ (merged)")
     parser.add_argument("--tag", default="", help="suffix of the result key (e.g. the round)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind instead (one run to the horizon and one to ~0 "
+        "s per side; slow: ~30x)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -170,6 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         if not (tree / "clustersim" / "scheduler").is_dir():
             parser.error(f"{tree} has no clustersim/scheduler (see bench/mypyc_build.sh)")
     path = RESULTS_DIR / args.out
+    if args.instructions:
+        for config in args.configs:
+            res = count_run(config, args.days, args.pure.resolve(), args.compiled.resolve())
+            key = config if args.days <= 0 else f"{config}@{args.days:g}d"
+            key += f"/instructions{'/' + args.tag if args.tag else ''}"
+            save(path, key, res)
+            print(
+                f"{key}: pure {res['pure']['run']:,} compiled {res['compiled']['run']:,} "
+                f"instructions in .run(), ratio {res['ratio']:.3f}"
+            )
+        return 0
     for config in args.configs:
         res = measure(config, args.days, args.repeat, args.pure.resolve(), args.compiled.resolve())
         res["pure_tree"] = str(args.pure)

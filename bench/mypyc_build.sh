@@ -52,7 +52,23 @@ edit(
     "        mask = free & (np.cumsum(free, axis=1) <= takes[:, None])\n"
     "        return np.sort(index[mask])\n",
 )
-# 2. dispatcher.py: a native class cannot inherit from AssertionError; keep it a Python class.
+# 2. cluster.py, check_invariants: `free` is an int (a shared node's free GPUs) in one loop and
+#    a numpy mask further down (`spare` likewise a mask): same TypeError as 1.
+p = pkg / "cluster.py"
+s = p.read_text()
+i = s.index("        free, spare = self.state == _FREE, self.state == _SPARE\n")
+j = s.index("    def _choose_racks(", i)
+body = s[i:j]
+for old, new in (
+    ("free, spare = self.state", "free_mask, spare_mask = self.state"),
+    ("[free]", "[free_mask]"),
+    ("[spare]", "[spare_mask]"),
+    ("np.flatnonzero(spare)", "np.flatnonzero(spare_mask)"),
+):
+    assert old in body, old
+    body = body.replace(old, new)
+p.write_text(s[:i] + body + s[j:])
+# 3. dispatcher.py: a native class cannot inherit from AssertionError; keep it a Python class.
 edit(
     "engine/dispatcher.py",
     "class LivelockError(AssertionError):",
@@ -63,7 +79,7 @@ edit(
     "from __future__ import annotations\n",
     "from __future__ import annotations\n\nfrom mypy_extensions import mypyc_attr\n",
 )
-# 3. dispatcher.py: mypyc crashes (ValueError in inspect.Signature while writing
+# 4. dispatcher.py: mypyc crashes (ValueError in inspect.Signature while writing
 #    __text_signature__) on a keyword-only parameter with a default followed by one without;
 #    move `queue_cut` after the required keyword-only ones (callers pass it by keyword).
 edit(
