@@ -1,0 +1,246 @@
+"""Pure Python against mypyc-compiled: one configuration on two package trees, alternately.
+
+An experiment for issue 22 ("a compiled core ... only if ..."), not a product path: how much
+faster is ``Simulation.run()`` when the hot modules are compiled with mypyc? The two trees are
+out-of-tree copies of the package laid out as it is installed (``<tree>/clustersim`` =
+``src/clustersim`` + ``scheduler/`` as ``clustersim/scheduler`` + ``faults/`` as
+``clustersim/faults``), one left as Python and one with some modules compiled (``.so`` next to
+the ``.py``); ``bench/mypyc_build.sh`` makes both. A side is chosen with ``PYTHONPATH=<tree>``,
+which Python searches before the editable install of the venv running this script; because
+the trees hold ``scheduler/`` and ``faults/`` inside the package, both sides load them from
+their own tree too (each run records the files it loaded and which modules were ``.so``).
+
+Each repetition runs the configuration once per side, each in a fresh subprocess, the sides
+alternating (as ``bench/ab.py``). Measured per run: CPU seconds (``time.process_time``) of
+``.run()`` alone, SimPy events scheduled, model records, peak RSS, and a SHA-256 of
+``clustersim.metrics.measure(sim).summary`` (JSON, sorted keys, floats by ``repr``), so that
+"the same simulation" is checked, not assumed.
+
+Usage::
+
+    bash bench/mypyc_build.sh                      # /tmp/mx/pure, /tmp/mx/a, /tmp/mx/b
+    uv run python bench/mypyc_ab.py year-131k --days 30 --repeat 3 --compiled /tmp/mx/b
+    uv run python bench/mypyc_ab.py llama3 hpcsim-day --repeat 3 --compiled /tmp/mx/b
+    uv run python bench/mypyc_ab.py hpcsim-day --instructions --compiled /tmp/mx/b  # valgrind
+
+Results are merged into ``bench/results/<--out>`` (default ``mypyc.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+CHILD = r"""
+import hashlib, json, resource, sys, time
+sys.path.insert(0, "bench")
+import configurations as C
+import clustersim
+import clustersim.cluster, clustersim.scheduler, clustersim.scheduler.easy_backfill
+import clustersim.metrics
+from clustersim.engine.simulation import Simulation
+s = C.CONFIGS[sys.argv[1]].build()
+d = float(sys.argv[2])
+if d > 0:
+    s = s.model_copy(update={"run": s.run.model_copy(update={"horizon": d * 86400})})
+sim = Simulation(s, replication=0, seed=0, keep_log=False)
+t = time.process_time()
+sim.run()
+dt = time.process_time() - t
+summary = clustersim.metrics.measure(sim).summary
+blob = json.dumps(summary, sort_keys=True, default=repr).encode()
+compiled = sorted(
+    name for name, m in list(sys.modules.items())
+    if name.startswith("clustersim") and (getattr(m, "__file__", None) or "").endswith(".so")
+)
+print(json.dumps({
+    "cpu": dt,
+    "events": next(sim.env._eid),
+    "records": sim.tally.records,
+    "summary_sha256": hashlib.sha256(blob).hexdigest(),
+    "jobs_finished": summary.get("jobs_finished"),
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "clustersim_file": clustersim.__file__,
+    "cluster_file": clustersim.cluster.__file__,
+    "scheduler_file": clustersim.scheduler.easy_backfill.__file__,
+    "compiled": compiled,
+}))
+"""
+"""The measured subprocess: argv = configuration, horizon in days (0 = the configuration's)."""
+
+
+def run_side(tree: Path, config: str, days: float) -> dict[str, Any]:
+    """One fresh subprocess running ``config`` with the package under ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, config, repr(days)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode:
+        raise SystemExit(f"mypyc_ab.py: {config} with {tree} failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result["clustersim_file"].startswith(str(tree)):
+        raise SystemExit(f"mypyc_ab.py: {tree} was not imported: {result['clustersim_file']}")
+    return result
+
+
+def instructions(tree: Path, config: str, days: float) -> int:
+    """User-space instructions of one subprocess under valgrind (cachegrind, no cache model).
+
+    Load-independent, unlike CPU time on a shared machine; instructions are not time (the
+    instructions per cycle of compiled C and of the interpreter differ), so this is a
+    cross-check of the CPU-time ratio, not a replacement for it.
+    """
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        sys.executable, "-c", CHILD, config, repr(days),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if out.returncode:
+        raise SystemExit(f"mypyc_ab.py: valgrind {config} {tree}:\n{out.stderr[-2000:]}")
+    for line in out.stderr.splitlines():
+        if "I" in line and "refs:" in line:
+            return int(line.split("refs:")[1].strip().replace(",", ""))
+    raise SystemExit(f"mypyc_ab.py: no instruction count from valgrind:\n{out.stderr[-2000:]}")
+
+
+def count_run(config: str, days: float, pure: Path, compiled: Path) -> dict[str, Any]:
+    """Instructions of ``.run()`` per side: a run to the horizon minus a run to ~0 s.
+
+    Both processes build the same scenario and import the same modules, so the difference is
+    the simulation itself (plus ``measure()``'s share that grows with the run).
+    """
+    res: dict[str, Any] = {"config": config, "days": days if days > 0 else None}
+    for side, tree in (("pure", pure), ("compiled", compiled)):
+        full = instructions(tree, config, days)
+        empty = instructions(tree, config, 1e-6)
+        res[side] = {"full": full, "empty": empty, "run": full - empty}
+        sys.stderr.write(f"[mypyc-ab] {config} {side}: {full - empty:,} instructions in .run()\n")
+    res["ratio"] = res["compiled"]["run"] / res["pure"]["run"]
+    res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return res
+
+
+def measure(config: str, days: float, repeat: int, pure: Path, compiled: Path) -> dict[str, Any]:
+    """Alternate ``repeat`` pure/compiled pairs; best CPU time of each side and the ratio."""
+    runs: dict[str, list[dict[str, Any]]] = {"pure": [], "compiled": []}
+    for _ in range(repeat):
+        for side, tree in (("pure", pure), ("compiled", compiled)):
+            res = run_side(tree, config, days)
+            runs[side].append(res)
+            sys.stderr.write(
+                f"[mypyc-ab] {config} {side}: {res['cpu']:.2f} s CPU, {res['events']:,} ev, "
+                f"{res['records']:,} rec, summary {res['summary_sha256'][:12]}, "
+                f"{len(res['compiled'])} .so modules\n"
+            )
+    p = min(r["cpu"] for r in runs["pure"])
+    c = min(r["cpu"] for r in runs["compiled"])
+    same = {
+        key: len({r[key] for side in runs.values() for r in side}) == 1
+        for key in ("events", "records", "summary_sha256")
+    }
+    return {
+        "config": config,
+        "days": days if days > 0 else None,
+        "repeat": repeat,
+        "pure_cpu_s": p,
+        "compiled_cpu_s": c,
+        "ratio": c / p,
+        "speedup": p / c,
+        "same": same,
+        "events": runs["pure"][0]["events"],
+        "records": runs["pure"][0]["records"],
+        "compiled_modules": runs["compiled"][0]["compiled"],
+        "pure_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["pure"]),
+        "compiled_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["compiled"]),
+        "runs": runs,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_avg": os.getloadavg()[0],
+    }
+
+
+def save(path: Path, key: str, res: dict[str, Any]) -> None:
+    """Merge one result into ``path``, read afresh so that concurrent runs keep theirs."""
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault("results", {})[key] = res
+    data["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    data["method"] = (
+        "alternating fresh subprocesses, PYTHONPATH=<tree> (package tree incl. scheduler/faults); "
+        "best CPU s of .run(); pure tree vs mypyc-compiled tree"
+    )
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
+    parser.add_argument(
+        "--days", type=float, default=0.0, help="horizon in days (default: the configuration's)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="pure/compiled pairs (best of)")
+    parser.add_argument("--pure", type=Path, default=Path("/tmp/mx/pure"))
+    parser.add_argument("--compiled", type=Path, default=Path("/tmp/mx/b"))
+    parser.add_argument("--out", default="mypyc.json", help="file under bench/results/ (merged)")
+    parser.add_argument("--tag", default="", help="suffix of the result key (e.g. the round)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind instead (one run to the horizon and one to ~0 "
+        "s per side; slow: ~30x)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    for tree in (args.pure, args.compiled):
+        if not (tree / "clustersim" / "scheduler").is_dir():
+            parser.error(f"{tree} has no clustersim/scheduler (see bench/mypyc_build.sh)")
+    path = RESULTS_DIR / args.out
+    if args.instructions:
+        for config in args.configs:
+            res = count_run(config, args.days, args.pure.resolve(), args.compiled.resolve())
+            key = config if args.days <= 0 else f"{config}@{args.days:g}d"
+            key += f"/instructions{'/' + args.tag if args.tag else ''}"
+            save(path, key, res)
+            print(
+                f"{key}: pure {res['pure']['run']:,} compiled {res['compiled']['run']:,} "
+                f"instructions in .run(), ratio {res['ratio']:.3f}"
+            )
+        return 0
+    for config in args.configs:
+        res = measure(config, args.days, args.repeat, args.pure.resolve(), args.compiled.resolve())
+        res["pure_tree"] = str(args.pure)
+        res["compiled_tree"] = str(args.compiled)
+        key = config if args.days <= 0 else f"{config}@{args.days:g}d"
+        key += f"/{args.tag}" if args.tag else ""
+        save(path, key, res)
+        same = ", ".join(f"{k} {'same' if v else 'DIFFER'}" for k, v in res["same"].items())
+        print(
+            f"{key}: pure {res['pure_cpu_s']:.2f} s, compiled {res['compiled_cpu_s']:.2f} s, "
+            f"ratio {res['ratio']:.3f} (speed-up {res['speedup']:.2f}x); {res['events']:,} ev, "
+            f"{res['records']:,} rec; {same}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
