@@ -47,10 +47,11 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
 CHILD = r"""
-import json, resource, sys, time
+import hashlib, json, resource, sys, time
 sys.path.insert(0, "bench")
 import configurations as C
 import clustersim
+import clustersim.metrics
 import clustersim.scheduler
 from clustersim.engine.simulation import Simulation
 s = C.CONFIGS[sys.argv[1]].build()
@@ -62,32 +63,51 @@ t = time.process_time()
 sim.run()
 dt = time.process_time() - t
 tally = getattr(sim, "tally", None)
+summary = clustersim.metrics.measure(sim).summary
+blob = json.dumps(summary, sort_keys=True, default=repr).encode()
+compiled = sorted(
+    name for name, m in list(sys.modules.items())
+    if name.startswith("clustersim") and (getattr(m, "__file__", None) or "").endswith(".so")
+)
 print(json.dumps({
     "cpu": dt,
     "events": next(sim.env._eid) if hasattr(sim.env, "_eid") else 0,
     "records": getattr(tally, "records", None),
+    "summary_sha256": hashlib.sha256(blob).hexdigest(),
+    "jobs_finished": summary.get("jobs_finished"),
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "clustersim_file": clustersim.__file__,
     "scheduler_file": clustersim.scheduler.__file__,
+    "compiled": compiled,
 }))
 """
-"""The measured subprocess: argv = configuration, horizon in days (0 = the configuration's)."""
+"""The measured subprocess: argv = configuration, horizon in days (0 = the configuration's).
+
+Besides the CPU time of ``.run()`` it reports a SHA-256 of the metrics summary (``measure`` is
+called after the timed part), so that "the same simulation" is checked, not assumed, and
+which ``clustersim`` modules were compiled extensions (``bench/mypyc_ab.py``)."""
 
 
-def run_side(root: Path, config: str, days: float) -> dict[str, Any]:
-    """One fresh subprocess running ``config`` with the code of ``root``."""
-    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"}
+def run_side(root: Path, config: str, days: float, pythonpath: str | None = None) -> dict[str, Any]:
+    """One fresh subprocess running ``config`` with the code of ``root``.
+
+    ``pythonpath`` defaults to a checkout's ``<root>/src:<root>``; a package tree laid out
+    as installed (``bench/mypyc_build.sh``) passes ``<tree>``.
+    """
+    path = pythonpath if pythonpath is not None else f"{root / 'src'}:{root}"
     out = subprocess.run(
         [sys.executable, "-c", CHILD, config, repr(days)],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONPATH": path},
         cwd=ROOT,
         check=False,
     )
     if out.returncode:
-        raise SystemExit(f"ab.py: {config} with {root} failed:\n{out.stderr[-2000:]}")
+        raise SystemExit(f"{config} with {root} failed:\n{out.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result["clustersim_file"].startswith(str(root)):
+        raise SystemExit(f"{root} was not imported: {result['clustersim_file']}")
     return result
 
 
@@ -135,7 +155,13 @@ def git_head(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def save(path: Path, key: str, res: dict[str, Any]) -> None:
+METHOD = (
+    "alternating fresh subprocesses, PYTHONPATH=<root>/src:<root>; best CPU s of .run(); "
+    "clustersim.scheduler/faults come from the running venv's editable install"
+)
+
+
+def save(path: Path, key: str, res: dict[str, Any], method: str = METHOD) -> None:
     """Merge one result into ``path``, read afresh so that concurrent runs keep theirs."""
     data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("results", {})[key] = res
@@ -144,10 +170,7 @@ def save(path: Path, key: str, res: dict[str, Any]) -> None:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    data["method"] = (
-        "alternating fresh subprocesses, PYTHONPATH=<root>/src:<root>; best CPU s of .run(); "
-        "clustersim.scheduler/faults come from the running venv's editable install"
-    )
+    data["method"] = method
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 

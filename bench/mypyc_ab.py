@@ -29,74 +29,23 @@ Results are merged into ``bench/results/<--out>`` (default ``mypyc.json``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ab  # bench/ is the script's directory, first on sys.path
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
-CHILD = r"""
-import hashlib, json, resource, sys, time
-sys.path.insert(0, "bench")
-import configurations as C
-import clustersim
-import clustersim.cluster, clustersim.scheduler, clustersim.scheduler.easy_backfill
-import clustersim.metrics
-from clustersim.engine.simulation import Simulation
-s = C.CONFIGS[sys.argv[1]].build()
-d = float(sys.argv[2])
-if d > 0:
-    s = s.model_copy(update={"run": s.run.model_copy(update={"horizon": d * 86400})})
-sim = Simulation(s, replication=0, seed=0, keep_log=False)
-t = time.process_time()
-sim.run()
-dt = time.process_time() - t
-summary = clustersim.metrics.measure(sim).summary
-blob = json.dumps(summary, sort_keys=True, default=repr).encode()
-compiled = sorted(
-    name for name, m in list(sys.modules.items())
-    if name.startswith("clustersim") and (getattr(m, "__file__", None) or "").endswith(".so")
-)
-print(json.dumps({
-    "cpu": dt,
-    "events": next(sim.env._eid),
-    "records": sim.tally.records,
-    "summary_sha256": hashlib.sha256(blob).hexdigest(),
-    "jobs_finished": summary.get("jobs_finished"),
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "clustersim_file": clustersim.__file__,
-    "cluster_file": clustersim.cluster.__file__,
-    "scheduler_file": clustersim.scheduler.easy_backfill.__file__,
-    "compiled": compiled,
-}))
-"""
-"""The measured subprocess: argv = configuration, horizon in days (0 = the configuration's)."""
-
 
 def run_side(tree: Path, config: str, days: float) -> dict[str, Any]:
     """One fresh subprocess running ``config`` with the package under ``tree``."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, config, repr(days)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode:
-        raise SystemExit(f"mypyc_ab.py: {config} with {tree} failed:\n{out.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    if not result["clustersim_file"].startswith(str(tree)):
-        raise SystemExit(f"mypyc_ab.py: {tree} was not imported: {result['clustersim_file']}")
-    return result
+    return ab.run_side(tree, config, days, pythonpath=str(tree))
 
 
 def instructions(tree: Path, config: str, days: float) -> int:
@@ -109,7 +58,7 @@ def instructions(tree: Path, config: str, days: float) -> int:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     cmd = [
         "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", CHILD, config, repr(days),
+        sys.executable, "-c", ab.CHILD, config, repr(days),
     ]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     if out.returncode:
@@ -175,20 +124,15 @@ def measure(config: str, days: float, repeat: int, pure: Path, compiled: Path) -
     }
 
 
+METHOD = (
+    "alternating fresh subprocesses, PYTHONPATH=<tree> (package tree incl. scheduler/faults); "
+    "best CPU s of .run(); pure tree vs mypyc-compiled tree"
+)
+
+
 def save(path: Path, key: str, res: dict[str, Any]) -> None:
-    """Merge one result into ``path``, read afresh so that concurrent runs keep theirs."""
-    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    data.setdefault("results", {})[key] = res
-    data["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    data["method"] = (
-        "alternating fresh subprocesses, PYTHONPATH=<tree> (package tree incl. scheduler/faults); "
-        "best CPU s of .run(); pure tree vs mypyc-compiled tree"
-    )
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    """Merge one result into ``path`` (``bench/ab.py``'s file format)."""
+    ab.save(path, key, res, METHOD)
 
 
 def main(argv: list[str] | None = None) -> int:
