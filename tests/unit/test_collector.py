@@ -40,9 +40,9 @@ def test_paused_disables_and_restores_either_state() -> None:
 
 def test_frozen_freezes_for_the_block_only() -> None:
     gc.enable()
-    assert gc.get_freeze_count() == 0
+    before = gc.get_freeze_count()  # 0, or the interpreter's own few (CPython 3.12)
     with collector.frozen():
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > before + 1000
         garbage: list[object] = []
         garbage.append(garbage)  # a cycle made inside the block is collected as usual
         del garbage
