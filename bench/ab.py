@@ -111,6 +111,42 @@ def run_side(root: Path, config: str, days: float, pythonpath: str | None = None
     return result
 
 
+def instructions(root: Path, config: str, days: float, pythonpath: str | None = None) -> int:
+    """User-space instructions of one :data:`CHILD` subprocess under valgrind (cachegrind, no
+    cache model); ``pythonpath`` as in :func:`run_side`.
+
+    Load-independent, unlike CPU time on a shared machine (where the same run's CPU time
+    scatters by 20 % and more); instructions are not time, so this is a cross-check of a
+    CPU-time ratio, not a replacement for it. The process builds the scenario too: subtract
+    a run to a horizon of ~0 s (:func:`run_instructions`).
+    """
+    path = pythonpath if pythonpath is not None else f"{root / 'src'}:{root}"
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        sys.executable, "-c", CHILD, config, repr(days),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": path}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if out.returncode:
+        raise SystemExit(f"valgrind {config} {root}:\n{out.stderr[-2000:]}")
+    for line in out.stderr.splitlines():
+        if "I" in line and "refs:" in line:
+            return int(line.split("refs:")[1].strip().replace(",", ""))
+    raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+
+
+def run_instructions(config: str, days: float, before: Path, after: Path) -> dict[str, Any]:
+    """Instructions of ``.run()`` on each side: a run to the horizon minus one to ~0 s."""
+    res: dict[str, Any] = {"config": config, "days": days if days > 0 else None}
+    for side, root in (("before", before), ("after", after)):
+        full, empty = instructions(root, config, days), instructions(root, config, 1e-6)
+        res[side] = {"full": full, "empty": empty, "run": full - empty}
+        sys.stderr.write(f"[ab] {config} {side}: {full - empty:,} instructions in .run()\n")
+    res["ratio"] = res["after"]["run"] / res["before"]["run"]
+    res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return res
+
+
 def measure(
     config: str, days: float, repeat: int, before: Path, after: Path, log: bool = True
 ) -> dict[str, Any]:
@@ -184,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, default=Path("/tmp/wt-before"))
     parser.add_argument("--after", type=Path, default=ROOT)
     parser.add_argument("--out", default="ab.json", help="file under bench/results/ (merged)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind instead of CPU time (load-independent; ~30x "
+        "slower; one run to the horizon and one to ~0 s per side)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -191,6 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         if not (root / "src" / "clustersim").is_dir():
             parser.error(f"{root} has no src/clustersim")
     path = RESULTS_DIR / args.out
+    if args.instructions:
+        for config in args.configs:
+            res = run_instructions(config, args.days, args.before.resolve(), args.after.resolve())
+            key = (config if args.days <= 0 else f"{config}@{args.days:g}d") + "/instructions"
+            save(path, key, res)
+            print(f"{key}: after / before = {res['ratio']:.3f} instructions in .run()")
+        return 0
     for config in args.configs:
         res = measure(config, args.days, args.repeat, args.before.resolve(), args.after.resolve())
         res["before_root"] = str(args.before)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,24 +48,8 @@ def run_side(tree: Path, config: str, days: float) -> dict[str, Any]:
 
 
 def instructions(tree: Path, config: str, days: float) -> int:
-    """User-space instructions of one subprocess under valgrind (cachegrind, no cache model).
-
-    Load-independent, unlike CPU time on a shared machine; instructions are not time (the
-    instructions per cycle of compiled C and of the interpreter differ), so this is a
-    cross-check of the CPU-time ratio, not a replacement for it.
-    """
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    cmd = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", ab.CHILD, config, repr(days),
-    ]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
-    if out.returncode:
-        raise SystemExit(f"mypyc_ab.py: valgrind {config} {tree}:\n{out.stderr[-2000:]}")
-    for line in out.stderr.splitlines():
-        if "I" in line and "refs:" in line:
-            return int(line.split("refs:")[1].strip().replace(",", ""))
-    raise SystemExit(f"mypyc_ab.py: no instruction count from valgrind:\n{out.stderr[-2000:]}")
+    """User-space instructions of one subprocess under valgrind (``bench/ab.py``)."""
+    return ab.instructions(tree, config, days, pythonpath=str(tree))
 
 
 def count_run(config: str, days: float, pure: Path, compiled: Path) -> dict[str, Any]:

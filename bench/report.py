@@ -258,7 +258,7 @@ def _ab_entry(ab: dict[str, Any] | None, config: str) -> tuple[str, dict[str, An
     results = (ab or {}).get("results", {})
     if config in results:
         return config, results[config]
-    partial = sorted(k for k in results if k.startswith(config + "@"))
+    partial = sorted(k for k in results if k.startswith(config + "@") and "/" not in k)
     return (partial[0], results[partial[0]]) if partial else None
 
 
@@ -407,6 +407,8 @@ def ab_table(ab: dict[str, Any]) -> list[str]:
         "|---|---|---:|---:|---:|---:|---|---|---:|",
     ]
     for e in ab.get("results", {}).values():
+        if "before_cpu_s" not in e:
+            continue  # an instruction count (instructions_table)
         same_ev = "identical" if e["before_events"] == e["after_events"] else "differ"
         horizon = f"{e['days']:g} d" if e.get("days") else "full"
         lines.append(
@@ -417,6 +419,27 @@ def ab_table(ab: dict[str, Any]) -> list[str]:
             f"{e['repeat']} |"
         )
     return lines
+
+
+def instructions_table(ab: dict[str, Any]) -> list[str]:
+    """Same-run instructions of ``.run()`` (``ab.py --instructions``), if the file has any."""
+    rows = [e for e in ab.get("results", {}).values() if "before_cpu_s" not in e]
+    if not rows:
+        return []
+    lines = [
+        "Instructions executed by `.run()` (`ab.py --instructions`: valgrind, a run to the "
+        "horizon minus one to ~0 s; independent of the machine's load):",
+        "",
+        "| config | horizon | before | after | after ÷ before |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for e in rows:
+        horizon = f"{e['days']:g} d" if e.get("days") else "full"
+        lines.append(
+            f"| `{e['config']}` | {horizon} | {e['before']['run']:,} | {e['after']['run']:,} "
+            f"| {e['ratio']:.3f} |"
+        )
+    return [*lines, ""]
 
 
 def results_table(configs: dict[str, Any]) -> list[str]:
@@ -549,7 +572,7 @@ def ab_section(ab: dict[str, Any] | None) -> list[str]:
     """The *Same-run before/after* section from an ``ab.py`` file (nothing without one)."""
     if not ab or not ab.get("results"):
         return []
-    first = next(iter(ab["results"].values()))
+    first = next((e for e in ab["results"].values() if "before_cpu_s" in e), {})
     return [
         "## Same-run before/after",
         "",
@@ -562,6 +585,7 @@ def ab_section(ab: dict[str, Any] | None) -> list[str]:
         "",
         *ab_table(ab),
         "",
+        *instructions_table(ab),
     ]
 
 
