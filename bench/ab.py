@@ -135,16 +135,39 @@ def instructions(root: Path, config: str, days: float, pythonpath: str | None = 
     raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
 
 
-def run_instructions(config: str, days: float, before: Path, after: Path) -> dict[str, Any]:
-    """Instructions of ``.run()`` on each side: a run to the horizon minus one to ~0 s."""
+def run_instructions(
+    config: str, days: float, sides: tuple[tuple[str, Path, str | None], ...]
+) -> dict[str, Any]:
+    """Instructions of ``.run()`` per side: a run to the horizon minus one to ~0 s.
+
+    ``sides`` are (name, root, pythonpath) triples as :func:`instructions` takes them; the
+    ratio is the second side's count over the first's.
+    """
     res: dict[str, Any] = {"config": config, "days": days if days > 0 else None}
-    for side, root in (("before", before), ("after", after)):
-        full, empty = instructions(root, config, days), instructions(root, config, 1e-6)
+    for side, root, path in sides:
+        full = instructions(root, config, days, path)
+        empty = instructions(root, config, 1e-6, path)
         res[side] = {"full": full, "empty": empty, "run": full - empty}
         sys.stderr.write(f"[ab] {config} {side}: {full - empty:,} instructions in .run()\n")
-    res["ratio"] = res["after"]["run"] / res["before"]["run"]
+    (first, *_), (second, *_) = sides[0], sides[-1]
+    res["ratio"] = res[second]["run"] / res[first]["run"]
     res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     return res
+
+
+def common_arguments(parser: argparse.ArgumentParser, pair: str) -> None:
+    """The arguments every two-sided comparison takes (``pair`` names its sides)."""
+    parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
+    parser.add_argument(
+        "--days", type=float, default=0.0, help="horizon in days (default: the configuration's)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help=f"{pair} pairs (best of)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind instead of CPU time (load-independent; ~30x "
+        "slower; one run to the horizon and one to ~0 s per side)",
+    )
 
 
 def measure(
@@ -212,20 +235,10 @@ def save(path: Path, key: str, res: dict[str, Any], method: str = METHOD) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
-    parser.add_argument(
-        "--days", type=float, default=0.0, help="horizon in days (default: the configuration's)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="before/after pairs (best of)")
+    common_arguments(parser, "before/after")
     parser.add_argument("--before", type=Path, default=Path("/tmp/wt-before"))
     parser.add_argument("--after", type=Path, default=ROOT)
     parser.add_argument("--out", default="ab.json", help="file under bench/results/ (merged)")
-    parser.add_argument(
-        "--instructions",
-        action="store_true",
-        help="count instructions under valgrind instead of CPU time (load-independent; ~30x "
-        "slower; one run to the horizon and one to ~0 s per side)",
-    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -235,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     path = RESULTS_DIR / args.out
     if args.instructions:
         for config in args.configs:
-            res = run_instructions(config, args.days, args.before.resolve(), args.after.resolve())
+            sides = (("before", args.before.resolve(), None), ("after", args.after.resolve(), None))
+            res = run_instructions(config, args.days, sides)
             key = (config if args.days <= 0 else f"{config}@{args.days:g}d") + "/instructions"
             save(path, key, res)
             print(f"{key}: after / before = {res['ratio']:.3f} instructions in .run()")

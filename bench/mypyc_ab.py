@@ -47,26 +47,10 @@ def run_side(tree: Path, config: str, days: float) -> dict[str, Any]:
     return ab.run_side(tree, config, days, pythonpath=str(tree))
 
 
-def instructions(tree: Path, config: str, days: float) -> int:
-    """User-space instructions of one subprocess under valgrind (``bench/ab.py``)."""
-    return ab.instructions(tree, config, days, pythonpath=str(tree))
-
-
 def count_run(config: str, days: float, pure: Path, compiled: Path) -> dict[str, Any]:
-    """Instructions of ``.run()`` per side: a run to the horizon minus a run to ~0 s.
-
-    Both processes build the same scenario and import the same modules, so the difference is
-    the simulation itself (plus ``measure()``'s share that grows with the run).
-    """
-    res: dict[str, Any] = {"config": config, "days": days if days > 0 else None}
-    for side, tree in (("pure", pure), ("compiled", compiled)):
-        full = instructions(tree, config, days)
-        empty = instructions(tree, config, 1e-6)
-        res[side] = {"full": full, "empty": empty, "run": full - empty}
-        sys.stderr.write(f"[mypyc-ab] {config} {side}: {full - empty:,} instructions in .run()\n")
-    res["ratio"] = res["compiled"]["run"] / res["pure"]["run"]
-    res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return res
+    """Instructions of ``.run()`` per side (``bench/ab.py``'s :func:`run_instructions`)."""
+    sides = (("pure", pure, str(pure)), ("compiled", compiled, str(compiled)))
+    return ab.run_instructions(config, days, sides)
 
 
 def measure(config: str, days: float, repeat: int, pure: Path, compiled: Path) -> dict[str, Any]:
@@ -120,21 +104,11 @@ def save(path: Path, key: str, res: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", help="names from bench/configurations.py")
-    parser.add_argument(
-        "--days", type=float, default=0.0, help="horizon in days (default: the configuration's)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="pure/compiled pairs (best of)")
+    ab.common_arguments(parser, "pure/compiled")
     parser.add_argument("--pure", type=Path, default=Path("/tmp/mx/pure"))
     parser.add_argument("--compiled", type=Path, default=Path("/tmp/mx/b"))
     parser.add_argument("--out", default="mypyc.json", help="file under bench/results/ (merged)")
     parser.add_argument("--tag", default="", help="suffix of the result key (e.g. the round)")
-    parser.add_argument(
-        "--instructions",
-        action="store_true",
-        help="count instructions under valgrind instead (one run to the horizon and one to ~0 "
-        "s per side; slow: ~30x)",
-    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
