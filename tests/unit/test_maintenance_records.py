@@ -1,7 +1,7 @@
 """Planned maintenance: one record per job and batch, each node back after its own repair.
 
 Since session 7 every planned take-down (a maintenance hand-over of any size) goes through
-``Fleet._take_down_many``: one ``NodesMaintained`` per job that held some of the nodes and
+``Fleet._take_down_planned``: one ``NodesMaintained`` per job that held some of the nodes and
 one ``NodesReturned`` per instant at which some come back, instead of a ``NodeFailed`` and a
 ``NodeRepaired`` per node. The results did not change (every golden output but
 ``colossus-100k``'s record count is byte-identical); these tests pin what the records say.

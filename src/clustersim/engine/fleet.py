@@ -164,10 +164,10 @@ class Fleet:
     ) -> dict[int, tuple[Job, int]]:
         """Move up nodes to repair; returns the jobs that lost nodes (not yet interrupted).
 
-        Planned work goes through :meth:`_take_down_many`; a fault, node by node.
+        Planned work goes through :meth:`_take_down_planned`; a fault, node by node.
         """
         if cause in self.planned_causes:
-            return self._take_down_many(nodes, cause, repair_s)
+            return self._take_down_planned(nodes, cause, repair_s)
         env = self.env
         cluster, jobs, lose_node = self.cluster, self.jobs, self.dispatcher.lose_node
         record, tick = self.recorder.record, self.recorder.tick
@@ -197,7 +197,7 @@ class Fleet:
             self._send_to_repair(node, repair_s)
         return hit
 
-    def _take_down_many(
+    def _take_down_planned(
         self, nodes: Iterable[int], cause: str, repair_s: float
     ) -> dict[int, tuple[Job, int]]:
         """Planned maintenance of ``nodes``: one record per holder, one timer per return.
