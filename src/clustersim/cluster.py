@@ -178,7 +178,7 @@ class Cluster:
         self._rack_hist: IntArray = np.zeros((topology.pods, self._npr + 1), dtype=np.int64)
         self._rebuild_rack_hist()
         # The same counts flat (a view: _rebuild_rack_hist writes in place), and each rack's
-        # row offset in it, for the scalar path.
+        # row offset in it (for the scalar path).
         self._rack_hist_flat: IntArray = self._rack_hist.reshape(-1)
         self._hist_row: list[int] = self._hist_key.tolist()
         # _spares_in_pod[p]: the SPARE nodes of pod p (kept by _set_state), so replacement
@@ -1066,7 +1066,7 @@ class Cluster:
             before = self.free_per_rack[touched]
             after = before + sign * counts
             self.free_per_rack[touched] = after
-            keys, hist = self._hist_key[touched], self._rack_hist.reshape(-1)
+            keys, hist = self._hist_key[touched], self._rack_hist_flat
             hist -= np.bincount(keys + before, minlength=hist.size)
             hist += np.bincount(keys + after, minlength=hist.size)
         self.state[nodes] = new

@@ -13,7 +13,13 @@ import numpy as np
 
 from clustersim.power.steps import StepFunction
 
-__all__ = ["NetworkStats", "network_summary", "residual", "utilisation_section"]
+__all__ = [
+    "NetworkStats",
+    "charge_slowdown",
+    "network_summary",
+    "residual",
+    "utilisation_section",
+]
 
 
 class NetworkStats(Protocol):
@@ -52,6 +58,30 @@ def residual(whole: float, attributed: float) -> float:
     return 0.0 if abs(rest) <= 1e-9 * max(abs(whole), abs(attributed)) else rest
 
 
+def charge_slowdown(
+    summary: dict[str, Any],
+    causes: dict[str, dict[str, Any]],
+    cause: str,
+    category: str,
+    gpu_h: float,
+    usd_per_gpu_hour: float,
+    mwh: float | None = None,
+) -> None:
+    """Charge ``gpu_h`` GPU-hours of slowdown to ``cause`` (a new unplanned row if needed).
+
+    Its ``slowdown_gpu_h``; its ``lost_gpu_h`` and ``cost_wasted_usd`` grow by it, and its
+    ``energy_wasted_mwh`` by ``mwh`` when given; ``lost_gpu_hours_by_cause`` follows.
+    """
+    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
+    row = causes.setdefault(cause, {**template, "category": category, "planned": False})
+    row["slowdown_gpu_h"] = gpu_h
+    row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
+    if mwh is not None:
+        row["energy_wasted_mwh"] = row.get("energy_wasted_mwh", 0.0) + mwh
+    row["cost_wasted_usd"] = row.get("cost_wasted_usd", 0.0) + gpu_h * usd_per_gpu_hour
+    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
+
+
 def network_summary(
     summary: dict[str, Any],
     causes: dict[str, dict[str, Any]],
@@ -71,13 +101,6 @@ def network_summary(
     summary["other_slowdown_gpu_hours"] = residual(slow / 3600, sum(by_cause.values()))
     end = summary["sim_time_s"]
     summary["network_link_utilisation"] = net.utilisation_s / end if end > 0 else 0.0
-    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
     for c, gpu_h in by_cause.items():
-        row = causes.setdefault(c, {**template, "category": "Network", "planned": False})
-        row["slowdown_gpu_h"] = gpu_h
-        row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + gpu_h
-        row["energy_wasted_mwh"] = row.get("energy_wasted_mwh", 0.0) + wasted_mwh(
-            0.0, 0.0, gpu_h * 3600
-        )
-        row["cost_wasted_usd"] = row.get("cost_wasted_usd", 0.0) + gpu_h * usd_per_gpu_hour
-    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
+        mwh = wasted_mwh(0.0, 0.0, gpu_h * 3600)
+        charge_slowdown(summary, causes, c, "Network", gpu_h, usd_per_gpu_hour, mwh)

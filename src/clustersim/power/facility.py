@@ -18,7 +18,7 @@ import numpy as np
 
 from clustersim.config import PowerConfig, Scenario
 from clustersim.config.power import FacilityConfig, effective_power
-from clustersim.network_metrics import residual
+from clustersim.network_metrics import charge_slowdown, residual
 
 from .cohorts import CohortEnergy, apply_cohorts
 from .energy import EnergyModel, FacilityEnergy, power_section
@@ -145,12 +145,7 @@ def add_facility(
     slow_s = stats.slow_gpu_s
     if slow_s <= 0:
         return
-    template = {**dict.fromkeys(next(iter(causes.values()), {}), 0.0), "interruptions": 0}
-    row = causes.setdefault("power-cap", {**template, "category": "Power", "planned": False})
-    row["slowdown_gpu_h"] = slow_s / 3600
-    row["lost_gpu_h"] = row.get("lost_gpu_h", 0.0) + slow_s / 3600
-    row["cost_wasted_usd"] = row.get("cost_wasted_usd", 0.0) + slow_s / 3600 * usd_per_gpu_hour
-    summary["lost_gpu_hours_by_cause"] = {c: causes[c]["lost_gpu_h"] for c in sorted(causes)}
+    charge_slowdown(summary, causes, "power-cap", "Power", slow_s / 3600, usd_per_gpu_hour)
     if "other_slowdown_gpu_hours" in summary:
         other = summary["other_slowdown_gpu_hours"]
         summary["other_slowdown_gpu_hours"] = residual(other, slow_s / 3600)
