@@ -190,7 +190,6 @@ class Fleet:
             record(NodeFailed(env.now, node, cause, owner, repair_s))
             if owner == SHARED:
                 record(SlotsLost(env.now, node, tenants))
-            self.down_planned.discard(node)
             self._count_failure(node)
             if self.on_unplanned is not None:
                 self.on_unplanned(node)
@@ -318,7 +317,7 @@ class Fleet:
                 total += repair_s + shop.test
         return total
 
-    def _repair_callback(self, node: int, crew: bool = False) -> Callable[[simpy.Event], None]:
+    def _repair_callback(self, node: int, crew: bool) -> Callable[[simpy.Event], None]:
         def repaired(_: simpy.Event) -> None:
             if crew:
                 self.repair_busy -= 1
@@ -330,12 +329,12 @@ class Fleet:
         return repaired
 
     def _repair(self, node: int) -> None:
+        """The end of a fault's repair (planned maintenance returns by :meth:`_repair_many`)."""
         if self.closing or node in self.quarantined:
             return  # a quarantined node stays out of service
         if self.cluster.state[node] == _OUT:
             return  # retired during its repair (engine/changes.py)
         self.recorder.tick()
-        self.down_planned.discard(node)
         if node in self.retiring:
             self.retiring.discard(node)
             assert self.on_retired is not None
