@@ -5,6 +5,13 @@ when it completes. The store's write bandwidth (times an outage/degradation fact
 equally among the writes in flight, so a job's checkpoint takes longer when others write too.
 Only the earliest completion is scheduled; every arrival, departure or bandwidth change
 advances all writes to the present and reschedules (O(writers) per change).
+
+A write alone on the store may be *lazy* (:meth:`SharedStore.write_lazily`): its completion
+time is known when it starts, so no timer is scheduled for it. The writer accounts for the
+completion itself, when it next acts; the store treats the write as in flight before that
+time and as gone after it. Should anything change the store while the write is in flight (a
+second writer, a bandwidth change, a cancel), the write is made an ordinary one at that
+instant, with the same arithmetic, and the writer is told (its ``demote`` callback).
 """
 
 from __future__ import annotations
@@ -33,18 +40,25 @@ class _Write:
         self.done = done
 
 
+_Lazy = tuple[int, float, float, Callable[[], None], Callable[[], None]]
+
+
 class SharedStore:
     """Writes in flight on the shared store and their fair shares of its bandwidth."""
 
-    __slots__ = ("_last", "_timer", "bandwidth", "env", "factor", "writers")
+    __slots__ = ("_last", "_lazy", "_timer", "bandwidth", "env", "factor", "lazy", "writers")
 
-    def __init__(self, env: simpy.Environment, bandwidth: float) -> None:
+    def __init__(self, env: simpy.Environment, bandwidth: float, lazy: bool = True) -> None:
         self.env = env
         self.bandwidth = bandwidth
         self.factor = 1.0
         self.writers: dict[int, _Write] = {}
         self._last = env.now
         self._timer: simpy.Event | None = None  # the one completion timer that counts
+        self.lazy = lazy
+        """Whether :meth:`write_lazily` may take a write (off: every write has a timer)."""
+        self._lazy: _Lazy | None = None
+        """The lazy write, if any (it may have ended): key, end, bytes, ``then``, ``demote``."""
 
     @property
     def rate_each(self) -> float:
@@ -54,9 +68,12 @@ class SharedStore:
 
     def write(self, key: int, n_bytes: float) -> simpy.Event:
         """Start writing ``n_bytes`` for ``key``; the event fires when the write completes."""
+        demoted = self._settle()
         self._advance()
         done = self.env.event()
         if n_bytes <= 0:
+            if demoted:
+                self._reschedule()
             done.succeed()
             return done
         self.writers[key] = _Write(float(n_bytes), done)
@@ -70,6 +87,7 @@ class SharedStore:
         bookkeeping, in the order an event succeeded then would have been processed.
         """
         assert n_bytes > 0, "a write of nothing completes at once: use write()"
+        self._settle()
         if self.writers:
             self._advance()
             self.writers[key] = _Write(float(n_bytes), then)
@@ -88,8 +106,77 @@ class SharedStore:
         timer = self._timer = self.env.timeout(max(0.0, dt))
         timer.callbacks.append(self._fire)
 
+    def lazy_end(self, n_bytes: float) -> float | None:
+        """When a write of ``n_bytes`` (> 0) started now could end as a lazy one, or None.
+
+        It can when lazy writes are on, no other write is in flight, the bandwidth is finite
+        and non-zero, and the write would complete at its first timer (the completion test
+        of :meth:`_fire_one` passes there). The time is the instant that timer would fall at.
+        """
+        if not self.lazy or self.writers:
+            return None
+        now = self.env.now
+        lazy = self._lazy
+        if lazy is not None and now < lazy[1]:
+            return None
+        rate = self.bandwidth * self.factor
+        if not 0 < rate < math.inf:
+            return None
+        size = float(n_bytes)
+        end = now + max(0.0, size / rate)  # as SimPy schedules the timer
+        dt = end - now
+        left = max(0.0, size - rate * dt) if dt > 0 else size
+        if left <= size * _RESIDUE or end + left / rate <= end:
+            return end
+        return None
+
+    def write_lazily(
+        self,
+        key: int,
+        n_bytes: float,
+        end: float,
+        then: Callable[[], None],
+        demote: Callable[[], None],
+    ) -> None:
+        """Start a lazy write: :meth:`lazy_end` returned ``end`` at this instant.
+
+        No timer is scheduled: the writer accounts for the completion at ``end`` itself,
+        and the store forgets the write once ``end`` has passed. If the store changes
+        before ``end`` (another write, a bandwidth change, a cancel), ``demote()`` is called
+        and the write goes on as an ordinary one (as if begun by :meth:`write_then`), with
+        ``then()`` called when it completes.
+        """
+        self._last = self.env.now  # a lazy write's start, as long as it is in flight
+        self._timer = None
+        self._lazy = (key, end, float(n_bytes), then, demote)
+
+    def demote(self, key: int) -> None:
+        """Make ``key``'s lazy write in flight an ordinary one, with a completion timer."""
+        lazy = self._lazy
+        assert lazy is not None and lazy[0] == key and self.env.now < lazy[1]
+        self._settle()
+        self._advance()
+        self._reschedule()
+
+    def _settle(self) -> bool:
+        """Bring a lazy write up to now: forgotten if it has ended, else made ordinary.
+
+        Returns whether it was made ordinary (the caller then re-arms the timer).
+        """
+        lazy = self._lazy
+        if lazy is None:
+            return False
+        self._lazy = None
+        key, end, size, then, demote = lazy
+        if self.env.now >= end:  # it completed at end, before whatever happens now
+            return False
+        self.writers[key] = _Write(size, then)  # bytes left: _advance counts from its start
+        demote()
+        return True
+
     def cancel(self, key: int) -> None:
         """Abandon ``key``'s write (its job failed or the run ended)."""
+        self._settle()
         if key in self.writers:
             self._advance()
             del self.writers[key]
@@ -97,6 +184,7 @@ class SharedStore:
 
     def set_factor(self, factor: float) -> None:
         """Scale the bandwidth to ``factor`` of nominal (0 stalls every write)."""
+        self._settle()
         self._advance()
         self.factor = factor
         self._reschedule()

@@ -1,7 +1,7 @@
 """A lone job's epochs are the same whether its checkpoints are simulated one by one or not.
 
 With storage contention on, each checkpoint is a write on the shared store, driven segment by
-segment (``engine/lifecycle.py``, ``_Segments``); with it off, an epoch is one closed-form
+segment (``engine/segments.py``, ``Segments``); with it off, an epoch is one closed-form
 interval. A job alone on the store writes at the full bandwidth, so both must give the same
 epochs (end, work, stall, checkpoints, committed and lost work) under failures: a
 differential test of the segment machine against the closed form. Slowdowns are left out: the

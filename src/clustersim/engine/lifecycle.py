@@ -30,7 +30,6 @@ from clustersim.job import (
     Preemption,
     SpeedChange,
 )
-from clustersim.storage import SharedStore
 
 from .accounts import (
     JobHost,
@@ -42,6 +41,7 @@ from .accounts import (
     slow_s,
     step_duration,
 )
+from .segments import Segments
 
 __all__ = ["JobHost", "run_job"]
 
@@ -234,8 +234,9 @@ def train_segments(env: simpy.Environment, sim: JobHost, job: Job) -> Generator[
 
     Compute segments follow the job's speed as in :func:`train`; each checkpoint's stall is
     however long its write takes at the job's fair share of the store's bandwidth. The
-    segments and writes are driven by callbacks (:class:`_Segments`), not by resuming this
-    process at each of them: the process waits for the end of the epoch or an interrupt.
+    segments and writes are driven by callbacks (:class:`~clustersim.engine.segments.Segments`),
+    not by resuming this process at each of them: the process waits for the end of the epoch
+    or an interrupt.
     """
     start, remaining, gpus = begin_epoch(env, sim, job)
     record = EpochRecord(start, job.committed_s, remaining, job, [], checkpoints=[])
@@ -248,7 +249,7 @@ def train_segments(env: simpy.Environment, sim: JobHost, job: Job) -> Generator[
         end_epoch(env, sim, job, "finished", gpus, state, 0.0, 0.0, "", slow_s=0.0)
         sim.finish(job)
         return True
-    seg = _Segments(env, job, store, record, remaining)
+    seg = Segments(env, job, store, record, remaining)
     while True:
         try:
             yield seg.done
@@ -267,130 +268,6 @@ def train_segments(env: simpy.Environment, sim: JobHost, job: Job) -> Generator[
     end_epoch(env, sim, job, "finished", gpus, state, 0.0, 0.0, "", slow_s=max(0.0, seg.slow))
     sim.finish(job)
     return True
-
-
-class _Segments:
-    """One epoch's compute segments and checkpoint writes on the shared store, by callbacks.
-
-    Each segment is a plain timeout whose callback starts the write; the write's completion
-    (a callback from the store) starts the next segment. A generation counter makes the
-    callbacks of a superseded timer (after a speed change or an interrupt) do nothing. When
-    the last segment ends, :attr:`done` is processed at once, inside that segment's timer
-    event, so the epoch ends at the point in the event order where a process waiting on the
-    timer itself would have resumed. The arithmetic is that of a process walking the segments
-    (work, stall, slowdown), so results do not depend on which of the two drives them.
-    """
-
-    __slots__ = (
-        "ckpts",
-        "committed",
-        "done",
-        "env",
-        "gen",
-        "job",
-        "record",
-        "remaining",
-        "seg_start",
-        "slow",
-        "speed",
-        "stall",
-        "store",
-        "t0",
-        "target",
-        "work",
-        "writing",
-    )
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        job: Job,
-        store: SharedStore,
-        record: EpochRecord,
-        remaining: float,
-    ) -> None:
-        self.env, self.job, self.store, self.record = env, job, store, record
-        self.remaining = remaining
-        self.done = env.event()
-        """Processed when the last segment ends (never scheduled before)."""
-        self.work = self.committed = self.stall = self.slow = 0.0
-        self.ckpts = 0
-        self.writing = False
-        self.gen = 0
-        self.t0 = self.seg_start = self.target = env.now
-        self.speed = job.speed
-        self._compute()
-
-    def _compute(self) -> None:
-        """Start the next compute segment (the work up to the next checkpoint or the end)."""
-        piece = min(self.job.interval_s, self.remaining - self.work)
-        self.target = self.work + piece
-        self.speed = self.job.speed
-        self.seg_start = self.env.now
-        self._arm()
-
-    def _arm(self) -> None:
-        """A timer for the rest of the current segment at the current speed (none at 0)."""
-        self.gen += 1
-        if self.speed > 0:
-            timer = self.env.timeout((self.target - self.work) / self.speed, self.gen)
-            timer.callbacks.append(self._computed)
-
-    def _computed(self, timer: simpy.Event) -> None:
-        if timer.value != self.gen:
-            return  # superseded by a speed change or an interrupt
-        now = self.env.now
-        self.slow += (now - self.seg_start) - (self.target - self.work)
-        self.work = self.target
-        if self.work >= self.remaining:
-            self._finish()
-            return
-        self.writing = True
-        self.t0 = now
-        self.store.write_then(self.job.id, self.job.checkpoint_bytes, self._written)
-
-    def _written(self) -> None:
-        now = self.env.now
-        self.stall += now - self.t0
-        self.writing = False
-        self.committed = self.work
-        self.ckpts += 1
-        self.record.checkpoints.append((now, self.job.committed_s + self.committed))  # type: ignore[union-attr]
-        self._compute()  # a write starts only with work left
-
-    def _finish(self) -> None:
-        """Resume the process waiting on :attr:`done` now, inside the current event."""
-        done = self.done
-        done.succeed()  # scheduled too; processed later with nothing left to call
-        callbacks, done.callbacks = done.callbacks, []
-        for callback in callbacks or ():
-            callback(done)
-
-    def respeed(self) -> None:
-        """The job's speed changed: re-plan the current segment (a write goes on as it is)."""
-        if self.writing:
-            return
-        self._advance()
-        self.speed = self.job.speed
-        self._arm()
-
-    def _advance(self) -> None:
-        """Count the current segment's work and slowdown up to now."""
-        now = self.env.now
-        done = min(self.target - self.work, (now - self.seg_start) * self.speed)
-        self.slow += (now - self.seg_start) - done
-        self.work += done
-        self.seg_start = now
-
-    def stop(self) -> EpochState:
-        """An interrupt ends the epoch now: cancel what is in flight; where it stands."""
-        self.gen += 1
-        if self.writing:
-            self.store.cancel(self.job.id)
-            self.stall += self.env.now - self.t0
-        else:
-            self._advance()
-        return EpochState(self.work, self.stall, self.ckpts, self.committed)
 
 
 def drain_for_maintenance(

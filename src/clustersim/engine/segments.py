@@ -1,0 +1,223 @@
+"""One epoch's compute segments and checkpoint writes on the shared store, by callbacks.
+
+With storage contention on, a job's checkpoints are simulated one by one
+(:func:`clustersim.engine.lifecycle.train_segments`): this module owns the state of the
+epoch being trained (work, stall, slowdown, completed checkpoints) and the timers and store
+writes that move it on, including lazy writes (``docs/events.md`` is unchanged by them: the
+same records at the same instants).
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from clustersim.checkpoint import EpochState
+from clustersim.job import EpochRecord, Job
+from clustersim.storage import SharedStore
+
+__all__ = ["Segments"]
+
+
+class Segments:
+    """One epoch's compute segments and checkpoint writes on the shared store, by callbacks.
+
+    Each segment is a plain timeout whose callback starts the write; the write's completion
+    (a callback from the store) starts the next segment. A generation counter makes the
+    callbacks of a superseded timer (after a speed change or an interrupt) do nothing. When
+    the last segment ends, :attr:`done` is processed at once, inside that segment's timer
+    event, so the epoch ends at the point in the event order where a process waiting on the
+    timer itself would have resumed. The arithmetic is that of a process walking the segments
+    (work, stall, slowdown), so results do not depend on which of the two drives them.
+
+    A write alone on the store is lazy (:meth:`SharedStore.write_lazily`): its end is known
+    when it starts, so the next segment's timer is armed at once, for the instant it would
+    have been armed for at the write's end, and the write's completion is accounted for
+    (:meth:`_land`) when the segment next acts: that timer, a speed change or an interrupt.
+    One SimPy event per checkpoint instead of two; the same instants and arithmetic. If the
+    store changes while the write is in flight, the store makes it an ordinary write
+    (:meth:`_demoted`) and the armed timer no longer counts.
+    """
+
+    __slots__ = (
+        "ckpts",
+        "committed",
+        "done",
+        "env",
+        "gen",
+        "job",
+        "landing",
+        "next_speed",
+        "next_target",
+        "record",
+        "remaining",
+        "seg_start",
+        "slow",
+        "speed",
+        "stall",
+        "store",
+        "t0",
+        "target",
+        "work",
+        "writing",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        job: Job,
+        store: SharedStore,
+        record: EpochRecord,
+        remaining: float,
+    ) -> None:
+        self.env, self.job, self.store, self.record = env, job, store, record
+        self.remaining = remaining
+        self.done = env.event()
+        """Processed when the last segment ends (never scheduled before)."""
+        self.work = self.committed = self.stall = self.slow = 0.0
+        self.ckpts = 0
+        self.writing = False
+        self.gen = 0
+        self.t0 = self.seg_start = self.target = env.now
+        self.speed = job.speed
+        self.landing = math.nan
+        """When the lazy write in flight ends (nan: none)."""
+        self.next_target = self.next_speed = 0.0
+        self._compute()
+
+    def _compute(self) -> None:
+        """Start the next compute segment (the work up to the next checkpoint or the end)."""
+        piece = min(self.job.interval_s, self.remaining - self.work)
+        self.target = self.work + piece
+        self.speed = self.job.speed
+        self.seg_start = self.env.now
+        self._arm()
+
+    def _arm(self) -> None:
+        """A timer for the rest of the current segment at the current speed (none at 0)."""
+        self.gen += 1
+        if self.speed > 0:
+            timer = self.env.timeout((self.target - self.work) / self.speed, self.gen)
+            timer.callbacks.append(self._computed)
+
+    def _computed(self, timer: simpy.Event) -> None:
+        if timer.value != self.gen:
+            return  # superseded by a speed change or an interrupt
+        if self.landing == self.landing:  # not nan: the lazy write before this segment
+            self._land()
+        now = self.env.now
+        self.slow += (now - self.seg_start) - (self.target - self.work)
+        self.work = self.target
+        if self.work >= self.remaining:
+            self._finish()
+            return
+        self.writing = True
+        self.t0 = now
+        store, job = self.store, self.job
+        end = store.lazy_end(job.checkpoint_bytes)
+        if end is not None:
+            # The segment after the write, as _compute will plan it at ``end``.
+            self.next_target = self.work + min(job.interval_s, self.remaining - self.work)
+            self.next_speed = job.speed
+            if self._arm_after(end):
+                store.write_lazily(job.id, job.checkpoint_bytes, end, self._written, self._demoted)
+                self.landing = end
+                return
+        store.write_then(job.id, job.checkpoint_bytes, self._written)
+
+    def _arm_after(self, end: float) -> bool:
+        """Arm the timer of the segment that follows a lazy write ending at ``end``.
+
+        The timer must fall where :meth:`_arm` at ``end`` would put it (``end`` plus the
+        segment's time); False (nothing armed) when a delay from now cannot say so exactly.
+        """
+        if self.next_speed <= 0:
+            self.gen += 1
+            return True  # stalled: no timer, as _arm would arm none
+        env = self.env
+        now = env.now
+        at = end + (self.next_target - self.work) / self.next_speed
+        delay = at - now
+        if now + delay != at:
+            return False
+        self.gen += 1
+        timer = env.timeout(delay, self.gen)
+        timer.callbacks.append(self._computed)
+        return True
+
+    def _land(self) -> None:
+        """The lazy write ended at :attr:`landing`: count it and start the next segment there."""
+        end = self.landing
+        self.landing = math.nan
+        self.stall += end - self.t0
+        self.writing = False
+        self.committed = self.work
+        self.ckpts += 1
+        self.record.checkpoints.append((end, self.job.committed_s + self.committed))  # type: ignore[union-attr]
+        self.target = self.next_target
+        self.speed = self.next_speed
+        self.seg_start = end
+
+    def _demoted(self) -> None:
+        """The store made the lazy write an ordinary one: :meth:`_written` will end it."""
+        self.landing = math.nan
+        self.gen += 1  # the timer armed for after the write no longer counts
+
+    def _written(self) -> None:
+        now = self.env.now
+        self.stall += now - self.t0
+        self.writing = False
+        self.committed = self.work
+        self.ckpts += 1
+        self.record.checkpoints.append((now, self.job.committed_s + self.committed))  # type: ignore[union-attr]
+        self._compute()  # a write starts only with work left
+
+    def _finish(self) -> None:
+        """Resume the process waiting on :attr:`done` now, inside the current event."""
+        done = self.done
+        done.succeed()  # scheduled too; processed later with nothing left to call
+        callbacks, done.callbacks = done.callbacks, []
+        for callback in callbacks or ():
+            callback(done)
+
+    def respeed(self) -> None:
+        """The job's speed changed: re-plan the current segment (a write goes on as it is)."""
+        if self.landing == self.landing:
+            if self.env.now < self.landing:
+                self._respeed_landing()
+                return
+            self._land()
+        if self.writing:
+            return
+        self._advance()
+        self.speed = self.job.speed
+        self._arm()
+
+    def _advance(self) -> None:
+        """Count the current segment's work and slowdown up to now."""
+        now = self.env.now
+        done = min(self.target - self.work, (now - self.seg_start) * self.speed)
+        self.slow += (now - self.seg_start) - done
+        self.work += done
+        self.seg_start = now
+
+    def _respeed_landing(self) -> None:
+        """A speed change during a lazy write: the segment after it starts at the new speed."""
+        self.next_speed = self.job.speed
+        if not self._arm_after(self.landing):
+            # No exact delay for the re-planned timer: the store times the write instead.
+            self.store.demote(self.job.id)
+            assert self.landing != self.landing
+
+    def stop(self) -> EpochState:
+        """An interrupt ends the epoch now: cancel what is in flight; where it stands."""
+        if self.landing == self.landing and self.env.now >= self.landing:
+            self._land()
+        self.gen += 1
+        if self.writing:
+            self.store.cancel(self.job.id)
+            self.stall += self.env.now - self.t0
+        else:
+            self._advance()
+        return EpochState(self.work, self.stall, self.ckpts, self.committed)

@@ -1,0 +1,181 @@
+"""Lazy checkpoint writes change no result: a differential test against timed writes.
+
+With storage contention on, a checkpoint write alone on the shared store is lazy
+(``SharedStore.write_lazily``): no completion timer; the job's next segment is armed at once
+for the instant the write's end would have armed it, and the write is counted when the job
+next acts. Anything that changes the store while it is in flight (a second writer, a
+bandwidth window, a cancel) makes it an ordinary write. ``SharedStore.lazy = False`` turns
+the mechanism off, every write then has its timer, as before it existed.
+
+The two must give the same event log record for record and the same metrics, float for
+float: the instants and the arithmetic are the same, only the SimPy events differ. The
+hand-made cases below make each path of the mechanism happen (and check that it did); the
+property runs the fault taxonomy's random scenarios with contention on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from strategies import taxonomy_scenarios
+
+from clustersim.config import Scenario
+from clustersim.engine import segments
+from clustersim.engine.simulation import Simulation
+from clustersim.metrics import measure
+from clustersim.storage import SharedStore
+
+
+def run(scenario: Scenario, lazy: bool) -> tuple[list[Any], str, int]:
+    """The log, the metrics summary (JSON) and the SimPy event count of one run."""
+    sim = Simulation(scenario, replication=0, seed=scenario.run.seed, keep_log=True)
+    assert sim.store is not None
+    sim.store.lazy = lazy
+    sim.run()
+    summary = json.dumps(measure(sim).summary, sort_keys=True, default=repr)
+    return sim.log, summary, next(sim.env._eid)  # type: ignore[attr-defined]
+
+
+def assert_same(scenario: Scenario) -> None:
+    log_lazy, summary_lazy, events_lazy = run(scenario, lazy=True)
+    log_timed, summary_timed, events_timed = run(scenario, lazy=False)
+    assert len(log_lazy) == len(log_timed)
+    for a, b in zip(log_lazy, log_timed, strict=True):
+        assert a == b
+    assert summary_lazy == summary_timed
+    assert events_lazy <= events_timed
+
+
+@contextmanager
+def counting() -> Iterator[Counter[str]]:
+    """Count lazy writes, demotions, lazy re-plans and landings while the block runs."""
+    seen: Counter[str] = Counter()
+    patched = {
+        (SharedStore, "write_lazily"): "lazy",
+        (segments.Segments, "_demoted"): "demoted",
+        (segments.Segments, "_respeed_landing"): "respeed",
+        (segments.Segments, "_land"): "landed",
+    }
+    originals = {key: getattr(*key) for key in patched}
+
+    def wrap(key: tuple[type, str], name: str) -> Any:
+        original = originals[key]
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            seen[name] += 1
+            return original(*args, **kwargs)
+
+        return counted
+
+    try:
+        for key, name in patched.items():
+            setattr(*key, wrap(key, name))
+        yield seen
+    finally:
+        for key, original in originals.items():
+            setattr(*key, original)
+
+
+def scenario(jobs: list[dict[str, Any]], faults: dict[str, Any], seed: int = 1) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "cluster": {
+                "gpus_per_node": 8,
+                "nodes_per_rack": 4,
+                "racks_per_pod": 4,
+                "pods": 1,
+                "spare_nodes": 2,
+            },
+            "workload": {"jobs": jobs},
+            "storage": {
+                "write_bandwidth": "10GB/s",
+                "read_bandwidth": "10GB/s",
+                "contention": True,
+            },
+            "checkpoint": {"policy": "fixed", "interval": "20m", "mode": "sync"},
+            "restart": {"detection": "60s", "init": "120s", "init_per_gpu": 0},
+            "faults": faults,
+            "run": {"seed": seed, "horizon": "10d"},
+        }
+    )
+
+
+JOB = {"gpus": 32, "work": "3d", "checkpoint_bytes": "3TB"}  # 300 s writes every 20 min
+
+
+def test_a_lone_job_writes_lazily_with_one_event_per_checkpoint() -> None:
+    s = scenario([JOB], {})
+    with counting() as seen:
+        assert_same(s)
+    _, _, lazy_events = run(s, lazy=True)
+    _, _, timed_events = run(s, lazy=False)
+    checkpoints = 3 * 24 * 3  # 3 days of work, one write per 20 minutes (but the last)
+    assert seen["lazy"] == checkpoints - 1
+    assert seen["demoted"] == 0
+    assert timed_events - lazy_events == checkpoints - 1
+
+
+def test_overlapping_writers_demote_the_lazy_write() -> None:
+    # Two jobs started 1 minute apart write 5-minute checkpoints that overlap.
+    s = scenario([JOB, {**JOB, "submit": "60s"}, {**JOB, "submit": "7m"}], {})
+    with counting() as seen:
+        assert_same(s)
+    assert seen["lazy"] > 0 and seen["demoted"] > 0
+
+
+def test_failures_speed_changes_and_storage_windows_during_lazy_writes() -> None:
+    faults = {
+        "hw": {"rate": "200/1000 node-days", "repair": {"mean": "1h"}},
+        "slow": {
+            "kind": "straggler",
+            "rate": "2/1 node-days",
+            "speed": 0.5,
+            "duration": {"distribution": "exponential", "mean": "10m"},
+        },
+        "stall": {
+            "kind": "straggler",
+            "rate": "1/1 node-days",
+            "speed": 0.0,
+            "duration": {"distribution": "exponential", "mean": "10m"},
+        },
+        "store": {
+            "kind": "storage",
+            "every": "3h",
+            "duration": {"distribution": "exponential", "mean": "5m"},
+            "bandwidth_factor": 0.1,
+        },
+        "maint": {
+            "kind": "maintenance",
+            "every": "12h",
+            "duration": {"distribution": "fixed", "mean": "30m"},
+        },
+    }
+    with counting() as seen:
+        for seed in range(4):
+            assert_same(scenario([JOB, {**JOB, "submit": "3h"}], faults, seed=seed))
+    assert seen["lazy"] > 0
+    assert seen["demoted"] > 0  # a storage window or the other job's write
+    assert seen["respeed"] > 0  # a straggler began or ended during a lazy write
+    assert seen["landed"] > 0
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+def test_the_switch_reaches_the_store(lazy: bool) -> None:
+    with counting() as seen:
+        run(scenario([JOB], {}), lazy=lazy)
+    assert (seen["lazy"] > 0) is lazy
+
+
+@settings(max_examples=40)
+@given(taxonomy_scenarios())
+def test_lazy_writes_change_nothing(s: Scenario) -> None:
+    data = s.model_dump(mode="json")
+    data["storage"]["contention"] = True
+    data["checkpoint"]["policy"] = "fixed"
+    assert_same(Scenario.model_validate(data))
