@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clustersim.analysis import analytic
+from clustersim.frozen import quick_init
 
 __all__ = [
     "INTERVAL_POLICIES",
@@ -89,6 +90,7 @@ def time_to_finish(remaining_s: float, interval_s: float, stall_s: float) -> flo
     return remaining_s + checkpoints_before_finish(remaining_s, interval_s) * stall_s
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EpochState:
     """Where a running epoch stands after some elapsed wall time.

@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clustersim.config.models import PLACEMENTS
+from clustersim.frozen import quick_init
 from clustersim.topology import Topology
 
 __all__ = ["PLACEMENTS", "SHARED", "Cluster", "NodeState", "Placement"]
@@ -88,6 +89,7 @@ _SCALAR_MAX = 24
 _SPAN_MIN = 64  # jobs above this many nodes keep their span counts (Cluster._span)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where a job's nodes are: the sorted node ids and how many racks and pods they span."""
@@ -589,14 +591,10 @@ class Cluster:
             pod_mask = np.zeros(self.topology.pods, dtype=bool)
             pod_mask[pod_list] = True
             rpp, per_rack = self._rpp, self.free_per_rack
-            open_pods = np.flatnonzero(self.free_per_pod * pod_mask).tolist()
-            near = (
-                np.concatenate(
-                    [np.flatnonzero(per_rack[p * rpp : (p + 1) * rpp]) + p * rpp for p in open_pods]
-                )
-                if open_pods
-                else _EMPTY
-            )
+            open_pods = np.flatnonzero(self.free_per_pod * pod_mask)
+            # Their racks with FREE nodes, pod by pod in id order (a pod's racks are contiguous).
+            pod_of, rack_in_pod = np.nonzero(per_rack.reshape(-1, rpp)[open_pods])
+            near = open_pods[pod_of] * rpp + rack_in_pod
             if span is None:
                 mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
             else:

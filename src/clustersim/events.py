@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from clustersim.frozen import quick_init
+
 __all__ = [
     "CapacityCut",
     "CapacityRestored",
@@ -43,6 +45,7 @@ RunEndReason = Literal["finished", "interrupted", "preempted", "drained", "horiz
 RecoveryEndReason = Literal["resumed", "preempted", "horizon"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobSubmitted:
     """A job entered the queue."""
@@ -55,6 +58,7 @@ class JobSubmitted:
     priority: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobStarted:
     """The scheduler placed a queued job (first start or after preemption)."""
@@ -68,6 +72,7 @@ class JobStarted:
     stall_s: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RunStarted:
     """A job began (or resumed) training from ``progress_s`` of committed work."""
@@ -77,6 +82,7 @@ class RunStarted:
     progress_s: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RunEnded:
     """A running epoch ended; its closed-form accounting.
@@ -103,6 +109,7 @@ class RunEnded:
     slow_s: float = 0.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobInterrupted:
     """A failure hit a job; ``phase`` says whether it was training or already recovering."""
@@ -116,6 +123,7 @@ class JobInterrupted:
     planned: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecoveryEnded:
     """A recovery (or start-up) ended; GPU-seconds held, split by step, and its ``cause``.
@@ -137,6 +145,7 @@ class RecoveryEnded:
     cause: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReplacementTaken:
     """A recovering job took replacement nodes (``spares`` of them from the hot-spare pool)."""
@@ -147,6 +156,7 @@ class ReplacementTaken:
     spares: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobPreempted:
     """The scheduler preempted a job.
@@ -162,6 +172,7 @@ class JobPreempted:
     drain_s: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobFinished:
     """A job completed all its work."""
@@ -170,6 +181,7 @@ class JobFinished:
     job: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodeFailed:
     """A node went down (``job`` = -1 if it was idle or spare, -2 if shared by sub-node jobs)."""
@@ -181,6 +193,7 @@ class NodeFailed:
     repair_s: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlotsLost:
     """Each sub-node job in ``jobs`` lost its slot on shared ``node``.
@@ -195,6 +208,7 @@ class SlotsLost:
     jobs: tuple[int, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodeRepaired:
     """A node came back into service (as a hot spare or a free node)."""
@@ -204,6 +218,7 @@ class NodeRepaired:
     spare: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodesMaintained:
     """Planned maintenance took ``nodes`` down for ``duration_s`` (one record per batch).
@@ -219,6 +234,7 @@ class NodesMaintained:
     duration_s: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodesReturned:
     """``nodes`` came back from planned maintenance; the first ``spares`` refilled the pool."""
@@ -228,6 +244,7 @@ class NodesReturned:
     spares: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodeQuarantined:
     """A node failed ``failures`` times within the quarantine window and is retired for good."""
@@ -237,6 +254,7 @@ class NodeQuarantined:
     failures: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodesInstalled:
     """An expansion: out-of-service ``nodes`` of ``cohort`` entered service.
@@ -250,6 +268,7 @@ class NodesInstalled:
     spares: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodesRetired:
     """``nodes`` of ``cohort`` left service for good (their cohort reached its retirement age).
@@ -263,6 +282,7 @@ class NodesRetired:
     cohort: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NodesReplaced:
     """``nodes`` were replaced by new ones: their age restarts at ``t`` for every source.
@@ -276,6 +296,7 @@ class NodesReplaced:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlowdownBegan:
     """A slowdown began: ``scope`` (node, rack or pod) ``ids`` run at ``factor`` of full speed.
@@ -292,6 +313,7 @@ class SlowdownBegan:
     cause: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SlowdownEnded:
     """The slowdown ``token`` ended."""
@@ -300,6 +322,7 @@ class SlowdownEnded:
     token: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CapacityCut:
     """A network fault removed ``fraction`` of a link's capacity (``network.model``).
@@ -316,6 +339,7 @@ class CapacityCut:
     cause: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CapacityRestored:
     """The capacity cut ``token`` ended."""
@@ -324,6 +348,7 @@ class CapacityRestored:
     token: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StorageChanged:
     """The shared store's bandwidth changed to ``factor`` of nominal (outage: 0)."""

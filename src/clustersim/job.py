@@ -22,6 +22,7 @@ from enum import StrEnum
 import simpy
 
 from clustersim.checkpoint import epoch_state, time_to_finish
+from clustersim.frozen import quick_init
 from clustersim.views import JobView, RunningView
 
 __all__ = [
@@ -50,6 +51,7 @@ class JobPhase(StrEnum):
     FINISHED = "finished"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Failure:
     """Interrupt cause: a fault hit the job (``node`` = -1 for job-scope faults).
@@ -63,6 +65,7 @@ class Failure:
     corrupt_since: float = math.nan
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Drain:
     """Interrupt cause: planned maintenance; checkpoint first, then hand the nodes over."""
@@ -70,11 +73,13 @@ class Drain:
     cause: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SpeedChange:
     """Interrupt cause: the job's speed factor changed; re-plan without ending the epoch."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Preemption:
     """Interrupt cause: the scheduler preempted the job."""
@@ -82,6 +87,7 @@ class Preemption:
     checkpoint: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Horizon:
     """Interrupt cause: the simulation ends; close the books without losing work."""

@@ -13,6 +13,8 @@ import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from clustersim.frozen import quick_init
+
 __all__ = [
     "Attained",
     "Capacity",
@@ -27,6 +29,7 @@ __all__ = [
 ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobView:
     """A queued job as a policy sees it."""
@@ -43,6 +46,7 @@ class JobView:
     """The user or group the job is charged to (``scheduler.fair_share.by``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RunningView:
     """A job holding nodes: running, starting or recovering (``est_end_s`` may be inf)."""
@@ -59,6 +63,7 @@ class RunningView:
     submit_s: float = 0.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Attained:
     """A job's attained service since its last promotion (Tiresias), exact at any time.
@@ -81,6 +86,7 @@ class Attained:
         return self.service_gpu_s + self.gpus * (t_s - self.since_s)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClusterView:
     """What the cluster looks like to a policy at one instant."""
@@ -111,6 +117,7 @@ class ClusterView:
     (``tiresias``); None otherwise."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Start:
     """Start this queued job now (the allocator chooses where)."""
@@ -118,6 +125,7 @@ class Start:
     job: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Preempt:
     """Preempt this job so a higher-priority one can run."""
@@ -125,6 +133,7 @@ class Preempt:
     job: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Promote:
     """Reset this queued job's attained service: it starved and goes back to the top queue."""
