@@ -15,6 +15,7 @@ property runs the fault taxonomy's random scenarios with contention on.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -163,6 +164,59 @@ def test_failures_speed_changes_and_storage_windows_during_lazy_writes() -> None
     assert seen["demoted"] > 0  # a storage window or the other job's write
     assert seen["respeed"] > 0  # a straggler began or ended during a lazy write
     assert seen["landed"] > 0
+
+
+FAULTS_WITH_SPEED_CHANGES = {
+    "slow": {
+        "kind": "straggler",
+        "rate": "4/1 node-days",
+        "speed": 0.5,
+        "duration": {"distribution": "exponential", "mean": "10m"},
+    },
+}
+
+
+@pytest.mark.parametrize("fallback", ["timer at the write's end", "store times the write"])
+def test_a_speed_change_during_a_lazy_write_when_no_delay_is_exact(
+    monkeypatch: pytest.MonkeyPatch, fallback: str
+) -> None:
+    """Rounding can leave no delay that hits an instant exactly (rare: never once ``now``
+    is past half of it). Forced here during speed changes: a timer at the write's end arms
+    the next segment there, exactly as a timed write would; failing that too, the store
+    times the rest of the write, whose end may move by a rounding error."""
+    real = segments.exact
+    replanning = {"on": False, "calls": 0}
+
+    def exact(now: float, at: float) -> bool:
+        if not replanning["on"]:
+            return real(now, at)
+        replanning["calls"] += 1
+        return fallback == "timer at the write's end" and replanning["calls"] > 1
+
+    original = segments.Segments._respeed_landing
+
+    def respeed_landing(self: segments.Segments) -> None:
+        replanning.update(on=True, calls=0)
+        try:
+            original(self)
+        finally:
+            replanning["on"] = False
+
+    monkeypatch.setattr(segments, "exact", exact)
+    monkeypatch.setattr(segments.Segments, "_respeed_landing", respeed_landing)
+    s = scenario([JOB, {**JOB, "submit": "3h"}], FAULTS_WITH_SPEED_CHANGES)
+    with counting() as seen:
+        if fallback == "timer at the write's end":
+            assert_same(s)
+        else:
+            log_lazy, _, _ = run(s, lazy=True)
+            log_timed, _, _ = run(s, lazy=False)
+            assert [type(a) for a in log_lazy] == [type(b) for b in log_timed]
+            for a, b in zip(log_lazy, log_timed, strict=True):
+                for x, y in zip(dataclasses.astuple(a), dataclasses.astuple(b), strict=True):
+                    assert x == y or x == pytest.approx(y, rel=1e-12, abs=1e-9)
+    assert seen["respeed"] > 0
+    assert seen["demoted"] > 0 if fallback == "store times the write" else True
 
 
 @pytest.mark.parametrize("lazy", [True, False])

@@ -65,9 +65,7 @@ def test_quick_init_equals_the_dataclass_init(cls: type) -> None:
     everything = {f.name: v for f, v in zip(fields, values, strict=True)}
     assert same_fields(cls(**everything), by_dataclass(cls, **everything))
     required = {
-        f.name: v
-        for f, v in zip(fields, values, strict=True)
-        if f.default is dataclasses.MISSING
+        f.name: v for f, v in zip(fields, values, strict=True) if f.default is dataclasses.MISSING
     }
     quick = cls(**required)
     assert same_fields(quick, by_dataclass(cls, **required))

@@ -17,7 +17,15 @@ from clustersim.checkpoint import EpochState
 from clustersim.job import EpochRecord, Job
 from clustersim.storage import SharedStore
 
-__all__ = ["Segments"]
+__all__ = ["Segments", "exact"]
+
+
+def exact(now: float, at: float) -> bool:
+    """Whether a timer with delay ``at - now`` falls exactly at ``at`` (SimPy adds it to now).
+
+    True unless rounding bites: always when ``now >= at / 2`` (the subtraction is exact).
+    """
+    return now + (at - now) == at
 
 
 class Segments:
@@ -138,11 +146,10 @@ class Segments:
         env = self.env
         now = env.now
         at = end + (self.next_target - self.work) / self.next_speed
-        delay = at - now
-        if now + delay != at:
+        if not exact(now, at):
             return False
         self.gen += 1
-        timer = env.timeout(delay, self.gen)
+        timer = env.timeout(at - now, self.gen)
         timer.callbacks.append(self._computed)
         return True
 
@@ -203,12 +210,33 @@ class Segments:
         self.seg_start = now
 
     def _respeed_landing(self) -> None:
-        """A speed change during a lazy write: the segment after it starts at the new speed."""
+        """A speed change during a lazy write: the segment after it starts at the new speed.
+
+        If no delay from now falls exactly where that segment's timer must, a timer at the
+        write's end arms it there (as :meth:`_written` would); if not even that instant can
+        be hit exactly, the store times the rest of the write (whose end may then move by a
+        rounding error).
+        """
         self.next_speed = self.job.speed
-        if not self._arm_after(self.landing):
-            # No exact delay for the re-planned timer: the store times the write instead.
-            self.store.demote(self.job.id)
-            assert self.landing != self.landing
+        if self._arm_after(self.landing):
+            return
+        env = self.env
+        now = env.now
+        if exact(now, self.landing):
+            self.gen += 1
+            timer = env.timeout(self.landing - now, self.gen)
+            timer.callbacks.append(self._landed)
+            return
+        self.store.demote(self.job.id)
+        assert self.landing != self.landing
+
+    def _landed(self, timer: simpy.Event) -> None:
+        """A timer at a lazy write's end (see :meth:`_respeed_landing`): land, plan the next."""
+        if timer.value != self.gen:
+            return
+        self.next_speed = self.job.speed
+        self._land()
+        self._arm()
 
     def stop(self) -> EpochState:
         """An interrupt ends the epoch now: cancel what is in flight; where it stands."""
