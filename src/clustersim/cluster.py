@@ -593,8 +593,8 @@ class Cluster:
             rpp, per_rack = self._rpp, self.free_per_rack
             open_pods = np.flatnonzero(self.free_per_pod * pod_mask)
             # Their racks with FREE nodes, pod by pod in id order (a pod's racks are contiguous).
-            pod_of, rack_in_pod = np.nonzero(per_rack.reshape(-1, rpp)[open_pods])
-            near = open_pods[pod_of] * rpp + rack_in_pod
+            row, rack_in_pod = np.nonzero(per_rack.reshape(-1, rpp)[open_pods])
+            near = open_pods[row] * rpp + rack_in_pod
             if span is None:
                 mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
             else:
