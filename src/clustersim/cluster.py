@@ -591,10 +591,14 @@ class Cluster:
             pod_mask = np.zeros(self.topology.pods, dtype=bool)
             pod_mask[pod_list] = True
             rpp, per_rack = self._rpp, self.free_per_rack
-            open_pods = np.flatnonzero(self.free_per_pod * pod_mask)
-            # Their racks with FREE nodes, pod by pod in id order (a pod's racks are contiguous).
-            row, rack_in_pod = np.nonzero(per_rack.reshape(-1, rpp)[open_pods])
-            near = open_pods[row] * rpp + rack_in_pod
+            open_pods = np.flatnonzero(self.free_per_pod * pod_mask).tolist()
+            near = (
+                np.concatenate(
+                    [np.flatnonzero(per_rack[p * rpp : (p + 1) * rpp]) + p * rpp for p in open_pods]
+                )
+                if open_pods
+                else _EMPTY
+            )
             if span is None:
                 mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
             else:

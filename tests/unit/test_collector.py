@@ -41,16 +41,13 @@ def test_paused_disables_and_restores_either_state() -> None:
 def test_frozen_freezes_for_the_block_only() -> None:
     gc.enable()
     before = gc.get_freeze_count()  # 0, or the interpreter's own few (CPython 3.12)
-    thresholds = gc.get_threshold()
     with collector.frozen():
         assert gc.get_freeze_count() > before + 1000
-        assert gc.get_threshold() == (collector.RUN_GEN0, *thresholds[1:])
         garbage: list[object] = []
         garbage.append(garbage)  # a cycle made inside the block is collected as usual
         del garbage
         assert gc.collect() >= 1
     assert gc.get_freeze_count() == 0
-    assert gc.get_threshold() == thresholds
     with pytest.raises(RuntimeError), collector.frozen():
         raise RuntimeError
     assert gc.get_freeze_count() == 0

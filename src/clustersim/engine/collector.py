@@ -15,9 +15,6 @@ after; neither changes a result (tests/unit/test_collector.py):
   keeps its own arrangement: the block then does nothing. "Itself" means more objects
   frozen than when this module was imported: CPython 3.12 starts with a few hundred objects
   in the permanent generation (3.11 and 3.13 with none), which are not a caller's.
-  Inside the block the youngest generation is collected every :data:`RUN_GEN0` allocations
-  instead of every 700: the run's short-lived objects (records folded into the tally, views,
-  timers) then mostly die before a collection has to look at them.
 """
 
 from __future__ import annotations
@@ -27,9 +24,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["frozen", "paused"]
-
-RUN_GEN0 = 10_000
-"""The youngest generation's threshold while a run is :func:`frozen` (CPython's default: 700)."""
 
 _FROZEN_AT_IMPORT = gc.get_freeze_count()
 """Objects the interpreter had frozen before any caller could (375 on CPython 3.12.1)."""
@@ -54,10 +48,7 @@ def frozen() -> Iterator[None]:
         yield
         return
     gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], RUN_GEN0), *thresholds[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
         gc.unfreeze()
