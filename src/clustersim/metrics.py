@@ -39,6 +39,7 @@ from clustersim.events import (
     RecoveryEnded,
     RunEnded,
 )
+from clustersim.frozen import quick_init
 from clustersim.job import Job, JobPhase
 from clustersim.network_metrics import NetworkStats, network_summary, utilisation_section
 from clustersim.power.cohorts import CohortEnergy
@@ -65,6 +66,7 @@ SECONDS_PER_YEAR = 365 * 86400.0
 IDENTITY_RTOL = 1e-9
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobRow:
     """Per-job results."""

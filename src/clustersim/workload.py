@@ -25,12 +25,14 @@ from operator import itemgetter
 import numpy as np
 
 from clustersim.config import EstimateConfig, Scenario, UsersConfig, WorkloadConfig
+from clustersim.frozen import quick_init
 from clustersim.rng import Streams
 from clustersim.traces.workload import replay_jobs
 
 __all__ = ["JobRecord", "build_workload"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JobRecord:
     """One job to submit: what it asks for and what its checkpoint weighs."""

@@ -22,6 +22,8 @@ MODULES = (
     "clustersim.checkpoint",
     "clustersim.job",
     "clustersim.cluster",
+    "clustersim.workload",
+    "clustersim.metrics",
 )
 
 
@@ -41,7 +43,7 @@ CLASSES = decorated()
 def test_the_records_and_views_are_decorated() -> None:
     names = {cls.__name__ for cls in CLASSES}
     assert {"RunEnded", "NodeFailed", "RunningView", "JobView", "ClusterView"} <= names
-    assert {"EpochState", "Failure", "Placement"} <= names
+    assert {"EpochState", "Failure", "Placement", "JobRecord", "JobRow"} <= names
     assert len(CLASSES) >= 35
 
 
