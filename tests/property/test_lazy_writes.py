@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from strategies import taxonomy_scenarios
+from test_segmented_epochs import lone_job  # its cluster, store and checkpoint policy
 
 from clustersim.config import Scenario
 from clustersim.engine import segments
@@ -84,27 +85,12 @@ def counting() -> Iterator[Counter[str]]:
 
 
 def scenario(jobs: list[dict[str, Any]], faults: dict[str, Any], seed: int = 1) -> Scenario:
-    return Scenario.model_validate(
-        {
-            "cluster": {
-                "gpus_per_node": 8,
-                "nodes_per_rack": 4,
-                "racks_per_pod": 4,
-                "pods": 1,
-                "spare_nodes": 2,
-            },
-            "workload": {"jobs": jobs},
-            "storage": {
-                "write_bandwidth": "10GB/s",
-                "read_bandwidth": "10GB/s",
-                "contention": True,
-            },
-            "checkpoint": {"policy": "fixed", "interval": "20m", "mode": "sync"},
-            "restart": {"detection": "60s", "init": "120s", "init_per_gpu": 0},
-            "faults": faults,
-            "run": {"seed": seed, "horizon": "10d"},
-        }
-    )
+    """The segmented-epoch test's lone-job cluster and store, with these jobs and faults."""
+    data = lone_job(True, 72, 20, 3, 0, seed).model_dump(mode="json")
+    data["workload"]["jobs"] = jobs
+    data["faults"] = faults
+    data["run"]["horizon"] = 10 * 86400
+    return Scenario.model_validate(data)
 
 
 JOB = {"gpus": 32, "work": "3d", "checkpoint_bytes": "3TB"}  # 300 s writes every 20 min
