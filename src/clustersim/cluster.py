@@ -445,12 +445,12 @@ class Cluster:
             takes = np.zeros_like(left)
             need = n
             while need > 0:
-                racks = np.flatnonzero(left > 0)
+                racks = (left > 0).nonzero()[0]
                 order = np.lexsort((racks, -left[racks]))[:need]
                 takes[racks[order]] += 1
                 left[racks[order]] -= 1
                 need -= order.size
-            used = np.flatnonzero(takes)
+            used = takes.nonzero()[0]
             nodes = self._take_free(used, takes[used])
         self._jobs[job_id] = set()
         self._assign(job_id, nodes)
@@ -470,7 +470,7 @@ class Cluster:
             for level in range(n + 1, npr + 1):
                 eligible |= hist[:, level] > 0
         else:
-            eligible = np.any(hist[:, n:], axis=1)
+            eligible = hist[:, n:].any(axis=1)
         pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
         if not bool(eligible[pod]):
             return None
@@ -482,7 +482,7 @@ class Cluster:
         while not row[level]:
             level += 1
         first = pod * rpp
-        rack = first + int(np.argmax(self.free_per_rack[first : first + rpp] == level))
+        rack = first + int((self.free_per_rack[first : first + rpp] == level).argmax())
         base = rack * npr
         states = self.state[base : base + npr].tolist()
         chosen = [base + i for i, state in enumerate(states) if state == _FREE][:n]
@@ -573,7 +573,7 @@ class Cluster:
             in_racks: Callable[[int], bool] = rack_set.__contains__
         else:  # membership read from the counts, without building sets of racks
             rack_counts = span[0]
-            pod_list = np.flatnonzero(span[1]).tolist()
+            pod_list = span[1].nonzero()[0].tolist()
 
             def in_racks(rack: int) -> bool:
                 return bool(rack_counts[rack])
@@ -591,10 +591,10 @@ class Cluster:
             pod_mask = np.zeros(self.topology.pods, dtype=bool)
             pod_mask[pod_list] = True
             rpp, per_rack = self._rpp, self.free_per_rack
-            open_pods = np.flatnonzero(self.free_per_pod * pod_mask).tolist()
+            open_pods = (self.free_per_pod * pod_mask).nonzero()[0].tolist()
             near = (
                 np.concatenate(
-                    [np.flatnonzero(per_rack[p * rpp : (p + 1) * rpp]) + p * rpp for p in open_pods]
+                    [per_rack[p * rpp : (p + 1) * rpp].nonzero()[0] + p * rpp for p in open_pods]
                 )
                 if open_pods
                 else _EMPTY
@@ -607,11 +607,12 @@ class Cluster:
                 racks, takes = self._pick_racks(candidates, need)
                 picked.append((racks, takes))
                 need -= int(takes.sum())
-            other_pods = np.flatnonzero(~pod_mask)
+            other_pods = (~pod_mask).nonzero()[0]
             if need > 0 and other_pods.size:
                 picked.append(self._choose_racks(other_pods, need))
         free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
-        new = np.sort(np.concatenate([spares, *free_nodes]))
+        new = np.concatenate([spares, *free_nodes])
+        new.sort()
         self._assign(job_id, new)
         return self.node_tuple(new)
 
@@ -855,8 +856,8 @@ class Cluster:
         if fits.size:
             return self._pick_in_pod(self._best_pod(fits, n), n)
         order = np.lexsort((pods, -pod_free))
-        ranked, cum = pods[order], np.cumsum(pod_free[order])
-        k = int(np.searchsorted(cum, n))  # pods fully used; the next one (if any) tops up
+        ranked, cum = pods[order], pod_free[order].cumsum()
+        k = int(cum.searchsorted(n))  # pods fully used; the next one (if any) tops up
         racks = [self._racks_of_pod(int(pod)) for pod in ranked[:k]]
         takes = [self.free_per_rack[r] for r in racks]
         if k < ranked.size:
@@ -877,8 +878,8 @@ class Cluster:
         # nodes reaches n is topped up with ceil(rest / size) of its racks.
         counts = self._rack_hist[pods][:, :0:-1]
         sizes = np.arange(self._npr, 0, -1, dtype=np.int64)
-        nodes_cum = np.cumsum(counts * sizes, axis=1)
-        racks_cum = np.cumsum(counts, axis=1)
+        nodes_cum = (counts * sizes).cumsum(axis=1)
+        racks_cum = counts.cumsum(axis=1)
         level = (nodes_cum < n).sum(axis=1)  # < npr: every pod here has >= n FREE
         rows = np.arange(pods.size)
         before = level > 0
@@ -925,14 +926,14 @@ class Cluster:
             size -= 1
         first = pod * rpp
         per_rack = self.free_per_rack[first : first + rpp]
-        above = np.flatnonzero(per_rack > size)
+        above = (per_rack > size).nonzero()[0]
         whole = (need - 1) // size
         remainder = need - whole * size
-        level = np.flatnonzero(per_rack == size)
+        level = (per_rack == size).nonzero()[0]
         last = int(level[whole])
         for free in range(remainder, size):
             if row[free]:
-                last = int(np.argmax(per_rack == free))
+                last = int((per_rack == free).argmax())
                 break
         racks = np.concatenate((above, level[:whole], [last])) + first
         takes = np.concatenate((per_rack[above], np.full(whole, size), [remainder]))
@@ -950,10 +951,10 @@ class Cluster:
             return _EMPTY, _EMPTY
         order = np.lexsort((racks, -free))
         racks, free = racks[order], free[order]
-        cum = np.cumsum(free)
+        cum = free.cumsum()
         if cum[-1] <= n:
             return racks, free
-        k = int(np.searchsorted(cum, n))  # racks taken whole before the last one
+        k = int(cum.searchsorted(n))  # racks taken whole before the last one
         remainder = n - (int(cum[k - 1]) if k else 0)
         tail_racks, tail_free = racks[k:], free[k:]
         fits = tail_free >= remainder
@@ -979,8 +980,10 @@ class Cluster:
             return np.array(chosen, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
         free = self.state[index] == _FREE
-        chosen = free & (np.cumsum(free, axis=1) <= takes[:, None])
-        return np.sort(index[chosen])
+        chosen = free & (free.cumsum(axis=1) <= takes[:, None])
+        taken = index[chosen]
+        taken.sort()
+        return taken
 
     def _pick_spares(
         self, in_job_racks: Callable[[int], bool], job_pods: list[int], n: int
@@ -1063,7 +1066,7 @@ class Cluster:
         if changed.size:
             self.free_per_pod += sign * np.bincount(self._node_pod[changed], minlength=topo.pods)
             per_rack = np.bincount(self._node_rack[changed])  # np.unique sorts: slower here
-            touched = np.flatnonzero(per_rack)
+            touched = per_rack.nonzero()[0]
             counts = per_rack[touched]
             before = self.free_per_rack[touched]
             after = before + sign * counts

@@ -219,10 +219,12 @@ class Fleet:
             arr = np.array(listed, dtype=np.int64)
             arr = arr[cluster.state[arr] < int(NodeState.DOWN)]
             owners = cluster.owner[arr]
-            order = np.argsort(owners, kind="stable")
-            ids, starts = np.unique(owners[order], return_index=True)
-            bounds = [*starts.tolist(), arr.size]
-            for k, owner in enumerate(ids.tolist()):
+            order = owners.argsort(kind="stable")
+            ranked = owners[order]
+            # Where the owner changes in owner order: each group's first position.
+            starts = [0, *((ranked[1:] != ranked[:-1]).nonzero()[0] + 1).tolist()]
+            bounds = [*starts, arr.size]
+            for k, owner in enumerate(ranked[starts].tolist() if arr.size else []):
                 groups[owner] = arr[order[bounds[k] : bounds[k + 1]]].tolist()
             up = arr.tolist()
         hit: dict[int, tuple[Job, int]] = {}
