@@ -470,7 +470,7 @@ class Cluster:
             for level in range(n + 1, npr + 1):
                 eligible |= hist[:, level] > 0
         else:
-            eligible = hist[:, n:].any(axis=1)
+            eligible = hist[:, n:].any(axis=1)  # type: ignore[assignment]  # an array: axis given
         pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
         if not bool(eligible[pod]):
             return None
