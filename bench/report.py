@@ -361,7 +361,7 @@ def targets_table(
         e = contention[1]
         row(
             f"`meta24k-contention` time halved (×{tg['contention_speedup']:g} against the "
-            "session-start code)",
+            "`--ab` file's before code)",
             f"{e['before_cpu_s']:.2f} s CPU ({e.get('before_commit') or 'before'})",
             _ab_text(contention[1]),
             e["speedup"] >= tg["contention_speedup"],
