@@ -106,16 +106,16 @@ class SharedStore:
         timer = self._timer = self.env.timeout(max(0.0, dt))
         timer.callbacks.append(self._fire)
 
-    def lazy_end(self, n_bytes: float) -> float | None:
-        """When a write of ``n_bytes`` (> 0) started now could end as a lazy one, or None.
+    def lazy_end(self, n_bytes: float, now: float) -> float | None:
+        """When a write of ``n_bytes`` (> 0) started ``now`` could end as a lazy one, or None.
 
-        It can when lazy writes are on, no other write is in flight, the bandwidth is finite
-        and non-zero, and the write would complete at its first timer (the completion test
-        of :meth:`_fire_one` passes there). The time is the instant that timer would fall at.
+        ``now`` is the current instant. It can when lazy writes are on, no other write is in
+        flight, the bandwidth is finite and non-zero, and the write would complete at its
+        first timer (the completion test of :meth:`_fire_one` passes there). The time
+        returned is the instant that timer would fall at.
         """
         if not self.lazy or self.writers:
             return None
-        now = self.env.now
         lazy = self._lazy
         if lazy is not None and now < lazy[1]:
             return None
@@ -123,9 +123,10 @@ class SharedStore:
         if not 0 < rate < math.inf:
             return None
         size = float(n_bytes)
-        end = now + max(0.0, size / rate)  # as SimPy schedules the timer
+        dt = size / rate
+        end = now + dt if dt > 0 else now  # as SimPy schedules the timer: now + max(0, dt)
         dt = end - now
-        left = max(0.0, size - rate * dt) if dt > 0 else size
+        left = size - rate * dt if dt > 0 else size  # as _fire_one at end, above 0 or not
         if left <= size * _RESIDUE or end + left / rate <= end:
             return end
         return None

@@ -181,10 +181,10 @@ def test_a_speed_change_during_a_lazy_write_when_no_delay_is_exact(
 
     original = segments.Segments._respeed_landing
 
-    def respeed_landing(self: segments.Segments) -> None:
+    def respeed_landing(self: segments.Segments, now: float) -> None:
         replanning.update(on=True, calls=0)
         try:
-            original(self)
+            original(self, now)
         finally:
             replanning["on"] = False
 

@@ -33,7 +33,8 @@ class Segments:
 
     Each segment is a plain timeout whose callback starts the write; the write's completion
     (a callback from the store) starts the next segment. A generation counter makes the
-    callbacks of a superseded timer (after a speed change or an interrupt) do nothing. When
+    callbacks of a superseded timer (after a speed change or an interrupt) do nothing: only
+    the timer in :attr:`timer` counts. When
     the last segment ends, :attr:`done` is processed at once, inside that segment's timer
     event, so the epoch ends at the point in the event order where a process waiting on the
     timer itself would have resumed. The arithmetic is that of a process walking the segments
@@ -53,7 +54,6 @@ class Segments:
         "committed",
         "done",
         "env",
-        "gen",
         "job",
         "landing",
         "next_speed",
@@ -67,6 +67,7 @@ class Segments:
         "store",
         "t0",
         "target",
+        "timer",
         "work",
         "writing",
     )
@@ -86,7 +87,8 @@ class Segments:
         self.work = self.committed = self.stall = self.slow = 0.0
         self.ckpts = 0
         self.writing = False
-        self.gen = 0
+        self.timer: simpy.Event | None = None
+        """The one timer whose callback counts (None: none armed)."""
         self.t0 = self.seg_start = self.target = env.now
         self.speed = job.speed
         self.landing = math.nan
@@ -104,52 +106,52 @@ class Segments:
 
     def _arm(self) -> None:
         """A timer for the rest of the current segment at the current speed (none at 0)."""
-        self.gen += 1
+        self.timer = None
         if self.speed > 0:
-            timer = self.env.timeout((self.target - self.work) / self.speed, self.gen)
+            timer = self.timer = self.env.timeout((self.target - self.work) / self.speed)
             timer.callbacks.append(self._computed)
 
     def _computed(self, timer: simpy.Event) -> None:
-        if timer.value != self.gen:
+        if timer is not self.timer:
             return  # superseded by a speed change or an interrupt
         if self.landing == self.landing:  # not nan: the lazy write before this segment
             self._land()
         now = self.env.now
-        self.slow += (now - self.seg_start) - (self.target - self.work)
-        self.work = self.target
-        if self.work >= self.remaining:
+        work = self.target
+        self.slow += (now - self.seg_start) - (work - self.work)
+        self.work = work
+        if work >= self.remaining:
             self._finish()
             return
         self.writing = True
         self.t0 = now
         store, job = self.store, self.job
-        end = store.lazy_end(job.checkpoint_bytes)
+        end = store.lazy_end(job.checkpoint_bytes, now)
         if end is not None:
             # The segment after the write, as _compute will plan it at ``end``.
-            self.next_target = self.work + min(job.interval_s, self.remaining - self.work)
+            self.next_target = work + min(job.interval_s, self.remaining - work)
             self.next_speed = job.speed
-            if self._arm_after(end):
+            if self._arm_after(end, now):
                 store.write_lazily(job.id, job.checkpoint_bytes, end, self._written, self._demoted)
                 self.landing = end
                 return
         store.write_then(job.id, job.checkpoint_bytes, self._written)
 
-    def _arm_after(self, end: float) -> bool:
+    def _arm_after(self, end: float, now: float) -> bool:
         """Arm the timer of the segment that follows a lazy write ending at ``end``.
 
         The timer must fall where :meth:`_arm` at ``end`` would put it (``end`` plus the
-        segment's time); False (nothing armed) when a delay from now cannot say so exactly.
+        segment's time); False (nothing armed) when a delay from ``now`` (the current
+        instant) cannot say so exactly.
         """
-        if self.next_speed <= 0:
-            self.gen += 1
+        speed = self.next_speed
+        if speed <= 0:
+            self.timer = None
             return True  # stalled: no timer, as _arm would arm none
-        env = self.env
-        now = env.now
-        at = end + (self.next_target - self.work) / self.next_speed
+        at = end + (self.next_target - self.work) / speed
         if not exact(now, at):
             return False
-        self.gen += 1
-        timer = env.timeout(at - now, self.gen)
+        timer = self.timer = self.env.timeout(at - now)
         timer.callbacks.append(self._computed)
         return True
 
@@ -169,7 +171,7 @@ class Segments:
     def _demoted(self) -> None:
         """The store made the lazy write an ordinary one: :meth:`_written` will end it."""
         self.landing = math.nan
-        self.gen += 1  # the timer armed for after the write no longer counts
+        self.timer = None  # the timer armed for after the write no longer counts
 
     def _written(self) -> None:
         now = self.env.now
@@ -191,8 +193,9 @@ class Segments:
     def respeed(self) -> None:
         """The job's speed changed: re-plan the current segment (a write goes on as it is)."""
         if self.landing == self.landing:
-            if self.env.now < self.landing:
-                self._respeed_landing()
+            now = self.env.now
+            if now < self.landing:
+                self._respeed_landing(now)
                 return
             self._land()
         if self.writing:
@@ -209,7 +212,7 @@ class Segments:
         self.work += done
         self.seg_start = now
 
-    def _respeed_landing(self) -> None:
+    def _respeed_landing(self, now: float) -> None:
         """A speed change during a lazy write: the segment after it starts at the new speed.
 
         If no delay from now falls exactly where that segment's timer must, a timer at the
@@ -218,13 +221,10 @@ class Segments:
         rounding error).
         """
         self.next_speed = self.job.speed
-        if self._arm_after(self.landing):
+        if self._arm_after(self.landing, now):
             return
-        env = self.env
-        now = env.now
         if exact(now, self.landing):
-            self.gen += 1
-            timer = env.timeout(self.landing - now, self.gen)
+            timer = self.timer = self.env.timeout(self.landing - now)
             timer.callbacks.append(self._landed)
             return
         self.store.demote(self.job.id)
@@ -232,7 +232,7 @@ class Segments:
 
     def _landed(self, timer: simpy.Event) -> None:
         """A timer at a lazy write's end (see :meth:`_respeed_landing`): land, plan the next."""
-        if timer.value != self.gen:
+        if timer is not self.timer:
             return
         self.next_speed = self.job.speed
         self._land()
@@ -242,7 +242,7 @@ class Segments:
         """An interrupt ends the epoch now: cancel what is in flight; where it stands."""
         if self.landing == self.landing and self.env.now >= self.landing:
             self._land()
-        self.gen += 1
+        self.timer = None
         if self.writing:
             self.store.cancel(self.job.id)
             self.stall += self.env.now - self.t0
