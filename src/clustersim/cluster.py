@@ -936,7 +936,7 @@ class Cluster:
                 last = int((per_rack == free).argmax())
                 break
         racks = np.concatenate((above, level[:whole], [last])) + first
-        takes = np.concatenate((per_rack[above], np.full(whole, size), [remainder]))
+        takes = np.concatenate((per_rack[above], [size] * whole, [remainder]))
         return racks.astype(np.int64), takes.astype(np.int64)
 
     def _racks_of_pod(self, pod: int) -> IntArray:
