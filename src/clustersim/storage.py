@@ -68,14 +68,14 @@ class SharedStore:
 
     def write(self, key: int, n_bytes: float) -> simpy.Event:
         """Start writing ``n_bytes`` for ``key``; the event fires when the write completes."""
-        demoted = self._settle()
-        self._advance()
         done = self.env.event()
-        if n_bytes <= 0:
-            if demoted:
-                self._reschedule()
+        if n_bytes <= 0:  # nothing to write: no write's share changes
+            if self._lazy is None:
+                self._advance()
             done.succeed()
             return done
+        self._settle()
+        self._advance()
         self.writers[key] = _Write(float(n_bytes), done)
         self._reschedule()
         return done
@@ -159,25 +159,29 @@ class SharedStore:
         self._advance()
         self._reschedule()
 
-    def _settle(self) -> bool:
+    def _settle(self) -> None:
         """Bring a lazy write up to now: forgotten if it has ended, else made ordinary.
 
-        Returns whether it was made ordinary (the caller then re-arms the timer).
+        Only for callers that change the store: they advance the writes and re-arm the timer.
         """
         lazy = self._lazy
         if lazy is None:
-            return False
+            return
         self._lazy = None
         key, end, size, then, demote = lazy
         if self.env.now >= end:  # it completed at end, before whatever happens now
-            return False
+            return
         self.writers[key] = _Write(size, then)  # bytes left: _advance counts from its start
         demote()
-        return True
 
     def cancel(self, key: int) -> None:
-        """Abandon ``key``'s write (its job failed or the run ended)."""
-        self._settle()
+        """Abandon ``key``'s write (its job failed or the run ended); nothing if it has none.
+
+        Another key's lazy write is left as it is: made ordinary here, it would have no timer.
+        """
+        lazy = self._lazy
+        if lazy is not None and lazy[0] == key:
+            self._settle()
         if key in self.writers:
             self._advance()
             del self.writers[key]
