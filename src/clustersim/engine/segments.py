@@ -159,11 +159,7 @@ class Segments:
         """The lazy write ended at :attr:`landing`: count it and start the next segment there."""
         end = self.landing
         self.landing = math.nan
-        self.stall += end - self.t0
-        self.writing = False
-        self.committed = self.work
-        self.ckpts += 1
-        self.record.checkpoints.append((end, self.job.committed_s + self.committed))  # type: ignore[union-attr]
+        self._count_write(end)
         self.target = self.next_target
         self.speed = self.next_speed
         self.seg_start = end
@@ -174,13 +170,16 @@ class Segments:
         self.timer = None  # the timer armed for after the write no longer counts
 
     def _written(self) -> None:
-        now = self.env.now
-        self.stall += now - self.t0
+        self._count_write(self.env.now)
+        self._compute()  # a write starts only with work left
+
+    def _count_write(self, end: float) -> None:
+        """The checkpoint write begun at :attr:`t0` completed at ``end``."""
+        self.stall += end - self.t0
         self.writing = False
         self.committed = self.work
         self.ckpts += 1
-        self.record.checkpoints.append((now, self.job.committed_s + self.committed))  # type: ignore[union-attr]
-        self._compute()  # a write starts only with work left
+        self.record.checkpoints.append((end, self.job.committed_s + self.committed))  # type: ignore[union-attr]
 
     def _finish(self) -> None:
         """Resume the process waiting on :attr:`done` now, inside the current event."""
