@@ -11,7 +11,9 @@ time is known when it starts, so no timer is scheduled for it. The writer accoun
 completion itself, when it next acts; the store treats the write as in flight before that
 time and as gone after it. Should anything change the store while the write is in flight (a
 second writer, a bandwidth change, a cancel), the write is made an ordinary one at that
-instant, with the same arithmetic, and the writer is told (its ``demote`` callback).
+instant, with the same arithmetic, and the writer is told (its ``demote`` callback). At the
+very instant a lazy write ends it has ended: whatever happens then finds the store without it
+(with a timer, the order of the two events at that instant would decide).
 """
 
 from __future__ import annotations

@@ -8,9 +8,16 @@ bandwidth window, a cancel) makes it an ordinary write. ``SharedStore.lazy = Fal
 the mechanism off, every write then has its timer, as before it existed.
 
 The two must give the same event log record for record and the same metrics, float for
-float: the instants and the arithmetic are the same, only the SimPy events differ. The
-hand-made cases below make each path of the mechanism happen (and check that it did); the
-property runs the fault taxonomy's random scenarios with contention on.
+float: the instants and the arithmetic are the same, only the SimPy events differ. The one
+exception is a tie: something touching the store at the very instant a lone write ends.
+A lazy write has then ended first (its bytes are all written at that instant); with timed
+writes, the order of the two SimPy events at that instant decided (by priority, then by
+when each was scheduled), so a second write could share the store for no time at all or an
+interrupt cancel a write at its last instant. Ties are not rare when jobs are alike (a load
+and a write of the same bytes take equally long), so the property leaves out the runs that
+had one (:func:`tie_watch`) and ``tests/unit/test_storage_lazy.py`` pins what a tie does.
+The hand-made cases below make each path of the mechanism happen (and check that it did);
+the property runs the fault taxonomy's random scenarios with contention on.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from strategies import taxonomy_scenarios
 from test_segmented_epochs import lone_job  # its cluster, store and checkpoint policy
 
@@ -44,14 +51,53 @@ def run(scenario: Scenario, lazy: bool) -> tuple[list[Any], str, int]:
     return sim.log, summary, next(sim.env._eid)  # type: ignore[attr-defined]
 
 
-def assert_same(scenario: Scenario) -> None:
-    log_lazy, summary_lazy, events_lazy = run(scenario, lazy=True)
+def assert_same(scenario: Scenario, ties_allowed: bool = False) -> None:
+    with tie_watch() as ties:
+        log_lazy, summary_lazy, events_lazy = run(scenario, lazy=True)
+    if ties_allowed:
+        assume(not ties)  # the two orders of a tie differ by design (module docstring)
+    assert not ties, "a hand-made case must not tie"
     log_timed, summary_timed, events_timed = run(scenario, lazy=False)
     assert len(log_lazy) == len(log_timed)
     for a, b in zip(log_lazy, log_timed, strict=True):
         assert a == b
     assert summary_lazy == summary_timed
     assert events_lazy <= events_timed
+
+
+@contextmanager
+def tie_watch() -> Iterator[list[float]]:
+    """The instants at which something touched the store as a lazy write ended."""
+    ties: list[float] = []
+    store_ops = ("lazy_end", "write", "write_then", "cancel", "set_factor")
+    originals = {name: getattr(SharedStore, name) for name in store_ops}
+    stop = segments.Segments.stop
+
+    def watched(name: str) -> Any:
+        original = originals[name]
+
+        def op(self: SharedStore, *args: Any, **kwargs: Any) -> Any:
+            lazy = self._lazy
+            if lazy is not None and self.env.now == lazy[1]:
+                ties.append(self.env.now)
+            return original(self, *args, **kwargs)
+
+        return op
+
+    def watched_stop(self: segments.Segments) -> Any:
+        if self.env.now == self.landing:
+            ties.append(self.env.now)
+        return stop(self)
+
+    try:
+        for name in store_ops:
+            setattr(SharedStore, name, watched(name))
+        segments.Segments.stop = watched_stop  # type: ignore[method-assign]
+        yield ties
+    finally:
+        for name, original in originals.items():
+            setattr(SharedStore, name, original)
+        segments.Segments.stop = stop  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -219,4 +265,4 @@ def test_lazy_writes_change_nothing(s: Scenario) -> None:
     # Checkpoints simulated one by one (sync, stall from the store): about two in three
     # examples then write lazily, one in four also demotes a lazy write.
     data["checkpoint"].update(policy="fixed", mode="sync", stall=None)
-    assert_same(Scenario.model_validate(data))
+    assert_same(Scenario.model_validate(data), ties_allowed=True)

@@ -92,6 +92,7 @@ def test_cancelling_the_lazy_write_itself_removes_it() -> None:
 
 
 def test_after_its_end_a_lazy_write_is_not_demoted_by_anything() -> None:
+    """At the instant it ends, too: a write begun then has the store to itself (a tie)."""
     env, store, calls = lazy_store()
     run_to(env, 110.0)  # the write ended at 110, exactly now
     store.write_then(2, 1 * GB, lambda: calls.append(f"2@{env.now}"))

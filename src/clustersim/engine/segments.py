@@ -46,7 +46,8 @@ class Segments:
     (:meth:`_land`) when the segment next acts: that timer, a speed change or an interrupt.
     One SimPy event per checkpoint instead of two; the same instants and arithmetic. If the
     store changes while the write is in flight, the store makes it an ordinary write
-    (:meth:`_demoted`) and the armed timer no longer counts.
+    (:meth:`_demoted`) and the armed timer no longer counts. An interrupt at the very instant
+    a lazy write ends finds it complete (with a timer, the two events' order would decide).
     """
 
     __slots__ = (
