@@ -53,16 +53,18 @@ def run(scenario: Scenario, lazy: bool) -> tuple[list[Any], str, int]:
 
 def assert_same(scenario: Scenario, ties_allowed: bool = False) -> None:
     with tie_watch() as ties:
-        log_lazy, summary_lazy, events_lazy = run(scenario, lazy=True)
+        log_lazy, summary_lazy, _ = run(scenario, lazy=True)
     if ties_allowed:
         assume(not ties)  # the two orders of a tie differ by design (module docstring)
     assert not ties, "a hand-made case must not tie"
-    log_timed, summary_timed, events_timed = run(scenario, lazy=False)
+    log_timed, summary_timed, _ = run(scenario, lazy=False)
     assert len(log_lazy) == len(log_timed)
     for a, b in zip(log_lazy, log_timed, strict=True):
         assert a == b
     assert summary_lazy == summary_timed
-    assert events_lazy <= events_timed
+    # Not events_lazy <= events_timed: a speed change during a lazy write re-arms the timer
+    # after it (the superseded one still fires, doing nothing), where a timed write needs
+    # none; the lone-job test pins the saving where there is one.
 
 
 @contextmanager
