@@ -359,11 +359,17 @@ def targets_table(
     contention = _ab_entry(ab, "meta24k-contention")
     if contention and contention[1].get("days") is None:
         e = contention[1]
+        counted = (ab or {}).get("results", {}).get("meta24k-contention/instructions")
+        instructions = (
+            f"; ×{1 / counted['ratio']:.2f} in instructions (valgrind; the verdict reads CPU time)"
+            if counted and counted.get("ratio")
+            else ""
+        )
         row(
             f"`meta24k-contention` time halved (×{tg['contention_speedup']:g} against the "
             "`--ab` file's before code)",
             f"{e['before_cpu_s']:.2f} s CPU ({e.get('before_commit') or 'before'})",
-            _ab_text(contention[1]),
+            _ab_text(contention[1]) + instructions,
             e["speedup"] >= tg["contention_speedup"],
         )
     else:
