@@ -42,7 +42,7 @@ class _Write:
         self.done = done
 
 
-_Lazy = tuple[int, float, float, Callable[[], None], Callable[[], None]]
+_Lazy = tuple[int, float, float, float, Callable[[], None], Callable[[], None]]
 
 
 class SharedStore:
@@ -60,7 +60,8 @@ class SharedStore:
         self.lazy = lazy
         """Whether :meth:`write_lazily` may take a write (off: every write has a timer)."""
         self._lazy: _Lazy | None = None
-        """The lazy write, if any (it may have ended): key, end, bytes, ``then``, ``demote``."""
+        """The lazy write, if any (it may have ended): key, end, start, bytes, ``then``,
+        ``demote``."""
 
     @property
     def rate_each(self) -> float:
@@ -72,8 +73,7 @@ class SharedStore:
         """Start writing ``n_bytes`` for ``key``; the event fires when the write completes."""
         done = self.env.event()
         if n_bytes <= 0:  # nothing to write: no write's share changes
-            if self._lazy is None:
-                self._advance()
+            self._advance()
             done.succeed()
             return done
         self._settle()
@@ -149,9 +149,8 @@ class SharedStore:
         and the write goes on as an ordinary one (as if begun by :meth:`write_then`), with
         ``then()`` called when it completes.
         """
-        self._last = self.env.now  # a lazy write's start, as long as it is in flight
         self._timer = None
-        self._lazy = (key, end, float(n_bytes), then, demote)
+        self._lazy = (key, end, self.env.now, float(n_bytes), then, demote)
 
     def demote(self, key: int) -> None:
         """Make ``key``'s lazy write in flight an ordinary one, with a completion timer."""
@@ -170,10 +169,12 @@ class SharedStore:
         if lazy is None:
             return
         self._lazy = None
-        key, end, size, then, demote = lazy
+        key, end, start, size, then, demote = lazy
         if self.env.now >= end:  # it completed at end, before whatever happens now
             return
-        self.writers[key] = _Write(size, then)  # bytes left: _advance counts from its start
+        # The only write in flight: it has moved since its start (what _advance counts from).
+        self.writers[key] = _Write(size, then)
+        self._last = start
         demote()
 
     def cancel(self, key: int) -> None:

@@ -3,8 +3,8 @@
 With storage contention on, a job's checkpoints are simulated one by one
 (:func:`clustersim.engine.lifecycle.train_segments`): this module owns the state of the
 epoch being trained (work, stall, slowdown, completed checkpoints) and the timers and store
-writes that move it on, including lazy writes (``docs/events.md`` is unchanged by them: the
-same records at the same instants).
+writes that move it on, including lazy writes (the same records at the same instants as
+timed writes, but for the order of exact ties: :class:`Segments`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ class Segments:
     """One epoch's compute segments and checkpoint writes on the shared store, by callbacks.
 
     Each segment is a plain timeout whose callback starts the write; the write's completion
-    (a callback from the store) starts the next segment. A generation counter makes the
-    callbacks of a superseded timer (after a speed change or an interrupt) do nothing: only
-    the timer in :attr:`timer` counts. When
-    the last segment ends, :attr:`done` is processed at once, inside that segment's timer
-    event, so the epoch ends at the point in the event order where a process waiting on the
-    timer itself would have resumed. The arithmetic is that of a process walking the segments
-    (work, stall, slowdown), so results do not depend on which of the two drives them.
+    (a callback from the store) starts the next segment. Only the timer held in
+    :attr:`timer` counts: the callbacks of a superseded one (after a speed change or an
+    interrupt) do nothing. When the last segment ends, :attr:`done` is processed at once,
+    inside that segment's timer event, so the epoch ends at the point in the event order
+    where a process waiting on the timer itself would have resumed. The arithmetic is that
+    of a process walking the segments (work, stall, slowdown), so results do not depend on
+    which of the two drives them.
 
     A write alone on the store is lazy (:meth:`SharedStore.write_lazily`): its end is known
     when it starts, so the next segment's timer is armed at once, for the instant it would
