@@ -18,6 +18,12 @@ Usage::
     uv run python bench/replay_cluster.py year-131k --days 30 --before /tmp/wt-before
     uv run python bench/replay_cluster.py fleet-350k-year --days 30 --repeat 5 \\
         --before /tmp/a --after /tmp/b --log /tmp/fleet30.pkl   # reuse a recorded log
+    uv run python bench/replay_cluster.py year-131k --days 45 --log /tmp/y45.pkl --instructions
+
+``--instructions`` counts, instead of timing, the user-space instructions each side's replay
+executes (valgrind's cachegrind without a cache model, in a subprocess per side: one run
+replaying the whole log minus one replaying none), which the machine's load does not move;
+it needs ``--log``.
 
 The log is recorded with this checkout's code (``src/``); ``cluster.py`` imports only
 ``clustersim.topology`` from the package, so any two checkouts' files can be compared.
@@ -30,7 +36,9 @@ import copy
 import functools
 import gc
 import importlib.util
+import os
 import pickle
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -166,6 +174,37 @@ def replay(
     return elapsed
 
 
+CHILD = r"""
+import gc, pickle, sys
+sys.path.insert(0, sys.argv[1])
+import replay_cluster as R
+from pathlib import Path
+init, log = pickle.loads(Path(sys.argv[2]).read_bytes())
+module = R.load(Path(sys.argv[3]), "_replay_side")
+args, kwargs = init
+cluster = module.Cluster(*args, **kwargs)
+gc.disable()
+for name, call_args, _ in log[: int(sys.argv[4])]:
+    getattr(cluster, name)(*call_args)
+"""
+
+
+def instructions(log: Path, cluster_py: Path, calls: int) -> int:
+    """User-space instructions of a subprocess replaying the first ``calls`` calls of ``log``."""
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        sys.executable, "-c", CHILD, str(BENCH_DIR), str(log), str(cluster_py), str(calls),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # set iteration orders alike in every run
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if out.returncode:
+        raise SystemExit(f"valgrind {cluster_py}:\n{out.stderr[-2000:]}")
+    for line in out.stderr.splitlines():
+        if "I" in line and "refs:" in line:
+            return int(line.split("refs:")[1].strip().replace(",", ""))
+    raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", help="a name from bench/configurations.py")
@@ -174,7 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, default=Path("/tmp/wt-before"))
     parser.add_argument("--after", type=Path, default=ROOT)
     parser.add_argument("--log", type=Path, help="pickle of the call log (reused if present)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind), not time"
+    )
     args = parser.parse_args(argv)
+    if args.instructions and args.log is None:
+        parser.error("--instructions needs --log")
     if args.log is not None and args.log.exists():
         init, log = pickle.loads(args.log.read_bytes())
     else:
@@ -188,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     for module in sides.values():
         replay(module, init, log, check=True)
     sys.stdout.write(f"{len(log):,} calls; both sides return every recorded result\n")
+    if args.instructions:
+        counts = {}
+        for side, root in (("before", args.before), ("after", args.after)):
+            path = root / "src" / "clustersim" / "cluster.py"
+            counts[side] = instructions(args.log, path, len(log)) - instructions(args.log, path, 0)
+            sys.stdout.write(f"{side}: {counts[side]:,} instructions in the replay\n")
+        sys.stdout.write(f"after / before = {counts['after'] / counts['before']:.3f}\n")
+        return 0
     best = dict.fromkeys(sides, float("inf"))
     for _ in range(args.repeat):
         for side, module in sides.items():

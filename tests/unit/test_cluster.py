@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import random
 
 import numpy as np
@@ -245,6 +247,33 @@ def test_check_detects_corruption() -> None:
     cluster.state[5] = NodeState.DOWN
     with pytest.raises(AssertionError, match="INV-1"):
         cluster.check()
+
+
+@pytest.mark.parametrize("copier", ["none", "deepcopy", "pickle"])
+def test_scalar_and_array_paths_see_one_state_also_in_copies(copier: str) -> None:
+    """The scalar paths write Python buffers, the vector paths numpy views of them: one memory.
+
+    A copy (``copy.deepcopy``, as the replacement differential takes; ``pickle``) must rebuild
+    its views on its own buffers, else its scalar writes would never reach its arrays.
+    """
+    original = Cluster(SMALL, spare_nodes=2)
+    assert original.allocate(1, 3) is not None
+    copies = {
+        "none": lambda c: c,
+        "deepcopy": copy.deepcopy,
+        "pickle": lambda c: pickle.loads(pickle.dumps(c)),
+    }
+    cluster = copies[copier](original)
+    node = cluster.nodes_of(1)[0]
+    assert cluster.fail(node) == 1  # scalar path: state, owner and counters by buffer
+    assert cluster.state[node] == NodeState.DOWN and cluster.owner[node] == -1
+    assert cluster.take_replacements(1, 1) != ()  # a spare, by the scalar path
+    big = np.arange(8, 16, dtype=np.int64)  # pod 0's second half, by the array path
+    cluster.fail_many(big)
+    cluster.check()  # every counter against the arrays
+    if copier != "none":
+        assert original.state[node] == NodeState.ALLOCATED  # the copy is independent
+        original.check()
 
 
 def test_placement_is_deterministic() -> None:

@@ -111,7 +111,7 @@ class Fleet:
 
     def owner_of(self, node: int) -> int:
         """The id of the job holding ``node``, ``SHARED`` (-2) for a shared node, or -1."""
-        return int(self.cluster.owner[node])
+        return self.cluster.owner_of(node)
 
     def job_on_gpu(self, node: int) -> int:
         """The job a fault on one GPU of ``node`` hits, or -1.
@@ -119,7 +119,7 @@ class Fleet:
         The owner of a whole node; on a shared node, the tenant holding a GPU drawn uniformly
         (tenants hold consecutive GPUs in id order), or -1 when the GPU drawn is free.
         """
-        owner = int(self.cluster.owner[node])
+        owner = self.cluster.owner_of(node)
         if owner != SHARED:
             return owner
         gpu = self._gpu_sampler.uniform() * self.topology.gpus_per_node
@@ -177,7 +177,7 @@ class Fleet:
             if not cluster.is_up(node):
                 continue
             tick()
-            owner = int(cluster.owner[node])
+            owner = cluster.owner_of(node)
             tenants = cluster.jobs_on(node)
             for job_id in tenants:  # its owner, or a shared node's tenants
                 job = jobs[job_id]
