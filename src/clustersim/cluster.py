@@ -535,12 +535,13 @@ class Cluster:
         rpp = self._rpp
         # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
         # at or above n that holds a rack, then the pod's first rack at that level.
-        row = self._rack_hist[pod].tolist()
+        width = npr + 1
+        row = self._hist_buf[pod * width : (pod + 1) * width]
         level = n
         while not row[level]:
             level += 1
         first = pod * rpp
-        return first + int((self.free_per_rack[first : first + rpp] == level).argmax())
+        return first + self._free_rack_buf[first : first + rpp].index(level)
 
     def release(self, job_id: int) -> tuple[int, ...]:
         """Return a job's nodes to service and forget the job; returns the released nodes.
@@ -928,7 +929,7 @@ class Cluster:
     def _best_pod(self, pods: IntArray, n: int) -> int:
         """Among ``pods`` (each with >= n FREE), the one needing fewest racks, then least free."""
         npr = self._npr
-        if pods.size * npr <= _SCALAR_MAX * 16:
+        if pods.size * (npr + 2) <= 256:  # about where the array walk starts to win
             return self._best_pod_few(pods, n)
         # Racks taken most-free first: walk each pod's histogram from full racks down. Level j
         # holds the racks with ``sizes[j]`` FREE; the first level where the running total of
