@@ -121,14 +121,20 @@ def instructions(root: Path, config: str, days: float, pythonpath: str | None = 
     a run to a horizon of ~0 s (:func:`run_instructions`).
     """
     path = pythonpath if pythonpath is not None else f"{root / 'src'}:{root}"
-    cmd = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", CHILD, config, repr(days),
-    ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": path}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    return valgrind_instructions([sys.executable, "-c", CHILD, config, repr(days)], env)
+
+
+def valgrind_instructions(cmd: list[str], env: dict[str, str]) -> int:
+    """User-space instructions of ``cmd`` (run here) under cachegrind without a cache model."""
+    valgrind = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"
+    ]  # fmt: skip
+    out = subprocess.run(
+        [*valgrind, *cmd], capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
     if out.returncode:
-        raise SystemExit(f"valgrind {config} {root}:\n{out.stderr[-2000:]}")
+        raise SystemExit(f"valgrind {' '.join(cmd[-2:])}:\n{out.stderr[-2000:]}")
     for line in out.stderr.splitlines():
         if "I" in line and "refs:" in line:
             return int(line.split("refs:")[1].strip().replace(",", ""))

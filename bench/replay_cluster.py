@@ -38,7 +38,6 @@ import gc
 import importlib.util
 import os
 import pickle
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -191,18 +190,11 @@ for name, call_args, _ in log[: int(sys.argv[4])]:
 
 def instructions(log: Path, cluster_py: Path, calls: int) -> int:
     """User-space instructions of a subprocess replaying the first ``calls`` calls of ``log``."""
-    cmd = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", CHILD, str(BENCH_DIR), str(log), str(cluster_py), str(calls),
-    ]  # fmt: skip
+    from ab import valgrind_instructions  # bench/ab.py, beside this file
+
     env = {**os.environ, "PYTHONHASHSEED": "0"}  # set iteration orders alike in every run
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if out.returncode:
-        raise SystemExit(f"valgrind {cluster_py}:\n{out.stderr[-2000:]}")
-    for line in out.stderr.splitlines():
-        if "I" in line and "refs:" in line:
-            return int(line.split("refs:")[1].strip().replace(",", ""))
-    raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+    child = [sys.executable, "-c", CHILD, str(BENCH_DIR), str(log), str(cluster_py), str(calls)]
+    return valgrind_instructions(child, env)
 
 
 def main(argv: list[str] | None = None) -> int:
