@@ -507,9 +507,8 @@ class Cluster:
         base = rack * npr
         states = self._state_buf[base : base + npr]
         chosen = [base + i for i, state in enumerate(states) if state == _FREE][:n]
-        nodes: IntArray = np.array(chosen, dtype=np.int64)
         self._jobs[job_id] = set()
-        self._assign(job_id, nodes)
+        self._assign_few(job_id, chosen)  # at most a rack of nodes: the scalar path
         return Placement(nodes=self.node_tuple(chosen), racks=1, pods=1)
 
     def _one_rack(self, n: int, pods: npt.NDArray[np.bool_] | None) -> int:
@@ -521,8 +520,11 @@ class Cluster:
         id) is the one: what :meth:`_choose_racks` picks when such a rack exists.
         """
         hist, npr = self._rack_hist, self._npr
-        if npr - n < 3:  # a few columns: cheaper than a reduction along the rows
-            eligible: npt.NDArray[np.bool_] = hist[:, n] > 0
+        eligible: npt.NDArray[np.bool_]
+        if n == 1:  # a pod has a rack with a FREE node exactly when it has a FREE node
+            eligible = self.free_per_pod > 0
+        elif npr - n < 3:  # a few columns: cheaper than a reduction along the rows
+            eligible = hist[:, n] > 0
             for level in range(n + 1, npr + 1):
                 eligible |= hist[:, level] > 0
         else:
@@ -1079,19 +1081,7 @@ class Cluster:
     def _assign(self, job_id: int, nodes: IntArray) -> None:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
         if nodes.size <= _SCALAR_MAX:  # the same updates, one scalar at a time
-            listed = nodes.tolist()
-            self._set_state_few(listed, _ALLOCATED)
-            owner = self._owner_buf
-            for node in listed:
-                owner[node] = job_id
-            self._jobs[job_id].update(listed)
-            span = self._span.get(job_id)
-            if span is not None:
-                per_rack, per_pod = span
-                rack_of, pod_of = self._rack_list, self._pod_list
-                for node in listed:
-                    per_rack[rack_of[node]] += 1
-                    per_pod[pod_of[node]] += 1
+            self._assign_few(job_id, nodes.tolist())
             return
         self._set_state(nodes, _ALLOCATED)
         self.owner[nodes] = job_id
@@ -1100,6 +1090,21 @@ class Cluster:
         if span is not None:
             np.add.at(span[0], self._node_rack[nodes], 1)
             np.add.at(span[1], self._node_pod[nodes], 1)
+
+    def _assign_few(self, job_id: int, listed: list[int]) -> None:
+        """:meth:`_assign` of a few distinct nodes given as a list, one scalar at a time."""
+        self._set_state_few(listed, _ALLOCATED)
+        owner = self._owner_buf
+        for node in listed:
+            owner[node] = job_id
+        self._jobs[job_id].update(listed)
+        span = self._span.get(job_id)
+        if span is not None:
+            per_rack, per_pod = span
+            rack_of, pod_of = self._rack_list, self._pod_list
+            for node in listed:
+                per_rack[rack_of[node]] += 1
+                per_pod[pod_of[node]] += 1
 
     def _set_state(self, nodes: IntArray, new: int) -> None:
         """Move ``nodes`` to state ``new``, keeping every counter consistent (owners aside)."""
