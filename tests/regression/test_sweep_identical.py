@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from signals import as_from_a_terminal
 
 from clustersim.config import load_scenario
 from clustersim.sweep import SerialExecutor, executor, sweep
@@ -97,7 +98,10 @@ def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     cmd = [str(BIN / "clustersim"), *args]
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [*cmd, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        as_from_a_terminal([*cmd, "--out", str(out)]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     # Wait for the first point (header + one line): on a loaded 2-core machine it once took
     # over 30 s, and a signal before it rightly leaves no file at all.
@@ -146,7 +150,10 @@ def test_ctrl_c_to_the_process_group_stops_dask_workers_quietly(tmp_path: Path) 
         str(out),
     ]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        as_from_a_terminal(cmd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:

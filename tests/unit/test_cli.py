@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from signals import as_from_a_terminal
 
 from clustersim import __version__
 from clustersim.cli import main
@@ -542,7 +543,9 @@ print("exit", code, signal.getsignal(signal.SIGINT) is signal.default_int_handle
 @pytest.mark.parametrize("second", ["SIGINT", "SIGTERM"])
 def test_second_signal_during_shutdown_prints_no_traceback(first: str, second: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", SHUTDOWN_SCRIPT.format(first=first, second=second)],
+        as_from_a_terminal(
+            [sys.executable, "-c", SHUTDOWN_SCRIPT.format(first=first, second=second)]
+        ),
         capture_output=True,
         text=True,
         timeout=60,
