@@ -135,13 +135,18 @@ class Cluster:
         self._spare_target = spare_nodes
         self._node_rack = topology.node_rack()
         self._node_pod = topology.node_pod()
-        # The node-state arrays and counters are numpy views of Python buffers: the scalar hot
-        # paths index the buffer (a bytearray or array.array element costs 15-40 ns, a numpy
-        # scalar access 55-170 ns), the vector paths the view, and both see the same memory.
+        self._npr = topology.nodes_per_rack
+        # The node-state arrays and counters are numpy views of Python buffers (_bind_views):
+        # the scalar hot paths index the buffer (a bytearray or array.array element costs
+        # 15-40 ns, a numpy scalar access 55-170 ns), the vector paths the view, and both see
+        # the same memory.
         self._state_buf = bytearray(n)  # every node FREE (0)
-        self.state: npt.NDArray[np.int8] = np.frombuffer(self._state_buf, dtype=np.int8)
         self._owner_buf = array.array("i", [-1]) * n
-        self.owner: npt.NDArray[np.int32] = np.frombuffer(self._owner_buf, dtype=np.int32)
+        self._free_rack_buf = _zeros(topology.n_racks)
+        self._free_pod_buf = _zeros(topology.pods)
+        self._spare_pod_buf = _zeros(topology.pods)
+        self._hist_buf = _zeros(topology.pods * (self._npr + 1))
+        self._bind_views()
         # Spares come from the end of the id range so that jobs pack from the start (the
         # end of the nodes in service when some start out of service).
         out = np.fromiter(out_nodes, dtype=np.int64)
@@ -155,12 +160,6 @@ class Cluster:
             self.state[in_service[in_service.size - spare_nodes :]] = _SPARE
         else:
             self.state[n - spare_nodes :] = _SPARE
-        self._free_rack_buf = _zeros(topology.n_racks)
-        self._free_pod_buf = _zeros(topology.pods)
-        self._spare_pod_buf = _zeros(topology.pods)
-        self.free_per_rack: IntArray = np.frombuffer(self._free_rack_buf, dtype=np.int64)
-        self.free_per_pod: IntArray = np.frombuffer(self._free_pod_buf, dtype=np.int64)
-        self.spare_per_pod: IntArray = np.frombuffer(self._spare_pod_buf, dtype=np.int64)
         free = self.state == _FREE
         np.add.at(self.free_per_rack, self._node_rack[free], 1)
         np.add.at(self.free_per_pod, self._node_pod[free], 1)
@@ -175,7 +174,6 @@ class Cluster:
         # replacement does not rebuild them from the set (a 4,096-node job paid ~170 us).
         self._span: dict[int, tuple[IntArray, IntArray]] = {}
         # Cached shape and Python-list lookups for the scalar hot paths.
-        self._npr = topology.nodes_per_rack
         self._n_nodes = topology.n_nodes
         self._rpp = topology.racks_per_pod
         self._all_pods: IntArray = np.arange(topology.pods, dtype=np.int64)
@@ -187,15 +185,9 @@ class Cluster:
         self._pod_list: list[int] = self._node_pod.tolist()
         self._rack_pod: IntArray = topology.rack_pod().astype(np.int64)
         self._hist_key: IntArray = self._rack_pod * (self._npr + 1)
-        # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state).
-        self._hist_buf = _zeros(topology.pods * (self._npr + 1))
-        self._rack_hist: IntArray = np.frombuffer(self._hist_buf, dtype=np.int64).reshape(
-            topology.pods, self._npr + 1
-        )
+        # _rack_hist[p, f]: racks of pod p with exactly f FREE nodes (kept by _set_state); each
+        # rack's row offset in it flat (for the scalar path, which indexes _hist_buf).
         self._rebuild_rack_hist()
-        # The same counts flat (a view: _rebuild_rack_hist writes in place), and each rack's
-        # row offset in it (for the scalar path, which indexes _hist_buf).
-        self._rack_hist_flat: IntArray = self._rack_hist.reshape(-1)
         self._hist_row: list[int] = self._hist_key.tolist()
         # _spares_in_pod[p]: the SPARE nodes of pod p (kept by _set_state), so replacement
         # picks look at the few spares instead of scanning every node of every pod.
@@ -218,25 +210,32 @@ class Cluster:
         self._closed: set[int] = set()  # shared nodes taking no new tenant (maintenance)
         self._slack = 0
 
-    _VIEWS = ("state", "owner", "free_per_rack", "free_per_pod", "spare_per_pod")
-    _VIEWS_OF = ("_state_buf", "_owner_buf", "_free_rack_buf", "_free_pod_buf", "_spare_pod_buf")
+    _VIEWS = (
+        "state", "owner", "free_per_rack", "free_per_pod", "spare_per_pod", "_rack_hist",
+        "_rack_hist_flat",
+    )  # fmt: skip
+    """The attributes :meth:`_bind_views` sets: numpy views of the buffers."""
+
+    def _bind_views(self) -> None:
+        """Make the numpy arrays views of the buffers (at start-up, and on a copy's own)."""
+        self.state: npt.NDArray[np.int8] = np.frombuffer(self._state_buf, dtype=np.int8)
+        self.owner: npt.NDArray[np.int32] = np.frombuffer(self._owner_buf, dtype=np.int32)
+        self.free_per_rack: IntArray = np.frombuffer(self._free_rack_buf, dtype=np.int64)
+        self.free_per_pod: IntArray = np.frombuffer(self._free_pod_buf, dtype=np.int64)
+        self.spare_per_pod: IntArray = np.frombuffer(self._spare_pod_buf, dtype=np.int64)
+        self._rack_hist_flat: IntArray = np.frombuffer(self._hist_buf, dtype=np.int64)
+        self._rack_hist: IntArray = self._rack_hist_flat.reshape(-1, self._npr + 1)
 
     def __getstate__(self) -> dict[str, object]:
         """Pickle and deep-copy the buffers only: the numpy views are rebuilt on them."""
         kept = dict(self.__dict__)
-        for name in (*self._VIEWS, "_rack_hist", "_rack_hist_flat"):
+        for name in self._VIEWS:
             del kept[name]
         return kept
 
     def __setstate__(self, kept: dict[str, object]) -> None:
         self.__dict__.update(kept)
-        types = (np.int8, np.int32, np.int64, np.int64, np.int64)
-        for view, buf, dtype in zip(self._VIEWS, self._VIEWS_OF, types, strict=True):
-            setattr(self, view, np.frombuffer(getattr(self, buf), dtype=dtype))
-        self._rack_hist = np.frombuffer(self._hist_buf, dtype=np.int64).reshape(
-            self.topology.pods, self._npr + 1
-        )
-        self._rack_hist_flat = self._rack_hist.reshape(-1)
+        self._bind_views()
 
     # ----------------------------------------------------------------- read-only views
     @property
