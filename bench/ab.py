@@ -54,10 +54,7 @@ import clustersim
 import clustersim.metrics
 import clustersim.scheduler
 from clustersim.engine.simulation import Simulation
-s = C.CONFIGS[sys.argv[1]].build()
-d = float(sys.argv[2])
-if d > 0:
-    s = s.model_copy(update={"run": s.run.model_copy(update={"horizon": d * 86400})})
+s = C.build(sys.argv[1], float(sys.argv[2]))
 sim = Simulation(s, replication=0, seed=0, keep_log=False)
 t = time.process_time()
 sim.run()

@@ -279,6 +279,15 @@ class BenchConfig:
     series: str = ""
 
 
+def build(name: str, days: float = 0.0) -> Scenario:
+    """Configuration ``name``'s scenario, run to ``days`` days instead of its horizon if > 0."""
+    scenario = CONFIGS[name].build()
+    if days <= 0:
+        return scenario
+    run = scenario.run.model_copy(update={"horizon": days * DAY_S})
+    return scenario.model_copy(update={"run": run})
+
+
 SCALE_GPUS = ("scale-gpus-2k", "scale-gpus-8k", "scale-gpus-32k", "scale-gpus-131k")
 SCALE_JOBS = ("scale-jobs-10k", "scale-jobs-50k", "scale-jobs-100k", "scale-jobs-400k")
 

@@ -60,9 +60,7 @@ def main() -> int:
     parser.add_argument("config")
     parser.add_argument("--days", type=float, default=0.0)
     args = parser.parse_args()
-    s = C.CONFIGS[args.config].build()
-    if args.days > 0:
-        s = s.model_copy(update={"run": s.run.model_copy(update={"horizon": args.days * 86400})})
+    s = C.build(args.config, args.days)
     sim = Simulation(s, replication=0, seed=0, keep_log=False)
     prof = cProfile.Profile()
     prof.runcall(sim.run)

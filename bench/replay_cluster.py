@@ -115,10 +115,7 @@ def record(config: str, days: float) -> tuple[tuple[tuple[Any, ...], dict[str, A
     for name, method in originals.items():
         setattr(cls, name, wrap(name, method))
     try:
-        scenario = configurations.CONFIGS[config].build()
-        if days > 0:
-            run = scenario.run.model_copy(update={"horizon": days * 86400})
-            scenario = scenario.model_copy(update={"run": run})
+        scenario = configurations.build(config, days)
         Simulation(scenario, replication=0, seed=0, keep_log=False).run()
     finally:
         cls.__init__ = original_init  # type: ignore[method-assign]

@@ -21,9 +21,7 @@ from clustersim.engine.simulation import Simulation
 
 def main(argv: list[str]) -> int:
     name, days = argv[0], float(argv[1])
-    scenario = configurations.CONFIGS[name].build()
-    run = scenario.run.model_copy(update={"horizon": days * 86400})
-    sim = Simulation(scenario.model_copy(update={"run": run}))
+    sim = Simulation(configurations.build(name, days))
     start = time.process_time()
     sim.run()
     sys.stdout.write(f"{name}@{days:g}d: .run() {time.process_time() - start:.2f} s CPU\n")
