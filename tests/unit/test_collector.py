@@ -6,8 +6,10 @@ import gc
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from strategies import taxonomy_scenarios
 
-from clustersim.config import Scenario
+from clustersim.config import Scenario, load_scenario
 from clustersim.engine import Simulation, collector
 from clustersim.metrics import measure
 
@@ -51,6 +53,71 @@ def test_frozen_freezes_for_the_block_only() -> None:
     with pytest.raises(RuntimeError), collector.frozen():
         raise RuntimeError
     assert gc.get_freeze_count() == 0
+
+
+def test_frozen_runs_young_collections_but_no_full_one() -> None:
+    gc.enable()
+    thresholds = gc.get_threshold()
+    generations: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with collector.frozen():
+            assert gc.get_threshold()[:2] == thresholds[:2]
+            assert gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+            kept = []
+            for _ in range(200_000):  # long-lived cycles: pushed through both young generations
+                cycle: list[object] = []
+                cycle.append(cycle)
+                kept.append(cycle)
+            del kept
+        assert gc.get_threshold() == thresholds
+        assert {0, 1} <= set(generations), generations
+        assert 2 not in generations  # with (700, 10, 10) there would have been several
+    finally:
+        gc.callbacks.remove(seen)
+    with pytest.raises(RuntimeError), collector.frozen():
+        raise RuntimeError
+    assert gc.get_threshold() == thresholds
+
+
+def _cyclic_garbage_of_run(sim: Simulation) -> int:
+    """Unreachable objects the run of ``sim`` made (the collector off while it runs)."""
+    gc.collect()  # what building made
+    gc.disable()
+    try:
+        sim.run()
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+# What lets frozen() skip full collections: a run makes no cyclic garbage, so a full
+# collection during it finds nothing (a cycle per event would fail these at once).
+@pytest.mark.parametrize(
+    ("preset", "horizon"),
+    [
+        ("llama3-405b", "10d"),  # every Table 5 cause, maintenance drains
+        ("colossus-100k", "1d"),  # network model, link flaps, dual-homed ToRs
+        ("meta-24k-shared", "3d"),  # storage contention
+        ("rsc1-research", "1d"),  # many small jobs, sub-node sharing
+        ("fleet-growth-2024", "30d"),  # installs, cohorts, infant mortality
+        ("fleet-wearout-3y", "90d"),  # ageing hazards
+    ],
+)
+def test_a_preset_run_makes_no_cyclic_garbage(preset: str, horizon: str) -> None:
+    scenario = load_scenario(preset, [f"run.horizon={horizon}"])
+    assert _cyclic_garbage_of_run(Simulation(scenario, seed=3)) == 0
+
+
+@settings(deadline=None, max_examples=25)
+@given(taxonomy_scenarios())
+def test_a_fault_taxonomy_run_makes_no_cyclic_garbage(scenario: Scenario) -> None:
+    assert _cyclic_garbage_of_run(Simulation(scenario)) == 0
 
 
 def test_frozen_leaves_a_callers_own_freeze_and_disabled_collector_alone() -> None:
