@@ -21,7 +21,7 @@ from clustersim.engine.simulation import Simulation
 
 def main(argv: list[str]) -> int:
     name, days = argv[0], float(argv[1])
-    sim = Simulation(configurations.build(name, days))
+    sim = Simulation(configurations.build(name, days), replication=0, seed=0, keep_log=False)
     start = time.process_time()
     sim.run()
     sys.stdout.write(f"{name}@{days:g}d: .run() {time.process_time() - start:.2f} s CPU\n")

@@ -492,7 +492,7 @@ class Simulation:
                     self.check()
             else:
                 env.run(until=self.end_event)
-        self._close()
+            self._close()
         if progress is not None:
             progress(self.end_s, self.end_s)
 
