@@ -127,6 +127,9 @@ class Dispatcher:
         # The same views ordered by (est_end_s, id), kept on every change, so that EASY's
         # shadow time is a walk from the front instead of a sort per dispatch.
         self.running_by_end: list[RunningView] = []
+        # Their sort keys (est_end_s, id), position for position: bisected without a key
+        # function (a job's key is unique: its id).
+        self._end_keys: list[tuple[float, int]] = []
         # The two as the tuples a view hands out, kept until either changes (None: stale),
         # so that a pass copies the running jobs only when they changed since the last one.
         self._running: tuple[tuple[RunningView, ...], tuple[RunningView, ...]] | None = None
@@ -307,9 +310,16 @@ class Dispatcher:
         Each job calls it on every phase change (``Job.on_phase``), so that building a view
         per dispatch needs no Python loop over the jobs holding nodes.
         """
-        if job.id in self.active and job.phase is not JobPhase.DRAINING:
+        job_id = job.id
+        if job_id not in self.active:
+            self._drop_view(job_id)
+            self.draining.pop(job_id, None)
+        elif job.phase is JobPhase.DRAINING:
+            self._drop_view(job_id)
+            self.draining[job_id] = job
+        else:
             view = job.as_running()
-            old = self.running_views.get(job.id)
+            old = self.running_views.get(job_id)
             if old is not None and old is not view and old == view:
                 # The same view again (a recovery that restarts, the start-up after the
                 # placement): keep the object in place; nothing the policies see changes.
@@ -317,16 +327,13 @@ class Dispatcher:
             if old is not view:
                 if old is not None:
                     self._unsort(old)
-                bisect.insort(self.running_by_end, view, key=_BY_END)
-                self.running_views[job.id] = view
+                key = (view.est_end_s, job_id)
+                i = bisect.bisect_right(self._end_keys, key)
+                self._end_keys.insert(i, key)
+                self.running_by_end.insert(i, view)
+                self.running_views[job_id] = view
                 self._running = None
-            self.draining.pop(job.id, None)
-        elif job.id in self.active:
-            self._drop_view(job.id)
-            self.draining[job.id] = job
-        else:
-            self._drop_view(job.id)
-            self.draining.pop(job.id, None)
+            self.draining.pop(job_id, None)
 
     def _drop_view(self, job_id: int) -> None:
         old = self.running_views.pop(job_id, None)
@@ -336,15 +343,16 @@ class Dispatcher:
 
     def _unsort(self, view: RunningView) -> None:
         """Remove ``view`` from :attr:`running_by_end` (it is there exactly once)."""
-        order = self.running_by_end
-        i = bisect.bisect_left(order, _BY_END(view), key=_BY_END)
-        assert order[i] is view
-        del order[i]
+        i = bisect.bisect_left(self._end_keys, (view.est_end_s, view.id))
+        assert self.running_by_end[i] is view
+        del self._end_keys[i]
+        del self.running_by_end[i]
 
     def check(self) -> None:
         """Assert that the running views and the queue's indexes are complete and in order."""
         by_end = sorted(self.running_views.values(), key=_BY_END)
         assert self.running_by_end == by_end, "running_by_end is out of order or stale"
+        assert self._end_keys == [_BY_END(v) for v in by_end], "running_by_end's keys are stale"
         if self._running is not None:
             now = (tuple(self.running_views.values()), tuple(self.running_by_end))
             assert self._running == now, "the views' running jobs are stale"
@@ -361,7 +369,11 @@ class Dispatcher:
 
     def _view(self, now: float) -> ClusterView:
         # Whole nodes on their way back (a draining sub-node job frees only its GPUs).
-        draining = sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
+        draining = (
+            sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
+            if self.draining
+            else 0
+        )
         running = self._running
         if running is None:
             running = self._running = (
