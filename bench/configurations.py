@@ -233,9 +233,7 @@ def fleet_350k_year() -> Scenario:
 def meta24k_contention() -> Scenario:
     """``meta-24k-shared`` for 30 days with shared-storage contention on (checkpoint by
     checkpoint bandwidth sharing: the slow path issue 22 names)."""
-    return load_scenario(
-        "meta-24k-shared", ["run.stop_when_done=false", "storage.contention=true"]
-    )
+    return load_scenario("meta-24k-shared", ["run.stop_when_done=false", "storage.contention=true"])
 
 
 def scale_gpus(gpus: int) -> Callable[[], Scenario]:
