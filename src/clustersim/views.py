@@ -10,7 +10,7 @@ in nodes (gang scheduling of whole nodes); times are simulated seconds.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from clustersim.frozen import quick_init
@@ -89,14 +89,22 @@ class Attained:
 @quick_init
 @dataclass(frozen=True, slots=True)
 class ClusterView:
-    """What the cluster looks like to a policy at one instant."""
+    """What the cluster looks like to a policy at one instant.
+
+    ``running`` and ``by_end`` are read-only: the engine hands its own live collections of
+    the jobs holding nodes (copying thousands of views for every pass cost a large cluster
+    more than the policy did), so they hold at the instant of the call and change once the
+    dispatcher carries out decisions. A policy reads them while it decides; one that keeps a
+    view for later copies them (``tuple(view.running)``).
+    """
 
     now_s: float
     free_nodes: int
     schedulable_nodes: int
     draining_nodes: int
-    running: tuple[RunningView, ...]
-    by_end: tuple[RunningView, ...] | None = None
+    running: Collection[RunningView]
+    """The jobs holding nodes (running, starting, recovering), in the order they got them."""
+    by_end: Sequence[RunningView] | None = None
     """``running`` ordered by (``est_end_s``, ``id``), when the caller keeps that order (the
     engine does); None means a policy that needs the order sorts ``running`` itself."""
     queue_ordered: bool = False

@@ -130,9 +130,6 @@ class Dispatcher:
         # Their sort keys (est_end_s, id), position for position: bisected without a key
         # function (a job's key is unique: its id).
         self._end_keys: list[tuple[float, int]] = []
-        # The two as the tuples a view hands out, kept until either changes (None: stale),
-        # so that a pass copies the running jobs only when they changed since the last one.
-        self._running: tuple[tuple[RunningView, ...], tuple[RunningView, ...]] | None = None
         self.draining: dict[int, Job] = {}
         self.awaiting: dict[int, Job] = {}
         self.finished = 0
@@ -332,14 +329,12 @@ class Dispatcher:
                 self._end_keys.insert(i, key)
                 self.running_by_end.insert(i, view)
                 self.running_views[job_id] = view
-                self._running = None
             self.draining.pop(job_id, None)
 
     def _drop_view(self, job_id: int) -> None:
         old = self.running_views.pop(job_id, None)
         if old is not None:
             self._unsort(old)
-            self._running = None
 
     def _unsort(self, view: RunningView) -> None:
         """Remove ``view`` from :attr:`running_by_end` (it is there exactly once)."""
@@ -353,9 +348,6 @@ class Dispatcher:
         by_end = sorted(self.running_views.values(), key=_BY_END)
         assert self.running_by_end == by_end, "running_by_end is out of order or stale"
         assert self._end_keys == [_BY_END(v) for v in by_end], "running_by_end's keys are stale"
-        if self._running is not None:
-            now = (tuple(self.running_views.values()), tuple(self.running_by_end))
-            assert self._running == now, "the views' running jobs are stale"
         views = sorted((job.as_queued() for job in self.queue.values()), key=_BY_SUBMIT)
         fit = self.schedulable_nodes
         assert self.queue_order == [v for v in views if v.nodes <= fit], "queue order is stale"
@@ -374,18 +366,15 @@ class Dispatcher:
             if self.draining
             else 0
         )
-        running = self._running
-        if running is None:
-            running = self._running = (
-                tuple(self.running_views.values()),
-                tuple(self.running_by_end),
-            )
+        # The live collections, not copies (ClusterView: read-only, valid for the pass's
+        # call of the policy, which returns its decisions before any is carried out).
         return ClusterView(
             now,
             self.cluster.n_free,
             self.schedulable_nodes,
             draining,
-            *running,
+            self.running_views.values(),
+            self.running_by_end,
             queue_ordered=True,
             gpus_per_node=self.gpus_per_node if self.sharing else 0,
             shared=self.cluster.shared_nodes() if self.sharing else (),
