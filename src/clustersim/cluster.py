@@ -1136,9 +1136,18 @@ class Cluster:
         changed, sign = (nodes, 1) if new == _FREE else (was_free, -1)
         if changed.size:
             self.free_per_pod += sign * np.bincount(self._node_pod[changed], minlength=topo.pods)
-            per_rack = np.bincount(self._node_rack[changed])  # np.unique sorts: slower here
-            touched = per_rack.nonzero()[0]
-            counts = per_rack[touched]
+            # The touched racks and their counts from the sorted racks' runs (a bincount over
+            # every rack id up to the highest, then its nonzero, cost ~4x this).
+            racks = self._node_rack[changed]
+            racks.sort()
+            starts = np.empty(racks.size, dtype=bool)
+            starts[0] = True
+            np.not_equal(racks[1:], racks[:-1], out=starts[1:])
+            firsts = starts.nonzero()[0]
+            touched = racks[firsts]
+            counts = np.empty(firsts.size, dtype=np.int64)
+            counts[:-1] = firsts[1:] - firsts[:-1]
+            counts[-1] = racks.size - firsts[-1]
             before = self.free_per_rack[touched]
             after = before + sign * counts
             self.free_per_rack[touched] = after
