@@ -87,6 +87,7 @@ _EMPTY: IntArray = np.zeros(0, dtype=np.int64)
 _BIG = np.iinfo(np.int64).max
 # Node sets up to this size change state through a scalar loop (cheaper than numpy set-up).
 _SCALAR_MAX = 24
+_FEW_RACKS = 4  # node picks of up to this many racks walk the state buffer in Python
 _SPAN_MIN = 64  # jobs above this many nodes keep their span counts (Cluster._span)
 
 
@@ -182,6 +183,8 @@ class Cluster:
         # (placements, replacements, maintenance batches): a tuple then costs 8 bytes per node
         # instead of 8 + 28 for a fresh int. The event log keeps millions of them.
         self._node_ids: list[int] = list(range(n))
+        # The same int objects in an object array: an array of ids maps to them in C.
+        self._node_objs: npt.NDArray[np.object_] = np.array(self._node_ids, dtype=object)
         self._pod_list: list[int] = self._node_pod.tolist()
         self._rack_pod: IntArray = topology.rack_pod().astype(np.int64)
         self._hist_key: IntArray = self._rack_pod * (self._npr + 1)
@@ -520,19 +523,26 @@ class Cluster:
         """
         hist, npr = self._rack_hist, self._npr
         eligible: npt.NDArray[np.bool_]
-        if n == 1:  # a pod has a rack with a FREE node exactly when it has a FREE node
-            eligible = self.free_per_pod > 0
-        elif npr - n < 3:  # a few columns: cheaper than a reduction along the rows
-            eligible = hist[:, n] > 0
-            for level in range(n + 1, npr + 1):
-                eligible |= hist[:, level] > 0
+        if n == 1 and pods is None:
+            # A pod has a rack with a FREE node exactly when it has a FREE node. FREE - 1 as
+            # unsigned ranks the pods without one last: the least free pod, then the lowest id.
+            pod = int((self.free_per_pod - 1).view(np.uint64).argmin())
+            if not self._free_pod_buf[pod]:
+                return -1
         else:
-            eligible = hist[:, n:].any(axis=1)  # type: ignore[assignment]  # an array: axis given
-        if pods is not None:
-            eligible &= pods
-        pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
-        if not bool(eligible[pod]):
-            return -1
+            if n == 1:
+                eligible = self.free_per_pod > 0
+            elif npr - n < 3:  # a few columns: cheaper than a reduction along the rows
+                eligible = hist[:, n] > 0
+                for level in range(n + 1, npr + 1):
+                    eligible |= hist[:, level] > 0
+            else:
+                eligible = hist[:, n:].any(axis=1)  # type: ignore[assignment]  # axis given
+            if pods is not None:
+                eligible &= pods
+            pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
+            if not bool(eligible[pod]):
+                return -1
         rpp = self._rpp
         # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
         # at or above n that holds a rack, then the pod's first rack at that level.
@@ -632,9 +642,9 @@ class Cluster:
                 return bool(rack_counts[rack])
 
         spares = self._pick_spares(in_racks, pod_list, n)
-        need = n - spares.size
+        need = n - len(spares)
         if need == 0:  # the common case: the spare pool covers it
-            self._assign(job_id, spares)
+            self._assign_listed(job_id, spares)
             return self.node_tuple(spares)
         picked: list[tuple[IntArray, IntArray]] = []
         if need > 0 and self.n_free > 0:
@@ -669,16 +679,27 @@ class Cluster:
                 other_pods = (~pod_mask).nonzero()[0]
                 if need > 0 and other_pods.size:
                     picked.append(self._choose_racks(other_pods, need))
-        free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
-        new = np.concatenate([spares, *free_nodes])
+        # The nodes as one list while every pick is a few racks (no array round trip).
+        listed, arrays = spares, []
+        for racks, takes in picked:
+            if racks.size <= _FEW_RACKS:
+                listed.extend(self._take_free_few(racks.tolist(), takes.tolist()))
+            else:
+                arrays.append(self._take_free(racks, takes))
+        if not arrays:
+            listed.sort()
+            self._assign_listed(job_id, listed)
+            return self.node_tuple(listed)
+        new = np.concatenate([np.array(listed, dtype=np.int64), *arrays])
         new.sort()
         self._assign(job_id, new)
         return self.node_tuple(new)
 
     def node_tuple(self, nodes: IntArray | list[int]) -> tuple[int, ...]:
         """``nodes`` as a tuple of the cluster's shared node-id ints (same values, less memory)."""
-        listed = nodes.tolist() if isinstance(nodes, np.ndarray) else nodes
-        return tuple(map(self._node_ids.__getitem__, listed))
+        if isinstance(nodes, np.ndarray):
+            return tuple(self._node_objs[nodes].tolist())
+        return tuple(map(self._node_ids.__getitem__, nodes))
 
     # ----------------------------------------------------------------- failures and repair
     def fail(self, node: int) -> int:
@@ -690,7 +711,8 @@ class Cluster:
         Raises:
             ValueError: the node is already DOWN.
         """
-        if not self.is_up(node):
+        if not 0 <= node < self._n_nodes or self._state_buf[node] >= _DOWN:
+            _check_node(node, self._n_nodes)  # raises for an id out of range
             raise ValueError(f"node {node} is already down")
         previous_owner = self._owner_buf[node]
         if previous_owner >= 0:
@@ -994,9 +1016,19 @@ class Cluster:
             if row[free]:
                 last = int((per_rack == free).argmax())
                 break
-        racks = np.concatenate((above, level[:whole], [last])) + first
-        takes = np.concatenate((per_rack[above], [size] * whole, [remainder]))
-        return racks.astype(np.int64), takes.astype(np.int64)
+        # Filled in place (a concatenation of lists converts each list to an array first).
+        na = above.size
+        k = na + whole
+        racks = np.empty(k + 1, dtype=np.int64)
+        racks[:na] = above
+        racks[na:k] = level[:whole]
+        racks[k] = last
+        racks += first
+        takes = np.empty(k + 1, dtype=np.int64)
+        takes[:na] = per_rack[above]
+        takes[na:k] = size
+        takes[k] = remainder
+        return racks, takes
 
     def _racks_of_pod(self, pod: int) -> IntArray:
         per_pod = self.topology.racks_per_pod
@@ -1023,18 +1055,9 @@ class Cluster:
 
     def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
         """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
-        per_rack = self.topology.nodes_per_rack
-        if racks.size <= 4:  # the same nodes by a scalar walk over the few racks
-            state = self._state_buf
-            chosen: list[int] = []
-            for rack, take in zip(racks.tolist(), takes.tolist(), strict=True):
-                base = rack * per_rack
-                for i, node_state in enumerate(state[base : base + per_rack]):
-                    if take <= 0:
-                        break
-                    if node_state == _FREE:
-                        chosen.append(base + i)
-                        take -= 1
+        per_rack = self._npr
+        if racks.size <= _FEW_RACKS:  # the same nodes by a scalar walk over the few racks
+            chosen = self._take_free_few(racks.tolist(), takes.tolist())
             chosen.sort()
             return np.array(chosen, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
@@ -1044,9 +1067,23 @@ class Cluster:
         taken.sort()
         return taken
 
+    def _take_free_few(self, racks: list[int], takes: list[int]) -> list[int]:
+        """:meth:`_take_free` of a few racks by a scalar walk; the nodes unsorted."""
+        per_rack, state = self._npr, self._state_buf
+        chosen: list[int] = []
+        for rack, take in zip(racks, takes, strict=True):
+            base = rack * per_rack
+            for i, node_state in enumerate(state[base : base + per_rack]):
+                if take <= 0:
+                    break
+                if node_state == _FREE:
+                    chosen.append(base + i)
+                    take -= 1
+        return chosen
+
     def _pick_spares(
         self, in_job_racks: Callable[[int], bool], job_pods: list[int], n: int
-    ) -> IntArray:
+    ) -> list[int]:
         """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id.
 
         ``job_pods`` are the job's pods in increasing order; ``in_job_racks`` tells whether a
@@ -1055,7 +1092,7 @@ class Cluster:
         pod).
         """
         if n <= 0 or self.n_spare == 0:
-            return _EMPTY
+            return []
         rack_of = self._rack_list
         spares_in_pod = self._spares_in_pod
         mine: list[int] = []  # the job's pods' spares in its racks, then the others
@@ -1070,12 +1107,13 @@ class Cluster:
         chosen = mine[:n]
         if len(chosen) < n:
             pods = set(job_pods)
-            for pod, pod_spares in enumerate(spares_in_pod):
-                if pod_spares and pod not in pods:
-                    chosen.extend(sorted(pod_spares)[: n - len(chosen)])
+            for pod in self.spare_per_pod.nonzero()[0].tolist():  # the pods with spares
+                if pod not in pods:
+                    chosen.extend(sorted(spares_in_pod[pod])[: n - len(chosen)])
                     if len(chosen) == n:
                         break
-        return np.array(sorted(chosen), dtype=np.int64)
+        chosen.sort()
+        return chosen
 
     def _assign(self, job_id: int, nodes: IntArray) -> None:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
@@ -1089,6 +1127,13 @@ class Cluster:
         if span is not None:
             np.add.at(span[0], self._node_rack[nodes], 1)
             np.add.at(span[1], self._node_pod[nodes], 1)
+
+    def _assign_listed(self, job_id: int, listed: list[int]) -> None:
+        """:meth:`_assign` of distinct nodes given as a sorted list."""
+        if len(listed) <= _SCALAR_MAX:
+            self._assign_few(job_id, listed)
+        else:
+            self._assign(job_id, np.array(listed, dtype=np.int64))
 
     def _assign_few(self, job_id: int, listed: list[int]) -> None:
         """:meth:`_assign` of a few distinct nodes given as a list, one scalar at a time."""
