@@ -371,13 +371,20 @@ class Cluster:
             if placed is not None:
                 return placed
         racks, takes = self._choose_racks(self._all_pods, n_nodes)
-        nodes = self._take_free(racks, takes)
         self._jobs[job_id] = set()
-        self._assign(job_id, nodes)
+        if racks.size <= _FEW_RACKS:  # the nodes as a list (no array round trip)
+            listed = self._take_free_few(racks.tolist(), takes.tolist())
+            listed.sort()
+            self._assign_listed(job_id, listed)
+            nodes = self.node_tuple(listed)
+        else:
+            taken = self._take_free(racks, takes)
+            self._assign(job_id, taken)
+            nodes = self.node_tuple(taken)
         # Racks are distinct (whole pods, then picked racks of another pod); drop empty takes.
         used = racks[takes > 0]
         pods = int(np.count_nonzero(np.bincount(used // self._rpp)))
-        return Placement(nodes=self.node_tuple(nodes), racks=int(used.size), pods=int(pods))
+        return Placement(nodes=nodes, racks=int(used.size), pods=int(pods))
 
     def allocate_slot(self, job_id: int, gpus: int) -> Placement | None:
         """Give a new sub-node job ``gpus`` GPUs on a shared node, or return None.
@@ -569,6 +576,9 @@ class Cluster:
             for node in released:
                 owner[node] = -1
             n_to_spare = min(max(0, self._spare_target - self.n_spare), len(released))
+            if not n_to_spare:  # the common case: the spare pool is full
+                self._set_state_few(released, _FREE)
+                return released
             cut = len(released) - n_to_spare
             self._set_state_few(released[:cut], _FREE)
             self._set_state_few(released[cut:], _SPARE)
@@ -651,34 +661,37 @@ class Cluster:
             # The racks with FREE nodes (few when the spares have run out) in the job's pods:
             # the job's racks, then the other racks of its pods; then the other pods.
             # _pick_racks ignores racks without FREE nodes and the candidates' order.
-            pod_mask = np.zeros(self.topology.pods, dtype=bool)
-            pod_mask[pod_list] = True
-            rpp, per_rack = self._rpp, self.free_per_rack
-            open_pods = (self.free_per_pod * pod_mask).nonzero()[0].tolist()
-            if len(open_pods) > 2:  # their rows of the racks-by-pod grid, at once
-                rows, cols = per_rack.reshape(-1, rpp)[open_pods].nonzero()
-                near = np.asarray(open_pods, dtype=np.int64)[rows] * rpp + cols
-            elif open_pods:
-                near = np.concatenate(
-                    [per_rack[p * rpp : (p + 1) * rpp].nonzero()[0] + p * rpp for p in open_pods]
-                )
-            else:
-                near = _EMPTY
-            if span is None:
-                mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
-            else:
-                mine = span[0][near] > 0
-            for candidates in (near[mine], near[~mine]):
-                racks, takes = self._pick_racks(candidates, need)
-                picked.append((racks, takes))
-                need -= int(takes.sum())
-            rack = self._one_rack(need, ~pod_mask) if 0 < need <= self._npr else -1
-            if rack >= 0:  # one rack of another pod holds the rest (_choose_racks' pick)
-                picked.append((np.array([rack]), np.array([need])))
-            else:
-                other_pods = (~pod_mask).nonzero()[0]
-                if need > 0 and other_pods.size:
-                    picked.append(self._choose_racks(other_pods, need))
+            rpp, per_rack, free_pod = self._rpp, self.free_per_rack, self._free_pod_buf
+            open_pods = [pod for pod in pod_list if free_pod[pod]]  # pod_list is ascending
+            if open_pods:  # (none, the common case when spares ran out: nothing near to pick)
+                if len(open_pods) > 2:  # their rows of the racks-by-pod grid, at once
+                    rows, cols = per_rack.reshape(-1, rpp)[open_pods].nonzero()
+                    near = np.asarray(open_pods, dtype=np.int64)[rows] * rpp + cols
+                else:
+                    near = np.concatenate(
+                        [
+                            per_rack[p * rpp : (p + 1) * rpp].nonzero()[0] + p * rpp
+                            for p in open_pods
+                        ]
+                    )
+                if span is None:
+                    mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
+                else:
+                    mine = span[0][near] > 0
+                for candidates in (near[mine], near[~mine]):
+                    racks, takes = self._pick_racks(candidates, need)
+                    picked.append((racks, takes))
+                    need -= int(takes.sum())
+            if need > 0:
+                pod_mask = np.zeros(self.topology.pods, dtype=bool)
+                pod_mask[pod_list] = True
+                rack = self._one_rack(need, ~pod_mask) if need <= self._npr else -1
+                if rack >= 0:  # one rack of another pod holds the rest (_choose_racks' pick)
+                    picked.append((np.array([rack]), np.array([need])))
+                else:
+                    other_pods = (~pod_mask).nonzero()[0]
+                    if other_pods.size:
+                        picked.append(self._choose_racks(other_pods, need))
         # The nodes as one list while every pick is a few racks (no array round trip).
         listed, arrays = spares, []
         for racks, takes in picked:
@@ -769,8 +782,11 @@ class Cluster:
     def _into_service(self, nodes: IntArray) -> IntArray:
         """Make ``nodes`` SPARE while the pool is below target, the rest FREE; which are SPARE."""
         k = max(0, min(nodes.size, self._spare_target - self.n_spare))
-        self._set_state(nodes[:k], _SPARE)
-        self._set_state(nodes[k:], _FREE)
+        if k:
+            self._set_state(nodes[:k], _SPARE)
+            self._set_state(nodes[k:], _FREE)
+        else:  # the common case: the spare pool is full
+            self._set_state(nodes, _FREE)
         spare = np.zeros(nodes.size, dtype=bool)
         spare[:k] = True
         return spare
