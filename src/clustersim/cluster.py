@@ -1073,13 +1073,13 @@ class Cluster:
         """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
         per_rack = self._npr
         if racks.size <= _FEW_RACKS:  # the same nodes by a scalar walk over the few racks
-            chosen = self._take_free_few(racks.tolist(), takes.tolist())
-            chosen.sort()
-            return np.array(chosen, dtype=np.int64)
+            listed = self._take_free_few(racks.tolist(), takes.tolist())
+            listed.sort()
+            return np.array(listed, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
         free = self.state[index] == _FREE
         chosen = free & (free.cumsum(axis=1) <= takes[:, None])
-        taken = index[chosen]
+        taken: IntArray = index[chosen]
         taken.sort()
         return taken
 
