@@ -87,6 +87,7 @@ _EMPTY: IntArray = np.zeros(0, dtype=np.int64)
 _BIG = np.iinfo(np.int64).max
 # Node sets up to this size change state through a scalar loop (cheaper than numpy set-up).
 _SCALAR_MAX = 24
+_FEW_RACKS = 4  # node picks of up to this many racks walk the state buffer in Python
 _SPAN_MIN = 64  # jobs above this many nodes keep their span counts (Cluster._span)
 
 
@@ -182,6 +183,8 @@ class Cluster:
         # (placements, replacements, maintenance batches): a tuple then costs 8 bytes per node
         # instead of 8 + 28 for a fresh int. The event log keeps millions of them.
         self._node_ids: list[int] = list(range(n))
+        # The same int objects in an object array: an array of ids maps to them in C.
+        self._node_objs: npt.NDArray[np.object_] = np.array(self._node_ids, dtype=object)
         self._pod_list: list[int] = self._node_pod.tolist()
         self._rack_pod: IntArray = topology.rack_pod().astype(np.int64)
         self._hist_key: IntArray = self._rack_pod * (self._npr + 1)
@@ -368,13 +371,20 @@ class Cluster:
             if placed is not None:
                 return placed
         racks, takes = self._choose_racks(self._all_pods, n_nodes)
-        nodes = self._take_free(racks, takes)
         self._jobs[job_id] = set()
-        self._assign(job_id, nodes)
+        if racks.size <= _FEW_RACKS:  # the nodes as a list (no array round trip)
+            listed = self._take_free_few(racks.tolist(), takes.tolist())
+            listed.sort()
+            self._assign_listed(job_id, listed)
+            nodes = self.node_tuple(listed)
+        else:
+            taken = self._take_free(racks, takes)
+            self._assign(job_id, taken)
+            nodes = self.node_tuple(taken)
         # Racks are distinct (whole pods, then picked racks of another pod); drop empty takes.
         used = racks[takes > 0]
         pods = int(np.count_nonzero(np.bincount(used // self._rpp)))
-        return Placement(nodes=self.node_tuple(nodes), racks=int(used.size), pods=int(pods))
+        return Placement(nodes=nodes, racks=int(used.size), pods=int(pods))
 
     def allocate_slot(self, job_id: int, gpus: int) -> Placement | None:
         """Give a new sub-node job ``gpus`` GPUs on a shared node, or return None.
@@ -520,19 +530,26 @@ class Cluster:
         """
         hist, npr = self._rack_hist, self._npr
         eligible: npt.NDArray[np.bool_]
-        if n == 1:  # a pod has a rack with a FREE node exactly when it has a FREE node
-            eligible = self.free_per_pod > 0
-        elif npr - n < 3:  # a few columns: cheaper than a reduction along the rows
-            eligible = hist[:, n] > 0
-            for level in range(n + 1, npr + 1):
-                eligible |= hist[:, level] > 0
+        if n == 1 and pods is None:
+            # A pod has a rack with a FREE node exactly when it has a FREE node. FREE - 1 as
+            # unsigned ranks the pods without one last: the least free pod, then the lowest id.
+            pod = int((self.free_per_pod - 1).view(np.uint64).argmin())
+            if not self._free_pod_buf[pod]:
+                return -1
         else:
-            eligible = hist[:, n:].any(axis=1)  # type: ignore[assignment]  # an array: axis given
-        if pods is not None:
-            eligible &= pods
-        pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
-        if not bool(eligible[pod]):
-            return -1
+            if n == 1:
+                eligible = self.free_per_pod > 0
+            elif npr - n < 3:  # a few columns: cheaper than a reduction along the rows
+                eligible = hist[:, n] > 0
+                for level in range(n + 1, npr + 1):
+                    eligible |= hist[:, level] > 0
+            else:
+                eligible = hist[:, n:].any(axis=1)  # type: ignore[assignment]  # axis given
+            if pods is not None:
+                eligible &= pods
+            pod = int(np.where(eligible, self.free_per_pod, _BIG).argmin())
+            if not bool(eligible[pod]):
+                return -1
         rpp = self._rpp
         # The best fit (fewest FREE >= n, then the lowest id): the pod histogram's first level
         # at or above n that holds a rack, then the pod's first rack at that level.
@@ -559,6 +576,9 @@ class Cluster:
             for node in released:
                 owner[node] = -1
             n_to_spare = min(max(0, self._spare_target - self.n_spare), len(released))
+            if not n_to_spare:  # the common case: the spare pool is full
+                self._set_state_few(released, _FREE)
+                return released
             cut = len(released) - n_to_spare
             self._set_state_few(released[:cut], _FREE)
             self._set_state_few(released[cut:], _SPARE)
@@ -632,53 +652,67 @@ class Cluster:
                 return bool(rack_counts[rack])
 
         spares = self._pick_spares(in_racks, pod_list, n)
-        need = n - spares.size
+        need = n - len(spares)
         if need == 0:  # the common case: the spare pool covers it
-            self._assign(job_id, spares)
+            self._assign_listed(job_id, spares)
             return self.node_tuple(spares)
         picked: list[tuple[IntArray, IntArray]] = []
         if need > 0 and self.n_free > 0:
             # The racks with FREE nodes (few when the spares have run out) in the job's pods:
             # the job's racks, then the other racks of its pods; then the other pods.
             # _pick_racks ignores racks without FREE nodes and the candidates' order.
-            pod_mask = np.zeros(self.topology.pods, dtype=bool)
-            pod_mask[pod_list] = True
-            rpp, per_rack = self._rpp, self.free_per_rack
-            open_pods = (self.free_per_pod * pod_mask).nonzero()[0].tolist()
-            if len(open_pods) > 2:  # their rows of the racks-by-pod grid, at once
-                rows, cols = per_rack.reshape(-1, rpp)[open_pods].nonzero()
-                near = np.asarray(open_pods, dtype=np.int64)[rows] * rpp + cols
-            elif open_pods:
-                near = np.concatenate(
-                    [per_rack[p * rpp : (p + 1) * rpp].nonzero()[0] + p * rpp for p in open_pods]
-                )
+            rpp, per_rack, free_pod = self._rpp, self.free_per_rack, self._free_pod_buf
+            open_pods = [pod for pod in pod_list if free_pod[pod]]  # pod_list is ascending
+            if open_pods:  # (none, the common case when spares ran out: nothing near to pick)
+                if len(open_pods) > 2:  # their rows of the racks-by-pod grid, at once
+                    rows, cols = per_rack.reshape(-1, rpp)[open_pods].nonzero()
+                    near = np.asarray(open_pods, dtype=np.int64)[rows] * rpp + cols
+                else:
+                    near = np.concatenate(
+                        [
+                            per_rack[p * rpp : (p + 1) * rpp].nonzero()[0] + p * rpp
+                            for p in open_pods
+                        ]
+                    )
+                if span is None:
+                    mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
+                else:
+                    mine = span[0][near] > 0
+                for candidates in (near[mine], near[~mine]):
+                    racks, takes = self._pick_racks(candidates, need)
+                    picked.append((racks, takes))
+                    need -= int(takes.sum())
+            if need > 0:
+                pod_mask = np.zeros(self.topology.pods, dtype=bool)
+                pod_mask[pod_list] = True
+                rack = self._one_rack(need, ~pod_mask) if need <= self._npr else -1
+                if rack >= 0:  # one rack of another pod holds the rest (_choose_racks' pick)
+                    picked.append((np.array([rack]), np.array([need])))
+                else:
+                    other_pods = (~pod_mask).nonzero()[0]
+                    if other_pods.size:
+                        picked.append(self._choose_racks(other_pods, need))
+        # The nodes as one list while every pick is a few racks (no array round trip).
+        listed, arrays = spares, []
+        for racks, takes in picked:
+            if racks.size <= _FEW_RACKS:
+                listed.extend(self._take_free_few(racks.tolist(), takes.tolist()))
             else:
-                near = _EMPTY
-            if span is None:
-                mine = np.fromiter(map(in_racks, near.tolist()), dtype=bool, count=near.size)
-            else:
-                mine = span[0][near] > 0
-            for candidates in (near[mine], near[~mine]):
-                racks, takes = self._pick_racks(candidates, need)
-                picked.append((racks, takes))
-                need -= int(takes.sum())
-            rack = self._one_rack(need, ~pod_mask) if 0 < need <= self._npr else -1
-            if rack >= 0:  # one rack of another pod holds the rest (_choose_racks' pick)
-                picked.append((np.array([rack]), np.array([need])))
-            else:
-                other_pods = (~pod_mask).nonzero()[0]
-                if need > 0 and other_pods.size:
-                    picked.append(self._choose_racks(other_pods, need))
-        free_nodes = [self._take_free(racks, takes) for racks, takes in picked]
-        new = np.concatenate([spares, *free_nodes])
+                arrays.append(self._take_free(racks, takes))
+        if not arrays:
+            listed.sort()
+            self._assign_listed(job_id, listed)
+            return self.node_tuple(listed)
+        new = np.concatenate([np.array(listed, dtype=np.int64), *arrays])
         new.sort()
         self._assign(job_id, new)
         return self.node_tuple(new)
 
     def node_tuple(self, nodes: IntArray | list[int]) -> tuple[int, ...]:
         """``nodes`` as a tuple of the cluster's shared node-id ints (same values, less memory)."""
-        listed = nodes.tolist() if isinstance(nodes, np.ndarray) else nodes
-        return tuple(map(self._node_ids.__getitem__, listed))
+        if isinstance(nodes, np.ndarray):
+            return tuple(self._node_objs[nodes].tolist())
+        return tuple(map(self._node_ids.__getitem__, nodes))
 
     # ----------------------------------------------------------------- failures and repair
     def fail(self, node: int) -> int:
@@ -690,7 +724,8 @@ class Cluster:
         Raises:
             ValueError: the node is already DOWN.
         """
-        if not self.is_up(node):
+        if not 0 <= node < self._n_nodes or self._state_buf[node] >= _DOWN:
+            _check_node(node, self._n_nodes)  # raises for an id out of range
             raise ValueError(f"node {node} is already down")
         previous_owner = self._owner_buf[node]
         if previous_owner >= 0:
@@ -747,8 +782,11 @@ class Cluster:
     def _into_service(self, nodes: IntArray) -> IntArray:
         """Make ``nodes`` SPARE while the pool is below target, the rest FREE; which are SPARE."""
         k = max(0, min(nodes.size, self._spare_target - self.n_spare))
-        self._set_state(nodes[:k], _SPARE)
-        self._set_state(nodes[k:], _FREE)
+        if k:
+            self._set_state(nodes[:k], _SPARE)
+            self._set_state(nodes[k:], _FREE)
+        else:  # the common case: the spare pool is full
+            self._set_state(nodes, _FREE)
         spare = np.zeros(nodes.size, dtype=bool)
         spare[:k] = True
         return spare
@@ -994,9 +1032,19 @@ class Cluster:
             if row[free]:
                 last = int((per_rack == free).argmax())
                 break
-        racks = np.concatenate((above, level[:whole], [last])) + first
-        takes = np.concatenate((per_rack[above], [size] * whole, [remainder]))
-        return racks.astype(np.int64), takes.astype(np.int64)
+        # Filled in place (a concatenation of lists converts each list to an array first).
+        na = above.size
+        k = na + whole
+        racks = np.empty(k + 1, dtype=np.int64)
+        racks[:na] = above
+        racks[na:k] = level[:whole]
+        racks[k] = last
+        racks += first
+        takes = np.empty(k + 1, dtype=np.int64)
+        takes[:na] = per_rack[above]
+        takes[na:k] = size
+        takes[k] = remainder
+        return racks, takes
 
     def _racks_of_pod(self, pod: int) -> IntArray:
         per_pod = self.topology.racks_per_pod
@@ -1023,30 +1071,35 @@ class Cluster:
 
     def _take_free(self, racks: IntArray, takes: IntArray) -> IntArray:
         """Return the lowest-id FREE nodes of each rack, ``takes[i]`` from ``racks[i]``."""
-        per_rack = self.topology.nodes_per_rack
-        if racks.size <= 4:  # the same nodes by a scalar walk over the few racks
-            state = self._state_buf
-            chosen: list[int] = []
-            for rack, take in zip(racks.tolist(), takes.tolist(), strict=True):
-                base = rack * per_rack
-                for i, node_state in enumerate(state[base : base + per_rack]):
-                    if take <= 0:
-                        break
-                    if node_state == _FREE:
-                        chosen.append(base + i)
-                        take -= 1
-            chosen.sort()
-            return np.array(chosen, dtype=np.int64)
+        per_rack = self._npr
+        if racks.size <= _FEW_RACKS:  # the same nodes by a scalar walk over the few racks
+            listed = self._take_free_few(racks.tolist(), takes.tolist())
+            listed.sort()
+            return np.array(listed, dtype=np.int64)
         index = racks[:, None] * per_rack + np.arange(per_rack, dtype=np.int64)
         free = self.state[index] == _FREE
         chosen = free & (free.cumsum(axis=1) <= takes[:, None])
-        taken = index[chosen]
+        taken: IntArray = index[chosen]
         taken.sort()
         return taken
 
+    def _take_free_few(self, racks: list[int], takes: list[int]) -> list[int]:
+        """:meth:`_take_free` of a few racks by a scalar walk; the nodes unsorted."""
+        per_rack, state = self._npr, self._state_buf
+        chosen: list[int] = []
+        for rack, take in zip(racks, takes, strict=True):
+            base = rack * per_rack
+            for i, node_state in enumerate(state[base : base + per_rack]):
+                if take <= 0:
+                    break
+                if node_state == _FREE:
+                    chosen.append(base + i)
+                    take -= 1
+        return chosen
+
     def _pick_spares(
         self, in_job_racks: Callable[[int], bool], job_pods: list[int], n: int
-    ) -> IntArray:
+    ) -> list[int]:
         """Up to ``n`` SPARE nodes, those in the job's pods (then racks) first, then by id.
 
         ``job_pods`` are the job's pods in increasing order; ``in_job_racks`` tells whether a
@@ -1055,7 +1108,7 @@ class Cluster:
         pod).
         """
         if n <= 0 or self.n_spare == 0:
-            return _EMPTY
+            return []
         rack_of = self._rack_list
         spares_in_pod = self._spares_in_pod
         mine: list[int] = []  # the job's pods' spares in its racks, then the others
@@ -1070,12 +1123,13 @@ class Cluster:
         chosen = mine[:n]
         if len(chosen) < n:
             pods = set(job_pods)
-            for pod, pod_spares in enumerate(spares_in_pod):
-                if pod_spares and pod not in pods:
-                    chosen.extend(sorted(pod_spares)[: n - len(chosen)])
+            for pod in self.spare_per_pod.nonzero()[0].tolist():  # the pods with spares
+                if pod not in pods:
+                    chosen.extend(sorted(spares_in_pod[pod])[: n - len(chosen)])
                     if len(chosen) == n:
                         break
-        return np.array(sorted(chosen), dtype=np.int64)
+        chosen.sort()
+        return chosen
 
     def _assign(self, job_id: int, nodes: IntArray) -> None:
         """Hand FREE or SPARE ``nodes`` to ``job_id``."""
@@ -1089,6 +1143,13 @@ class Cluster:
         if span is not None:
             np.add.at(span[0], self._node_rack[nodes], 1)
             np.add.at(span[1], self._node_pod[nodes], 1)
+
+    def _assign_listed(self, job_id: int, listed: list[int]) -> None:
+        """:meth:`_assign` of distinct nodes given as a sorted list."""
+        if len(listed) <= _SCALAR_MAX:
+            self._assign_few(job_id, listed)
+        else:
+            self._assign(job_id, np.array(listed, dtype=np.int64))
 
     def _assign_few(self, job_id: int, listed: list[int]) -> None:
         """:meth:`_assign` of a few distinct nodes given as a list, one scalar at a time."""
@@ -1136,9 +1197,18 @@ class Cluster:
         changed, sign = (nodes, 1) if new == _FREE else (was_free, -1)
         if changed.size:
             self.free_per_pod += sign * np.bincount(self._node_pod[changed], minlength=topo.pods)
-            per_rack = np.bincount(self._node_rack[changed])  # np.unique sorts: slower here
-            touched = per_rack.nonzero()[0]
-            counts = per_rack[touched]
+            # The touched racks and their counts from the sorted racks' runs (a bincount over
+            # every rack id up to the highest, then its nonzero, cost ~4x this).
+            racks = self._node_rack[changed]
+            racks.sort()
+            starts = np.empty(racks.size, dtype=bool)
+            starts[0] = True
+            np.not_equal(racks[1:], racks[:-1], out=starts[1:])
+            firsts = starts.nonzero()[0]
+            touched = racks[firsts]
+            counts = np.empty(firsts.size, dtype=np.int64)
+            counts[:-1] = firsts[1:] - firsts[:-1]
+            counts[-1] = racks.size - firsts[-1]
             before = self.free_per_rack[touched]
             after = before + sign * counts
             self.free_per_rack[touched] = after
