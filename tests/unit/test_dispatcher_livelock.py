@@ -57,3 +57,65 @@ def test_the_command_line_reports_it_in_one_line_with_exit_70(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 70
     assert len(err) == 1 and "internal error" in err[0] and "LivelockError" in err[0], err
+
+
+def _tiresias_on_a_mostly_down_cluster() -> Scenario:
+    """Found by a random seed of ``test_inv1_gpu_conservation`` (session 10)."""
+
+    def job(name: str, gpus: int, work: float, **extra: object) -> dict[str, object]:
+        return {"name": name, "gpus": gpus, "work": work, "user": "a", **extra}
+
+    return Scenario.model_validate(
+        {
+            "cluster": {
+                "gpus_per_node": 2,
+                "nodes_per_rack": 3,
+                "racks_per_pod": 3,
+                "pods": 2,
+                "spare_nodes": 2,
+            },
+            "workload": {
+                "jobs": [
+                    job("j0", 3, 42274.24119993482),
+                    job("j1", 1, 12031.213763728043, checkpoint_bytes=69380913549.13074),
+                    job("j2", 7, 30389.60065660591, submit=558.1865139467426, model_params=1e6),
+                    job("j3", 3, 35993.572079748155, model_params=1e6),
+                    job("j4", 1, 600.0),
+                    job("j5", 1, 600.0),
+                    job("j6", 1, 600.0),
+                    job("j7", 4, 600.0, model_params=1e6),
+                ]
+            },
+            "storage": {"write_bandwidth": "100MB/s", "read_bandwidth": "100MB/s"},
+            "checkpoint": {"interval": 300.0},
+            "restart": {"detection": 0.0, "requeue": 0.0, "init": 0.0},
+            "faults": {
+                "f0": {
+                    "kind": "poisson",
+                    "rate": 3.1431841308527955e-05,
+                    "repair": {"distribution": "exponential", "mean": 600.0},
+                },
+                "f1": {
+                    "kind": "poisson",
+                    "rate": 0.00017647043118486033,
+                    "blast_radius": "rack",
+                    "repair": {"distribution": "exponential", "mean": 59076.62645139151},
+                },
+            },
+            "scheduler": {
+                "policy": "tiresias",
+                "preempt_checkpoint": False,
+                "tiresias": {"thresholds": [1000.0, 10000.0], "promote_knob": 4.0},
+            },
+            "run": {"seed": 0, "horizon": 122057.71340690652, "stop_when_done": False},
+        }
+    )
+
+
+@pytest.mark.xfail(raises=LivelockError, strict=True, reason="known Tiresias livelock, open")
+def test_tiresias_does_not_preempt_back_and_forth_when_most_nodes_are_down() -> None:
+    # With two racks down for long repairs, four nodes are up and two 2-node jobs run;
+    # Tiresias preempts one, then starts it again (or the other) in the same instant, over
+    # and over (the dispatcher's livelock guard stops it at t = 78,141 s). Strict: this
+    # test fails as soon as the policy is fixed, to be turned into a plain test then.
+    run_replication(_tiresias_on_a_mostly_down_cluster(), 0, 0)
