@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import gc
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given, settings
-from strategies import taxonomy_scenarios
 
 from clustersim.config import Scenario
 from clustersim.engine import Simulation, collector
@@ -58,7 +53,7 @@ def test_frozen_freezes_for_the_block_only() -> None:
     assert gc.get_freeze_count() == 0
 
 
-def test_frozen_runs_young_collections_but_no_full_one() -> None:
+def test_frozen_runs_young_collections_and_fewer_full_ones() -> None:
     gc.enable()
     thresholds = gc.get_threshold()
     generations: list[int] = []
@@ -71,7 +66,7 @@ def test_frozen_runs_young_collections_but_no_full_one() -> None:
     try:
         with collector.frozen():
             assert gc.get_threshold()[:2] == thresholds[:2]
-            assert gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+            assert gc.get_threshold()[2] == max(thresholds[2], collector.RARE_FULL_COLLECTIONS)
             kept = []
             for _ in range(200_000):  # long-lived cycles: pushed through both young generations
                 cycle: list[object] = []
@@ -81,76 +76,12 @@ def test_frozen_runs_young_collections_but_no_full_one() -> None:
         assert gc.get_threshold() == thresholds
         assert {0, 1} <= set(generations), generations
         assert 2 not in generations  # with (700, 10, 10) there would have been several
+        # (gen 1 ran about 28 times: a full collection is due after 100 of them now)
     finally:
         gc.callbacks.remove(seen)
     with pytest.raises(RuntimeError), collector.frozen():
         raise RuntimeError
     assert gc.get_threshold() == thresholds
-
-
-_ENGINE_MODULES = ("clustersim", "simpy", "scheduler", "faults")
-
-_PRESETS_SCRIPT = """
-import gc, json, sys
-from clustersim.config import load_scenario
-from clustersim.engine import Simulation
-counts = {}
-for preset, horizon in json.loads(sys.argv[1]):
-    sim = Simulation(load_scenario(preset, ["run.horizon=" + horizon]), seed=3)
-    gc.collect()  # what building made
-    gc.disable()
-    sim.run()
-    counts[preset] = gc.collect()
-    gc.enable()
-print(json.dumps(counts))
-"""
-
-
-# What lets frozen() skip full collections: a run makes no cyclic garbage, so a full
-# collection during it finds nothing (a cycle per event would fail these at once). Checked
-# in a process of its own, where nothing else runs beside the simulation: in the test
-# process a thread a previous test left behind can make garbage of its own meanwhile.
-def test_a_preset_run_makes_no_cyclic_garbage() -> None:
-    presets = [
-        ("llama3-405b", "10d"),  # every Table 5 cause, maintenance drains
-        ("colossus-100k", "1d"),  # network model, link flaps, dual-homed ToRs
-        ("meta-24k-shared", "3d"),  # storage contention
-        ("rsc1-research", "1d"),  # many small jobs, sub-node sharing
-        ("fleet-growth-2024", "30d"),  # installs, cohorts, infant mortality
-        ("fleet-wearout-3y", "90d"),  # ageing hazards
-    ]
-    out = subprocess.run(
-        [sys.executable, "-c", _PRESETS_SCRIPT, json.dumps(presets)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(out.stdout) == {preset: 0 for preset, _ in presets}
-
-
-def _engine_garbage_of_run(sim: Simulation) -> list[str]:
-    """Types of the engine's objects (ours, SimPy's) in cyclic garbage the run made."""
-    gc.collect()  # what building made
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds in gc.garbage
-    try:
-        sim.run()
-        gc.collect()
-        return [
-            type(obj).__qualname__
-            for obj in gc.garbage
-            if type(obj).__module__.startswith(_ENGINE_MODULES)
-        ]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-
-
-@settings(deadline=None, max_examples=25)
-@given(taxonomy_scenarios())
-def test_a_fault_taxonomy_run_makes_no_cyclic_garbage(scenario: Scenario) -> None:
-    assert _engine_garbage_of_run(Simulation(scenario)) == []
 
 
 def test_frozen_leaves_a_callers_own_freeze_and_disabled_collector_alone() -> None:
