@@ -111,6 +111,24 @@ def _maintained(
     )
 
 
+Outcome = tuple[list[object], dict[str, object]]
+
+
+def _on_both_paths(sc: Scenario, seed: int) -> tuple[Outcome, Outcome]:
+    """The log and metrics of a run with few-node take-downs by scalar steps, then of one
+    with every take-down vectorised (``FEW_NODES`` 0)."""
+
+    def run() -> Outcome:
+        sim = Simulation(sc, seed=seed)
+        sim.run()
+        m = measure(sim)
+        return list(sim.log), {**m.summary, **m.gpu_seconds}
+
+    scalar = run()
+    with patch("clustersim.engine.fleet.FEW_NODES", 0):
+        return scalar, run()
+
+
 @pytest.mark.parametrize(
     ("sharing", "repairs", "batch_nodes"),
     [
@@ -126,17 +144,7 @@ def test_the_scalar_take_down_is_the_vectorised_one(
 ) -> None:
     """Differential: planned take-downs of a few nodes (the scalar path, ``FEW_NODES``) give
     the same log and metrics as when every take-down is vectorised."""
-    sc = _maintained(sharing, repairs, batch_nodes)
-
-    def run() -> tuple[list[object], dict[str, object]]:
-        sim = Simulation(sc, seed=11)
-        sim.run()
-        m = measure(sim)
-        return list(sim.log), {**m.summary, **m.gpu_seconds}
-
-    with patch("clustersim.engine.fleet.FEW_NODES", 0):
-        vectorised = run()
-    scalar = run()
+    scalar, vectorised = _on_both_paths(_maintained(sharing, repairs, batch_nodes), seed=11)
     assert scalar == vectorised
     maintained = [e for e in scalar[0] if isinstance(e, NodesMaintained)]
     assert sum(len(e.nodes) <= FEW_NODES for e in maintained) > 20  # the scalar path ran
@@ -154,16 +162,7 @@ def test_retirement_during_maintenance_is_the_same_on_both_paths() -> None:
     retirements included, as when every take-down is vectorised."""
     old = {"count": 24, "install": "-365d", "retire": "366.4d"}
     sc = _maintained("node", {}, 6, {"cohorts": [old, {"count": 24}]})
-
-    def run() -> tuple[list[object], dict[str, object]]:
-        sim = Simulation(sc, seed=5)
-        sim.run()
-        m = measure(sim)
-        return list(sim.log), {**m.summary, **m.gpu_seconds}
-
-    with patch("clustersim.engine.fleet.FEW_NODES", 0):
-        vectorised = run()
-    scalar = run()
+    scalar, vectorised = _on_both_paths(sc, seed=5)
     assert scalar == vectorised
     # Some nodes retired as their maintenance ended (after the cohort's retirement instant).
     retire_t = 1.4 * 86400.0
