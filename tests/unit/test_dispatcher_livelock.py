@@ -118,4 +118,10 @@ def test_tiresias_does_not_preempt_back_and_forth_when_most_nodes_are_down() -> 
     # Tiresias preempts one, then starts it again (or the other) in the same instant, over
     # and over (the dispatcher's livelock guard stops it at t = 78,141 s). Strict: this
     # test fails as soon as the policy is fixed, to be turned into a plain test then.
+    # The cause, as far as traced: t = 78,141 s is the instant a running job crosses the
+    # first threshold. Holding nodes, its level counts the crossing by time
+    # (scheduler/tiresias.py _level: _crossing_s <= now), so it ranks behind a queued
+    # level-0 job and is preempted; queued, its banked service (engine/service.py _banked:
+    # service + gpus * held time) falls short of the threshold by rounding, so it is level 0
+    # again, ranks ahead and restarts; then the other running job goes the same way.
     run_replication(_tiresias_on_a_mostly_down_cluster(), 0, 0)
