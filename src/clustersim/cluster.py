@@ -372,15 +372,7 @@ class Cluster:
                 return placed
         racks, takes = self._choose_racks(self._all_pods, n_nodes)
         self._jobs[job_id] = set()
-        if racks.size <= _FEW_RACKS:  # the nodes as a list (no array round trip)
-            listed = self._take_free_few(racks.tolist(), takes.tolist())
-            listed.sort()
-            self._assign_listed(job_id, listed)
-            nodes = self.node_tuple(listed)
-        else:
-            taken = self._take_free(racks, takes)
-            self._assign(job_id, taken)
-            nodes = self.node_tuple(taken)
+        nodes = self._take_and_assign(job_id, [], [(racks, takes)])
         # Racks are distinct (whole pods, then picked racks of another pod); drop empty takes.
         used = racks[takes > 0]
         pods = int(np.count_nonzero(np.bincount(used // self._rpp)))
@@ -692,8 +684,17 @@ class Cluster:
                     other_pods = (~pod_mask).nonzero()[0]
                     if other_pods.size:
                         picked.append(self._choose_racks(other_pods, need))
-        # The nodes as one list while every pick is a few racks (no array round trip).
-        listed, arrays = spares, []
+        return self._take_and_assign(job_id, spares, picked)
+
+    def _take_and_assign(
+        self, job_id: int, listed: list[int], picked: list[tuple[IntArray, IntArray]]
+    ) -> tuple[int, ...]:
+        """Hand ``job_id`` the nodes ``listed`` and the FREE nodes ``picked`` (racks, takes).
+
+        Returns them all, sorted (:meth:`node_tuple`). The nodes stay one Python list while
+        every pick is a few racks (no array round trip); ``listed`` is extended in place.
+        """
+        arrays: list[IntArray] = []
         for racks, takes in picked:
             if racks.size <= _FEW_RACKS:
                 listed.extend(self._take_free_few(racks.tolist(), takes.tolist()))
