@@ -87,10 +87,7 @@ def checkpoints_before_finish(remaining_s: float, interval_s: float) -> int:
 
 def time_to_finish(remaining_s: float, interval_s: float, stall_s: float) -> float:
     """Wall time to do ``remaining_s`` of work undisturbed, stalls included."""
-    # checkpoints_before_finish, inlined: this is on every view a policy sees
-    if remaining_s <= 0 or not math.isfinite(interval_s):
-        return remaining_s + 0 * stall_s
-    return remaining_s + max(0, math.ceil(remaining_s / interval_s) - 1) * stall_s
+    return remaining_s + checkpoints_before_finish(remaining_s, interval_s) * stall_s
 
 
 @quick_init

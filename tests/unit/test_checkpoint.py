@@ -22,28 +22,6 @@ def test_no_checkpoint_after_the_last_piece_of_work() -> None:
     assert time_to_finish(100.0, 10.0, 2.0) == 100.0 + 9 * 2.0
 
 
-_SECONDS = st.one_of(
-    st.floats(-10.0, 1e7, allow_nan=False), st.sampled_from([0.0, -0.0, math.inf, math.nan])
-)
-
-
-@given(
-    st.one_of(st.floats(-10.0, 1e7), st.sampled_from([0.0, -0.0])),
-    st.one_of(st.floats(1e-3, 1e7), st.just(math.inf)),
-    _SECONDS,
-)
-@example(100.0, 10.0, math.inf)  # no checkpoint at all: 0 * inf is nan, as the formula says
-@example(0.0, 10.0, 2.0)
-def test_time_to_finish_is_the_work_plus_its_checkpoint_stalls(
-    remaining: float, interval: float, stall: float
-) -> None:
-    # time_to_finish inlines checkpoints_before_finish: the same float, bit for bit.
-    expected = remaining + checkpoints_before_finish(remaining, interval) * stall
-    got = time_to_finish(remaining, interval, stall)
-    assert got == expected or (math.isnan(got) and math.isnan(expected))
-    assert math.copysign(1.0, got) == math.copysign(1.0, expected) or math.isnan(got)
-
-
 def test_failure_during_a_checkpoint_loses_the_segment() -> None:
     # interval 10, stall 2: the first checkpoint is written during [10, 12).
     s = epoch_state(11.0, 100.0, 10.0, 2.0)

@@ -361,11 +361,7 @@ class Dispatcher:
 
     def _view(self, now: float) -> ClusterView:
         # Whole nodes on their way back (a draining sub-node job frees only its GPUs).
-        draining = (
-            sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
-            if self.draining
-            else 0
-        )
+        draining = sum(j.held_nodes for j in self.draining.values() if not j.slot_gpus)
         # The live collections, not copies (ClusterView: read-only, valid for the pass's
         # call of the policy, which returns its decisions before any is carried out).
         return ClusterView(
