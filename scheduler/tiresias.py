@@ -66,22 +66,49 @@ _Entry = tuple[int, int, float, int, int, bool]
 the first four make the sort key (ids are unique)."""
 
 
-def _crossing_s(attained: Attained, threshold: float, start_s: float) -> float:
-    """When a job attaining from ``start_s`` reaches ``threshold`` GPU-seconds."""
-    return start_s + (threshold - attained.service_gpu_s) / attained.gpus
+def _crossing_s(attained: Attained, threshold: float) -> float:
+    """The first float instant at which a job holding nodes has attained ``threshold``.
+
+    Attained as :meth:`~clustersim.views.Attained.service_at` counts it. The quotient
+    ``since_s + (threshold - service) / gpus`` can land either side of that instant (by an
+    ulp of the sum, which can be many ulps of the time), and the level a pass computes at
+    the wake-up must agree with the wake-up. The sum never decreases with time, so the
+    first instant is well defined: when the quotient is not it, it is bracketed around the
+    quotient and bisected down to adjacent floats.
+    """
+    reached = attained.service_at
+    guess = attained.since_s + (threshold - attained.service_gpu_s) / attained.gpus
+    if reached(guess) >= threshold:
+        if reached(math.nextafter(guess, -math.inf)) < threshold:
+            return guess
+        late, step = guess, math.ulp(guess)
+        while reached(early := guess - step) >= threshold:
+            late, step = early, 2.0 * step
+    else:
+        early, step = guess, math.ulp(guess)
+        while reached(late := guess + step) < threshold:
+            early, step = late, 2.0 * step
+    while early < (middle := early + (late - early) / 2.0) < late:
+        if reached(middle) >= threshold:
+            late = middle
+        else:
+            early = middle
+    return late
 
 
 def _level(attained: Attained, now_s: float, thresholds: Sequence[float]) -> int:
     """The job's queue at ``now_s``: how many thresholds it has attained.
 
-    A running job has crossed a threshold when its crossing time is past, computed as
-    :func:`next_pass_s` computes the wake-up, so that the pass at that instant sees it.
+    A job holding nodes attains until now, counted with the sum the engine banks when it
+    lets go (:meth:`~clustersim.views.Attained.service_at`, :mod:`clustersim.engine.service`):
+    a job preempted at the instant it crosses a threshold is in the same queue waiting as it
+    was holding, so it cannot win its nodes back at that instant. :func:`next_pass_s` wakes
+    the dispatcher at the first instant this count reaches a threshold.
     """
+    service = attained.service_at(now_s)
     level = 0
     for threshold in thresholds:
-        if attained.service_gpu_s >= threshold or (
-            attained.holding and _crossing_s(attained, threshold, attained.since_s) <= now_s
-        ):
+        if service >= threshold:
             level += 1
         else:
             break
@@ -256,7 +283,7 @@ def next_pass_s(
     for run in view.running:
         attained = service.get(run.id)
         if run.id not in preempted and attained is not None:
-            soonest = min(soonest, _next_crossing_s(attained, attained.since_s, now, thresholds))
+            soonest = min(soonest, _next_crossing_s(attained, now, thresholds))
     for job in queue:
         attained = service.get(job.id)
         if attained is None:
@@ -264,7 +291,8 @@ def next_pass_s(
         if job.id in promoted:
             attained = Attained(0.0, 0.0, attained.since_s, attained.gpus, False)
         if job.id in started:
-            soonest = min(soonest, _next_crossing_s(attained, now, now, thresholds))
+            placed = Attained(attained.service_gpu_s, attained.executed_s, now, attained.gpus, True)
+            soonest = min(soonest, _next_crossing_s(placed, now, thresholds))
         elif promote_knob is not None and attained.executed_s > 0:
             promote_s = attained.since_s + promote_knob * attained.executed_s
             if promote_s > now and _level(attained, now, thresholds) > 0:
@@ -272,13 +300,11 @@ def next_pass_s(
     return soonest
 
 
-def _next_crossing_s(
-    attained: Attained, start_s: float, now_s: float, thresholds: Sequence[float]
-) -> float:
-    """The first threshold crossing after ``now_s`` of a job attaining from ``start_s``."""
+def _next_crossing_s(attained: Attained, now_s: float, thresholds: Sequence[float]) -> float:
+    """The first threshold crossing after ``now_s`` of a job holding nodes."""
     for threshold in thresholds:
         if threshold > attained.service_gpu_s:
-            crossing = _crossing_s(attained, threshold, start_s)
+            crossing = _crossing_s(attained, threshold)
             if crossing > now_s:
                 return crossing
     return math.inf

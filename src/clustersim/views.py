@@ -80,7 +80,12 @@ class Attained:
     holding: bool
 
     def service_at(self, t_s: float) -> float:
-        """Attained GPU-seconds at time ``t_s`` (not before ``since_s``)."""
+        """Attained GPU-seconds at time ``t_s`` (not before ``since_s``).
+
+        The one sum that both banks a job's service when it lets go of its nodes
+        (:mod:`clustersim.engine.service`) and places it in a queue (Tiresias), so that a
+        job preempted at the instant it crosses a threshold is in the same queue after.
+        """
         if not self.holding:
             return self.service_gpu_s
         return self.service_gpu_s + self.gpus * (t_s - self.since_s)

@@ -8,6 +8,7 @@ which the command line reports in one line with exit code 70 instead of hanging
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from unittest.mock import patch
 
@@ -16,6 +17,7 @@ import pytest
 from clustersim import cli
 from clustersim.config import Scenario
 from clustersim.engine.dispatcher import MAX_PREEMPTIONS_PER_INSTANT, LivelockError
+from clustersim.events import JobPreempted
 from clustersim.experiment import run_replication
 from clustersim.scheduler import REGISTRY
 from clustersim.views import ClusterView, Decision, JobView, Preempt, Start
@@ -112,16 +114,15 @@ def _tiresias_on_a_mostly_down_cluster() -> Scenario:
     )
 
 
-@pytest.mark.xfail(raises=LivelockError, strict=True, reason="known Tiresias livelock, open")
 def test_tiresias_does_not_preempt_back_and_forth_when_most_nodes_are_down() -> None:
-    # With two racks down for long repairs, four nodes are up and two 2-node jobs run;
-    # Tiresias preempts one, then starts it again (or the other) in the same instant, over
-    # and over (the dispatcher's livelock guard stops it at t = 78,141 s). Strict: this
-    # test fails as soon as the policy is fixed, to be turned into a plain test then.
-    # The cause, as far as traced: t = 78,141 s is the instant a running job crosses the
-    # first threshold. Holding nodes, its level counts the crossing by time
-    # (scheduler/tiresias.py _level: _crossing_s <= now), so it ranks behind a queued
-    # level-0 job and is preempted; queued, its banked service (engine/service.py _banked:
-    # service + gpus * held time) falls short of the threshold by rounding, so it is level 0
-    # again, ranks ahead and restarts; then the other running job goes the same way.
-    run_replication(_tiresias_on_a_mostly_down_cluster(), 0, 0)
+    # With two racks down for long repairs, four nodes are up and two 2-node jobs run. At
+    # t = 78,141 s a running job crosses the first threshold. Before session 11 its level
+    # while holding counted the crossing by time (start + (threshold - service) / gpus <=
+    # now), so it ranked behind a queued level-0 job and was preempted; queued, its banked
+    # service (service + gpus * held, engine/service.py) fell short of the threshold by an
+    # ulp, so it was level 0 again, ranked ahead and restarted, and so on until the
+    # dispatcher's livelock guard raised LivelockError. Now both count service with the same
+    # sum (scheduler/tiresias.py _attained_at), and the run ends.
+    _, log = run_replication(_tiresias_on_a_mostly_down_cluster(), 0, 0)
+    preempted = Counter((e.t, e.job) for e in log if isinstance(e, JobPreempted))
+    assert preempted and max(preempted.values()) == 1, preempted.most_common(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
@@ -195,3 +196,37 @@ def test_under_gpu_sharing_a_sub_node_target_does_not_start_past_a_blocked_one()
     view = two_shared_nodes(running, queued, 3, ((0, 1), (1, 2)))
     got = tiresias.decide(view, tuple(v for v, _ in queued), thresholds=T, promote_knob=1.0)
     assert got == [Preempt(4), Preempt(5)]
+
+
+@given(
+    service=st.floats(0.0, 1e6),
+    gap=st.floats(1e-6, 1e7),
+    since=st.floats(0.0, 3e7),
+    gpus=st.integers(1, 131_072),
+)
+def test_a_job_preempted_at_its_crossing_is_in_the_same_queue_waiting(
+    service: float, gap: float, since: float, gpus: int
+) -> None:
+    # The wake-up next_pass_s asks for is the first float instant at which the job holding
+    # nodes counts as crossed; one float before, it does not; and its service banked at that
+    # instant by the engine (engine/service.py, on preemption) puts it in the same queue.
+    # (Session 10 found a livelock where the time-based count and the banked sum disagreed
+    # by an ulp: test_dispatcher_livelock.py.)
+    from clustersim.engine.service import Service
+    from clustersim.job import JobPhase
+
+    threshold = service + gap
+    holding = Attained(service, 0.0, since, gpus, True)
+    view = ClusterView(
+        since, 0, 8, 0, (RunningView(1, 1, 0, since, math.inf),), service={1: holding}
+    )
+    wake = tiresias.next_pass_s(view, (), [], thresholds=(threshold,))
+    assert math.isfinite(wake) and wake > since
+    assert tiresias._level(holding, wake, (threshold,)) == 1
+    assert tiresias._level(holding, math.nextafter(wake, -math.inf), (threshold,)) == 0
+    bank = Service()
+    bank.records[1] = holding
+    job = SimpleNamespace(id=1, phase=JobPhase.QUEUED, gpus=gpus)  # what phase_changed reads
+    bank.phase_changed(job, wake)  # type: ignore[arg-type]
+    assert not bank.records[1].holding
+    assert tiresias._level(bank.records[1], wake, (threshold,)) == 1

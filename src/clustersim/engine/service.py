@@ -64,5 +64,4 @@ def _banked(record: Attained | None, now_s: float) -> tuple[float, float]:
         return 0.0, 0.0
     if not record.holding:
         return record.service_gpu_s, record.executed_s
-    held_s = now_s - record.since_s
-    return record.service_gpu_s + record.gpus * held_s, record.executed_s + held_s
+    return record.service_at(now_s), record.executed_s + (now_s - record.since_s)
