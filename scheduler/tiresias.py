@@ -96,6 +96,16 @@ def _crossing_s(attained: Attained, threshold: float) -> float:
     return late
 
 
+def _promotion_s(attained: Attained, promote_knob: float) -> float:
+    """When a waiting job has waited ``promote_knob`` times its executed time.
+
+    The one float both the pass's check and :func:`next_pass_s`'s wake-up use: checking
+    ``now - since_s >= knob * executed_s`` instead fails, by rounding, at about half of the
+    wake-up instants ``since_s + knob * executed_s``.
+    """
+    return attained.since_s + promote_knob * attained.executed_s
+
+
 def _level(attained: Attained, now_s: float, thresholds: Sequence[float]) -> int:
     """The job's queue at ``now_s``: how many thresholds it has attained.
 
@@ -140,7 +150,7 @@ def _plan(
             and promote_knob is not None
             and level > 0
             and attained.executed_s > 0
-            and now - attained.since_s >= promote_knob * attained.executed_s
+            and now >= _promotion_s(attained, promote_knob)
         )
         entries.append((0 if promoted else level, 1, job.submit_s, job.id, job.nodes, promoted))
     entries.sort()
@@ -294,7 +304,7 @@ def next_pass_s(
             placed = Attained(attained.service_gpu_s, attained.executed_s, now, attained.gpus, True)
             soonest = min(soonest, _next_crossing_s(placed, now, thresholds))
         elif promote_knob is not None and attained.executed_s > 0:
-            promote_s = attained.since_s + promote_knob * attained.executed_s
+            promote_s = _promotion_s(attained, promote_knob)
             if promote_s > now and _level(attained, now, thresholds) > 0:
                 soonest = min(soonest, promote_s)
     return soonest

@@ -230,3 +230,28 @@ def test_a_job_preempted_at_its_crossing_is_in_the_same_queue_waiting(
     bank.phase_changed(job, wake)  # type: ignore[arg-type]
     assert not bank.records[1].holding
     assert tiresias._level(bank.records[1], wake, (threshold,)) == 1
+
+
+@given(
+    since=st.floats(0.0, 3e7),
+    executed=st.floats(1e-3, 1e6),
+    knob=st.floats(0.1, 100.0),
+)
+def test_a_starved_job_is_promoted_at_the_instant_next_pass_s_wakes_for_it(
+    since: float, executed: float, knob: float
+) -> None:
+    # A waiting job in queue 1 that ran ``executed`` s is due for promotion ``knob`` times
+    # that after it joined the queue. The pass at the instant next_pass_s asks for must
+    # promote it (before session 11 the wake-up was since + knob x executed and the check
+    # now - since >= knob x executed, which rounding failed at about half of such instants,
+    # leaving the promotion to whatever event came next).
+    def at(now: float) -> tuple[ClusterView, tuple[JobView, ...]]:
+        return cluster(now, 0, [], [wait(2, 8, 5000.0, since, executed)])
+
+    view, queue = at(since)
+    kw: dict[str, Any] = {"thresholds": T, "promote_knob": knob}
+    assert tiresias.decide(view, queue, **kw) == []
+    wake = next_pass(view, queue, **kw)
+    assert since < wake < math.inf
+    assert Promote(2) in tiresias.decide(*at(wake), **kw)
+    assert tiresias.decide(*at(math.nextafter(wake, -math.inf)), **kw) == []
