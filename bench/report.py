@@ -204,6 +204,23 @@ def plot_rates(configs: dict[str, Any], path: Path, target_ratio: float) -> None
 
 
 # ----------------------------------------------------------------------------- markdown
+def raw_simpy_text(data: dict[str, Any], st: dict[str, Any]) -> str:
+    """How the bare-SimPy reference of the engine ratio was measured, as the file shows it."""
+    sliced = [c for c in data["configs"].values() if c.get("raw_simpy_events_per_s_slices")]
+    if not sliced:  # result files before session 10: one measurement before the model
+        return (
+            f"Raw SimPy = one process yielding {st['raw_events']:,} bare `env.timeout` events, "
+            f"best of {st['repeat']}, timed in the same process just before the model"
+        )
+    slices = len(sliced[0]["raw_simpy_events_per_s_slices"])
+    return (
+        f"Raw SimPy = bare `env.timeout` events yielded by one SimPy process, in the "
+        f"configuration's own Python process: {st['raw_events']:,} in {slices // 2} slices just "
+        f"before the model and as many just after it; the median of the {slices} slices' rates "
+        f"is the reference"
+    )
+
+
 def machine_text(m: dict[str, Any]) -> str:
     """One paragraph on the machine."""
     load = m.get("load_average_at_start")
@@ -644,12 +661,11 @@ def write_report(
         f"**Method:** every configuration runs in a fresh Python process; wall = "
         f"`Simulation(...)` + `.run()`, best of {st['repeat']} (runs longer than "
         f"{st.get('max_repeat_s', 60):.0f} s are not repeated); *run* = `.run()` alone; "
-        f"*first* = the first repetition (cold caches). Raw SimPy = one process yielding "
-        f"{st['raw_events']:,} bare `env.timeout` events, best of {st['repeat']}, timed in the "
-        f"same process just before the model; ratio = model SimPy events/s ÷ raw SimPy "
-        f"events/s. Model events = records in the event log; SimPy events = events SimPy "
-        f"processed. Peak RSS = `getrusage` max RSS of the configuration's process. Runs are "
-        f"cut off after {st['timeout_s']:.0f} s; a cut-off run reports how far it got.",
+        f"*first* = the first repetition (cold caches). {raw_simpy_text(data, st)}; "
+        f"ratio = model SimPy events/s ÷ raw SimPy events/s. Model events = records in the "
+        f"event log; SimPy events = events SimPy processed. Peak RSS = `getrusage` max RSS "
+        f"of the configuration's process. Runs are cut off after {st['timeout_s']:.0f} s; a "
+        f"cut-off run reports how far it got.",
         "",
         "## Targets",
         "",
