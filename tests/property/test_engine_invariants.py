@@ -431,6 +431,39 @@ def test_inv5_legal_state_transitions(scenario: Scenario) -> None:
 @SIM
 @given(scenarios(check_invariants=False))
 def test_inv6_lost_work_bounded_by_last_checkpoint(scenario: Scenario) -> None:
+    check_inv6(scenario)
+
+
+def test_inv6_a_denormal_head_start_lost_to_rounding_is_not_progress_going_back() -> None:
+    # Found by the thorough profile (session 11): job j1 arrives 1.4e-45 s after j0 and
+    # preempts it, so j0's checkpoint at preemption commits 1.4e-45 s of work. Its next epoch
+    # then fails with nothing checkpointed: progress 1.4e-45 + 95.05 rounds to 95.05, and
+    # progress - lost = 0.0. The engine is right to the float rounding of the job's scale;
+    # the check compared against a tolerance relative to the tiny committed value.
+    def job(name: str, **extra: object) -> dict[str, object]:
+        return {"name": name, "gpus": 1, "work": 600.0, "user": "a", **extra}
+
+    repair = {"distribution": "exponential", "mean": 600.0}
+    poisson = {"kind": "poisson", "rate": 1 / 3600, "repair": repair}
+    check_inv6(
+        Scenario.model_validate(
+            {
+                "cluster": {"gpus_per_node": 1, "nodes_per_rack": 1, "racks_per_pod": 1, "pods": 1},
+                "workload": {
+                    "jobs": [job("j0"), job("j1", submit=1.401298464324817e-45, priority=1)]
+                },
+                "checkpoint": {"interval": 300.0},
+                "restart": {"detection": 0.0, "requeue": 0.0, "init": 0.0, "init_per_gpu": 0.0},
+                "faults": {"f0": poisson, "f1": poisson},
+                "scheduler": {"policy": "priority-preempt", "preempt_checkpoint": True},
+                "run": {"seed": 0, "horizon": 86400.0, "stop_when_done": False},
+            }
+        )
+    )
+
+
+def check_inv6(scenario: Scenario) -> None:
+    """INV-6 on every job of one run: lost work, progress and checkpoints add up."""
     _, log = simulate(scenario)
     for job, events in by_job(log).items():
         submitted = events[0]
@@ -464,7 +497,9 @@ def test_inv6_lost_work_bounded_by_last_checkpoint(scenario: Scenario) -> None:
                     assert ev.reason == "preempted" or ev.lost_s == 0.0, f"job {job}: {ev}"
                 assert close(ev.progress_s, committed + ev.work_s, work), f"job {job}: {ev}"
                 assert close(ev.committed_s, ev.progress_s - ev.lost_s, work)
-                assert ev.committed_s >= committed * (1 - REL), f"job {job}: progress went back"
+                # Never back, up to the rounding of the job's scale (its work), as above: a
+                # tiny committed value can be absorbed (committed + work - lost).
+                assert ev.committed_s >= committed - REL * work, f"job {job}: progress went back"
                 assert ev.committed_s <= work * (1 + REL), f"job {job}: beyond its work"
                 assert close(ev.work_s + ev.stall_s, ev.t - start_t, ev.t), f"job {job}: {ev}"
                 if ev.reason == "finished":
