@@ -969,7 +969,27 @@ class Cluster:
     def _best_pod(self, pods: IntArray, n: int) -> int:
         """Among ``pods`` (each with >= n FREE), the one needing fewest racks, then least free."""
         npr = self._npr
-        if pods.size * (npr + 2) <= 256:  # about where the array walk starts to win
+        cells = pods.size * (npr + 2)
+        if cells <= 64:  # a few pods: the scalar walk is cheaper than any array operation
+            return self._best_pod_few(pods, n)
+        # No pod needs fewer than k = ceil(n / npr) racks. When the last of them is short of
+        # at most one node (r >= npr - 1), a pod needs exactly k iff it has k full racks, or
+        # k - 1 and a rack with >= r FREE: with fewer full racks, k racks hold at most
+        # (k - 2) npr + 2 (npr - 1) < n. Those pods win, least free first, then the lowest
+        # id; only when none qualifies is every pod's count walked.
+        k = -(-n // npr)
+        r = n - (k - 1) * npr
+        if r >= npr - 1:
+            hist = self._rack_hist
+            full = hist[pods, npr]
+            best_fit = full >= k
+            if r < npr:
+                best_fit |= (full == k - 1) & (hist[pods, r] > 0)  # r = npr - 1: one level
+            if best_fit.any():
+                fits = pods[best_fit]
+                free = self.free_per_pod[fits]
+                return int(fits[free == free.min()].min())
+        if cells <= 256:  # about where the array walk starts to win
             return self._best_pod_few(pods, n)
         # Racks taken most-free first: walk each pod's histogram from full racks down. Level j
         # holds the racks with ``sizes[j]`` FREE; the first level where the running total of

@@ -571,6 +571,10 @@ DIFFERENTIAL_TOPOLOGIES = [
     Topology(gpus_per_node=8, nodes_per_rack=2, racks_per_pod=16, pods=6),
     # Many pods x rack sizes: the vectorised (not the scalar) best-pod search.
     Topology(gpus_per_node=8, nodes_per_rack=12, racks_per_pod=2, pods=40),
+    # Many pods of 2- and 3-node racks: its shortcut when k full racks (or k - 1 and one
+    # short of a node) decide, which the racks of year-131k and fleet-350k-year (2) take.
+    Topology(gpus_per_node=8, nodes_per_rack=2, racks_per_pod=3, pods=70),
+    Topology(gpus_per_node=8, nodes_per_rack=3, racks_per_pod=2, pods=60),
 ]
 # Set CLUSTER_DIFF_SCALE=10 (say) for a longer local soak.
 _SCALE = int(os.environ.get("CLUSTER_DIFF_SCALE", "1"))
