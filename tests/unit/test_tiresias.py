@@ -10,6 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clustersim.engine.service import Service
+from clustersim.job import JobPhase
 from clustersim.scheduler import tiresias
 from clustersim.views import Attained, ClusterView, JobView, Preempt, Promote, RunningView, Start
 
@@ -212,15 +214,11 @@ def test_a_job_preempted_at_its_crossing_is_in_the_same_queue_waiting(
     # instant by the engine (engine/service.py, on preemption) puts it in the same queue.
     # (Session 10 found a livelock where the time-based count and the banked sum disagreed
     # by an ulp: test_dispatcher_livelock.py.)
-    from clustersim.engine.service import Service
-    from clustersim.job import JobPhase
-
     threshold = service + gap
-    holding = Attained(service, 0.0, since, gpus, True)
-    view = ClusterView(
-        since, 0, 8, 0, (RunningView(1, 1, 0, since, math.inf),), service={1: holding}
-    )
-    wake = tiresias.next_pass_s(view, (), [], thresholds=(threshold,))
+    running = run(1, gpus, service, since)
+    holding = running[1]
+    view, queue = cluster(since, 0, [running], [])
+    wake = next_pass(view, queue, thresholds=(threshold,))
     assert math.isfinite(wake) and wake > since
     assert tiresias._level(holding, wake, (threshold,)) == 1
     assert tiresias._level(holding, math.nextafter(wake, -math.inf), (threshold,)) == 0
